@@ -1,0 +1,68 @@
+package enroute
+
+import (
+	"context"
+	"time"
+)
+
+// Customer receives dispatch notifications. An empty Phone or Email means the
+// customer has none; SMSOptOut is set when they texted STOP.
+type Customer struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Phone     string    `json:"phone"`
+	Email     string    `json:"email"`
+	Language  string    `json:"language"`
+	SMSOptOut bool      `json:"sms_opt_out"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Validate returns an EINVALID error naming every invalid field.
+func (c *Customer) Validate() error {
+	v := validator{}
+	v.text("name", c.Name, true, maxNameLen)
+	v.phone("phone", c.Phone)
+	v.email("email", c.Email)
+	v.locale("language", c.Language, true)
+	return v.err()
+}
+
+// CustomerFilter selects customers; nil fields do not filter.
+type CustomerFilter struct {
+	Phone *string
+	Page
+}
+
+// CustomerUpdate is a partial update; nil fields are left unchanged.
+type CustomerUpdate struct {
+	Name      *string
+	Phone     *string
+	Email     *string
+	Language  *string
+	SMSOptOut *bool
+}
+
+// Apply sets the non-nil fields of u on c.
+func (u CustomerUpdate) Apply(c *Customer) {
+	set(&c.Name, u.Name)
+	set(&c.Phone, u.Phone)
+	set(&c.Email, u.Email)
+	set(&c.Language, u.Language)
+	set(&c.SMSOptOut, u.SMSOptOut)
+}
+
+// CustomerStore persists customers.
+type CustomerStore interface {
+	// FindCustomerByID returns ENOTFOUND when there is no such customer.
+	FindCustomerByID(ctx context.Context, id int64) (*Customer, error)
+	// FindCustomers returns the matching customers ordered by id.
+	FindCustomers(ctx context.Context, f CustomerFilter) ([]*Customer, error)
+	// CreateCustomer returns EINVALID.
+	CreateCustomer(ctx context.Context, c *Customer) error
+	// UpdateCustomer returns EINVALID or ENOTFOUND.
+	UpdateCustomer(ctx context.Context, id int64, upd CustomerUpdate) (*Customer, error)
+	// DeleteCustomer returns ENOTFOUND, or ECONFLICT while locations or
+	// jobs refer to the customer.
+	DeleteCustomer(ctx context.Context, id int64) error
+}

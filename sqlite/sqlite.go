@@ -1,0 +1,108 @@
+// Package sqlite is Enroute's embedded default store: one SQLite file through
+// modernc.org/sqlite (pure Go, no cgo, no server). It is the only importer
+// of that driver.
+//
+// Concurrency: SQLite allows one writer at a time, so the store keeps a
+// single write connection (transactions begin IMMEDIATE, so a transaction
+// never has to upgrade its lock and fail) and a pool of read connections,
+// which WAL mode lets read while the writer writes. Store is safe for
+// concurrent use.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/sqlstore"
+	"github.com/enroutehq/enroute/migrations"
+)
+
+// Store is the SQLite implementation of enroute.Store.
+type Store struct {
+	*sqlstore.Store
+	path string
+}
+
+var _ enroute.Store = (*Store)(nil)
+
+// Dialect is how SQLite differs from the shared SQL.
+var Dialect = sqlstore.Dialect{ConstraintOf: constraintOf, ForUpdate: ""}
+
+// Open opens (creating it when needed) the database file at path and applies
+// the migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// synchronous(FULL): a committed transaction survives a power cut, not
+	// only a crash of Enroute. busy_timeout covers other processes (goose,
+	// an operator's sqlite3 shell).
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_time_format", "sqlite")
+	base := "file:" + path + "?" + q.Encode()
+
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", base+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	c := &conn{w: w, r: r}
+	return &Store{Store: sqlstore.New(c, Dialect), path: path}, nil
+}
+
+// Path returns the database file.
+func (s *Store) Path() string { return s.path }
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func constraintOf(err error) sqlstore.Constraint {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return sqlstore.NoConstraint
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return sqlstore.Unique
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ForeignKey
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return sqlstore.Check
+	}
+	return sqlstore.NoConstraint
+}
