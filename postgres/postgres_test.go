@@ -32,4 +32,3 @@ func TestOpenBadDSNHidesPassword(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
-
