@@ -1,0 +1,37 @@
+// Command enroute is the Enroute server: config -> construct -> wire -> run.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // Time zones work on machines without a zoneinfo database.
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, errVersion) {
+		fmt.Println("enroute", Version)
+		return
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "enroute:", err)
+		os.Exit(2)
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		fmt.Fprintln(os.Stderr, "enroute:", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop() // A second signal kills at once.
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "enroute:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/postgres"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+// Main is the running program. End-to-end tests build one, set its fields
+// and call Run and Close, as main does.
+type Main struct {
+	Config Config
+
+	// Getenv, Stdout and Stderr default to the process's.
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+
+	Logger *slog.Logger
+	Store  enroute.Store
+	HTTP   *httpapi.Server
+
+	ln        net.Listener
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewMain returns a Main reading the process's environment.
+func NewMain() *Main {
+	return &Main{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// Addr returns the address the HTTP server listens on (useful with :0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Run opens the store, ensures an admin key, binds the listener and starts
+// serving in the background. It returns once the server accepts requests.
+func (m *Main) Run(ctx context.Context) (err error) {
+	m.Logger = m.Config.newLogger(m.Stderr)
+	slog.SetDefault(m.Logger)
+
+	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.ensureAdminKey(ctx); err != nil {
+		return err
+	}
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version}, m.Store, m.Logger)
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.wg.Go(func() {
+		if err := m.HTTP.Serve(m.ln); err != nil {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	})
+	m.wg.Go(func() { m.forgetIdempotencyKeys(ctx) })
+	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
+	return nil
+}
+
+func (m *Main) openStore(ctx context.Context) (enroute.Store, error) {
+	if m.Config.DatabaseURL != "" {
+		s, err := postgres.Open(ctx, m.Config.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(m.Config.DataDir, "enroute.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store in %s: %w", m.Config.DataDir, err)
+	}
+	return s, nil
+}
+
+// ensureAdminKey makes sure an administrator can log in: ENROUTE_ADMIN_TOKEN
+// becomes an admin key when set; otherwise, on first start, a new admin key
+// is created and printed once.
+func (m *Main) ensureAdminKey(ctx context.Context) error {
+	if tok := m.Config.AdminToken; tok != "" {
+		hash := enroute.HashSecret(tok)
+		keys, err := m.Store.FindAPIKeys(ctx, enroute.APIKeyFilter{KeyHash: hash, IncludeRevoked: true})
+		if err != nil {
+			return fmt.Errorf("find admin key: %w", err)
+		} else if len(keys) > 0 {
+			if keys[0].Role != enroute.RoleAdmin || keys[0].RevokedAt != nil {
+				return errors.New("ENROUTE_ADMIN_TOKEN names a revoked or non-admin key; choose another value")
+			}
+			return nil
+		}
+		k := &enroute.APIKey{Name: "admin (ENROUTE_ADMIN_TOKEN)", Role: enroute.RoleAdmin, Prefix: tok[:8]}
+		if err := m.Store.CreateAPIKey(ctx, k, hash); err != nil {
+			return fmt.Errorf("create admin key: %w", err)
+		}
+		return nil
+	}
+	admin := enroute.RoleAdmin
+	keys, err := m.Store.FindAPIKeys(ctx, enroute.APIKeyFilter{Role: &admin, Page: enroute.Page{Limit: 1}})
+	if err != nil {
+		return fmt.Errorf("find admin key: %w", err)
+	} else if len(keys) > 0 {
+		return nil
+	}
+	secret, k := httpapi.NewAPIKey("first admin", enroute.RoleAdmin)
+	if err := m.Store.CreateAPIKey(ctx, k, enroute.HashSecret(secret)); err != nil {
+		return fmt.Errorf("create admin key: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "\nAdmin API key (shown once; keep it safe):\n\n    %s\n\n", secret)
+	return nil
+}
+
+// forgetIdempotencyKeys deletes Idempotency-Keys older than their TTL, hourly.
+func (m *Main) forgetIdempotencyKeys(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := m.Store.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-enroute.IdempotencyTTL)); err != nil {
+				m.Logger.Warn("forget idempotency keys", "err", err)
+			} else if n > 0 {
+				m.Logger.Debug("forgot idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+// Close shuts down in order: readiness 503, HTTP drained, background work
+// stopped, store closed. It is idempotent.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() {
+		var errs []error
+		if m.HTTP != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+			errs = append(errs, m.HTTP.Close(ctx))
+			cancel()
+		} else if m.ln != nil {
+			errs = append(errs, m.ln.Close())
+		}
+		if m.cancel != nil {
+			m.cancel()
+		}
+		m.wg.Wait()
+		if m.Store != nil {
+			errs = append(errs, m.Store.Close())
+		}
+		m.closeErr = errors.Join(errs...)
+		if m.Logger != nil {
+			m.Logger.Info("enroute stopped")
+		}
+	})
+	return m.closeErr
+}

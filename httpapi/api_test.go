@@ -1,0 +1,460 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+// env is a server on a fresh SQLite store with an admin and a dispatcher key.
+type env struct {
+	t          *testing.T
+	doc        *openapi3.T // when set, every response is checked against it
+	url        string
+	store      enroute.Store
+	admin      string
+	dispatcher string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e := &env{t: t, store: store}
+	e.admin = e.key(enroute.RoleAdmin)
+	e.dispatcher = e.key(enroute.RoleDispatcher)
+	srv := httpapi.NewServer(httpapi.Config{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	e.doc = loadOpenAPI(t, e)
+	return e
+}
+
+func (e *env) key(role enroute.Role) string {
+	secret, k := httpapi.NewAPIKey(string(role), role)
+	if err := e.store.CreateAPIKey(context.Background(), k, enroute.HashSecret(secret)); err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (r response) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r response) errFields() map[string]any {
+	e, _ := r.body["error"].(map[string]any)
+	f, _ := e["fields"].(map[string]any)
+	return f
+}
+
+func (r response) id() int64 {
+	f, _ := r.body["id"].(float64)
+	return int64(f)
+}
+
+// do sends body (a string sent as is, or a value encoded as JSON) with key.
+func (e *env) do(key, method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, header: res.Header, raw: raw}
+	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			e.t.Fatalf("%s %s: undecodable JSON %q: %v", method, path, raw, err)
+		}
+	}
+	if e.doc != nil {
+		checkDocumented(e.t, e.doc, method, req.URL.Path, r)
+	}
+	return r
+}
+
+// must sends a request that has to answer want.
+func (e *env) must(want int, key, method, path string, body any) response {
+	e.t.Helper()
+	r := e.do(key, method, path, body)
+	if r.status != want {
+		e.t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.raw, want)
+	}
+	return r
+}
+
+func (e *env) count(path string) int {
+	e.t.Helper()
+	r := e.must(200, e.admin, "GET", path+"?limit=1000", nil)
+	items, _ := r.body["items"].([]any)
+	return len(items)
+}
+
+// seed creates a technician, a customer, a location and a job.
+type seeded struct{ tech, cust, loc, job int64 }
+
+func (e *env) seed(number string) seeded {
+	e.t.Helper()
+	var s seeded
+	s.tech = e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Ana Silva", "rating": 4.8, "photo_url": "https://example.com/ana.jpg"}).id()
+	s.cust = e.must(201, e.dispatcher, "POST", "/api/v1/customers", map[string]any{"name": "Maria Costa", "phone": "+351912345678", "email": "maria@example.com"}).id()
+	s.loc = e.must(201, e.dispatcher, "POST", "/api/v1/locations", map[string]any{"customer_id": s.cust, "address": "Rua de Santa Catarina 1, Porto", "lat": 41.1496, "lng": -8.6060, "verified": true}).id()
+	s.job = e.must(201, e.dispatcher, "POST", "/api/v1/jobs", map[string]any{"number": number, "customer_id": s.cust, "location_id": s.loc,
+		"window_start": "2026-11-27T09:00:00Z", "window_end": "2026-11-27T11:00:00Z"}).id()
+	return s
+}
+
+func TestCRUD(t *testing.T) {
+	e := newEnv(t)
+	s := e.seed("J-100")
+
+	tech := e.must(200, e.dispatcher, "GET", "/api/v1/technicians/"+itoa(s.tech), nil)
+	if tech.body["name"] != "Ana Silva" || tech.body["rating"] != 4.8 || tech.body["active"] != true {
+		t.Fatalf("technician = %v", tech.body)
+	}
+	patched := e.must(200, e.admin, "PATCH", "/api/v1/technicians/"+itoa(s.tech), map[string]any{"rating": 3.9})
+	if patched.body["rating"] != 3.9 || patched.body["name"] != "Ana Silva" {
+		t.Fatalf("patched = %v", patched.body)
+	}
+	job := e.must(200, e.dispatcher, "GET", "/api/v1/jobs/"+itoa(s.job), nil)
+	if job.body["number"] != "J-100" || job.body["window_start"] != "2026-11-27T09:00:00Z" {
+		t.Fatalf("job = %v", job.body)
+	}
+	e.must(200, e.dispatcher, "PATCH", "/api/v1/jobs/"+itoa(s.job), map[string]any{"notes": "Dog in the yard"})
+	if got := e.count("/api/v1/jobs"); got != 1 {
+		t.Fatalf("jobs = %d", got)
+	}
+	byCustomer := e.must(200, e.dispatcher, "GET", "/api/v1/locations?customer_id="+itoa(s.cust), nil)
+	if n := len(byCustomer.body["items"].([]any)); n != 1 {
+		t.Fatalf("locations of customer = %d", n)
+	}
+
+	a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech})
+	if a.body["status"] != "scheduled" {
+		t.Fatalf("assignment = %v", a.body)
+	}
+	for _, step := range []struct{ verb, status, at string }{
+		{"dispatch", "dispatched", "dispatched_at"}, {"start", "working", "working_at"}, {"complete", "done", "done_at"},
+	} {
+		r := e.must(200, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a.id())+"/"+step.verb, nil)
+		if r.body["status"] != step.status || r.body[step.at] == nil {
+			t.Fatalf("%s = %v", step.verb, r.body)
+		}
+	}
+	list := e.must(200, e.dispatcher, "GET", "/api/v1/jobs/"+itoa(s.job)+"/assignments", nil)
+	if n := len(list.body["items"].([]any)); n != 1 {
+		t.Fatalf("assignments = %d", n)
+	}
+	// A second assignment the same day, then cancelled.
+	b := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech})
+	e.must(200, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(b.id())+"/cancel", map[string]any{})
+
+	company := e.must(200, e.admin, "PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100", "time_zone": "America/Chicago"})
+	if company.body["name"] != "Cool Air HVAC" {
+		t.Fatalf("company = %v", company.body)
+	}
+	e.must(200, e.dispatcher, "GET", "/api/v1/company", nil)
+
+	other := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Bo"}).id()
+	e.must(204, e.admin, "DELETE", "/api/v1/technicians/"+itoa(other), nil)
+	e.must(404, e.admin, "GET", "/api/v1/technicians/"+itoa(other), nil)
+}
+
+func TestDevices(t *testing.T) {
+	e := newEnv(t)
+	tech := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Ana"}).id()
+	d := e.must(201, e.admin, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", map[string]any{"name": "Pixel 8"})
+	token, _ := d.body["token"].(string)
+	ident, _ := d.body["identifier"].(string)
+	if !strings.HasPrefix(token, enroute.DeviceTokenPrefix) || len(token) < 40 || len(ident) < 20 {
+		t.Fatalf("device = %v", d.body)
+	}
+	if d.header.Get("Cache-Control") != "no-store" {
+		t.Fatal("a response with a secret may be cached")
+	}
+	list := e.must(200, e.admin, "GET", "/api/v1/technicians/"+itoa(tech)+"/devices", nil)
+	if bytes.Contains(list.raw, []byte(token)) || bytes.Contains(list.raw, []byte(`"token"`)) {
+		t.Fatalf("device list shows the token: %s", list.raw)
+	}
+	r := e.must(200, e.admin, "DELETE", "/api/v1/devices/"+itoa(d.id()), nil)
+	if r.body["revoked_at"] == nil {
+		t.Fatalf("revoked = %v", r.body)
+	}
+	e.must(404, e.admin, "POST", "/api/v1/technicians/999/devices", nil)
+	e.must(403, e.dispatcher, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", nil)
+}
+
+func TestAPIKeys(t *testing.T) {
+	e := newEnv(t)
+	r := e.must(201, e.admin, "POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"})
+	key, _ := r.body["key"].(string)
+	if !strings.HasPrefix(key, enroute.APIKeyPrefix) {
+		t.Fatalf("key = %v", r.body)
+	}
+	e.must(200, key, "GET", "/api/v1/jobs", nil)
+	e.must(403, key, "GET", "/api/v1/keys", nil)
+	list := e.must(200, e.admin, "GET", "/api/v1/keys", nil)
+	if bytes.Contains(list.raw, []byte(key)) {
+		t.Fatal("key list shows a secret")
+	}
+	e.must(200, e.admin, "DELETE", "/api/v1/keys/"+itoa(r.id()), nil)
+	if got := e.do(key, "GET", "/api/v1/jobs", nil); got.status != 401 || got.errCode() != "unauthorized" {
+		t.Fatalf("revoked key = %d %s", got.status, got.raw)
+	}
+	// The stored hash, not the key, is in the database.
+	keys, err := e.store.FindAPIKeys(context.Background(), enroute.APIKeyFilter{KeyHash: []byte(key), IncludeRevoked: true})
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("key stored in the clear: %v %v", keys, err)
+	}
+}
+
+// TestBadInput sends each bad request and checks the status, the error
+// body and that nothing was stored.
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	s := e.seed("J-1")
+	a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech}).id()
+	job := map[string]any{"number": "J-2", "customer_id": s.cust, "location_id": s.loc, "window_start": "2026-11-27T09:00:00Z", "window_end": "2026-11-27T11:00:00Z"}
+	with := func(m map[string]any, k string, v any) map[string]any {
+		out := map[string]any{}
+		for kk, vv := range m {
+			out[kk] = vv
+		}
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
+	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+
+	tests := []struct {
+		name       string
+		key        string
+		method     string
+		path       string
+		body       any
+		wantStatus int
+		wantCode   string
+		wantField  string
+		collection string // its size must not change
+	}{
+		{"malformed JSON", e.admin, "POST", "/api/v1/technicians", `{"name":`, 400, "invalid", "", "/api/v1/technicians"},
+		{"not an object", e.admin, "POST", "/api/v1/technicians", `[1,2]`, 400, "invalid", "", "/api/v1/technicians"},
+		{"two objects", e.admin, "POST", "/api/v1/technicians", `{"name":"a"}{"name":"b"}`, 400, "invalid", "", "/api/v1/technicians"},
+		{"empty body", e.admin, "POST", "/api/v1/technicians", ``, 400, "invalid", "", "/api/v1/technicians"},
+		{"wrong type", e.admin, "POST", "/api/v1/technicians", `{"name":"Ana","rating":"five"}`, 400, "invalid", "rating", "/api/v1/technicians"},
+		{"unknown field", e.admin, "POST", "/api/v1/technicians", `{"name":"Ana","nickname":"A"}`, 400, "invalid", "nickname", "/api/v1/technicians"},
+		{"missing field", e.admin, "POST", "/api/v1/technicians", `{"rating":4}`, 400, "invalid", "name", "/api/v1/technicians"},
+		{"blank name", e.admin, "POST", "/api/v1/technicians", `{"name":"  "}`, 400, "invalid", "name", "/api/v1/technicians"},
+		{"rating above 5", e.admin, "POST", "/api/v1/technicians", `{"name":"Ana","rating":5.5}`, 400, "invalid", "rating", "/api/v1/technicians"},
+		{"rating two decimals", e.admin, "POST", "/api/v1/technicians", `{"name":"Ana","rating":4.25}`, 400, "invalid", "rating", "/api/v1/technicians"},
+		{"invalid phone", e.admin, "POST", "/api/v1/customers", `{"name":"Bo","phone":"555-0100"}`, 400, "invalid", "phone", "/api/v1/customers"},
+		{"invalid email", e.admin, "POST", "/api/v1/customers", `{"name":"Bo","email":"bo@"}`, 400, "invalid", "email", "/api/v1/customers"},
+		{"lat out of range", e.admin, "POST", "/api/v1/locations", map[string]any{"customer_id": s.cust, "address": "x", "lat": 91, "lng": 0}, 400, "invalid", "lat", "/api/v1/locations"},
+		{"lng out of range", e.admin, "POST", "/api/v1/locations", map[string]any{"customer_id": s.cust, "address": "x", "lat": 0, "lng": 180.5}, 400, "invalid", "lng", "/api/v1/locations"},
+		{"missing lat", e.admin, "POST", "/api/v1/locations", map[string]any{"customer_id": s.cust, "address": "x", "lng": 0}, 400, "invalid", "lat", "/api/v1/locations"},
+		{"unknown customer", e.admin, "POST", "/api/v1/locations", map[string]any{"customer_id": 999, "address": "x", "lat": 0, "lng": 1}, 400, "invalid", "customer_id", "/api/v1/locations"},
+		{"bad window time", e.admin, "POST", "/api/v1/jobs", with(job, "window_start", "tomorrow 9am"), 400, "invalid", "window_start", "/api/v1/jobs"},
+		{"window ends first", e.admin, "POST", "/api/v1/jobs", with(job, "window_end", "2026-11-27T08:00:00Z"), 400, "invalid", "window_end", "/api/v1/jobs"},
+		{"missing job number", e.admin, "POST", "/api/v1/jobs", with(job, "number", nil), 400, "invalid", "number", "/api/v1/jobs"},
+		{"duplicate job number", e.admin, "POST", "/api/v1/jobs", with(job, "number", "J-1"), 409, "conflict", "", "/api/v1/jobs"},
+		{"invalid transition", e.dispatcher, "POST", "/api/v1/assignments/" + itoa(a) + "/complete", nil, 400, "invalid", "", ""},
+		{"transition with body", e.dispatcher, "POST", "/api/v1/assignments/" + itoa(a) + "/dispatch", `{"at":"now"}`, 400, "invalid", "at", ""},
+		{"bad id", e.admin, "GET", "/api/v1/technicians/abc", nil, 400, "invalid", "id", ""},
+		{"bad limit", e.admin, "GET", "/api/v1/technicians?limit=0", nil, 400, "invalid", "limit", ""},
+		{"bad filter", e.admin, "GET", "/api/v1/technicians?active=maybe", nil, 400, "invalid", "active", ""},
+		{"no key", "", "POST", "/api/v1/technicians", `{"name":"Ana"}`, 401, "unauthorized", "", "/api/v1/technicians"},
+		{"wrong key", "enr_nope", "GET", "/api/v1/jobs", nil, 401, "unauthorized", "", ""},
+		{"dispatcher creates technician", e.dispatcher, "POST", "/api/v1/technicians", `{"name":"Ana"}`, 403, "forbidden", "", "/api/v1/technicians"},
+		{"dispatcher creates key", e.dispatcher, "POST", "/api/v1/keys", `{"name":"x","role":"admin"}`, 403, "forbidden", "", "/api/v1/keys"},
+		{"dispatcher edits company", e.dispatcher, "PATCH", "/api/v1/company", `{"name":"x"}`, 403, "forbidden", "", ""},
+		{"unknown technician", e.admin, "GET", "/api/v1/technicians/999", nil, 404, "not_found", "", ""},
+		{"unknown route", e.admin, "GET", "/api/v1/nothing", nil, 404, "not_found", "", ""},
+		{"wrong method", e.admin, "PUT", "/api/v1/technicians", `{}`, 405, "method_not_allowed", "", ""},
+		{"technician with assignments", e.admin, "DELETE", "/api/v1/technicians/" + itoa(s.tech), nil, 409, "conflict", "", "/api/v1/technicians"},
+		{"customer with locations", e.admin, "DELETE", "/api/v1/customers/" + itoa(s.cust), nil, 409, "conflict", "", "/api/v1/customers"},
+		{"body over 1 MiB", e.admin, "POST", "/api/v1/technicians", big, 413, "too_large", "", "/api/v1/technicians"},
+		{"unknown role", e.admin, "POST", "/api/v1/keys", `{"name":"x","role":"root"}`, 400, "invalid", "role", "/api/v1/keys"},
+		{"xml body", e.admin, "POST", "/api/v1/technicians", "<name>Ana</name>", 415, "unsupported_media_type", "", "/api/v1/technicians"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := -1
+			if tc.collection != "" {
+				before = e.count(tc.collection)
+			}
+			var r response
+			if tc.name == "xml body" {
+				r = e.do(tc.key, tc.method, tc.path, tc.body, "Content-Type", "application/xml")
+			} else {
+				r = e.do(tc.key, tc.method, tc.path, tc.body)
+			}
+			if r.status != tc.wantStatus || r.errCode() != tc.wantCode {
+				t.Fatalf("= %d %s, want %d %s", r.status, r.raw, tc.wantStatus, tc.wantCode)
+			}
+			if msg, _ := r.body["error"].(map[string]any)["message"].(string); msg == "" {
+				t.Fatalf("error without a message: %s", r.raw)
+			}
+			if tc.wantField != "" && r.errFields()[tc.wantField] == nil {
+				t.Fatalf("fields = %v, want %s", r.errFields(), tc.wantField)
+			}
+			if before >= 0 {
+				if after := e.count(tc.collection); after != before {
+					t.Fatalf("%s went from %d to %d items", tc.collection, before, after)
+				}
+			}
+		})
+	}
+	got := e.must(200, e.dispatcher, "GET", "/api/v1/assignments/"+itoa(a), nil)
+	if got.body["status"] != "scheduled" {
+		t.Fatalf("refused transitions changed the assignment: %v", got.body)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"name": "Ana"}
+	first := e.do(e.admin, "POST", "/api/v1/technicians", body, "Idempotency-Key", "create-ana")
+	retry := e.do(e.admin, "POST", "/api/v1/technicians", body, "Idempotency-Key", "create-ana")
+	if first.status != 201 || retry.status != 201 || !bytes.Equal(first.raw, retry.raw) {
+		t.Fatalf("first = %d %s, retry = %d %s", first.status, first.raw, retry.status, retry.raw)
+	}
+	if retry.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("replay not marked")
+	}
+	if n := e.count("/api/v1/technicians"); n != 1 {
+		t.Fatalf("%d technicians after a retry, want 1", n)
+	}
+
+	t.Run("DifferentBody", func(t *testing.T) {
+		r := e.do(e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Bo"}, "Idempotency-Key", "create-ana")
+		if r.status != 400 || r.errCode() != "invalid" {
+			t.Fatalf("= %d %s", r.status, r.raw)
+		}
+	})
+	t.Run("FailedRequestIsNotRemembered", func(t *testing.T) {
+		bad := e.do(e.admin, "POST", "/api/v1/technicians", map[string]any{"name": ""}, "Idempotency-Key", "k2")
+		if bad.status != 400 {
+			t.Fatalf("= %d %s", bad.status, bad.raw)
+		}
+		if r := e.do(e.admin, "POST", "/api/v1/technicians", map[string]any{"name": ""}, "Idempotency-Key", "k2"); r.status != 400 || r.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("retry of a failure = %d %v", r.status, r.header)
+		}
+	})
+	t.Run("ConcurrentDoubleClick", func(t *testing.T) {
+		s := e.seed("J-9")
+		a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech}).id()
+		var wg sync.WaitGroup
+		res := make([]response, 6)
+		for i := range res {
+			wg.Go(func() {
+				res[i] = e.do(e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a)+"/dispatch", nil, "Idempotency-Key", "dispatch-"+itoa(a))
+			})
+		}
+		wg.Wait()
+		for _, r := range res {
+			if r.status != 200 || !bytes.Equal(r.raw, res[0].raw) {
+				t.Fatalf("responses differ: %d %s vs %s", r.status, r.raw, res[0].raw)
+			}
+		}
+	})
+	t.Run("SecretsAreNotReplayed", func(t *testing.T) {
+		first := e.do(e.admin, "POST", "/api/v1/keys", map[string]any{"name": "x", "role": "dispatcher"}, "Idempotency-Key", "key-1")
+		retry := e.do(e.admin, "POST", "/api/v1/keys", map[string]any{"name": "x", "role": "dispatcher"}, "Idempotency-Key", "key-1")
+		if first.body["key"] == nil || retry.body["key"] != nil || retry.id() != first.id() {
+			t.Fatalf("first = %s, retry = %s", first.raw, retry.raw)
+		}
+		if n := e.count("/api/v1/keys"); n != 3 {
+			t.Fatalf("%d keys, want 3", n)
+		}
+	})
+	t.Run("KeyTooLong", func(t *testing.T) {
+		r := e.do(e.admin, "POST", "/api/v1/technicians", body, "Idempotency-Key", strings.Repeat("k", 256))
+		if r.status != 400 || r.errFields()["Idempotency-Key"] == nil {
+			t.Fatalf("= %d %s", r.status, r.raw)
+		}
+	})
+}
+
+func TestOps(t *testing.T) {
+	e := newEnv(t)
+	e.must(200, "", "GET", "/healthz", nil)
+	if r := e.must(200, "", "GET", "/readyz", nil); r.body["status"] != "ready" {
+		t.Fatalf("readyz = %s", r.raw)
+	}
+	e.must(200, e.admin, "GET", "/api/v1/jobs", nil)
+	r := e.must(200, "", "GET", "/metrics", nil)
+	for _, want := range []string{`enroute_http_requests_total{method="GET",route="/api/v1/jobs",status="200"} 1`, "enroute_http_request_duration_seconds_bucket", "go_goroutines"} {
+		if !bytes.Contains(r.raw, []byte(want)) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+	e.store.Close()
+	if r := e.do("", "GET", "/readyz", nil); r.status != 503 {
+		t.Fatalf("readyz with a closed store = %d", r.status)
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/enroutehq/enroute"
+)
+
+// jobRequest is the body of POST (all but notes required) and PATCH
+// (customer_id and location_id refused).
+type jobRequest struct {
+	Number      *string `json:"number"`
+	CustomerID  *int64  `json:"customer_id"`
+	LocationID  *int64  `json:"location_id"`
+	WindowStart *string `json:"window_start"`
+	WindowEnd   *string `json:"window_end"`
+	Notes       *string `json:"notes"`
+}
+
+// update parses the request's times into errs.
+func (r jobRequest) update(errs fieldErrs) enroute.JobUpdate {
+	return enroute.JobUpdate{
+		Number:      r.Number,
+		WindowStart: errs.time("window_start", r.WindowStart),
+		WindowEnd:   errs.time("window_end", r.WindowEnd),
+		Notes:       r.Notes,
+	}
+}
+
+func (s *Server) createJob(c echo.Context) error {
+	var req jobRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	errs := fieldErrs{}
+	errs.require(map[string]bool{
+		"number": req.Number != nil, "customer_id": req.CustomerID != nil, "location_id": req.LocationID != nil,
+		"window_start": req.WindowStart != nil, "window_end": req.WindowEnd != nil,
+	})
+	upd := req.update(errs)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	j := &enroute.Job{CustomerID: *req.CustomerID, LocationID: *req.LocationID}
+	upd.Apply(j)
+	if err := s.store.CreateJob(c.Request().Context(), j); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, j)
+}
+
+func (s *Server) listJobs(c echo.Context) error {
+	q := newQuery(c)
+	f := enroute.JobFilter{Number: q.string("number"), CustomerID: q.int("customer_id"), LocationID: q.int("location_id"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return err
+	}
+	js, err := s.store.FindJobs(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(js))
+}
+
+func (s *Server) getJob(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	j, err := s.store.FindJobByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, j)
+}
+
+func (s *Server) patchJob(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req jobRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	errs := fieldErrs{}
+	if req.CustomerID != nil {
+		errs["customer_id"] = "cannot change; create a new job"
+	}
+	if req.LocationID != nil {
+		errs["location_id"] = "cannot change; create a new job"
+	}
+	upd := req.update(errs)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	j, err := s.store.UpdateJob(c.Request().Context(), id, upd)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, j)
+}
+
+func (s *Server) deleteJob(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteJob(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type assignmentRequest struct {
+	TechnicianID *int64 `json:"technician_id"`
+}
+
+func (s *Server) createAssignment(c echo.Context) error {
+	jobID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req assignmentRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	errs := fieldErrs{}
+	errs.require(map[string]bool{"technician_id": req.TechnicianID != nil})
+	if err := errs.err(); err != nil {
+		return err
+	}
+	a := &enroute.Assignment{JobID: jobID, TechnicianID: *req.TechnicianID}
+	if err := s.store.CreateAssignment(c.Request().Context(), a); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, a)
+}
+
+func (s *Server) listJobAssignments(c echo.Context) error {
+	jobID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	q := newQuery(c)
+	f := enroute.AssignmentFilter{JobID: &jobID, Page: q.page()}
+	if err := q.err(); err != nil {
+		return err
+	}
+	if _, err := s.store.FindJobByID(c.Request().Context(), jobID); err != nil {
+		return err
+	}
+	as, err := s.store.FindAssignments(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(as))
+}
+
+func (s *Server) getAssignment(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.FindAssignmentByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) dispatchAssignment(c echo.Context) error {
+	return s.transition(c, enroute.StatusDispatched)
+}
+
+func (s *Server) startAssignment(c echo.Context) error {
+	return s.transition(c, enroute.StatusWorking)
+}
+
+func (s *Server) completeAssignment(c echo.Context) error {
+	return s.transition(c, enroute.StatusDone)
+}
+
+func (s *Server) cancelAssignment(c echo.Context) error {
+	return s.transition(c, enroute.StatusCancelled)
+}
+
+// transition moves an assignment; the body, if any, must be an empty object.
+func (s *Server) transition(c echo.Context, next enroute.AssignmentStatus) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct{}
+	if err := decodeOptional(c, &req); err != nil {
+		return err
+	}
+	a, err := s.store.TransitionAssignment(c.Request().Context(), id, next)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}

@@ -1,0 +1,158 @@
+// Package httpapi serves Enroute's HTTP API with labstack/echo/v4: the admin
+// and dispatcher REST API under /api/v1, the operational endpoints
+// (/healthz, /readyz, /metrics) and the OpenAPI document. It is the only
+// importer of echo.
+//
+// Concurrency: handlers run concurrently, one goroutine per request, and
+// share nothing but the store and the metrics, both safe for concurrent use.
+// Server.Close may be called once Serve has started, from any goroutine.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Config configures the server. Zero values mean the documented defaults.
+type Config struct {
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// Version is reported by /healthz.
+	Version string
+	// Registry receives the HTTP metrics; /metrics serves it. Default: a new
+	// registry with the Go runtime and process collectors.
+	Registry *prometheus.Registry
+}
+
+// Server is Enroute's HTTP server.
+type Server struct {
+	cfg    Config
+	store  enroute.Store
+	logger *slog.Logger
+	echo   *echo.Echo
+	srv    *http.Server
+
+	metrics  *metrics
+	draining atomic.Bool
+	now      func() time.Time
+}
+
+// NewServer returns a server over store with every route registered.
+func NewServer(cfg Config, store enroute.Store, logger *slog.Logger) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   store,
+		logger:  logger.With("component", "httpapi"),
+		echo:    echo.New(),
+		metrics: newMetrics(cfg.Registry),
+		now:     time.Now,
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: func() string { return enroute.NewSecret("", 12) },
+	}))
+	e.Use(s.observe, s.recoverPanic, s.limitBody)
+	s.routes()
+	s.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's http.Handler, for tests.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve serves HTTP on ln until Close. It returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops the server gracefully: /readyz answers 503 at once, then
+// in-flight requests finish (until ctx ends) and connections close.
+func (s *Server) Close(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.srv.Shutdown(ctx)
+}
+
+// observe logs and measures every request. It renders errors itself, so the
+// status it records is the one the client gets. It logs the route pattern,
+// never the raw path, which may carry tokens.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := s.now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		elapsed := s.now().Sub(start)
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		s.metrics.observe(c.Request().Method, route, status, elapsed)
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.logger.Log(c.Request().Context(), level, "request",
+			"method", c.Request().Method, "route", route, "status", status,
+			"duration_ms", float64(elapsed.Microseconds())/1000,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+// recoverPanic turns a handler panic into a 500 and a log line.
+func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				err = errorf(enroute.EINTERNAL, "panic: %v", p)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// limitBody refuses bodies over MaxBodyBytes: at once when Content-Length
+// says so, or when reading passes the limit.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			return errTooLarge(s.cfg.MaxBodyBytes)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes)
+		return next(c)
+	}
+}

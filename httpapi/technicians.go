@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/enroutehq/enroute"
+)
+
+// technicianRequest is the body of POST (name required) and PATCH.
+type technicianRequest struct {
+	Name     *string  `json:"name"`
+	PhotoURL *string  `json:"photo_url"`
+	Rating   *float64 `json:"rating"`
+	Active   *bool    `json:"active"`
+}
+
+func (r technicianRequest) update() enroute.TechnicianUpdate {
+	return enroute.TechnicianUpdate{Name: r.Name, PhotoURL: r.PhotoURL, Rating: r.Rating, Active: r.Active}
+}
+
+func (s *Server) createTechnician(c echo.Context) error {
+	var req technicianRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	errs := fieldErrs{}
+	errs.require(map[string]bool{"name": req.Name != nil})
+	if err := errs.err(); err != nil {
+		return err
+	}
+	t := &enroute.Technician{Active: true}
+	req.update().Apply(t)
+	if err := s.store.CreateTechnician(c.Request().Context(), t); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, t)
+}
+
+func (s *Server) listTechnicians(c echo.Context) error {
+	q := newQuery(c)
+	f := enroute.TechnicianFilter{Active: q.bool("active"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return err
+	}
+	ts, err := s.store.FindTechnicians(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(ts))
+}
+
+func (s *Server) getTechnician(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.FindTechnicianByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) patchTechnician(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req technicianRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := s.store.UpdateTechnician(c.Request().Context(), id, req.update())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) deleteTechnician(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteTechnician(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type deviceRequest struct {
+	Name *string `json:"name"`
+}
+
+// deviceCreated is the one response that carries a device's token. Token
+// is null in a replay of an idempotent request: it was shown once.
+type deviceCreated struct {
+	*enroute.Device
+	Token *string `json:"token"`
+}
+
+func (s *Server) createDevice(c echo.Context) error {
+	techID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req deviceRequest
+	if err := decodeOptional(c, &req); err != nil {
+		return err
+	}
+	token := enroute.NewDeviceToken()
+	d := &enroute.Device{TechnicianID: techID, Identifier: enroute.NewDeviceIdentifier()}
+	if req.Name != nil {
+		d.Name = *req.Name
+	}
+	if err := s.store.CreateDevice(c.Request().Context(), d, enroute.HashSecret(token)); err != nil {
+		return err
+	}
+	return jsonWithSecret(c, http.StatusCreated, deviceCreated{Device: d, Token: &token}, deviceCreated{Device: d})
+}
+
+func (s *Server) listDevices(c echo.Context) error {
+	techID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	q := newQuery(c)
+	f := enroute.DeviceFilter{TechnicianID: &techID, IncludeRevoked: true, Page: q.page()}
+	if err := q.err(); err != nil {
+		return err
+	}
+	if _, err := s.store.FindTechnicianByID(c.Request().Context(), techID); err != nil {
+		return err
+	}
+	ds, err := s.store.FindDevices(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(ds))
+}
+
+func (s *Server) revokeDevice(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.store.RevokeDevice(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
