@@ -56,6 +56,6 @@ func apiKeyOf(c echo.Context) *enroute.APIKey {
 }
 
 var (
-	adminOnly    = []enroute.Role{enroute.RoleAdmin}
-	staff        = []enroute.Role{enroute.RoleAdmin, enroute.RoleDispatcher}
+	adminOnly = []enroute.Role{enroute.RoleAdmin}
+	staff     = []enroute.Role{enroute.RoleAdmin, enroute.RoleDispatcher}
 )

@@ -107,4 +107,3 @@ func (c *Config) storeName() string {
 	}
 	return "sqlite"
 }
-
