@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,6 +19,8 @@ func main() {
 	m := NewMain()
 	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, errVersion) {
 		fmt.Println("enroute", Version)
+		return
+	} else if errors.Is(err, flag.ErrHelp) {
 		return
 	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "enroute:", err)

@@ -1,0 +1,37 @@
+# Enroute. `make run` starts the server on the embedded store; `make test`
+# runs every test. Go 1.26+ is the only requirement for `make run`.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.Version=$(VERSION)
+
+.PHONY: all build run test test-short vet fmt bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/enroute ./cmd/enroute
+
+## run: build and start on http://127.0.0.1:8080 with the embedded SQLite store in ./data
+run: build
+	./bin/enroute
+
+## test: vet, then every test with the race detector. PostgreSQL tests need
+## ENROUTE_TEST_DATABASE_URL (set by .ci/run); without it they skip and say so.
+test: vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: vet
+	$(GO) test -short -count=1 ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the micro-benchmarks beside the code
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,153 @@
+package enroute_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+func TestValidPhone(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"+14155550123", true},
+		{"+351912345678", true},
+		{"14155550123", false},
+		{"+0155550123", false},
+		{"+1 415 555 0123", false},
+		{"+1415555012345678", false},
+		{"", false},
+	} {
+		if got := enroute.ValidPhone(tc.in); got != tc.want {
+			t.Errorf("ValidPhone(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"maria@example.com", true},
+		{"a.b+c@sub.example.pt", true},
+		{"Maria <maria@example.com>", false},
+		{"maria@", false},
+		{"maria", false},
+		{strings.Repeat("a", 250) + "@x.pt", false},
+	} {
+		if got := enroute.ValidEmail(tc.in); got != tc.want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTechnicianValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tech  enroute.Technician
+		field string
+	}{
+		{"OK", enroute.Technician{Name: "Ana", Rating: 4.8, PhotoURL: "https://x.pt/a.jpg"}, ""},
+		{"Zero", enroute.Technician{Name: "Ana", Rating: 0}, ""},
+		{"Five", enroute.Technician{Name: "Ana", Rating: 5}, ""},
+		{"NoName", enroute.Technician{Rating: 4}, "name"},
+		{"TooHigh", enroute.Technician{Name: "Ana", Rating: 5.1}, "rating"},
+		{"Negative", enroute.Technician{Name: "Ana", Rating: -0.1}, "rating"},
+		{"TwoDecimals", enroute.Technician{Name: "Ana", Rating: 4.05}, "rating"},
+		{"NaN", enroute.Technician{Name: "Ana", Rating: math.NaN()}, "rating"},
+		{"BadPhotoURL", enroute.Technician{Name: "Ana", PhotoURL: "file:///etc/passwd"}, "photo_url"},
+		{"TooLong", enroute.Technician{Name: strings.Repeat("a", 201)}, "name"},
+		{"BadUTF8", enroute.Technician{Name: "\xff"}, "name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.tech.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v", err)
+				}
+				return
+			}
+			if enroute.ErrorCode(err) != enroute.EINVALID || enroute.ErrorFields(err)[tc.field] == "" {
+				t.Fatalf("Validate() = %v (fields %v), want %s invalid", err, enroute.ErrorFields(err), tc.field)
+			}
+		})
+	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	all := []enroute.AssignmentStatus{enroute.StatusScheduled, enroute.StatusDispatched, enroute.StatusWorking, enroute.StatusDone, enroute.StatusCancelled}
+	allowed := map[[2]enroute.AssignmentStatus]bool{
+		{enroute.StatusScheduled, enroute.StatusDispatched}: true,
+		{enroute.StatusDispatched, enroute.StatusWorking}:   true,
+		{enroute.StatusWorking, enroute.StatusDone}:         true,
+		{enroute.StatusScheduled, enroute.StatusCancelled}:  true,
+		{enroute.StatusDispatched, enroute.StatusCancelled}: true,
+		{enroute.StatusWorking, enroute.StatusCancelled}:    true,
+	}
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for _, from := range all {
+		for _, to := range all {
+			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
+				a := &enroute.Assignment{Status: from}
+				err := a.Transition(to, now)
+				if want := allowed[[2]enroute.AssignmentStatus{from, to}]; want != (err == nil) {
+					t.Fatalf("Transition = %v, allowed %v", err, want)
+				} else if err != nil {
+					if enroute.ErrorCode(err) != enroute.EINVALID || a.Status != from {
+						t.Fatalf("refused move changed state or has code %s", enroute.ErrorCode(err))
+					}
+					return
+				}
+				if a.Status != to || !a.UpdatedAt.Equal(now) {
+					t.Fatalf("after move = %+v", a)
+				}
+			})
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	wrapped := fmt.Errorf("find job 1: %w", enroute.Errorf(enroute.ENOTFOUND, "Job 1 not found."))
+	if enroute.ErrorCode(wrapped) != enroute.ENOTFOUND || enroute.ErrorMessage(wrapped) != "Job 1 not found." {
+		t.Fatalf("wrapped = %s %q", enroute.ErrorCode(wrapped), enroute.ErrorMessage(wrapped))
+	}
+	other := errors.New("connection reset by peer 10.0.0.1")
+	if enroute.ErrorCode(other) != enroute.EINTERNAL || enroute.ErrorMessage(other) != "Internal error." {
+		t.Fatal("internal errors must not leak their text")
+	}
+	if enroute.ErrorCode(nil) != "" || enroute.FieldErrors(nil) != nil {
+		t.Fatal("nil error has a code")
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	a, b := enroute.NewAPIKeySecret(), enroute.NewAPIKeySecret()
+	if a == b || len(a) != len(enroute.APIKeyPrefix)+43 {
+		t.Fatalf("secrets %q %q", a, b)
+	}
+	if id := enroute.NewDeviceIdentifier(); len(id) < 20 || !strings.HasPrefix(id, enroute.DeviceIDPrefix) {
+		t.Fatalf("identifier %q", id)
+	}
+	if string(enroute.HashSecret(a)) == string(enroute.HashSecret(b)) || len(enroute.HashSecret(a)) != 32 {
+		t.Fatal("hashes")
+	}
+}
+
+func TestPageNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want enroute.Page }{
+		{enroute.Page{}, enroute.Page{Limit: enroute.DefaultLimit}},
+		{enroute.Page{Limit: 5000, Offset: -1}, enroute.Page{Limit: enroute.MaxLimit}},
+		{enroute.Page{Limit: 7, Offset: 3}, enroute.Page{Limit: 7, Offset: 3}},
+	} {
+		if got := tc.in.Normalize(); got != tc.want {
+			t.Errorf("%+v.Normalize() = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
