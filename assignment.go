@@ -86,7 +86,9 @@ func (a *Assignment) Transition(next AssignmentStatus, at time.Time) error {
 type AssignmentFilter struct {
 	JobID        *int64
 	TechnicianID *int64
-	Statuses     []AssignmentStatus
+	// LocationID selects the assignments of every job at a job site.
+	LocationID *int64
+	Statuses   []AssignmentStatus
 	Page
 }
 
@@ -104,4 +106,34 @@ type AssignmentStore interface {
 	// concurrent moves from the same status one wins and the other gets
 	// EINVALID. Returns ENOTFOUND or EINVALID.
 	TransitionAssignment(ctx context.Context, id int64, next AssignmentStatus) (*Assignment, error)
+}
+
+// AssignmentHook is told of every assignment status change, inside the
+// change's transaction: what it writes commits or rolls back with it.
+type AssignmentHook interface {
+	// AssignmentChanged is called after a moved from prev to a.Status.
+	AssignmentChanged(ctx context.Context, a *Assignment, prev AssignmentStatus) error
+}
+
+// TransitionAssignment moves assignment id to next and runs hooks, all in
+// one transaction of s. Every status change, by a dispatcher or by Enroute
+// itself, goes through here. Returns ENOTFOUND or EINVALID.
+func TransitionAssignment(ctx context.Context, s Store, id int64, next AssignmentStatus, hooks ...AssignmentHook) (*Assignment, error) {
+	var a *Assignment
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		prev, err := s.FindAssignmentByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a, err = s.TransitionAssignment(ctx, id, next); err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if err := h.AssignmentChanged(ctx, a, prev.Status); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return a, err
 }

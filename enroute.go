@@ -24,6 +24,9 @@ type Store interface {
 	AssignmentStore
 	APIKeyStore
 	IdempotencyStore
+	SettingsStore
+	MessageStore
+	TrackingStore
 
 	// InTx runs fn in one transaction. Every store call made with the ctx
 	// handed to fn joins that transaction; a nested InTx joins the outer one.

@@ -60,6 +60,10 @@ type LocationStore interface {
 	CreateLocation(ctx context.Context, l *Location) error
 	// UpdateLocation returns EINVALID or ENOTFOUND.
 	UpdateLocation(ctx context.Context, id int64, upd LocationUpdate) (*Location, error)
+	// LockLocation holds a lock on the location until the transaction of
+	// ctx ends, so decisions about one job site (the limit rule) are taken
+	// one at a time. Returns ENOTFOUND.
+	LockLocation(ctx context.Context, id int64) error
 	// DeleteLocation returns ENOTFOUND, or ECONFLICT while jobs refer to it.
 	DeleteLocation(ctx context.Context, id int64) error
 }

@@ -32,7 +32,7 @@ type Store struct {
 var _ enroute.Store = (*Store)(nil)
 
 // Dialect is how PostgreSQL differs from the shared SQL.
-var Dialect = sqlstore.Dialect{ConstraintOf: constraintOf, ForUpdate: " FOR UPDATE"}
+var Dialect = sqlstore.Dialect{ConstraintOf: constraintOf, ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED"}
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string; a search_path parameter selects the schema) and applies the

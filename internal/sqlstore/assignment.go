@@ -34,6 +34,9 @@ func (s *Store) FindAssignments(ctx context.Context, f enroute.AssignmentFilter)
 	if f.TechnicianID != nil {
 		w.add("technician_id = ?", *f.TechnicianID)
 	}
+	if f.LocationID != nil {
+		w.add("job_id IN (SELECT id FROM jobs WHERE location_id = ?)", *f.LocationID)
+	}
 	in(&w, "status", f.Statuses)
 	return list(ctx, s.q(ctx), "SELECT "+assignmentCols+" FROM assignments"+w.sql(f.Page), w.args, scanAssignment)
 }

@@ -82,6 +82,9 @@ type Dialect struct {
 	// " FOR UPDATE" on PostgreSQL; "" on SQLite, whose writers are
 	// serialised already.
 	ForUpdate string
+	// SkipLocked is appended to the subquery that picks outbox messages to
+	// claim: " FOR UPDATE SKIP LOCKED" on PostgreSQL, "" on SQLite.
+	SkipLocked string
 }
 
 // Store implements enroute.Store over a Conn.

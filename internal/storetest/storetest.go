@@ -35,6 +35,11 @@ func Run(t *testing.T, open Opener) {
 		{"APIKeys", testAPIKeys},
 		{"Idempotency", testIdempotency},
 		{"Transactions", testTransactions},
+		{"Settings", testSettings},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"TrackingLinks", testTrackingLinks},
+		{"SiteAssignments", testSiteAssignments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
