@@ -5,7 +5,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.Version=$(VERSION)
 
-.PHONY: all build run test test-short vet fmt bench clean
+MAILPIT_VERSION := v1.33.1
+GOBIN := $(shell $(GO) env GOPATH)/bin
+
+.PHONY: all build run test test-short vet fmt bench clean tools
 
 all: build
 
@@ -18,8 +21,13 @@ run: build
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
 ## ENROUTE_TEST_DATABASE_URL (set by .ci/run); without it they skip and say so.
-test: vet
+test: vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## tools: what the tests run beside Enroute: mailpit, a real SMTP server
+tools:
+	@test -x "$(GOBIN)/mailpit" || command -v mailpit >/dev/null || \
+	  (echo "installing mailpit $(MAILPIT_VERSION)"; $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION))
 
 test-short: vet
 	$(GO) test -short -count=1 ./...

@@ -17,6 +17,7 @@ import (
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/sqlite"
 )
 
@@ -41,7 +42,11 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: store}
 	e.admin = e.key(enroute.RoleAdmin)
 	e.dispatcher = e.key(enroute.RoleDispatcher)
-	srv := httpapi.NewServer(httpapi.Config{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	features := httpapi.Features{
+		Notify: notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
+		Hooks:  []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
+	}
+	srv := httpapi.NewServer(httpapi.Config{}, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
@@ -457,4 +462,50 @@ func TestOps(t *testing.T) {
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestNotificationEndpoints exercises the settings, preview and delivery
+// log routes; env checks every answer against openapi.yaml.
+func TestNotificationEndpoints(t *testing.T) {
+	e := newEnv(t)
+	all := e.must(200, e.admin, "GET", "/api/v1/settings/dispatch-notifications", nil)
+	if !strings.Contains(string(all.raw), `"from_number_status":"missing"`) {
+		t.Fatalf("settings = %s", all.raw)
+	}
+	for _, tab := range []string{"text", "email", "tracking", "general"} {
+		e.must(200, e.admin, "GET", "/api/v1/settings/dispatch-notifications/"+tab, nil)
+		e.must(403, e.dispatcher, "GET", "/api/v1/settings/dispatch-notifications/"+tab, nil)
+	}
+	e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": "+13125550100", "enabled": true})
+	e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/general", map[string]any{"limit_when_multiple_techs": true})
+	e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"from_name": "Office"})
+	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true}); r.status != 400 {
+		t.Fatalf("tracking without GPS = %d", r.status)
+	}
+	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": "555"}); r.status != 400 || r.errFields()["from_number"] == nil {
+		t.Fatalf("bad number = %d %s", r.status, r.raw)
+	}
+	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"templat": "x"}); r.status != 400 || r.errFields()["templat"] == nil {
+		t.Fatalf("unknown field = %d %s", r.status, r.raw)
+	}
+	e.must(200, e.admin, "GET", "/api/v1/settings/gps", nil)
+	e.must(200, e.admin, "PUT", "/api/v1/settings/gps", map[string]any{"enabled": true})
+	e.must(400, e.admin, "PUT", "/api/v1/settings/gps", map[string]any{})
+	e.must(200, e.admin, "GET", "/api/v1/settings/dispatch-notifications/tokens", nil)
+	e.must(200, e.admin, "POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "email"})
+	e.must(400, e.admin, "POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{})
+	e.must(404, e.admin, "POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "job_id": 999})
+
+	s := e.seed("N-1")
+	a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech}).id()
+	e.must(200, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a)+"/dispatch", nil)
+	log := e.must(200, e.dispatcher, "GET", "/api/v1/jobs/"+itoa(s.job)+"/messages", nil)
+	if !strings.Contains(string(log.raw), `"channel":"sms"`) {
+		t.Fatalf("log = %s", log.raw)
+	}
+	e.must(404, e.dispatcher, "GET", "/api/v1/jobs/999/messages", nil)
+	// No Twilio account configured: the webhook is off.
+	if r := e.do("", "POST", "/api/v1/sms/inbound", "From=%2B1", "Content-Type", "application/x-www-form-urlencoded"); r.status != 404 {
+		t.Fatalf("inbound without Twilio = %d", r.status)
+	}
 }

@@ -197,7 +197,7 @@ func (s *Server) transition(c echo.Context, next enroute.AssignmentStatus) error
 	if err := decodeOptional(c, &req); err != nil {
 		return err
 	}
-	a, err := s.store.TransitionAssignment(c.Request().Context(), id, next)
+	a, err := enroute.TransitionAssignment(c.Request().Context(), s.store, id, next, s.hooks...)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func loadOpenAPI(t *testing.T, e *env) *openapi3.T {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t)
 	doc := loadOpenAPI(t, e)
-	srv := httpapi.NewServer(httpapi.Config{}, e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	routes := srv.Routes()
 	documented := map[string]bool{}
 	for path, item := range doc.Paths.Map() {

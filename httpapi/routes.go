@@ -65,6 +65,10 @@ func (s *Server) routes() {
 	api.POST("/assignments/:id/complete", s.completeAssignment, staff...)
 	api.POST("/assignments/:id/cancel", s.cancelAssignment, staff...)
 
+	api.GET("/jobs/:id/messages", s.listJobMessages, staff...)
+	s.settingsRoutes(api, admin)
+	api.POST("/sms/inbound", s.inboundSMS)
+
 	api.POST("/keys", s.createAPIKey, admin...)
 	api.GET("/keys", s.listAPIKeys, admin...)
 	api.DELETE("/keys/:id", s.revokeAPIKey, admin...)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,19 @@ type Config struct {
 	// Registry receives the HTTP metrics; /metrics serves it. Default: a new
 	// registry with the Go runtime and process collectors.
 	Registry *prometheus.Registry
+	// PublicURL is where clients reach the server (webhook signatures are
+	// computed over it).
+	PublicURL string
+	// VerifyInboundSMS checks the signature of the SMS provider's inbound
+	// webhook; nil turns the webhook off.
+	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
+}
+
+// Features are what the server serves beyond the store.
+type Features struct {
+	Notify enroute.NotificationService
+	// Hooks run inside the transaction of every assignment status change.
+	Hooks []enroute.AssignmentHook
 }
 
 // Server is Enroute's HTTP server.
@@ -43,13 +57,15 @@ type Server struct {
 	echo   *echo.Echo
 	srv    *http.Server
 
+	notify   enroute.NotificationService
+	hooks    []enroute.AssignmentHook
 	metrics  *metrics
 	draining atomic.Bool
 	now      func() time.Time
 }
 
 // NewServer returns a server over store with every route registered.
-func NewServer(cfg Config, store enroute.Store, logger *slog.Logger) *Server {
+func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -61,6 +77,8 @@ func NewServer(cfg Config, store enroute.Store, logger *slog.Logger) *Server {
 		store:   store,
 		logger:  logger.With("component", "httpapi"),
 		echo:    echo.New(),
+		notify:  f.Notify,
+		hooks:   f.Hooks,
 		metrics: newMetrics(cfg.Registry),
 		now:     time.Now,
 	}

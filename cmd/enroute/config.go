@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/enroutehq/enroute/notify"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -28,6 +30,14 @@ type Config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+
+	SMSProvider      string // log or twilio
+	TwilioAccountSID string
+	TwilioAuthToken  string // env only
+	TwilioBaseURL    string
+	EmailProvider    string // smtp, log or none
+	SMTPURL          string // env only: it may hold a password
+	Outbox           notify.WorkerConfig
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -48,6 +58,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (ENROUTE_LOG_FORMAT)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn or error (ENROUTE_LOG_LEVEL)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "15s"), "how long shutdown waits for requests (ENROUTE_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.SMSProvider, "sms-provider", env("SMS_PROVIDER", "log"), "SMS provider: log (development) or twilio (ENROUTE_SMS_PROVIDER)")
+	fs.StringVar(&c.TwilioAccountSID, "twilio-account-sid", env("TWILIO_ACCOUNT_SID", ""), "Twilio account SID (ENROUTE_TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&c.TwilioBaseURL, "twilio-base-url", env("TWILIO_BASE_URL", notify.DefaultTwilioBaseURL), "Twilio API base URL (ENROUTE_TWILIO_BASE_URL)")
+	fs.StringVar(&c.EmailProvider, "email-provider", env("EMAIL_PROVIDER", ""), "e-mail provider: smtp, log or none (ENROUTE_EMAIL_PROVIDER); default smtp when ENROUTE_SMTP_URL is set, else none")
+	fs.DurationVar(&c.Outbox.BaseBackoff, "outbox-backoff", envDuration(env("OUTBOX_BACKOFF", "2s")), "first retry delay of a failed delivery, doubled each attempt (ENROUTE_OUTBOX_BACKOFF)")
+	fs.DurationVar(&c.Outbox.MaxBackoff, "outbox-max-backoff", envDuration(env("OUTBOX_MAX_BACKOFF", "5m")), "longest retry delay (ENROUTE_OUTBOX_MAX_BACKOFF)")
+	fs.DurationVar(&c.Outbox.SendTimeout, "outbox-send-timeout", envDuration(env("OUTBOX_SEND_TIMEOUT", "30s")), "one delivery attempt's timeout; a crashed node's message waits 1.5 times this before another takes it (ENROUTE_OUTBOX_SEND_TIMEOUT)")
+	fs.IntVar(&c.Outbox.MaxAttempts, "outbox-max-attempts", envInt(env("OUTBOX_MAX_ATTEMPTS", "10")), "delivery attempts before a message fails (ENROUTE_OUTBOX_MAX_ATTEMPTS)")
+	fs.DurationVar(&c.Outbox.PollInterval, "outbox-poll", envDuration(env("OUTBOX_POLL", "2s")), "how often the outbox is checked for due retries (ENROUTE_OUTBOX_POLL)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(m.Stderr)
@@ -64,6 +83,11 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c.DatabaseURL = m.Getenv("ENROUTE_DATABASE_URL")
 	c.AdminToken = m.Getenv("ENROUTE_ADMIN_TOKEN")
+	c.TwilioAuthToken = m.Getenv("ENROUTE_TWILIO_AUTH_TOKEN")
+	c.SMTPURL = m.Getenv("ENROUTE_SMTP_URL")
+	if err := c.validateNotify(); err != nil {
+		return err
+	}
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid --addr %q: want host:port", c.Addr)
@@ -90,6 +114,61 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("ENROUTE_ADMIN_TOKEN must be at least 20 characters")
 	}
 	return nil
+}
+
+func (c *Config) validateNotify() error {
+	switch c.SMSProvider {
+	case "log":
+	case "twilio":
+		if c.TwilioAccountSID == "" || c.TwilioAuthToken == "" {
+			return errors.New("ENROUTE_SMS_PROVIDER=twilio needs ENROUTE_TWILIO_ACCOUNT_SID and ENROUTE_TWILIO_AUTH_TOKEN")
+		}
+		if u, err := url.Parse(c.TwilioBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("invalid --twilio-base-url %q", c.TwilioBaseURL)
+		}
+	default:
+		return fmt.Errorf("invalid --sms-provider %q: want log or twilio", c.SMSProvider)
+	}
+	if c.EmailProvider == "" {
+		c.EmailProvider = "none"
+		if c.SMTPURL != "" {
+			c.EmailProvider = "smtp"
+		}
+	}
+	switch c.EmailProvider {
+	case "log", "none":
+	case "smtp":
+		if c.SMTPURL == "" {
+			return errors.New("--email-provider smtp needs ENROUTE_SMTP_URL")
+		}
+		if _, err := notify.ParseSMTPURL(c.SMTPURL); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("invalid --email-provider %q: want smtp, log or none", c.EmailProvider)
+	}
+	if c.Outbox.BaseBackoff <= 0 || c.Outbox.MaxBackoff <= 0 || c.Outbox.SendTimeout <= 0 || c.Outbox.MaxAttempts <= 0 || c.Outbox.PollInterval <= 0 {
+		return errors.New("the outbox flags need positive values")
+	}
+	return nil
+}
+
+// envDuration and envInt parse a default taken from the environment; an
+// invalid value becomes -1, which validation then refuses with a message.
+func envDuration(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
+func envInt(s string) int {
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return -1
+	}
+	return n
 }
 
 func (c *Config) newLogger(w io.Writer) *slog.Logger {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
 )
@@ -59,7 +61,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.ensureAdminKey(ctx); err != nil {
 		return err
 	}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version}, m.Store, m.Logger)
+	svc, worker, verify, err := m.notifications()
+	if err != nil {
+		return err
+	}
+	rules := &notify.Rules{Store: m.Store, PublicURL: m.Config.PublicURL, Wake: worker.Wake}
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify},
+		m.Store, httpapi.Features{Notify: svc, Hooks: []enroute.AssignmentHook{rules}}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -71,6 +79,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	})
 	m.wg.Go(func() { m.forgetIdempotencyKeys(ctx) })
+	m.wg.Go(func() { worker.Run(ctx) })
 	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
 	return nil
 }
@@ -88,6 +97,35 @@ func (m *Main) openStore(ctx context.Context) (enroute.Store, error) {
 		return nil, fmt.Errorf("open sqlite store in %s: %w", m.Config.DataDir, err)
 	}
 	return s, nil
+}
+
+// notifications builds the notification service, the outbox worker with its
+// providers, and the inbound SMS signature check (nil without Twilio).
+func (m *Main) notifications() (*notify.Service, *notify.Worker, func(string, url.Values, string) bool, error) {
+	c := m.Config
+	var (
+		sms    notify.SMSSender = notify.LogSMS{Logger: m.Logger}
+		email  notify.EmailSender
+		verify func(string, url.Values, string) bool
+	)
+	if c.SMSProvider == "twilio" {
+		sms = &notify.Twilio{BaseURL: c.TwilioBaseURL, AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken}
+		verify = func(u string, form url.Values, sig string) bool {
+			return notify.ValidTwilioSignature(c.TwilioAuthToken, u, form, sig)
+		}
+	}
+	switch c.EmailProvider {
+	case "smtp":
+		s, err := notify.ParseSMTPURL(c.SMTPURL)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		email = s
+	case "log":
+		email = notify.LogEmail{Logger: m.Logger}
+	}
+	svc := notify.NewService(m.Store, notify.Config{PublicURL: c.PublicURL, EmailTransport: email != nil})
+	return svc, notify.NewWorker(m.Store, sms, email, c.Outbox, m.Logger), verify, nil
 }
 
 // ensureAdminKey makes sure an administrator can log in: ENROUTE_ADMIN_TOKEN

@@ -1,0 +1,467 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/notify"
+)
+
+var linkRE = regexp.MustCompile(regexp.QuoteMeta(testPublicURL) + `/t/([A-Za-z0-9_-]{22,})`)
+
+// "When dispatch notifications are on, the customer automatically receives
+// a message letting them know a technician is on the way." Text and e-mail
+// both on send both; the tracking link is a 128-bit token of this
+// assignment.
+func TestDispatchSendsTextAndEmail(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, true, true, false)
+	s := st.site("+351912345678", "maria@example.com")
+	job := st.job(s)
+	a := st.assign(job, st.technician("Ana Silva"))
+	st.move(a, "dispatch")
+	st.settle([]int64{job}, 1, 1)
+
+	sms := st.sms.Messages()[0]
+	if sms.From != companySMS || sms.To != "+351912345678" || !contains(sms.Body, "Hi Maria,", "Ana from My Company is on the way to Rua de Santa Catarina 1, Porto.") {
+		t.Fatalf("text = %+v", sms)
+	}
+	link := linkRE.FindStringSubmatch(sms.Body)
+	if link == nil {
+		t.Fatalf("text has no tracking link: %q", sms.Body)
+	}
+	l, err := st.m.Store.FindTrackingLink(context.Background(), enroute.HashSecret(link[1]))
+	if err != nil || l.AssignmentID != a {
+		t.Fatalf("tracking link = %+v, %v", l, err)
+	}
+
+	mail := st.mail.Messages()[0]
+	if mail.From.Address != "dispatch@coolair.test" || mail.From.Name != "Cool Air HVAC" || mail.To[0].Address != "maria@example.com" ||
+		mail.Subject != "Ana from My Company is on the way" {
+		t.Fatalf("e-mail = %+v", mail)
+	}
+	if !contains(mail.Text, "Ana Silva from My Company", "J-", link[0]) || !contains(mail.HTML, `<a href="`+link[0]+`">`) {
+		t.Fatalf("e-mail bodies lack the link: %q %q", mail.Text, mail.HTML)
+	}
+
+	log := st.messages(job)
+	if got := statuses(log, a); !slices.Equal(got, []string{"sms:sent", "email:sent"}) {
+		t.Fatalf("log = %v", got)
+	}
+	for _, m := range log {
+		if strings.Contains(fmt.Sprint(m), link[1]) {
+			t.Fatal("the delivery log shows a live tracking token")
+		}
+		if m["provider_id"] == "" {
+			t.Fatalf("no provider id: %v", m)
+		}
+	}
+}
+
+// "If more technicians are sent out to the job site, the customer won't
+// receive another dispatch notification ... if all technicians stop working
+// and then you dispatch another technician later that day, the customer
+// receives another notification."
+func TestLimitRule(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, true, false, true)
+	s := st.site("+351912345678", "maria@example.com")
+	job := st.job(s)
+	first := st.assign(job, st.technician("Ana Silva"))
+	st.move(first, "dispatch")
+	st.settle([]int64{job}, 1, 1)
+
+	// A second technician, on another job at the same site, while the first works.
+	st.move(first, "start")
+	job2 := st.job(s)
+	second := st.assign(job2, st.technician("Bruno Reis"))
+	st.move(second, "dispatch")
+	st.settle([]int64{job, job2}, 1, 1)
+	log := st.messages(job2)
+	if got := statuses(log, second); !slices.Equal(got, []string{"sms:suppressed", "email:suppressed"}) {
+		t.Fatalf("second dispatch = %v", got)
+	}
+	if r, _ := log[0]["reason"].(string); !strings.Contains(r, "already working at this job site") {
+		t.Fatalf("reason = %q", r)
+	}
+
+	// While the first is only on the way, a third is limited too.
+	job3 := st.job(s)
+	third := st.assign(job3, st.technician("Carla Dias"))
+	st.move(second, "start")
+	st.move(first, "complete")
+	st.move(third, "dispatch")
+	st.settle([]int64{job3}, 1, 1)
+	if got := statuses(st.messages(job3), third); !slices.Equal(got, []string{"sms:suppressed", "email:suppressed"}) {
+		t.Fatalf("third dispatch = %v", got)
+	}
+
+	// All stop; a later dispatch notifies again.
+	st.move(second, "complete")
+	st.move(third, "cancel")
+	job4 := st.job(s)
+	fourth := st.assign(job4, st.technician("Duarte Lima"))
+	st.move(fourth, "dispatch")
+	st.settle([]int64{job4}, 2, 2)
+	if got := statuses(st.messages(job4), fourth); !slices.Equal(got, []string{"sms:sent", "email:sent"}) {
+		t.Fatalf("later dispatch = %v", got)
+	}
+}
+
+// With the limit off, every dispatch notifies.
+func TestLimitOffNotifiesEveryDispatch(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, true, false, false)
+	s := st.site("+351912345678", "maria@example.com")
+	job := st.job(s)
+	a := st.assign(job, st.technician("Ana Silva"))
+	b := st.assign(job, st.technician("Bruno Reis"))
+	st.move(a, "dispatch")
+	st.move(a, "start")
+	st.move(b, "dispatch")
+	st.settle([]int64{job}, 2, 2)
+}
+
+// "Text and email notifications can't be enabled at the same time. If you
+// want to enable both, repeat the process for both": each channel alone
+// sends only its own message.
+func TestOneChannelAtATime(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, false, false, false)
+	s := st.site("+351912345678", "maria@example.com")
+	job := st.job(s)
+	st.move(st.assign(job, st.technician("Ana Silva")), "dispatch")
+	st.settle([]int64{job}, 1, 0)
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"enabled": false})
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"enabled": true})
+	job2 := st.job(s)
+	st.move(st.assign(job2, st.technician("Bruno Reis")), "dispatch")
+	st.settle([]int64{job, job2}, 1, 1)
+}
+
+// "The Tech Tracking URL token needs to be added ... for the tracking link
+// to be included": the link goes out only when arrival tracking is on and
+// the template has the token.
+func TestTrackingLinkOnlyWhenOnAndInTemplate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		tracking bool
+		template string
+		want     bool
+	}{
+		{"OnWithToken", true, enroute.DefaultTextTemplate, true},
+		{"OffWithToken", false, enroute.DefaultTextTemplate, false},
+		{"OnWithoutToken", true, "Hi {CustomerFirstName}, {TechnicianFirstName} is on the way.", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStack(t)
+			st.settings(true, true, tc.tracking, false)
+			st.ok("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"template": tc.template})
+			body := strings.ReplaceAll(enroute.DefaultEmailBody, "{TechTrackingURL}", "")
+			if tc.template == enroute.DefaultTextTemplate {
+				body = enroute.DefaultEmailBody
+			}
+			st.ok("PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"body": body})
+			s := st.site("+351912345678", "maria@example.com")
+			job := st.job(s)
+			st.move(st.assign(job, st.technician("Ana Silva")), "dispatch")
+			st.settle([]int64{job}, 1, 1)
+			sms, mail := st.sms.Messages()[0], st.mail.Messages()[0]
+			for name, got := range map[string]bool{
+				"text": linkRE.MatchString(sms.Body), "e-mail text": linkRE.MatchString(mail.Text), "e-mail HTML": strings.Contains(mail.HTML, "/t/"),
+			} {
+				if got != tc.want {
+					t.Errorf("%s has a link = %v, want %v (%q)", name, got, tc.want, sms.Body)
+				}
+			}
+			if strings.Contains(sms.Body, "{") || strings.HasSuffix(sms.Body, " ") {
+				t.Errorf("text = %q", sms.Body)
+			}
+		})
+	}
+}
+
+// A customer without a phone or an e-mail, or opted out of texts, is
+// recorded as skipped with the reason.
+func TestSkipped(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, true, false, false)
+	noPhone := st.site("", "maria@example.com")
+	job := st.job(noPhone)
+	a := st.assign(job, st.technician("Ana Silva"))
+	st.move(a, "dispatch")
+	noEmail := st.site("+351912345678", "")
+	job2 := st.job(noEmail)
+	b := st.assign(job2, st.technician("Bruno Reis"))
+	st.move(b, "dispatch")
+	optedOut := st.site("+351912345679", "")
+	st.ok("PATCH", fmt.Sprintf("/api/v1/customers/%d", optedOut.customer), map[string]any{"sms_opt_out": true})
+	job3 := st.job(optedOut)
+	c := st.assign(job3, st.technician("Carla Dias"))
+	st.move(c, "dispatch")
+	st.settle([]int64{job, job2, job3}, 1, 1)
+
+	for _, tc := range []struct {
+		job, a int64
+		want   []string
+		reason string
+	}{
+		{job, a, []string{"sms:skipped", "email:sent"}, "no phone number"},
+		{job2, b, []string{"sms:sent", "email:skipped"}, "no e-mail address"},
+		{job3, c, []string{"sms:skipped", "email:skipped"}, "opted out of texts"},
+	} {
+		log := st.messages(tc.job)
+		if got := statuses(log, tc.a); !slices.Equal(got, tc.want) {
+			t.Fatalf("job %d = %v, want %v", tc.job, got, tc.want)
+		}
+		found := false
+		for _, m := range log {
+			found = found || strings.Contains(m["reason"].(string), tc.reason)
+		}
+		if !found {
+			t.Fatalf("job %d: no reason %q in %v", tc.job, tc.reason, log)
+		}
+	}
+}
+
+// "Before you can enable text notifications, a default SMS number must be
+// set up." "Before you can enable arrival tracking, native GPS for each
+// technician device must be set up."
+func TestPrerequisites(t *testing.T) {
+	st := newStack(t)
+	r := st.do("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"enabled": true})
+	if r.status != 400 || !strings.Contains(r.raw, "default SMS number must be set up") {
+		t.Fatalf("text without a number = %d %s", r.status, r.raw)
+	}
+	if got := st.ok("GET", "/api/v1/settings/dispatch-notifications/text", nil); got.body["enabled"] != false || got.str("from_number_status") != "missing" {
+		t.Fatalf("text tab after refusal = %s", got.raw)
+	}
+	r = st.ok("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": companySMS})
+	if r.str("from_number_status") != "ok" || r.str("template") != enroute.DefaultTextTemplate {
+		t.Fatalf("text tab = %s", r.raw)
+	}
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"enabled": true})
+	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": ""}); r.status != 400 {
+		t.Fatalf("removing the number of enabled texts = %d", r.status)
+	}
+
+	r = st.do("PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"enabled": true})
+	if r.status != 400 || !strings.Contains(r.raw, "e-mail sender must be configured") {
+		t.Fatalf("e-mail without a sender = %d %s", r.status, r.raw)
+	}
+
+	r = st.do("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true})
+	if r.status != 400 || !strings.Contains(r.raw, "Native GPS must be set up") || !strings.Contains(r.raw, "View GPS settings") {
+		t.Fatalf("tracking without GPS = %d %s", r.status, r.raw)
+	}
+	st.ok("PUT", "/api/v1/settings/gps", map[string]any{"enabled": true})
+	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true}); r.status != 400 {
+		t.Fatalf("tracking with GPS but no device = %d %s", r.status, r.raw)
+	}
+	st.technician("Ana Silva")
+	if r := st.ok("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true}); r.body["gps_ready"] != true {
+		t.Fatalf("tracking tab = %s", r.raw)
+	}
+	if r := st.do("PUT", "/api/v1/settings/gps", map[string]any{"enabled": false}); r.status != 409 {
+		t.Fatalf("GPS off under tracking = %d %s", r.status, r.raw)
+	}
+
+	// Unknown tokens are refused at save, naming the token.
+	r = st.do("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"template": "Hi {CustomerNickname}"})
+	if r.status != 400 || !strings.Contains(r.raw, "{CustomerNickname}") {
+		t.Fatalf("unknown token = %d %s", r.status, r.raw)
+	}
+	if got := st.ok("GET", "/api/v1/settings/dispatch-notifications/text", nil); got.str("template") != enroute.DefaultTextTemplate {
+		t.Fatal("a refused template was saved")
+	}
+	// Settings persist across a restart.
+	st.m.Close()
+	m2, _ := start(t, st.env)
+	st.m = m2
+	all := st.ok("GET", "/api/v1/settings/dispatch-notifications", nil)
+	if !contains(all.raw, `"from_number":"`+companySMS+`"`, `"tracking":{"enabled":true`) {
+		t.Fatalf("after restart = %s", all.raw)
+	}
+	if tokens := st.ok("GET", "/api/v1/settings/dispatch-notifications/tokens", nil).items(); len(tokens) != len(notify.Tokens) {
+		t.Fatalf("tokens = %v", tokens)
+	}
+}
+
+// The preview reports characters, encoding and segments, and both warnings.
+func TestPreview(t *testing.T) {
+	st := newStack(t)
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": companySMS})
+	p := st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms"})
+	sms := p.body["sms"].(map[string]any)
+	if sms["encoding"] != "GSM-7" || sms["segments"] != 1.0 || !strings.Contains(p.str("body"), "Alex from My Company") {
+		t.Fatalf("preview = %s", p.raw)
+	}
+	if !strings.Contains(p.raw, "The template has a tracking URL token but arrival tracking is off, so no link will be sent") {
+		t.Fatalf("warnings = %v", p.body["warnings"])
+	}
+	long := strings.Repeat("Your technician is on the way. ", 6) + "🚐"
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "template": long})
+	sms = p.body["sms"].(map[string]any)
+	if sms["encoding"] != "UCS-2" || sms["segments"] != 3.0 || sms["characters"] != float64(len([]rune(long))) {
+		t.Fatalf("long preview = %s", p.raw)
+	}
+	st.ok("PUT", "/api/v1/settings/gps", map[string]any{"enabled": true})
+	st.technician("Ana Silva")
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true})
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "template": "Hi {CustomerFirstName}"})
+	if !strings.Contains(p.raw, "Arrival tracking is on but the template has no tracking URL token, so no link will be sent") {
+		t.Fatalf("warnings = %v", p.body["warnings"])
+	}
+	// A real job, e-mail, with escaping.
+	s := st.site("+351912345678", "maria@example.com")
+	st.ok("PATCH", fmt.Sprintf("/api/v1/customers/%d", s.customer), map[string]any{"name": "Maria <b>Costa</b>"})
+	job := st.job(s)
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "email", "job_id": job})
+	if !strings.Contains(p.raw, "uses {CompanyPhone} but the company profile has no phone number") {
+		t.Fatalf("no warning about the missing company phone: %v", p.body["warnings"])
+	}
+	if !contains(p.str("html"), "Maria &lt;b&gt;Costa&lt;/b&gt;") && !contains(p.str("html"), "Hi Maria") {
+		t.Fatalf("html = %s", p.str("html"))
+	}
+	if strings.Contains(p.str("html"), "<b>") {
+		t.Fatalf("html not escaped: %s", p.str("html"))
+	}
+	if r := st.do("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "template": "{Oops"}); r.status != 400 {
+		t.Fatalf("bad template preview = %d", r.status)
+	}
+	if r := st.do("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "fax"}); r.status != 400 {
+		t.Fatalf("bad channel = %d", r.status)
+	}
+}
+
+// STOP opts the number out, START back in, HELP is answered; a request
+// without Twilio's signature is refused.
+func TestInboundSMS(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, false, false, false)
+	s := st.site("+351912345678", "")
+	send := func(body string, sign bool) res {
+		form := url.Values{"From": {"+351912345678"}, "To": {companySMS}, "Body": {body}, "MessageSid": {"SM1"}, "AccountSid": {st.sms.AccountSID}}
+		sig := "wrong"
+		if sign {
+			sig = notify.TwilioSignature(st.sms.AuthToken, testPublicURL+"/api/v1/sms/inbound", form)
+		}
+		req := st.rawPost("/api/v1/sms/inbound", form.Encode(), "X-Twilio-Signature", sig)
+		return req
+	}
+	if r := send("STOP", false); r.status != 403 {
+		t.Fatalf("unsigned = %d %s", r.status, r.raw)
+	}
+	r := send(" stop ", true)
+	if r.status != 200 || !strings.Contains(r.raw, "<Response><Message>You are unsubscribed") {
+		t.Fatalf("STOP = %d %s", r.status, r.raw)
+	}
+	if c := st.ok("GET", fmt.Sprintf("/api/v1/customers/%d", s.customer), nil); c.body["sms_opt_out"] != true {
+		t.Fatalf("after STOP = %s", c.raw)
+	}
+	job := st.job(s)
+	st.move(st.assign(job, st.technician("Ana Silva")), "dispatch")
+	st.settle([]int64{job}, 0, 0)
+	if r := send("HELP", true); !strings.Contains(r.raw, "Reply STOP to unsubscribe") {
+		t.Fatalf("HELP = %s", r.raw)
+	}
+	send("Start", true)
+	if c := st.ok("GET", fmt.Sprintf("/api/v1/customers/%d", s.customer), nil); c.body["sms_opt_out"] != false {
+		t.Fatalf("after START = %s", c.raw)
+	}
+	if r := send("thanks!", true); r.status != 200 || strings.Contains(r.raw, "<Message>") {
+		t.Fatalf("other reply = %s", r.raw)
+	}
+}
+
+// Faults: 5xx and 429 are retried until they work; a 4xx fails at once;
+// a server that stays down fails after the bounded attempts, with the
+// reason; SMTP down is retried until it is back.
+func TestDeliveryFaults(t *testing.T) {
+	st := newStack(t, "ENROUTE_OUTBOX_MAX_ATTEMPTS", "12")
+	st.settings(true, true, false, false)
+	s := st.site("+351912345678", "maria@example.com")
+
+	st.sms.FailNext(500, 429, 503)
+	st.mail.Stop()
+	job := st.job(s)
+	a := st.assign(job, st.technician("Ana Silva"))
+	st.move(a, "dispatch")
+	st.sms.WaitFor(t, 1, 10*time.Second)
+	st.waitLog(job, func(log []map[string]any) bool {
+		return len(log) == 2 && log[1]["status"] == "queued" && log[1]["attempts"].(float64) >= 3 &&
+			strings.Contains(log[1]["reason"].(string), "connection refused")
+	})
+	st.mail.Start()
+	st.settle([]int64{job}, 1, 1)
+	log := st.messages(job)
+	if log[0]["attempts"] != 4.0 || log[0]["status"] != "sent" {
+		t.Fatalf("text after 500, 429, 503 = %v", log[0])
+	}
+
+	st.sms.FailNext(400)
+	job2 := st.job(s)
+	b := st.assign(job2, st.technician("Bruno Reis"))
+	st.move(b, "dispatch")
+	log = st.messages(job2)
+	if log[0]["status"] != "failed" || log[0]["attempts"] != 1.0 || !strings.Contains(log[0]["reason"].(string), "twilio 400") {
+		t.Fatalf("text after 400 = %v", log[0])
+	}
+
+	st.sms.FailNext(500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500)
+	job3 := st.job(s)
+	c := st.assign(job3, st.technician("Carla Dias"))
+	st.move(c, "dispatch")
+	log = st.messages(job3)
+	if log[0]["status"] != "failed" || log[0]["attempts"] != 12.0 || !strings.Contains(log[0]["reason"].(string), "gave up after 12 attempts") {
+		t.Fatalf("text after 12 × 500 = %v", log[0])
+	}
+	st.settle([]int64{job, job2, job3}, 1, 3)
+}
+
+// A retried dispatch (same Idempotency-Key) or a double click never sends
+// twice.
+func TestDispatchRetriesSendOnce(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, true, false, false)
+	s := st.site("+351912345678", "maria@example.com")
+	job := st.job(s)
+	a := st.assign(job, st.technician("Ana Silva"))
+	path := fmt.Sprintf("/api/v1/assignments/%d/dispatch", a)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { st.ok("POST", path, nil, "Idempotency-Key", "dispatch-once") })
+	}
+	wg.Wait()
+	if r := st.do("POST", path, nil); r.status != 400 {
+		t.Fatalf("double click = %d %s", r.status, r.raw)
+	}
+	st.settle([]int64{job}, 1, 1)
+}
+
+// Dispatches racing to one site with the limit on: exactly one notifies.
+func TestConcurrentDispatchesToOneSite(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, false, false, true)
+	s := st.site("+351912345678", "")
+	var as, jobs []int64
+	for i := range 6 {
+		job := st.job(s)
+		jobs = append(jobs, job)
+		as = append(as, st.assign(job, st.technician(fmt.Sprintf("Tech %d", i))))
+	}
+	var wg sync.WaitGroup
+	for _, a := range as {
+		wg.Go(func() { st.move(a, "dispatch") })
+	}
+	wg.Wait()
+	st.settle(jobs, 1, 0)
+}

@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"encoding/xml"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/enroutehq/enroute"
+)
+
+// The settings tabs as the screens show them.
+type (
+	textTab struct {
+		FromNumber       string `json:"from_number"`
+		FromNumberStatus string `json:"from_number_status"`
+		Template         string `json:"template"`
+		Enabled          bool   `json:"enabled"`
+	}
+	emailTab struct {
+		FromName     string `json:"from_name"`
+		FromAddress  string `json:"from_address"`
+		SenderStatus string `json:"sender_status"`
+		Subject      string `json:"subject"`
+		Body         string `json:"body"`
+		Enabled      bool   `json:"enabled"`
+	}
+	trackingTab struct {
+		Enabled  bool `json:"enabled"`
+		GPSReady bool `json:"gps_ready"`
+	}
+	generalTab struct {
+		LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
+	}
+	allTabs struct {
+		Text     textTab     `json:"text"`
+		Email    emailTab    `json:"email"`
+		Tracking trackingTab `json:"tracking"`
+		General  generalTab  `json:"general"`
+	}
+)
+
+func tabsOf(v *enroute.DispatchSettingsView) allTabs {
+	return allTabs{
+		Text:     textTab{v.Text.FromNumber, v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
+		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
+		Tracking: trackingTab{v.Tracking.Enabled, v.GPSReady},
+		General:  generalTab{v.General.LimitWhenMultipleTechs},
+	}
+}
+
+// settingsTab serves GET and PUT of one tab: pick chooses it from the
+// tabs; update applies a decoded U.
+func settingsTab[U any](s *Server, pick func(allTabs) any,
+	update func(enroute.NotificationService, echo.Context, U) (*enroute.DispatchSettingsView, error)) (get, put echo.HandlerFunc) {
+	get = func(c echo.Context) error {
+		v, err := s.notify.DispatchSettings(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pick(tabsOf(v)))
+	}
+	put = func(c echo.Context) error {
+		var u U
+		if err := decode(c, &u); err != nil {
+			return err
+		}
+		v, err := update(s.notify, c, u)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pick(tabsOf(v)))
+	}
+	return get, put
+}
+
+func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
+	const base = "/settings/dispatch-notifications"
+	g.GET(base, func(c echo.Context) error {
+		v, err := s.notify.DispatchSettings(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, tabsOf(v))
+	}, admin...)
+	get, put := settingsTab(s, func(t allTabs) any { return t.Text },
+		func(n enroute.NotificationService, c echo.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {
+			return n.UpdateText(c.Request().Context(), u)
+		})
+	g.GET(base+"/text", get, admin...)
+	g.PUT(base+"/text", put, admin...)
+	get, put = settingsTab(s, func(t allTabs) any { return t.Email },
+		func(n enroute.NotificationService, c echo.Context, u enroute.EmailUpdate) (*enroute.DispatchSettingsView, error) {
+			return n.UpdateEmail(c.Request().Context(), u)
+		})
+	g.GET(base+"/email", get, admin...)
+	g.PUT(base+"/email", put, admin...)
+	get, put = settingsTab(s, func(t allTabs) any { return t.Tracking },
+		func(n enroute.NotificationService, c echo.Context, u enroute.TrackingUpdate) (*enroute.DispatchSettingsView, error) {
+			return n.UpdateTracking(c.Request().Context(), u)
+		})
+	g.GET(base+"/tracking", get, admin...)
+	g.PUT(base+"/tracking", put, admin...)
+	get, put = settingsTab(s, func(t allTabs) any { return t.General },
+		func(n enroute.NotificationService, c echo.Context, u enroute.GeneralUpdate) (*enroute.DispatchSettingsView, error) {
+			return n.UpdateGeneral(c.Request().Context(), u)
+		})
+	g.GET(base+"/general", get, admin...)
+	g.PUT(base+"/general", put, admin...)
+	g.POST(base+"/preview", s.preview, admin...)
+	g.GET(base+"/tokens", s.tokens, admin...)
+	g.GET("/settings/gps", s.getGPS, admin...)
+	g.PUT("/settings/gps", s.putGPS, admin...)
+}
+
+func (s *Server) preview(c echo.Context) error {
+	var r enroute.PreviewRequest
+	if err := decode(c, &r); err != nil {
+		return err
+	}
+	if r.Channel == "" {
+		return enroute.FieldErrors(map[string]string{"channel": "is required (sms or email)"})
+	}
+	p, err := s.notify.Preview(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) tokens(c echo.Context) error {
+	return c.JSON(http.StatusOK, listOf(s.notify.Tokens()))
+}
+
+func (s *Server) getGPS(c echo.Context) error {
+	v, err := s.notify.GPSSettings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) putGPS(c echo.Context) error {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		return enroute.FieldErrors(map[string]string{"enabled": "is required"})
+	}
+	v, err := s.notify.UpdateGPS(c.Request().Context(), *req.Enabled)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// listJobMessages is the delivery log of a job. A live tracking token is
+// never shown: a queued message shows its link redacted too.
+func (s *Server) listJobMessages(c echo.Context) error {
+	jobID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	q := newQuery(c)
+	f := enroute.MessageFilter{JobID: &jobID, Page: q.page()}
+	if err := q.err(); err != nil {
+		return err
+	}
+	if _, err := s.store.FindJobByID(c.Request().Context(), jobID); err != nil {
+		return err
+	}
+	ms, err := s.store.FindMessages(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		m.Redact()
+	}
+	return c.JSON(http.StatusOK, listOf(ms))
+}
+
+// twiml is Twilio's reply document.
+type twiml struct {
+	XMLName xml.Name `xml:"Response"`
+	Message string   `xml:"Message,omitempty"`
+}
+
+// inboundSMS is Twilio's webhook for texts sent to the company's number.
+// It is authenticated by X-Twilio-Signature, computed over the URL Twilio
+// called (the public URL and path) with the account's auth token.
+func (s *Server) inboundSMS(c echo.Context) error {
+	if s.cfg.VerifyInboundSMS == nil {
+		return errorf(enroute.ENOTFOUND, "Inbound texts need ENROUTE_SMS_PROVIDER=twilio.")
+	}
+	r := c.Request()
+	if err := r.ParseForm(); err != nil {
+		return errorf(enroute.EINVALID, "Send Twilio's form-encoded fields.")
+	}
+	full := s.cfg.PublicURL + r.URL.RequestURI()
+	if !s.cfg.VerifyInboundSMS(full, r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+		return errorf(enroute.EFORBIDDEN, "Invalid X-Twilio-Signature.")
+	}
+	reply, err := s.notify.InboundSMS(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+	if err != nil {
+		return err
+	}
+	return c.XML(http.StatusOK, twiml{Message: reply})
+}

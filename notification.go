@@ -1,0 +1,110 @@
+package enroute
+
+import "context"
+
+// NotificationService is what the HTTP API asks of the notifications
+// feature: the settings tabs (validated, with their prerequisites), the
+// preview and inbound SMS. notify.Service implements it.
+type NotificationService interface {
+	// DispatchSettings returns the tabs with their derived state.
+	DispatchSettings(ctx context.Context) (*DispatchSettingsView, error)
+	// UpdateText, UpdateEmail, UpdateTracking and UpdateGeneral save one tab.
+	// They return EINVALID naming the field, or a missing prerequisite
+	// (no SMS number, no e-mail sender, GPS not set up).
+	UpdateText(ctx context.Context, u TextUpdate) (*DispatchSettingsView, error)
+	UpdateEmail(ctx context.Context, u EmailUpdate) (*DispatchSettingsView, error)
+	UpdateTracking(ctx context.Context, u TrackingUpdate) (*DispatchSettingsView, error)
+	UpdateGeneral(ctx context.Context, u GeneralUpdate) (*DispatchSettingsView, error)
+	// GPSSettings and UpdateGPS read and change native GPS. Turning GPS off
+	// while arrival tracking is on is refused (ECONFLICT).
+	GPSSettings(ctx context.Context) (*GPSSettingsView, error)
+	UpdateGPS(ctx context.Context, enabled bool) (*GPSSettingsView, error)
+	// Preview renders a template. Returns EINVALID for a bad template,
+	// ENOTFOUND for an unknown job.
+	Preview(ctx context.Context, r PreviewRequest) (*Preview, error)
+	// InboundSMS handles a reply texted to the company (STOP, START, HELP)
+	// and returns the reply to text back, if any.
+	InboundSMS(ctx context.Context, from, body string) (reply string, err error)
+	// Tokens lists the template tokens, for the token picker.
+	Tokens() []TokenInfo
+}
+
+// TokenInfo documents a template token.
+type TokenInfo struct {
+	Token       string `json:"token"`
+	Description string `json:"description"`
+}
+
+// DispatchSettingsView is the dispatch settings with what derives from them.
+type DispatchSettingsView struct {
+	DispatchSettings
+	// TextFromNumberStatus is "ok" when the default SMS number is set,
+	// "missing" when not.
+	TextFromNumberStatus string `json:"text_from_number_status"`
+	// EmailSenderStatus is "ok" when e-mail can be sent: a from address is
+	// set and the server has an e-mail transport.
+	EmailSenderStatus string `json:"email_sender_status"`
+	// GPSReady says whether native GPS is set up, the prerequisite of
+	// arrival tracking.
+	GPSReady bool `json:"gps_ready"`
+}
+
+// GPSSettingsView is the GPS settings with the devices that report.
+type GPSSettingsView struct {
+	GPSSettings
+	ActiveDevices int  `json:"active_devices"`
+	Ready         bool `json:"ready"`
+}
+
+// TextUpdate changes the Text tab; nil fields are left unchanged.
+type TextUpdate struct {
+	FromNumber *string `json:"from_number"`
+	Template   *string `json:"template"`
+	Enabled    *bool   `json:"enabled"`
+}
+
+// EmailUpdate changes the Email tab; nil fields are left unchanged.
+type EmailUpdate struct {
+	FromName    *string `json:"from_name"`
+	FromAddress *string `json:"from_address"`
+	Subject     *string `json:"subject"`
+	Body        *string `json:"body"`
+	Enabled     *bool   `json:"enabled"`
+}
+
+// TrackingUpdate changes the Arrival Tracking tab.
+type TrackingUpdate struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// GeneralUpdate changes the Settings tab.
+type GeneralUpdate struct {
+	LimitWhenMultipleTechs *bool `json:"limit_when_multiple_techs"`
+}
+
+// PreviewRequest asks for a rendering of a template: the saved one of
+// Channel, or Template (and Subject, for e-mail) as drafted; with sample
+// data, or the data of JobID.
+type PreviewRequest struct {
+	Channel  Channel `json:"channel"`
+	Template *string `json:"template"`
+	Subject  *string `json:"subject"`
+	JobID    *int64  `json:"job_id"`
+}
+
+// Preview is a rendered message.
+type Preview struct {
+	Channel  Channel  `json:"channel"`
+	Subject  string   `json:"subject,omitempty"`
+	Body     string   `json:"body"`
+	HTML     string   `json:"html,omitempty"`
+	SMS      *SMSInfo `json:"sms,omitempty"`
+	Warnings []string `json:"warnings"`
+}
+
+// SMSInfo is how a text is billed: its length, encoding and segments.
+type SMSInfo struct {
+	Characters int    `json:"characters"`
+	Encoding   string `json:"encoding"` // GSM-7 or UCS-2
+	Segments   int    `json:"segments"`
+}

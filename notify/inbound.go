@@ -1,0 +1,74 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Reply keywords, as carriers and Twilio define them.
+var (
+	optOutWords = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+	optInWords  = []string{"START", "YES", "UNSTOP"}
+	helpWords   = []string{"HELP", "INFO"}
+)
+
+// keyword returns the reply's keyword: the whole message, trimmed, in
+// capitals, without trailing punctuation.
+func keyword(body string) string {
+	return strings.ToUpper(strings.TrimRight(strings.TrimSpace(body), ".!? "))
+}
+
+// InboundSMS implements enroute.NotificationService: STOP and its synonyms
+// opt every customer with the sender's number out of texts; START, YES and
+// UNSTOP opt them back in; HELP is answered. Other replies are ignored.
+func (s *Service) InboundSMS(ctx context.Context, from, body string) (string, error) {
+	if !enroute.ValidPhone(from) {
+		return "", enroute.FieldErrors(map[string]string{"From": "must be an E.164 phone number"})
+	}
+	company, err := s.store.FindCompany(ctx)
+	if err != nil {
+		return "", err
+	}
+	k := keyword(body)
+	var optOut bool
+	switch {
+	case slices.Contains(optOutWords, k):
+		optOut = true
+	case slices.Contains(optInWords, k):
+	case slices.Contains(helpWords, k):
+		reply := fmt.Sprintf("%s: texts about your service visits.", company.Name)
+		if company.Phone != "" {
+			reply += " Call " + company.Phone + " for help."
+		}
+		return reply + " Reply STOP to unsubscribe.", nil
+	default:
+		return "", nil
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		for offset := 0; ; offset += enroute.MaxLimit {
+			cs, err := s.store.FindCustomers(ctx, enroute.CustomerFilter{Phone: &from, Page: enroute.Page{Limit: enroute.MaxLimit, Offset: offset}})
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if _, err := s.store.UpdateCustomer(ctx, c.ID, enroute.CustomerUpdate{SMSOptOut: &optOut}); err != nil {
+					return err
+				}
+			}
+			if len(cs) < enroute.MaxLimit {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	if optOut {
+		return fmt.Sprintf("You are unsubscribed from %s texts and will get no more. Reply START to resubscribe.", company.Name), nil
+	}
+	return fmt.Sprintf("You are resubscribed to %s texts. Reply STOP to unsubscribe.", company.Name), nil
+}

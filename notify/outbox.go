@@ -1,0 +1,181 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// WorkerConfig tunes the outbox worker. Zero values mean the defaults.
+type WorkerConfig struct {
+	Batch        int           // messages claimed at once, then sent one by one; default 1
+	PollInterval time.Duration // how often the outbox is checked without a wake-up; default 2 s
+	SendTimeout  time.Duration // one delivery attempt; default 30 s
+	MaxAttempts  int           // then the message fails; default 10
+	BaseBackoff  time.Duration // first retry delay, doubled each attempt; default 2 s
+	MaxBackoff   time.Duration // longest retry delay; default 5 min
+}
+
+func (c *WorkerConfig) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Batch <= 0 {
+		c.Batch = 1
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	def(&c.PollInterval, 2*time.Second)
+	def(&c.SendTimeout, 30*time.Second)
+	def(&c.BaseBackoff, 2*time.Second)
+	def(&c.MaxBackoff, 5*time.Minute)
+}
+
+// lease is how long claimed messages are ours: longer than sending the
+// whole batch can take, so no other worker claims a message still being
+// sent. After a crash, the crashed worker's messages wait this long.
+func (c *WorkerConfig) lease() time.Duration {
+	return time.Duration(c.Batch) * c.SendTimeout * 3 / 2
+}
+
+// Worker delivers the outbox. Messages are claimed with a lease, so
+// workers on several nodes never hold the same message, and each outcome is
+// recorded before the next claim. A message is sent again only if Enroute
+// dies between the provider accepting it and the outcome being recorded (a
+// window of one database round trip); e-mail keeps one Message-ID across
+// such a retry so mail clients can fold the copies.
+//
+// Concurrency: Run owns the worker's goroutine; Wake may be called from any
+// goroutine.
+type Worker struct {
+	store  enroute.Store
+	sms    SMSSender
+	email  EmailSender
+	cfg    WorkerConfig
+	logger *slog.Logger
+	wake   chan struct{}
+	now    func() time.Time
+}
+
+// NewWorker returns a worker; sms or email may be nil when that channel has
+// no provider, and its messages then fail with that reason.
+func NewWorker(store enroute.Store, sms SMSSender, email EmailSender, cfg WorkerConfig, logger *slog.Logger) *Worker {
+	cfg.defaults()
+	return &Worker{store: store, sms: sms, email: email, cfg: cfg, logger: logger.With("component", "outbox"),
+		wake: make(chan struct{}, 1), now: time.Now}
+}
+
+// Wake makes the worker look at the outbox now.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends. A delivery under way when ctx ends is
+// finished (within SendTimeout) and recorded, so nothing is left half-sent.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		w.drain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// drain delivers every due message.
+func (w *Worker) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		ms, err := w.store.ClaimMessages(ctx, w.cfg.Batch, w.cfg.lease())
+		if err != nil {
+			if ctx.Err() == nil {
+				w.logger.Error("claim messages", "err", err)
+			}
+			return
+		}
+		if len(ms) == 0 {
+			return
+		}
+		for _, m := range ms {
+			// Deliveries outlive ctx: a claimed message is always sent and
+			// recorded, or released for retry, never abandoned mid-way.
+			dctx := context.WithoutCancel(ctx)
+			r := w.deliver(dctx, m)
+			if err := w.store.CompleteMessage(dctx, m.ID, r); err != nil {
+				w.logger.Error("record delivery", "message_id", m.ID, "err", err)
+			}
+		}
+	}
+}
+
+// deliver makes one attempt and says what became of it.
+func (w *Worker) deliver(ctx context.Context, m *enroute.Message) enroute.MessageResult {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	defer cancel()
+	var (
+		id  string
+		err error
+	)
+	switch {
+	case m.Channel == enroute.ChannelSMS && w.sms != nil:
+		id, err = w.sms.SendSMS(ctx, m.From, m.To, m.Body)
+	case m.Channel == enroute.ChannelEmail && w.email != nil:
+		id, err = w.email.SendEmail(ctx, Email{MessageID: messageID(m), FromName: m.FromName, From: m.From, To: m.To,
+			Subject: m.Subject, Text: m.Body, HTML: m.HTML})
+	default:
+		err = permanent("no %s provider is configured on the server", m.Channel)
+	}
+	log := w.logger.With("message_id", m.ID, "assignment_id", m.AssignmentID, "channel", m.Channel, "attempt", m.Attempts)
+	if err == nil {
+		log.Info("message sent", "provider_id", id)
+		return enroute.MessageResult{Status: enroute.MessageSent, ProviderID: id}
+	}
+	if IsPermanent(err) || m.Attempts >= w.cfg.MaxAttempts {
+		log.Warn("message failed", "err", err)
+		reason := err.Error()
+		if !IsPermanent(err) {
+			reason = fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, err)
+		}
+		return enroute.MessageResult{Status: enroute.MessageFailed, Reason: reason}
+	}
+	delay := w.backoff(m.Attempts)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > delay {
+		delay = ra.After
+	}
+	log.Info("message will be retried", "err", err, "in", delay)
+	return enroute.MessageResult{Status: enroute.MessageQueued, Reason: err.Error(), NextAttemptAt: w.now().Add(delay)}
+}
+
+// backoff is BaseBackoff doubled per attempt, capped, with ±20% jitter so
+// that messages failed together do not retry together.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.BaseBackoff
+	for i := 1; i < attempt && d < w.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.MaxBackoff)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func messageID(m *enroute.Message) string {
+	d := domain(m.From)
+	if d == "" {
+		d = "enroute.invalid"
+	}
+	return fmt.Sprintf("<enroute.message.%d@%s>", m.ID, d)
+}

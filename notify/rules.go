@@ -1,0 +1,188 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Rules decides the dispatch notifications of an assignment when it becomes
+// dispatched, and writes them to the outbox in the same transaction. It
+// implements enroute.AssignmentHook.
+type Rules struct {
+	Store     enroute.Store
+	PublicURL string
+	// Wake, when set, runs after the transaction commits with messages
+	// queued, so the outbox worker sends them at once.
+	Wake func()
+}
+
+var _ enroute.AssignmentHook = (*Rules)(nil)
+
+// AssignmentChanged implements enroute.AssignmentHook. For each enabled
+// channel it records one message: queued; suppressed by the limit rule
+// while another technician is dispatched to or working at the job site;
+// or skipped when the customer has no phone or e-mail, or opted out of texts.
+func (r *Rules) AssignmentChanged(ctx context.Context, a *enroute.Assignment, prev enroute.AssignmentStatus) error {
+	if a.Status != enroute.StatusDispatched {
+		return nil
+	}
+	st, err := r.Store.FindSettings(ctx)
+	if err != nil {
+		return err
+	}
+	ds := st.Dispatch
+	if !ds.Text.Enabled && !ds.Email.Enabled && !ds.Tracking.Enabled {
+		return nil
+	}
+	sub, err := load(ctx, r.Store, a.JobID, a.TechnicianID)
+	if err != nil {
+		return err
+	}
+
+	// The tracking link exists whenever arrival tracking is on; it goes into
+	// a message only when that message's template has the token.
+	var token, link string
+	if ds.Tracking.Enabled {
+		token = enroute.NewTrackingToken()
+		if err := r.Store.CreateTrackingLink(ctx, &enroute.TrackingLink{AssignmentID: a.ID}, enroute.HashSecret(token)); err != nil {
+			return err
+		}
+		link = TrackingURL(r.PublicURL, token)
+	}
+	if !ds.Text.Enabled && !ds.Email.Enabled {
+		return nil
+	}
+
+	suppressed, err := r.limited(ctx, ds.General, sub.job, a)
+	if err != nil {
+		return err
+	}
+	queued := false
+	for _, ch := range []enroute.Channel{enroute.ChannelSMS, enroute.ChannelEmail} {
+		m, err := r.message(ch, ds, sub, a, token, link)
+		if err != nil {
+			return err
+		} else if m == nil {
+			continue // channel off
+		}
+		switch {
+		case suppressed != "":
+			m.Status, m.Reason = enroute.MessageSuppressed, suppressed
+		case m.Reason != "":
+			m.Status = enroute.MessageSkipped
+		default:
+			m.Status, queued = enroute.MessageQueued, true
+		}
+		if m.Status != enroute.MessageQueued {
+			m.Redact() // Never sent: keep no live token at rest.
+		}
+		if err := r.Store.CreateMessage(ctx, m); err != nil {
+			return err
+		}
+	}
+	if queued && r.Wake != nil {
+		r.Store.AfterCommit(ctx, r.Wake)
+	}
+	return nil
+}
+
+// limited returns why the limit rule holds a's notification back, or "".
+// It locks the job site first, so that of two dispatches to one site
+// committing at once, one sees the other.
+func (r *Rules) limited(ctx context.Context, g enroute.GeneralSettings, job *enroute.Job, a *enroute.Assignment) (string, error) {
+	if !g.LimitWhenMultipleTechs {
+		return "", nil
+	}
+	if err := r.Store.LockLocation(ctx, job.LocationID); err != nil {
+		return "", err
+	}
+	others, err := r.Store.FindAssignments(ctx, enroute.AssignmentFilter{
+		LocationID: &job.LocationID,
+		Statuses:   []enroute.AssignmentStatus{enroute.StatusDispatched, enroute.StatusWorking},
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, o := range others {
+		if o.ID != a.ID && o.TechnicianID != a.TechnicianID {
+			return fmt.Sprintf("Limited: technician %d is already %s at this job site (assignment %d).",
+				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
+		}
+	}
+	return "", nil
+}
+
+// message renders the message of one channel, or nil when it is off. A
+// message its customer cannot receive has its Reason set.
+func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, sub subject, a *enroute.Assignment, token, link string) (*enroute.Message, error) {
+	m := &enroute.Message{AssignmentID: a.ID, JobID: sub.job.ID, CustomerID: sub.customer.ID, Kind: enroute.KindDispatch, Channel: ch}
+	switch ch {
+	case enroute.ChannelSMS:
+		if !ds.Text.Enabled {
+			return nil, nil
+		}
+		tpl, err := ParseTemplate("template", ds.Text.Template)
+		if err != nil {
+			return nil, err
+		}
+		if !tpl.Has(TokenTechTrackingURL) {
+			token, link = "", ""
+		}
+		m.From, m.To, m.Body, m.LinkToken = ds.Text.FromNumber, sub.customer.Phone, tpl.Text(sub.values(link)), token
+		switch {
+		case sub.customer.Phone == "":
+			m.Reason = "The customer has no phone number."
+		case sub.customer.SMSOptOut:
+			m.Reason = "The customer opted out of texts (replied STOP)."
+		}
+	case enroute.ChannelEmail:
+		if !ds.Email.Enabled {
+			return nil, nil
+		}
+		subj, err := ParseTemplate("subject", ds.Email.Subject)
+		if err != nil {
+			return nil, err
+		}
+		body, err := ParseTemplate("body", ds.Email.Body)
+		if err != nil {
+			return nil, err
+		}
+		if !body.Has(TokenTechTrackingURL) && !subj.Has(TokenTechTrackingURL) {
+			token, link = "", ""
+		}
+		v := sub.values(link)
+		m.From, m.FromName, m.To, m.LinkToken = ds.Email.FromAddress, ds.Email.FromName, sub.customer.Email, token
+		m.Subject, m.Body, m.HTML = subj.Text(v), body.Text(v), body.HTML(v)
+		if sub.customer.Email == "" {
+			m.Reason = "The customer has no e-mail address."
+		}
+	}
+	return m, nil
+}
+
+// load reads what a message about a job talks of; the technician only when
+// techID is set.
+func load(ctx context.Context, s enroute.Store, jobID, techID int64) (subject, error) {
+	var (
+		sub subject
+		err error
+	)
+	if sub.company, err = s.FindCompany(ctx); err != nil {
+		return sub, err
+	}
+	if sub.job, err = s.FindJobByID(ctx, jobID); err != nil {
+		return sub, err
+	}
+	if sub.customer, err = s.FindCustomerByID(ctx, sub.job.CustomerID); err != nil {
+		return sub, err
+	}
+	if sub.location, err = s.FindLocationByID(ctx, sub.job.LocationID); err != nil {
+		return sub, err
+	}
+	if techID > 0 {
+		sub.tech, err = s.FindTechnicianByID(ctx, techID)
+	}
+	return sub, err
+}

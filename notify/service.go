@@ -1,0 +1,355 @@
+// Package notify sends dispatch notifications: the settings tabs and their
+// prerequisites, message templates and their tokens, the preview, the rules
+// that decide who is told (the limit rule), the outbox worker that delivers
+// through an SMS API and SMTP, and replies texted back (STOP, START, HELP).
+//
+// Concurrency: Service and Rules are safe for concurrent use; they keep no
+// state of their own beyond their configuration. Worker is driven by one
+// goroutine (Run) and may be woken from any.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Config configures the Service.
+type Config struct {
+	// PublicURL is where customers reach the tracking page.
+	PublicURL string
+	// EmailTransport says whether the server can send e-mail (SMTP, or the
+	// log provider in development): one half of "an e-mail sender is
+	// configured"; the from address is the other.
+	EmailTransport bool
+}
+
+// Service implements enroute.NotificationService.
+type Service struct {
+	store enroute.Store
+	cfg   Config
+}
+
+var _ enroute.NotificationService = (*Service)(nil)
+
+// NewService returns a Service over store.
+func NewService(store enroute.Store, cfg Config) *Service {
+	return &Service{store: store, cfg: cfg}
+}
+
+// DispatchSettings implements enroute.NotificationService.
+func (s *Service) DispatchSettings(ctx context.Context) (*enroute.DispatchSettingsView, error) {
+	st, err := s.store.FindSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, st)
+}
+
+func (s *Service) view(ctx context.Context, st *enroute.Settings) (*enroute.DispatchSettingsView, error) {
+	gps, err := s.gpsView(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	v := &enroute.DispatchSettingsView{DispatchSettings: st.Dispatch, TextFromNumberStatus: "missing", EmailSenderStatus: "missing", GPSReady: gps.Ready}
+	if st.Dispatch.Text.FromNumber != "" {
+		v.TextFromNumberStatus = "ok"
+	}
+	if st.Dispatch.Email.FromAddress != "" && s.cfg.EmailTransport {
+		v.EmailSenderStatus = "ok"
+	}
+	return v, nil
+}
+
+// Prerequisite errors, in the words of the settings screens.
+var (
+	errNoSMSNumber = func() error {
+		msg := "A default SMS number must be set up before text notifications can be enabled. Set from_number (Edit phone number) first."
+		return &enroute.Error{Code: enroute.EINVALID, Message: msg, Fields: map[string]string{"from_number": "is required to enable text notifications"}}
+	}
+	errNoGPS = func() error {
+		msg := "Native GPS must be set up before arrival tracking can be enabled: turn GPS on in the GPS settings (View GPS settings: PUT /api/v1/settings/gps) and register at least one technician device."
+		return &enroute.Error{Code: enroute.EINVALID, Message: msg, Fields: map[string]string{"enabled": "native GPS is not set up"}}
+	}
+)
+
+func errNoEmailSender(transport bool) error {
+	msg := "An e-mail sender must be configured before e-mail notifications can be enabled: set the from address"
+	if !transport {
+		msg += ", and the server needs ENROUTE_SMTP_URL"
+	}
+	return &enroute.Error{Code: enroute.EINVALID, Message: msg + ".", Fields: map[string]string{"from_address": "is required to enable e-mail notifications"}}
+}
+
+// UpdateText implements enroute.NotificationService.
+func (s *Service) UpdateText(ctx context.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		t := &st.Dispatch.Text
+		set(&t.FromNumber, u.FromNumber)
+		set(&t.Template, u.Template)
+		set(&t.Enabled, u.Enabled)
+		if t.FromNumber != "" && !enroute.ValidPhone(t.FromNumber) {
+			return enroute.FieldErrors(map[string]string{"from_number": "must be in E.164 form, like +14155550123"})
+		}
+		if err := validTemplate("template", t.Template, 1600); err != nil {
+			return err
+		}
+		if t.Enabled && t.FromNumber == "" {
+			return errNoSMSNumber()
+		}
+		return nil
+	})
+}
+
+// UpdateEmail implements enroute.NotificationService.
+func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		e := &st.Dispatch.Email
+		set(&e.FromName, u.FromName)
+		set(&e.FromAddress, u.FromAddress)
+		set(&e.Subject, u.Subject)
+		set(&e.Body, u.Body)
+		set(&e.Enabled, u.Enabled)
+		if e.FromAddress != "" && !enroute.ValidEmail(e.FromAddress) {
+			return enroute.FieldErrors(map[string]string{"from_address": "must be an e-mail address, like dispatch@example.com"})
+		}
+		if strings.ContainsAny(e.FromName, "\r\n") || len(e.FromName) > 200 {
+			return enroute.FieldErrors(map[string]string{"from_name": "must be one line of at most 200 characters"})
+		}
+		if err := validTemplate("subject", e.Subject, 300); err != nil {
+			return err
+		}
+		if strings.ContainsAny(e.Subject, "\r\n") {
+			return enroute.FieldErrors(map[string]string{"subject": "must be one line"})
+		}
+		if err := validTemplate("body", e.Body, 20000); err != nil {
+			return err
+		}
+		if e.Enabled && (e.FromAddress == "" || !s.cfg.EmailTransport) {
+			return errNoEmailSender(s.cfg.EmailTransport)
+		}
+		return nil
+	})
+}
+
+// UpdateTracking implements enroute.NotificationService.
+func (s *Service) UpdateTracking(ctx context.Context, u enroute.TrackingUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		set(&st.Dispatch.Tracking.Enabled, u.Enabled)
+		if !st.Dispatch.Tracking.Enabled {
+			return nil
+		}
+		gps, err := s.gpsView(ctx, st)
+		if err != nil {
+			return err
+		} else if !gps.Ready {
+			return errNoGPS()
+		}
+		return nil
+	})
+}
+
+// UpdateGeneral implements enroute.NotificationService.
+func (s *Service) UpdateGeneral(ctx context.Context, u enroute.GeneralUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		set(&st.Dispatch.General.LimitWhenMultipleTechs, u.LimitWhenMultipleTechs)
+		return nil
+	})
+}
+
+func (s *Service) update(ctx context.Context, fn func(*enroute.Settings) error) (*enroute.DispatchSettingsView, error) {
+	var v *enroute.DispatchSettingsView
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		st, err := s.store.UpdateSettings(ctx, fn)
+		if err != nil {
+			return err
+		}
+		v, err = s.view(ctx, st)
+		return err
+	})
+	return v, err
+}
+
+// GPSSettings implements enroute.NotificationService. Native GPS is set up
+// when it is turned on and at least one active technician has a device
+// that is not revoked.
+func (s *Service) GPSSettings(ctx context.Context) (*enroute.GPSSettingsView, error) {
+	st, err := s.store.FindSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.gpsView(ctx, st)
+}
+
+func (s *Service) gpsView(ctx context.Context, st *enroute.Settings) (*enroute.GPSSettingsView, error) {
+	devices, err := s.store.FindDevices(ctx, enroute.DeviceFilter{Page: enroute.Page{Limit: enroute.MaxLimit}})
+	if err != nil {
+		return nil, err
+	}
+	active := map[int64]bool{}
+	techs, err := s.store.FindTechnicians(ctx, enroute.TechnicianFilter{Active: ptr(true), Page: enroute.Page{Limit: enroute.MaxLimit}})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range techs {
+		active[t.ID] = true
+	}
+	v := &enroute.GPSSettingsView{GPSSettings: st.GPS}
+	for _, d := range devices {
+		if active[d.TechnicianID] {
+			v.ActiveDevices++
+		}
+	}
+	v.Ready = st.GPS.Enabled && v.ActiveDevices > 0
+	return v, nil
+}
+
+// UpdateGPS implements enroute.NotificationService.
+func (s *Service) UpdateGPS(ctx context.Context, enabled bool) (*enroute.GPSSettingsView, error) {
+	var v *enroute.GPSSettingsView
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		st, err := s.store.UpdateSettings(ctx, func(st *enroute.Settings) error {
+			if !enabled && st.Dispatch.Tracking.Enabled {
+				return enroute.Errorf(enroute.ECONFLICT, "Arrival tracking needs native GPS; turn arrival tracking off first.")
+			}
+			st.GPS.Enabled = enabled
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		v, err = s.gpsView(ctx, st)
+		return err
+	})
+	return v, err
+}
+
+func validTemplate(field, s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return enroute.FieldErrors(map[string]string{field: "is required"})
+	}
+	if len([]rune(s)) > max {
+		return enroute.FieldErrors(map[string]string{field: fmt.Sprintf("must be at most %d characters", max)})
+	}
+	_, err := ParseTemplate(field, s)
+	return err
+}
+
+// Preview implements enroute.NotificationService.
+func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enroute.Preview, error) {
+	st, err := s.store.FindSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds := st.Dispatch
+	sub, err := s.previewSubject(ctx, r.JobID)
+	if err != nil {
+		return nil, err
+	}
+	link := ""
+	if ds.Tracking.Enabled {
+		link = TrackingURL(s.cfg.PublicURL, "SAMPLE-LINK")
+	}
+	values := sub.values(link)
+	p := &enroute.Preview{Channel: r.Channel, Warnings: []string{}}
+	var body *Template
+	switch r.Channel {
+	case enroute.ChannelSMS:
+		src := ds.Text.Template
+		if r.Template != nil {
+			src = *r.Template
+		}
+		if body, err = ParseTemplate("template", src); err != nil {
+			return nil, err
+		}
+		p.Body = body.Text(values)
+		info := SMSInfo(p.Body)
+		p.SMS = &info
+		if c, ok := FirstNonGSM(p.Body); ok {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("The character %q is not in the GSM-7 alphabet, so this text is sent as UCS-2: 70 characters per segment instead of 160.", c))
+		}
+		if info.Segments > 1 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("This text is %d segments long; each segment is billed as a text.", info.Segments))
+		}
+	case enroute.ChannelEmail:
+		subjSrc, bodySrc := ds.Email.Subject, ds.Email.Body
+		if r.Subject != nil {
+			subjSrc = *r.Subject
+		}
+		if r.Template != nil {
+			bodySrc = *r.Template
+		}
+		subj, err := ParseTemplate("subject", subjSrc)
+		if err != nil {
+			return nil, err
+		}
+		if body, err = ParseTemplate("body", bodySrc); err != nil {
+			return nil, err
+		}
+		p.Subject, p.Body, p.HTML = subj.Text(values), body.Text(values), body.HTML(values)
+		if subj.Has(TokenTechTrackingURL) {
+			body = &Template{parts: append(append([]part{}, subj.parts...), body.parts...)}
+		}
+	default:
+		return nil, enroute.FieldErrors(map[string]string{"channel": "must be sms or email"})
+	}
+	for _, tok := range []struct{ token, missing string }{
+		{TokenCompanyPhone, "phone number"}, {TokenCompanyName, "name"},
+	} {
+		if body.Has(tok.token) && values[tok.token] == "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("The template uses {%s} but the company profile has no %s, so it will be blank (set it with PATCH /api/v1/company).", tok.token, tok.missing))
+		}
+	}
+	switch has := body.Has(TokenTechTrackingURL); {
+	case ds.Tracking.Enabled && !has:
+		p.Warnings = append(p.Warnings, "Arrival tracking is on but the template has no tracking URL token, so no link will be sent.")
+	case !ds.Tracking.Enabled && has:
+		p.Warnings = append(p.Warnings, "The template has a tracking URL token but arrival tracking is off, so no link will be sent.")
+	}
+	return p, nil
+}
+
+// previewSubject is the job's real data, or a sample with the company's own.
+func (s *Service) previewSubject(ctx context.Context, jobID *int64) (subject, error) {
+	company, err := s.store.FindCompany(ctx)
+	if err != nil {
+		return subject{}, err
+	}
+	if jobID == nil {
+		start := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+		return subject{
+			company:  company,
+			customer: &enroute.Customer{Name: "Jordan Smith"},
+			tech:     &enroute.Technician{Name: "Alex Rivera"},
+			job:      &enroute.Job{Number: "10234", WindowStart: start, WindowEnd: start.Add(2 * time.Hour)},
+			location: &enroute.Location{Address: "123 Main St, Springfield"},
+		}, nil
+	}
+	as, err := s.store.FindAssignments(ctx, enroute.AssignmentFilter{JobID: jobID})
+	if err != nil {
+		return subject{}, err
+	}
+	var techID int64 // the latest assignment's technician, or a sample
+	if len(as) > 0 {
+		techID = as[len(as)-1].TechnicianID
+	}
+	sub, err := load(ctx, s.store, *jobID, techID)
+	if sub.tech == nil {
+		sub.tech = &enroute.Technician{Name: "Alex Rivera"}
+	}
+	return sub, err
+}
+
+// Tokens implements enroute.NotificationService.
+func (s *Service) Tokens() []enroute.TokenInfo { return Tokens }
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
