@@ -27,6 +27,7 @@ type Store interface {
 	SettingsStore
 	MessageStore
 	TrackingStore
+	PositionStore
 
 	// InTx runs fn in one transaction. Every store call made with the ctx
 	// handed to fn joins that transaction; a nested InTx joins the outer one.

@@ -32,6 +32,7 @@ import (
 type Store struct {
 	*sqlstore.Store
 	path string
+	w, r *sql.DB // the write connection and the read pool
 }
 
 var _ enroute.Store = (*Store)(nil)
@@ -74,7 +75,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	c := &conn{w: w, r: r}
-	return &Store{Store: sqlstore.New(c, Dialect), path: path}, nil
+	return &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r}, nil
 }
 
 // Path returns the database file.

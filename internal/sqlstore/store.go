@@ -96,7 +96,7 @@ type Store struct {
 	Now func() time.Time
 }
 
-var _ enroute.Store = (*Store)(nil)
+// The adapters embed Store and add the PositionStore of their database.
 
 // New returns a Store over conn. It takes ownership of conn.
 func New(conn Conn, d Dialect) *Store {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"TrackingLinks", testTrackingLinks},
 		{"SiteAssignments", testSiteAssignments},
+		{"Positions", testPositions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

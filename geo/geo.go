@@ -1,0 +1,158 @@
+// Package geo is Enroute's geometry: H3 cells, great-circle distances and
+// bounding boxes. It is the only importer of uber/h3-go, and a leaf any
+// package may import. Everything here is a pure function, safe for
+// concurrent use. Coordinates are always (lat, lng) in degrees.
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/uber/h3-go/v4"
+)
+
+// Cell is an H3 cell index.
+type Cell uint64
+
+// CellOf returns the cell of resolution res holding (lat, lng). About 1 µs.
+func CellOf(lat, lng float64, res int) Cell {
+	return Cell(h3.LatLngToCell(h3.NewLatLng(lat, lng), res))
+}
+
+// Parent returns c's ancestor at the coarser resolution res.
+func (c Cell) Parent(res int) Cell {
+	return Cell(h3.Cell(c).Parent(res))
+}
+
+// Resolution returns c's resolution.
+func (c Cell) Resolution() int { return h3.Cell(c).Resolution() }
+
+// String returns the cell's hexadecimal form, as H3 tools print it.
+func (c Cell) String() string { return h3.IndexToString(uint64(c)) }
+
+// earthRadiusM is the mean Earth radius.
+const earthRadiusM = 6371008.8
+
+// DistanceM returns the great-circle (haversine) distance in metres.
+func DistanceM(lat1, lng1, lat2, lng2 float64) float64 {
+	const rad = math.Pi / 180
+	dLat, dLng := (lat2-lat1)*rad, (lng2-lng1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// BearingDeg returns the initial bearing from point 1 to point 2, [0, 360).
+func BearingDeg(lat1, lng1, lat2, lng2 float64) float64 {
+	const rad = math.Pi / 180
+	y := math.Sin((lng2-lng1)*rad) * math.Cos(lat2*rad)
+	x := math.Cos(lat1*rad)*math.Sin(lat2*rad) - math.Sin(lat1*rad)*math.Cos(lat2*rad)*math.Cos((lng2-lng1)*rad)
+	return math.Mod(math.Atan2(y, x)/rad+360, 360)
+}
+
+// BBox is a latitude/longitude box. It does not cross the antimeridian.
+type BBox struct {
+	MinLat, MinLng, MaxLat, MaxLng float64
+}
+
+// ParseBBox reads "minLat,minLng,maxLat,maxLng" (south, west, north, east).
+func ParseBBox(s string) (BBox, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return BBox{}, errors.New("must be minLat,minLng,maxLat,maxLng")
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return BBox{}, fmt.Errorf("value %d is not a number", i+1)
+		}
+		v[i] = f
+	}
+	b := BBox{v[0], v[1], v[2], v[3]}
+	return b, b.Validate()
+}
+
+// Validate reports a box that is out of range or inside out.
+func (b BBox) Validate() error {
+	switch {
+	case b.MinLat < -90 || b.MaxLat > 90 || b.MinLng < -180 || b.MaxLng > 180:
+		return errors.New("is out of range")
+	case b.MinLat > b.MaxLat || b.MinLng > b.MaxLng:
+		return errors.New("must have min before max")
+	}
+	return nil
+}
+
+// Contains reports whether (lat, lng) is inside b, edges included.
+func (b BBox) Contains(lat, lng float64) bool {
+	return lat >= b.MinLat && lat <= b.MaxLat && lng >= b.MinLng && lng <= b.MaxLng
+}
+
+// AreaKm2 approximates b's area.
+func (b BBox) AreaKm2() float64 {
+	h := DistanceM(b.MinLat, b.MinLng, b.MaxLat, b.MinLng) / 1000
+	midLat := (b.MinLat + b.MaxLat) / 2
+	w := DistanceM(midLat, b.MinLng, midLat, b.MaxLng) / 1000
+	return h * w
+}
+
+// CellsInBBox returns the cells of resolution res that cover b: every
+// cell with a point inside b is included (H3's polygon fill takes cells by
+// their centre, so a ring of neighbours is added and filtered). It returns
+// nil when the cover would need more than max cells; callers then fall back
+// to filtering by the box itself.
+func CellsInBBox(b BBox, res, max int) []Cell {
+	if est := b.AreaKm2() / h3.HexagonAreaAvgKm2(res); est > float64(max) {
+		return nil
+	}
+	loop := h3.GeoLoop{
+		h3.NewLatLng(b.MinLat, b.MinLng), h3.NewLatLng(b.MinLat, b.MaxLng),
+		h3.NewLatLng(b.MaxLat, b.MaxLng), h3.NewLatLng(b.MaxLat, b.MinLng),
+	}
+	inner := h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, res)
+	seen := map[h3.Cell]bool{}
+	// Corners and edges: cells whose centre is outside but that overlap.
+	for _, ll := range loop {
+		inner = append(inner, h3.LatLngToCell(ll, res))
+	}
+	var out []Cell
+	for _, c := range inner {
+		for _, n := range c.GridDisk(1) {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			if overlaps(n, b) {
+				out = append(out, Cell(n))
+			}
+		}
+	}
+	if len(out) > max {
+		return nil
+	}
+	return out
+}
+
+// overlaps reports whether cell c's boundary box meets b.
+func overlaps(c h3.Cell, b BBox) bool {
+	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
+	for _, p := range c.Boundary() {
+		minLat, maxLat = math.Min(minLat, p.Lat), math.Max(maxLat, p.Lat)
+		minLng, maxLng = math.Min(minLng, p.Lng), math.Max(maxLng, p.Lng)
+	}
+	return minLat <= b.MaxLat && maxLat >= b.MinLat && minLng <= b.MaxLng && maxLng >= b.MinLng
+}
+
+// BBoxAround returns the box holding the circle of radiusM around a point.
+func BBoxAround(lat, lng, radiusM float64) BBox {
+	dLat := radiusM / earthRadiusM * 180 / math.Pi
+	cos := math.Max(math.Cos(lat*math.Pi/180), 1e-6)
+	dLng := dLat / cos
+	return BBox{
+		MinLat: math.Max(lat-dLat, -90), MaxLat: math.Min(lat+dLat, 90),
+		MinLng: math.Max(lng-dLng, -180), MaxLng: math.Min(lng+dLng, 180),
+	}
+}

@@ -1,0 +1,104 @@
+package geo
+
+import (
+	"math"
+	"testing"
+)
+
+func TestDistanceM(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		lat1, lng1, lat2, lng2 float64
+		want, tol              float64
+	}{
+		{"Same", 41.15, -8.61, 41.15, -8.61, 0, 0.001},
+		{"PortoLisbon", 41.1496, -8.6110, 38.7223, -9.1393, 274_000, 2_000},
+		{"OneDegreeLat", 0, 0, 1, 0, 111_195, 10},
+		{"Antipodes", 0, 0, 0, 180, math.Pi * earthRadiusM, 1},
+	} {
+		if got := DistanceM(tc.lat1, tc.lng1, tc.lat2, tc.lng2); math.Abs(got-tc.want) > tc.tol {
+			t.Errorf("%s: DistanceM = %.1f, want %.1f ± %.1f", tc.name, got, tc.want, tc.tol)
+		}
+	}
+}
+
+func TestBearingDeg(t *testing.T) {
+	for _, tc := range []struct {
+		lat2, lng2, want float64
+	}{{1, 0, 0}, {0, 1, 90}, {-1, 0, 180}, {0, -1, 270}} {
+		if got := BearingDeg(0, 0, tc.lat2, tc.lng2); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("BearingDeg to (%v,%v) = %v, want %v", tc.lat2, tc.lng2, got, tc.want)
+		}
+	}
+}
+
+func TestParseBBox(t *testing.T) {
+	b, err := ParseBBox("41.1, -8.7, 41.2,-8.5")
+	if err != nil || b != (BBox{41.1, -8.7, 41.2, -8.5}) {
+		t.Fatalf("ParseBBox = %+v, %v", b, err)
+	}
+	for _, bad := range []string{"", "1,2,3", "a,b,c,d", "41.2,-8.5,41.1,-8.7", "91,0,92,1", "NaN,0,1,1"} {
+		if _, err := ParseBBox(bad); err == nil {
+			t.Errorf("ParseBBox(%q) accepted", bad)
+		}
+	}
+}
+
+// TestCellsInBBoxCover: every point of a box lies in a cell of its cover.
+func TestCellsInBBoxCover(t *testing.T) {
+	b := BBox{41.13, -8.65, 41.18, -8.58} // central Porto
+	for _, res := range []int{6, 7, 8} {
+		cells := CellsInBBox(b, res, 10_000)
+		if len(cells) == 0 {
+			t.Fatalf("res %d: empty cover", res)
+		}
+		set := map[Cell]bool{}
+		for _, c := range cells {
+			set[c] = true
+		}
+		for i := 0; i <= 20; i++ {
+			for j := 0; j <= 20; j++ {
+				lat := b.MinLat + (b.MaxLat-b.MinLat)*float64(i)/20
+				lng := b.MinLng + (b.MaxLng-b.MinLng)*float64(j)/20
+				if !set[CellOf(lat, lng, res)] {
+					t.Fatalf("res %d: (%v,%v) is in no cell of the cover", res, lat, lng)
+				}
+			}
+		}
+	}
+	if CellsInBBox(BBox{-60, -170, 70, 170}, 9, 1000) != nil {
+		t.Fatal("a continent at res 9 should exceed the cap")
+	}
+}
+
+func TestBBoxAround(t *testing.T) {
+	b := BBoxAround(41.15, -8.61, 1000)
+	for _, p := range [][2]float64{{41.1585, -8.61}, {41.15, -8.5985}, {41.1415, -8.6215}} {
+		if !b.Contains(p[0], p[1]) {
+			t.Errorf("%v not in %+v", p, b)
+		}
+	}
+	if b.Contains(41.17, -8.61) {
+		t.Error("2 km away is inside a 1 km box")
+	}
+}
+
+func TestCellParent(t *testing.T) {
+	c := CellOf(41.15, -8.61, 9)
+	if c.Resolution() != 9 || c.Parent(7).Resolution() != 7 || c.Parent(7) != CellOf(41.15, -8.61, 7) {
+		t.Fatalf("cell %s parent %s", c, c.Parent(7))
+	}
+}
+
+func BenchmarkCellOf(b *testing.B) {
+	b.ReportAllocs()
+	for i := range b.N {
+		_ = CellOf(41.15+float64(i%1000)*1e-5, -8.61, 9)
+	}
+}
+
+func BenchmarkDistanceM(b *testing.B) {
+	for i := range b.N {
+		_ = DistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
+	}
+}

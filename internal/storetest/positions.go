@@ -1,0 +1,68 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+func fix(tech, dev int64, t time.Time, lat float64) enroute.Position {
+	return enroute.Position{TechnicianID: tech, DeviceID: dev, Time: t, Lat: lat, Lng: -8.61,
+		AccuracyM: 5.5, SpeedMPS: 12.25, HeadingDeg: 90, AltitudeM: 80, Battery: 77, ReceivedAt: t.Add(time.Second)}
+}
+
+func testPositions(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	var batch []enroute.Position
+	for i := range 250 { // more than one multi-row statement
+		batch = append(batch, fix(1, 10, t0.Add(time.Duration(i)*time.Second), 41.0+float64(i)*1e-4))
+	}
+	batch = append(batch, fix(2, 20, t0.Add(30*time.Second), 40.0), fix(2, 20, t0.Add(10*time.Second), 39.0))
+	must(t, s.InsertPositions(ctx, batch))
+	// A retried batch, with one new fix: stored once.
+	retry := append(append([]enroute.Position{}, batch[:5]...), fix(1, 10, t0.Add(time.Hour), 42))
+	must(t, s.InsertPositions(ctx, retry))
+	must(t, s.InsertPositions(ctx, nil))
+	n, err := s.CountPositions(ctx)
+	must(t, err)
+	if n != 253 {
+		t.Fatalf("count = %d, want 253", n)
+	}
+
+	tech := int64(1)
+	got, err := s.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &tech, Since: t0.Add(10 * time.Second), Until: t0.Add(13 * time.Second)})
+	must(t, err)
+	if len(got) != 3 {
+		t.Fatalf("window = %d positions", len(got))
+	}
+	diff(t, got[0], batch[10])
+
+	latest, err := s.LatestPositions(ctx, t0)
+	must(t, err)
+	if len(latest) != 2 {
+		t.Fatalf("latest = %+v", latest)
+	}
+	for _, p := range latest {
+		if p.TechnicianID == 1 && (p.Lat != 42 || !p.Time.Equal(t0.Add(time.Hour))) ||
+			p.TechnicianID == 2 && p.Lat != 40.0 {
+			t.Fatalf("latest of %d = %+v", p.TechnicianID, p)
+		}
+	}
+	if latest, _ := s.LatestPositions(ctx, t0.Add(time.Minute)); len(latest) != 1 {
+		t.Fatalf("latest since a minute later = %+v", latest)
+	}
+
+	all, err := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
+	must(t, err)
+	if len(all) != 253 {
+		t.Fatalf("unlimited = %d", len(all))
+	}
+	deleted, err := s.DeletePositionsBefore(ctx, t0.Add(100*time.Second))
+	must(t, err)
+	if deleted != 102 { // 100 of technician 1, both of technician 2
+		t.Fatalf("deleted %d", deleted)
+	}
+}

@@ -1,0 +1,56 @@
+package enroute
+
+import (
+	"context"
+	"time"
+)
+
+// Position is one GPS fix of a technician's device. Unknown optional values
+// are negative: AccuracyM, SpeedMPS, HeadingDeg and Battery (a percentage).
+type Position struct {
+	TechnicianID int64     `json:"technician_id"`
+	DeviceID     int64     `json:"device_id"`
+	Time         time.Time `json:"ts"` // when the device took the fix
+	Lat          float64   `json:"lat"`
+	Lng          float64   `json:"lng"`
+	AccuracyM    float64   `json:"accuracy_m"`
+	SpeedMPS     float64   `json:"speed_mps"`
+	HeadingDeg   float64   `json:"heading_deg"`
+	AltitudeM    float64   `json:"altitude_m"`
+	Battery      float64   `json:"battery"`
+	ReceivedAt   time.Time `json:"received_at"`
+}
+
+// PositionFilter selects stored positions.
+type PositionFilter struct {
+	TechnicianID *int64
+	Since, Until time.Time // zero: unbounded
+	Limit        int       // zero: DefaultLimit; at most MaxLimit unless Unlimited
+	Unlimited    bool      // for exports and the ETA model, never for the API
+}
+
+// PositionStore keeps the history of every accepted fix.
+type PositionStore interface {
+	// InsertPositions stores a batch atomically. A fix already stored (same
+	// device and time) is skipped, so a retried batch is stored once.
+	InsertPositions(ctx context.Context, ps []Position) error
+	// FindPositions returns matching positions ordered by time.
+	FindPositions(ctx context.Context, f PositionFilter) ([]Position, error)
+	// LatestPositions returns each technician's newest position taken at or
+	// after since: the live state to rebuild at start-up.
+	LatestPositions(ctx context.Context, since time.Time) ([]Position, error)
+	// DeletePositionsBefore forgets positions taken before t (retention).
+	DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error)
+	// CountPositions returns how many positions are stored.
+	CountPositions(ctx context.Context) (int64, error)
+}
+
+// Publisher carries live updates from where they happen to whoever
+// watches: the in-process hub, or a bus between nodes. Implementations never
+// block the caller.
+type Publisher interface {
+	// PublishPosition announces a technician's new live position.
+	PublishPosition(p *Position)
+	// PublishAssignment announces an assignment's status change.
+	PublishAssignment(a *Assignment)
+}
