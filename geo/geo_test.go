@@ -102,3 +102,36 @@ func BenchmarkDistanceM(b *testing.B) {
 		_ = DistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
 	}
 }
+
+// TestSafeRadius: points within SafeRadiusM of a centre are in its cell.
+func TestSafeRadius(t *testing.T) {
+	for _, res := range []int{5, 7, 9, 11} {
+		r := SafeRadiusM(res)
+		for _, p := range [][2]float64{{41.15, -8.61}, {41.88, -87.63}, {-33.9, 151.2}, {64.1, -21.9}, {0.1, 0.1}} {
+			c := CellOf(p[0], p[1], res)
+			clat, clng := c.Center()
+			for k := range 36 {
+				b := BBoxAround(clat, clng, r)
+				ang := float64(k) * 10 * math.Pi / 180
+				lat := clat + (b.MaxLat-clat)*math.Sin(ang)
+				lng := clng + (b.MaxLng-clng)*math.Cos(ang)
+				if CellOf(lat, lng, res) != c {
+					t.Fatalf("res %d: a point %.0f m from the centre of %s is in another cell", res, ApproxDistanceM(clat, clng, lat, lng), c)
+				}
+			}
+		}
+	}
+}
+
+func TestApproxDistanceM(t *testing.T) {
+	d, a := DistanceM(41.15, -8.61, 41.16, -8.59), ApproxDistanceM(41.15, -8.61, 41.16, -8.59)
+	if math.Abs(d-a)/d > 0.001 {
+		t.Fatalf("approx %v vs %v", a, d)
+	}
+}
+
+func BenchmarkApproxDistanceM(b *testing.B) {
+	for i := range b.N {
+		_ = ApproxDistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
+	}
+}

@@ -1,0 +1,189 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// ErrBusy means the history buffer is full: the client should retry after
+// a moment (HTTP 429 with Retry-After). Nothing of the request was taken.
+var ErrBusy = errors.New("tracker: history buffer full")
+
+// ErrClosed means the recorder has shut down.
+var ErrClosed = errors.New("tracker: closed")
+
+// RecorderConfig tunes the recorder. Zero values mean the defaults.
+type RecorderConfig struct {
+	MaxPending int // fixes accepted but not yet committed; default 200,000
+	MaxBatch   int // fixes written in one transaction; default 20,000
+}
+
+// Recorder writes accepted fixes to the history with group commit: while
+// one batch is being written, the next accumulates, so a busy server writes
+// few large transactions and an idle one writes at once. Submit returns a
+// channel that is told when the fixes are committed: only then may they be
+// acknowledged, so an acknowledged fix survives a crash of Enroute. A batch
+// that fails is retried until it is written (Close flushes and gives up
+// only when its ctx ends).
+//
+// Concurrency: Reserve and Submit may be called from any goroutine; Run
+// owns the writing goroutine.
+type Recorder struct {
+	store   enroute.PositionStore
+	cfg     RecorderConfig
+	logger  *slog.Logger
+	pending atomic.Int64
+	mu      sync.Mutex
+	queue   []*batch
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{}
+	abort   chan struct{} // closed when Close gives up waiting
+	once    sync.Once
+}
+
+type batch struct {
+	ps   []enroute.Position
+	done chan error
+}
+
+// NewRecorder returns a recorder writing to store.
+func NewRecorder(store enroute.PositionStore, cfg RecorderConfig, logger *slog.Logger) *Recorder {
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 200_000
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 20_000
+	}
+	return &Recorder{store: store, cfg: cfg, logger: logger.With("component", "recorder"), wake: make(chan struct{}, 1), done: make(chan struct{}), abort: make(chan struct{})}
+}
+
+// Reserve claims room for n fixes, or returns ErrBusy. Release what is not
+// submitted.
+func (r *Recorder) Reserve(n int) error {
+	if r.pending.Add(int64(n)) > int64(r.cfg.MaxPending) {
+		r.pending.Add(-int64(n))
+		return ErrBusy
+	}
+	return nil
+}
+
+// Release returns reserved room that was not used.
+func (r *Recorder) Release(n int) { r.pending.Add(-int64(n)) }
+
+// Pending returns how many fixes await their commit.
+func (r *Recorder) Pending() int { return int(r.pending.Load()) }
+
+// Submit queues reserved fixes. The channel receives nil once they are
+// committed.
+func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
+	done := make(chan error, 1)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		r.Release(len(ps))
+		done <- ErrClosed
+		return done
+	}
+	r.queue = append(r.queue, &batch{ps: ps, done: done})
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return done
+}
+
+// Run writes until Close, then flushes what is queued.
+func (r *Recorder) Run(ctx context.Context) {
+	defer close(r.done)
+	for {
+		r.mu.Lock()
+		q, closed := r.take(), r.closed
+		r.mu.Unlock()
+		if len(q) > 0 {
+			r.write(ctx, q)
+			continue
+		}
+		if closed {
+			return
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			r.mu.Lock()
+			r.closed = true
+			r.mu.Unlock()
+		}
+	}
+}
+
+// take removes up to MaxBatch fixes' worth of batches from the queue.
+func (r *Recorder) take() []*batch {
+	n, i := 0, 0
+	for ; i < len(r.queue) && (i == 0 || n+len(r.queue[i].ps) <= r.cfg.MaxBatch); i++ {
+		n += len(r.queue[i].ps)
+	}
+	q := r.queue[:i:i]
+	r.queue = r.queue[i:]
+	return q
+}
+
+// write stores batches in one transaction, retrying until it works, and
+// tells each batch's waiter.
+func (r *Recorder) write(ctx context.Context, q []*batch) {
+	var all []enroute.Position
+	if len(q) == 1 {
+		all = q[0].ps
+	} else {
+		for _, b := range q {
+			all = append(all, b.ps...)
+		}
+	}
+	// Writes outlive ctx: fixes already accepted are flushed on shutdown.
+	wctx := context.WithoutCancel(ctx)
+	for delay := 50 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		err := r.store.InsertPositions(wctx, all)
+		if err == nil {
+			break
+		}
+		r.logger.Error("write positions; will retry", "err", err, "fixes", len(all), "in", delay)
+		select {
+		case <-time.After(delay):
+		case <-r.abort:
+			for _, b := range q {
+				b.done <- ErrClosed
+			}
+			return
+		}
+	}
+	r.pending.Add(-int64(len(all)))
+	for _, b := range q {
+		b.done <- nil
+	}
+}
+
+// Close stops accepting fixes and waits until everything queued is written
+// (or ctx ends).
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		r.once.Do(func() { close(r.abort) })
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,225 @@
+// Package tracker is Enroute's hot path: it decodes fixes from the phones'
+// protocols (native, OsmAnd/Traccar Client, OwnTracks), validates them,
+// keeps every technician's live position in an H3-indexed map, publishes
+// updates, and writes every accepted fix to the history before
+// acknowledging it.
+//
+// Concurrency: Tracker is safe for concurrent use by any number of ingest
+// requests; Run owns the recorder's goroutine. Publishers are called
+// without locks held and must not block.
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Config tunes validation and the live index. Zero values mean defaults.
+type Config struct {
+	Resolution    int           // H3 resolution of the live index; default 8 (cells of about 0.7 km²)
+	MaxAccuracyM  float64       // fixes less accurate are rejected; default 200 m
+	MaxAge        time.Duration // older fixes are rejected; default 24 h (phones buffer while offline)
+	MaxSpeedMPS   float64       // jumps implying more are rejected; default 70 m/s (252 km/h)
+	MaxViewCells  int           // bbox queries over more cells scan everything; default 4096
+	CommitTimeout time.Duration // how long ingest waits for its fixes' commit; default 10 s
+	Recorder      RecorderConfig
+}
+
+// MaxFuture is how far ahead of the server's clock a fix may be.
+const MaxFuture = 5 * time.Minute
+
+func (c *Config) defaults() {
+	if c.Resolution <= 0 {
+		c.Resolution = 8
+	}
+	if c.MaxAccuracyM <= 0 {
+		c.MaxAccuracyM = 200
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 24 * time.Hour
+	}
+	if c.MaxSpeedMPS <= 0 {
+		c.MaxSpeedMPS = 70
+	}
+	if c.MaxViewCells <= 0 {
+		c.MaxViewCells = 4096
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 10 * time.Second
+	}
+}
+
+// Tracker ingests fixes.
+type Tracker struct {
+	cfg    Config
+	store  enroute.Store
+	Live   *Live
+	rec    *Recorder
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu   sync.RWMutex
+	pubs []enroute.Publisher
+}
+
+// New returns a tracker over store.
+func New(cfg Config, store enroute.Store, logger *slog.Logger) *Tracker {
+	cfg.defaults()
+	logger = logger.With("component", "tracker")
+	return &Tracker{cfg: cfg, store: store, Live: NewLive(cfg.Resolution), rec: NewRecorder(store, cfg.Recorder, logger), logger: logger, now: time.Now}
+}
+
+// Config returns the tracker's configuration, defaults filled in.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// Subscribe adds a publisher told of every new live position.
+func (t *Tracker) Subscribe(p enroute.Publisher) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pubs = append(t.pubs, p)
+}
+
+// Restore rebuilds the live state from the history: the newest fix of
+// every technician within MaxAge.
+func (t *Tracker) Restore(ctx context.Context) (int, error) {
+	ps, err := t.store.LatestPositions(ctx, t.now().Add(-t.cfg.MaxAge))
+	if err != nil {
+		return 0, fmt.Errorf("restore live positions: %w", err)
+	}
+	for i := range ps {
+		t.Live.Apply(&ps[i], 0)
+	}
+	return len(ps), nil
+}
+
+// Run writes the history until ctx ends, then flushes it.
+func (t *Tracker) Run(ctx context.Context) { t.rec.Run(ctx) }
+
+// Close stops accepting fixes and flushes those accepted.
+func (t *Tracker) Close(ctx context.Context) error { return t.rec.Close(ctx) }
+
+// Pending returns how many accepted fixes await their commit.
+func (t *Tracker) Pending() int { return t.rec.Pending() }
+
+// Rejection says why one fix of a batch was not taken.
+type Rejection struct {
+	Index  int    `json:"index"`
+	Reason string `json:"reason"`
+}
+
+// Result is what became of a batch.
+type Result struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   []Rejection `json:"rejected"`
+}
+
+// Ingest validates a device's fixes and takes the valid ones: the newest
+// becomes live and is published at once, and Ingest returns once all are
+// committed to the history. It returns ErrBusy, before taking anything,
+// when the history buffer is full.
+func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item) (*Result, error) {
+	res := &Result{Rejected: []Rejection{}}
+	if len(items) == 0 {
+		return res, nil
+	}
+	if err := t.rec.Reserve(len(items)); err != nil {
+		return nil, err
+	}
+	now := t.now()
+	take := make([]enroute.Position, 0, len(items))
+	var newest *enroute.Position
+	for i := range items {
+		it := &items[i]
+		if it.Err == "" {
+			it.Err = t.check(&it.Pos, now)
+		}
+		if it.Err != "" {
+			res.Rejected = append(res.Rejected, Rejection{Index: i, Reason: it.Err})
+			continue
+		}
+		p := it.Pos
+		p.TechnicianID, p.DeviceID, p.ReceivedAt = dev.TechnicianID, dev.ID, now
+		p.Time = p.Time.Truncate(time.Microsecond) // the precision both stores keep
+		switch v, _ := t.Live.Apply(&p, t.cfg.MaxSpeedMPS); v {
+		case duplicate:
+			res.Duplicates++
+			continue
+		case jump:
+			res.Rejected = append(res.Rejected, Rejection{Index: i, Reason: fmt.Sprintf("an impossible jump: faster than %.0f m/s from the last position", t.cfg.MaxSpeedMPS)})
+			continue
+		case accepted:
+			newest = &p
+		}
+		take = append(take, p)
+	}
+	t.rec.Release(len(items) - len(take))
+	res.Accepted = len(take)
+	if newest != nil {
+		t.publish(newest)
+	}
+	if len(take) == 0 {
+		return res, nil
+	}
+	done := t.rec.Submit(take)
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CommitTimeout)
+	defer cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	case <-ctx.Done():
+		// Not acknowledged: the device will resend, and the copy is then
+		// dropped as a duplicate while this one is still written.
+		return nil, fmt.Errorf("commit fixes: %w", ctx.Err())
+	}
+}
+
+func (t *Tracker) publish(p *enroute.Position) {
+	t.mu.RLock()
+	pubs := t.pubs
+	t.mu.RUnlock()
+	for _, pub := range pubs {
+		pub.PublishPosition(p)
+	}
+}
+
+// check returns why a fix is invalid on its own, or "".
+func (t *Tracker) check(p *enroute.Position, now time.Time) string {
+	switch {
+	case math.IsNaN(p.Lat) || math.IsNaN(p.Lng) || math.IsInf(p.Lat, 0) || math.IsInf(p.Lng, 0):
+		return "lat and lng must be numbers"
+	case p.Lat < -90 || p.Lat > 90:
+		return "lat must be between -90 and 90"
+	case p.Lng < -180 || p.Lng > 180:
+		return "lng must be between -180 and 180"
+	case p.Lat == 0 && p.Lng == 0:
+		return "(0, 0) is not a real position"
+	case p.AccuracyM > t.cfg.MaxAccuracyM:
+		return fmt.Sprintf("accuracy %.0f m is worse than the limit of %.0f m", p.AccuracyM, t.cfg.MaxAccuracyM)
+	case p.Time.After(now.Add(MaxFuture)):
+		return "ts is more than 5 minutes in the future"
+	case p.Time.Before(now.Add(-t.cfg.MaxAge)):
+		return fmt.Sprintf("ts is older than %v", t.cfg.MaxAge)
+	case p.SpeedMPS > 200 || (p.HeadingDeg >= 360) || p.Battery > 100:
+		return "speed, heading or battery is out of range"
+	}
+	for _, v := range []float64{p.AccuracyM, p.SpeedMPS, p.HeadingDeg, p.AltitudeM, p.Battery} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "values must be finite numbers"
+		}
+	}
+	return ""
+}
+
+// IsBusy reports whether err asks the client to slow down.
+func IsBusy(err error) bool { return errors.Is(err, ErrBusy) }

@@ -1,0 +1,227 @@
+package tracker_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/sqlite"
+	"github.com/enroutehq/enroute/tracker"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openStore(t testing.TB) enroute.Store {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// collector is a Publisher that keeps what it is told.
+type collector struct {
+	mu sync.Mutex
+	ps []enroute.Position
+}
+
+func (c *collector) PublishPosition(p *enroute.Position) { c.mu.Lock(); c.ps = append(c.ps, *p); c.mu.Unlock() }
+func (c *collector) PublishAssignment(*enroute.Assignment) {}
+
+func pos(lat, lng float64, t time.Time) tracker.Item {
+	return tracker.Item{Pos: enroute.Position{Time: t, Lat: lat, Lng: lng, AccuracyM: 5, SpeedMPS: 10, HeadingDeg: 90, Battery: 80}}
+}
+
+func start(t *testing.T, cfg tracker.Config) (*tracker.Tracker, enroute.Store, *collector) {
+	s := openStore(t)
+	tr := tracker.New(cfg, s, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { tr.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	c := &collector{}
+	tr.Subscribe(c)
+	return tr, s, c
+}
+
+func TestIngestValidation(t *testing.T) {
+	tr, s, pub := start(t, tracker.Config{MaxAge: time.Hour})
+	dev := &enroute.Device{ID: 7, TechnicianID: 3}
+	now := time.Now().UTC().Truncate(time.Second)
+	items := []tracker.Item{
+		pos(41.1496, -8.6109, now.Add(-10*time.Second)), // 0 ok
+		pos(41.1497, -8.6108, now.Add(-9*time.Second)),  // 1 ok, newest
+		pos(41.1496, -8.6109, now.Add(-10*time.Second)), // 2 duplicate of 0
+		pos(41.1490, -8.6100, now.Add(-20*time.Second)), // 3 out of order: history only
+		pos(0, 0, now),                                   // 4 (0,0)
+		pos(91, 0, now),                                  // 5 range
+		pos(41.15, -8.61, now.Add(10*time.Minute)),      // 6 future
+		pos(41.15, -8.61, now.Add(-2*time.Hour)),        // 7 too old
+		pos(38.72, -9.14, now.Add(-8*time.Second)),      // 8 Lisbon a second later: jump
+		{Err: "ts is required"},                          // 9 decode error
+	}
+	items[4].Pos.Lat, items[4].Pos.Lng = 0, 0
+	bad := pos(41.15, -8.61, now.Add(-5*time.Second))
+	bad.Pos.AccuracyM = 900
+	items = append(items, bad) // 10 inaccurate
+
+	res, err := tr.Ingest(context.Background(), dev, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 3 || res.Duplicates != 1 || len(res.Rejected) != 7 {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, r := range res.Rejected {
+		want := map[int]string{4: "(0, 0)", 5: "lat must be", 6: "future", 7: "older than", 8: "impossible jump", 9: "ts is required", 10: "accuracy 900 m"}[r.Index]
+		if want == "" || !strings.Contains(r.Reason, want) {
+			t.Errorf("rejection %d = %q, want %q", r.Index, r.Reason, want)
+		}
+	}
+	live, ok := tr.Live.Get(3)
+	if !ok || live.Lat != 41.1497 || live.DeviceID != 7 {
+		t.Fatalf("live = %+v", live)
+	}
+	if n, _ := s.CountPositions(context.Background()); n != 3 {
+		t.Fatalf("stored %d, accepted 3", n)
+	}
+	if len(pub.ps) != 1 || pub.ps[0].Lat != 41.1497 {
+		t.Fatalf("published %+v", pub.ps)
+	}
+	// An older fix later never moves the live position back.
+	if _, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.2, -8.6, now.Add(-time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := tr.Live.Get(3); live.Lat != 41.1497 {
+		t.Fatalf("an older fix moved the live position: %+v", live)
+	}
+}
+
+func TestIngestBusy(t *testing.T) {
+	tr, _, _ := start(t, tracker.Config{Recorder: tracker.RecorderConfig{MaxPending: 2}})
+	now := time.Now()
+	_, err := tr.Ingest(context.Background(), &enroute.Device{ID: 1, TechnicianID: 1},
+		[]tracker.Item{pos(41.1, -8.6, now), pos(41.1, -8.6, now.Add(time.Second)), pos(41.1, -8.6, now.Add(2*time.Second))})
+	if !tracker.IsBusy(err) {
+		t.Fatalf("3 fixes into room for 2 = %v", err)
+	}
+	if tr.Live.Len() != 0 || tr.Pending() != 0 {
+		t.Fatal("a refused batch changed the state")
+	}
+}
+
+// TestIngestConcurrentAllStored: many devices at once; every accepted fix
+// is stored exactly once.
+func TestIngestConcurrentAllStored(t *testing.T) {
+	tr, s, _ := start(t, tracker.Config{})
+	base := time.Now().Add(-time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for d := range 20 {
+		wg.Go(func() {
+			dev := &enroute.Device{ID: int64(d + 1), TechnicianID: int64(d + 1)}
+			for b := range 10 {
+				var items []tracker.Item
+				for i := range 25 {
+					k := b*25 + i
+					items = append(items, pos(41.1+float64(k)*1e-5, -8.6, base.Add(time.Duration(k)*time.Second)))
+				}
+				res, err := tr.Ingest(context.Background(), dev, items)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				total += res.Accepted
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := s.CountPositions(context.Background()); n != int64(total) || total != 5000 {
+		t.Fatalf("stored %d, accepted %d, want 5000", n, total)
+	}
+}
+
+func TestLiveIndex(t *testing.T) {
+	l := tracker.NewLive(8)
+	now := time.Now()
+	apply := func(tech int64, lat, lng float64, dt time.Duration) {
+		p := enroute.Position{TechnicianID: tech, DeviceID: tech, Lat: lat, Lng: lng, Time: now.Add(dt)}
+		l.Apply(&p, 0)
+	}
+	apply(1, 41.1496, -8.6109, 0) // Porto centre
+	apply(2, 41.1579, -8.6291, 0) // Boavista
+	apply(3, 41.8781, -87.6298, 0)
+	porto := geo.BBox{MinLat: 41.14, MinLng: -8.62, MaxLat: 41.16, MaxLng: -8.60}
+	if got := l.InBBox(porto, 4096); len(got) != 1 || got[0].TechnicianID != 1 {
+		t.Fatalf("in Porto box = %+v", got)
+	}
+	// Moving across the city moves the technician between cells.
+	c1, _ := l.Cell(1)
+	apply(1, 41.1579, -8.6290, time.Minute)
+	if c2, _ := l.Cell(1); c2 == c1 || c2 != geo.CellOf(41.1579, -8.6290, 8) {
+		t.Fatalf("cell after the move = %v (was %v)", c2, c1)
+	}
+	if got := l.InBBox(porto, 4096); len(got) != 0 {
+		t.Fatalf("left the box but still found: %+v", got)
+	}
+	near := l.Near(41.1580, -8.6290, 500, 4096)
+	if len(near) != 2 {
+		t.Fatalf("near = %+v", near)
+	}
+	// Small moves inside a cell keep the cell without recomputing it.
+	for i := range 50 {
+		apply(2, 41.1579+float64(i)*1e-6, -8.6291, time.Duration(i+1)*time.Second)
+		if c, _ := l.Cell(2); c != geo.CellOf(41.1579+float64(i)*1e-6, -8.6291, 8) {
+			t.Fatalf("stale cell after a small move")
+		}
+	}
+	if got := l.InBBox(geo.BBox{MinLat: -89, MinLng: -179, MaxLat: 89, MaxLng: 179}, 16); len(got) != 3 {
+		t.Fatalf("world box (scan) = %d", len(got))
+	}
+}
+
+func TestRestore(t *testing.T) {
+	tr, s, _ := start(t, tracker.Config{})
+	now := time.Now()
+	for tech := range 3 {
+		dev := &enroute.Device{ID: int64(tech + 1), TechnicianID: int64(tech + 1)}
+		if _, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.1, -8.6, now.Add(-time.Minute)), pos(41.1005, -8.6+float64(tech)*0.0001, now.Add(-time.Second))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := tracker.New(tracker.Config{}, s, quiet)
+	n, err := fresh.Restore(context.Background())
+	if err != nil || n != 3 {
+		t.Fatalf("restored %d, %v", n, err)
+	}
+	if p, ok := fresh.Live.Get(2); !ok || p.Lat != 41.1005 {
+		t.Fatalf("restored live = %+v", p)
+	}
+}
+
+func BenchmarkLive_Apply(b *testing.B) {
+	for _, techs := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("techs=%d", techs), func(b *testing.B) {
+			l := tracker.NewLive(8)
+			t0 := time.Now()
+			b.ReportAllocs()
+			for i := range b.N {
+				tech := int64(i % techs)
+				p := enroute.Position{TechnicianID: tech, DeviceID: tech, Lat: 41.1 + float64(i%5000)*2e-5, Lng: -8.6 + float64(tech%100)*1e-3, Time: t0.Add(time.Duration(i) * time.Millisecond)}
+				l.Apply(&p, 70)
+			}
+		})
+	}
+}
