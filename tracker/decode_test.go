@@ -66,7 +66,9 @@ func TestDecodeOsmAnd(t *testing.T) {
 				return heading == 10 && acc == 10 && ts.Equal(now.Add(-time.Minute))
 			}, ""},
 		{"SpaceDate", "id=d&lat=1&lon=2&timestamp=2026-11-27+08:59:00",
-			func(_ string, _, _, speed, _, _, _ float64, ts time.Time) bool { return ts.Equal(now.Add(-time.Minute)) && speed == Unknown }, ""},
+			func(_ string, _, _, speed, _, _, _ float64, ts time.Time) bool {
+				return ts.Equal(now.Add(-time.Minute)) && speed == Unknown
+			}, ""},
 		{"NoTimestamp", "id=d&lat=1&lon=2",
 			func(_ string, _, _, _, _, _, _ float64, ts time.Time) bool { return ts.Equal(now) }, ""},
 		{"NoID", "lat=1&lon=2", nil, "id"},

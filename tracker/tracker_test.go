@@ -34,7 +34,11 @@ type collector struct {
 	ps []enroute.Position
 }
 
-func (c *collector) PublishPosition(p *enroute.Position) { c.mu.Lock(); c.ps = append(c.ps, *p); c.mu.Unlock() }
+func (c *collector) PublishPosition(p *enroute.Position) {
+	c.mu.Lock()
+	c.ps = append(c.ps, *p)
+	c.mu.Unlock()
+}
 func (c *collector) PublishAssignment(*enroute.Assignment) {}
 
 func pos(lat, lng float64, t time.Time) tracker.Item {
@@ -62,12 +66,12 @@ func TestIngestValidation(t *testing.T) {
 		pos(41.1497, -8.6108, now.Add(-9*time.Second)),  // 1 ok, newest
 		pos(41.1496, -8.6109, now.Add(-10*time.Second)), // 2 duplicate of 0
 		pos(41.1490, -8.6100, now.Add(-20*time.Second)), // 3 out of order: history only
-		pos(0, 0, now),                                   // 4 (0,0)
-		pos(91, 0, now),                                  // 5 range
-		pos(41.15, -8.61, now.Add(10*time.Minute)),      // 6 future
-		pos(41.15, -8.61, now.Add(-2*time.Hour)),        // 7 too old
-		pos(38.72, -9.14, now.Add(-8*time.Second)),      // 8 Lisbon a second later: jump
-		{Err: "ts is required"},                          // 9 decode error
+		pos(0, 0, now),  // 4 (0,0)
+		pos(91, 0, now), // 5 range
+		pos(41.15, -8.61, now.Add(10*time.Minute)), // 6 future
+		pos(41.15, -8.61, now.Add(-2*time.Hour)),   // 7 too old
+		pos(38.72, -9.14, now.Add(-8*time.Second)), // 8 Lisbon a second later: jump
+		{Err: "ts is required"},                    // 9 decode error
 	}
 	items[4].Pos.Lat, items[4].Pos.Lng = 0, 0
 	bad := pos(41.15, -8.61, now.Add(-5*time.Second))
