@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/sqlite"
+	"github.com/enroutehq/enroute/tracker"
 )
 
 // env is a server on a fresh SQLite store with an admin and a dispatcher key.
@@ -42,9 +45,15 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: store}
 	e.admin = e.key(enroute.RoleAdmin)
 	e.dispatcher = e.key(enroute.RoleDispatcher)
+	tr := tracker.New(tracker.Config{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { tr.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	features := httpapi.Features{
-		Notify: notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
-		Hooks:  []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
+		Tracker: tr,
+		Notify:  notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
+		Hooks:   []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
 	}
 	srv := httpapi.NewServer(httpapi.Config{}, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := httptest.NewServer(srv.Handler())
@@ -125,9 +134,11 @@ func (e *env) do(key, method, path string, body any, headers ...string) response
 	raw, _ := io.ReadAll(res.Body)
 	r := response{status: res.StatusCode, header: res.Header, raw: raw}
 	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
 			e.t.Fatalf("%s %s: undecodable JSON %q: %v", method, path, raw, err)
 		}
+		r.body, _ = v.(map[string]any)
 	}
 	if e.doc != nil {
 		checkDocumented(e.t, e.doc, method, req.URL.Path, r)
@@ -508,4 +519,26 @@ func TestNotificationEndpoints(t *testing.T) {
 	if r := e.do("", "POST", "/api/v1/sms/inbound", "From=%2B1", "Content-Type", "application/x-www-form-urlencoded"); r.status != 404 {
 		t.Fatalf("inbound without Twilio = %d", r.status)
 	}
+}
+
+func TestIngestEndpoints(t *testing.T) {
+	e := newEnv(t)
+	tech := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Ana"}).id()
+	d := e.must(201, e.admin, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", nil)
+	token := d.body["token"].(string)
+	ts := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	r := e.must(200, token, "POST", "/api/v1/positions", `[{"ts":"`+ts+`","lat":41.15,"lng":-8.61},{"ts":"`+ts+`","lat":91,"lng":0}]`)
+	if r.body["accepted"] != 1.0 || len(r.body["rejected"].([]any)) != 1 {
+		t.Fatalf("ingest = %s", r.raw)
+	}
+	e.must(400, token, "POST", "/api/v1/positions", `{}`)
+	e.must(401, e.admin, "POST", "/api/v1/positions", `[]`)
+	live := e.must(200, e.dispatcher, "GET", "/api/v1/technicians/positions?bbox=41.1,-8.7,41.2,-8.5", nil)
+	if len(live.body["items"].([]any)) != 1 {
+		t.Fatalf("live = %s", live.raw)
+	}
+	for _, bad := range []string{"?bbox=1,2,3", "?near=41.1", "?near=41.1,-8.6&radius_m=-1", "?bbox=1,1,2,2&near=1,1"} {
+		e.must(400, e.dispatcher, "GET", "/api/v1/technicians/positions"+bad, nil)
+	}
+	e.must(200, "", "POST", "/api/v1/owntracks?id="+d.body["identifier"].(string), `{"_type":"location","lat":41.151,"lon":-8.611,"tst":`+strconv.FormatInt(time.Now().Add(-30*time.Second).Unix(), 10)+`}`)
 }

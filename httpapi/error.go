@@ -15,6 +15,8 @@ const (
 	codeTooLarge         = "too_large"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupported      = "unsupported_media_type"
+	codeBusy             = "busy"
+	codeUnavailable      = "unavailable"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -27,6 +29,8 @@ var statusOf = map[string]int{
 	codeMethodNotAllowed:  http.StatusMethodNotAllowed,
 	codeTooLarge:          http.StatusRequestEntityTooLarge,
 	codeUnsupported:       http.StatusUnsupportedMediaType,
+	codeBusy:              http.StatusTooManyRequests,
+	codeUnavailable:       http.StatusServiceUnavailable,
 	enroute.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -71,6 +75,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.logger.Error("internal error", "err", err, "route", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		body.Error = ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}
+	}
+	if code == codeBusy {
+		c.Response().Header().Set("Retry-After", "1")
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

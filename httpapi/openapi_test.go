@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/tracker"
 )
 
 func loadOpenAPI(t *testing.T, e *env) *openapi3.T {
@@ -33,7 +34,7 @@ func loadOpenAPI(t *testing.T, e *env) *openapi3.T {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t)
 	doc := loadOpenAPI(t, e)
-	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{Tracker: tracker.New(tracker.Config{}, e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	routes := srv.Routes()
 	documented := map[string]bool{}
 	for path, item := range doc.Paths.Map() {

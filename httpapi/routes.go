@@ -29,6 +29,12 @@ func (s *Server) routes() {
 	api.GET("/company", s.getCompany, staff...)
 	api.PATCH("/company", s.patchCompany, admin...)
 
+	if s.tracker != nil {
+		api.POST("/positions", s.postPositions, s.authenticateDevice)
+		api.POST("/owntracks", s.postOwnTracks)
+		api.GET("/technicians/positions", s.listLivePositions, staff...)
+	}
+
 	api.POST("/technicians", s.createTechnician, admin...)
 	api.GET("/technicians", s.listTechnicians, staff...)
 	api.GET("/technicians/:id", s.getTechnician, staff...)

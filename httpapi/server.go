@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/tracker"
 )
 
 // Config configures the server. Zero values mean the documented defaults.
@@ -44,7 +45,8 @@ type Config struct {
 
 // Features are what the server serves beyond the store.
 type Features struct {
-	Notify enroute.NotificationService
+	Notify  enroute.NotificationService
+	Tracker *tracker.Tracker
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
 }
@@ -57,11 +59,15 @@ type Server struct {
 	echo   *echo.Echo
 	srv    *http.Server
 
-	notify   enroute.NotificationService
-	hooks    []enroute.AssignmentHook
-	metrics  *metrics
-	draining atomic.Bool
-	now      func() time.Time
+	notify        enroute.NotificationService
+	hooks         []enroute.AssignmentHook
+	tracker       *tracker.Tracker
+	devices       *deviceCache
+	osmandSrv     *http.Server
+	ingestMetrics *ingestMetrics
+	metrics       *metrics
+	draining      atomic.Bool
+	now           func() time.Time
 }
 
 // NewServer returns a server over store with every route registered.
@@ -79,6 +85,8 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		echo:    echo.New(),
 		notify:  f.Notify,
 		hooks:   f.Hooks,
+		tracker: f.Tracker,
+		devices: newDeviceCache(store),
 		metrics: newMetrics(cfg.Registry),
 		now:     time.Now,
 	}
@@ -89,7 +97,16 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		Generator: func() string { return enroute.NewSecret("", 12) },
 	}))
 	e.Use(s.observe, s.recoverPanic, s.limitBody)
+	s.ingestMetrics = newIngestMetrics(cfg.Registry)
 	s.routes()
+	s.osmandSrv = &http.Server{
+		Handler:           http.HandlerFunc(s.osmand),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
 	s.srv = &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -112,11 +129,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// ServeOsmAnd serves the OsmAnd protocol on ln until Close.
+func (s *Server) ServeOsmAnd(ln net.Listener) error {
+	if err := s.osmandSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
 // Close stops the server gracefully: /readyz answers 503 at once, then
 // in-flight requests finish (until ctx ends) and connections close.
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
-	return s.srv.Shutdown(ctx)
+	return errors.Join(s.srv.Shutdown(ctx), s.osmandSrv.Shutdown(ctx))
 }
 
 // observe logs and measures every request. It renders errors itself, so the

@@ -150,5 +150,6 @@ func (s *Server) revokeDevice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.devices.forget()
 	return c.JSON(http.StatusOK, d)
 }

@@ -39,7 +39,7 @@ func main() {
 
 func measure(bin, dir string) time.Duration {
 	addr := freeAddr()
-	cmd := exec.Command(bin, "--addr", addr, "--data-dir", dir)
+	cmd := exec.Command(bin, "--addr", addr, "--osmand-addr", freeAddr(), "--data-dir", dir)
 	cmd.Env = append(os.Environ(), "ENROUTE_DATABASE_URL=")
 	client := &http.Client{Timeout: time.Second}
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute/notify"
+	"github.com/enroutehq/enroute/tracker"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -38,6 +39,10 @@ type Config struct {
 	EmailProvider    string // smtp, log or none
 	SMTPURL          string // env only: it may hold a password
 	Outbox           notify.WorkerConfig
+
+	OsmAndAddr        string
+	Tracker           tracker.Config
+	PositionRetention time.Duration
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -67,6 +72,12 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.Outbox.SendTimeout, "outbox-send-timeout", envDuration(env("OUTBOX_SEND_TIMEOUT", "30s")), "one delivery attempt's timeout; a crashed node's message waits 1.5 times this before another takes it (ENROUTE_OUTBOX_SEND_TIMEOUT)")
 	fs.IntVar(&c.Outbox.MaxAttempts, "outbox-max-attempts", envInt(env("OUTBOX_MAX_ATTEMPTS", "10")), "delivery attempts before a message fails (ENROUTE_OUTBOX_MAX_ATTEMPTS)")
 	fs.DurationVar(&c.Outbox.PollInterval, "outbox-poll", envDuration(env("OUTBOX_POLL", "2s")), "how often the outbox is checked for due retries (ENROUTE_OUTBOX_POLL)")
+	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("OSMAND_ADDR", "127.0.0.1:5055"), "OsmAnd/Traccar Client listen address (ENROUTE_OSMAND_ADDR); empty turns it off")
+	fs.IntVar(&c.Tracker.Resolution, "h3-resolution", envInt(env("H3_RESOLUTION", "8")), "H3 resolution of the live index, 5 to 10 (ENROUTE_H3_RESOLUTION)")
+	fs.Float64Var(&c.Tracker.MaxAccuracyM, "max-accuracy-m", float64(envInt(env("MAX_ACCURACY_M", "200"))), "fixes less accurate are rejected (ENROUTE_MAX_ACCURACY_M)")
+	fs.DurationVar(&c.Tracker.MaxAge, "max-fix-age", envDuration(env("MAX_FIX_AGE", "24h")), "older fixes are rejected (ENROUTE_MAX_FIX_AGE)")
+	fs.Float64Var(&c.Tracker.MaxSpeedMPS, "max-speed-mps", float64(envInt(env("MAX_SPEED_MPS", "70"))), "jumps implying a higher speed are rejected (ENROUTE_MAX_SPEED_MPS)")
+	fs.DurationVar(&c.PositionRetention, "position-retention", envDuration(env("POSITION_RETENTION", "720h")), "how long the position history is kept (ENROUTE_POSITION_RETENTION)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(m.Stderr)
@@ -87,6 +98,19 @@ func (m *Main) ParseFlags(args []string) error {
 	c.SMTPURL = m.Getenv("ENROUTE_SMTP_URL")
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if c.OsmAndAddr != "" {
+		if _, _, err := net.SplitHostPort(c.OsmAndAddr); err != nil {
+			return fmt.Errorf("invalid --osmand-addr %q: want host:port", c.OsmAndAddr)
+		}
+	}
+	switch {
+	case c.Tracker.Resolution < 5 || c.Tracker.Resolution > 10:
+		return errors.New("--h3-resolution must be between 5 and 10")
+	case c.Tracker.MaxAccuracyM <= 0 || c.Tracker.MaxAge <= 0 || c.Tracker.MaxSpeedMPS <= 0:
+		return errors.New("--max-accuracy-m, --max-fix-age and --max-speed-mps must be positive")
+	case c.PositionRetention < time.Hour:
+		return errors.New("--position-retention must be at least 1h")
 	}
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/sqlite"
 
 	"github.com/enroutehq/enroute/internal/mailpit"
 	"github.com/enroutehq/enroute/internal/twiliotest"
@@ -52,7 +58,7 @@ func startProc(t *testing.T, env map[string]string) *proc {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &proc{addr: addr, stderr: &syncBuffer{}}
-	p.cmd = exec.Command(buildBinary(t), "--addr", addr)
+	p.cmd = exec.Command(buildBinary(t), "--addr", addr, "--osmand-addr", "127.0.0.1:0")
 	p.cmd.Env = os.Environ()
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -175,3 +181,107 @@ type addrString string
 
 func (a addrString) Network() string { return "tcp" }
 func (a addrString) String() string  { return string(a) }
+
+// TestCrashDuringIngestKeepsAcknowledgedFixes sends batches from several
+// devices, kills Enroute with SIGKILL mid-stream, and checks that every fix
+// it acknowledged is in the history after restart.
+func TestCrashDuringIngestKeepsAcknowledgedFixes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	env := map[string]string{"ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_DATABASE_URL": ""}
+	p := startProc(t, env)
+	st := &stack{t: t, m: &Main{}, env: env}
+	st.m.ln = fakeAddr(p.addr)
+	type ack struct {
+		tech int64
+		ms   int64
+	}
+	var (
+		mu    sync.Mutex
+		acked []ack
+		wg    sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for d := range 4 {
+		tech, _, token := st.device(fmt.Sprintf("Tech %d", d))
+		wg.Go(func() {
+			for b := 0; ; b++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var sb strings.Builder
+				var batch []ack
+				sb.WriteString("[")
+				for i := range 50 {
+					k := b*50 + i
+					ts := base.Add(time.Duration(k) * 100 * time.Millisecond)
+					if i > 0 {
+						sb.WriteString(",")
+					}
+					fmt.Fprintf(&sb, `{"ts":%d,"lat":%f,"lng":-8.61}`, ts.UnixMilli(), 41.1+float64(k)*1e-6)
+					batch = append(batch, ack{tech, ts.UnixMilli()})
+				}
+				sb.WriteString("]")
+				req, _ := http.NewRequest("POST", "http://"+p.addr+"/api/v1/positions", strings.NewReader(sb.String()))
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // killed
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					mu.Lock()
+					acked = append(acked, batch...)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 2000 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.kill()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 200 {
+		t.Fatalf("only %d fixes acknowledged before the kill", len(acked))
+	}
+
+	p2 := startProc(t, env)
+	st.m.ln = fakeAddr(p2.addr)
+	store, err := sqlite.Open(context.Background(), filepath.Join(env["ENROUTE_DATA_DIR"], "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	all, err := store.FindPositions(context.Background(), enroute.PositionFilter{Unlimited: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[ack]bool{}
+	for _, p := range all {
+		have[ack{p.TechnicianID, p.Time.UnixMilli()}] = true
+	}
+	for _, a := range acked {
+		if !have[a] {
+			t.Fatalf("acknowledged fix %+v is not in the history (%d acknowledged, %d stored)", a, len(acked), len(all))
+		}
+	}
+	t.Logf("%d fixes acknowledged before SIGKILL, %d stored, all acknowledged ones present", len(acked), len(all))
+	// The live state came back from the history.
+	if live := st.ok("GET", "/api/v1/technicians/positions", nil).items(); len(live) != 4 {
+		t.Fatalf("live after restart = %d technicians", len(live))
+	}
+}

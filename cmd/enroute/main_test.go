@@ -45,7 +45,7 @@ func start(t *testing.T, env map[string]string, args ...string) (*Main, *syncBuf
 	m := NewMain()
 	m.Getenv = func(k string) string { return env[k] }
 	m.Stdout, m.Stderr = out, io.Discard
-	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0"}, args...)); err != nil {
+	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0"}, args...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Run(context.Background()); err != nil {
@@ -173,7 +173,7 @@ func TestPortTaken(t *testing.T) {
 	env := map[string]string{"ENROUTE_DATA_DIR": t.TempDir()}
 	m2.Getenv = func(k string) string { return env[k] }
 	m2.Stdout, m2.Stderr = io.Discard, io.Discard
-	if err := m2.ParseFlags([]string{"--addr", m.Addr()}); err != nil {
+	if err := m2.ParseFlags([]string{"--addr", m.Addr(), "--osmand-addr", "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
 	err := m2.Run(context.Background())
@@ -193,7 +193,7 @@ func TestSIGTERM(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json")
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json")
 	cmd.Env = append(os.Environ(), "ENROUTE_DATABASE_URL=")
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr

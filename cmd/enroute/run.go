@@ -18,6 +18,7 @@ import (
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
+	"github.com/enroutehq/enroute/tracker"
 )
 
 // Main is the running program. End-to-end tests build one, set its fields
@@ -35,6 +36,8 @@ type Main struct {
 	HTTP   *httpapi.Server
 
 	ln        net.Listener
+	osmandLn  net.Listener
+	Tracker   *tracker.Tracker
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -48,6 +51,14 @@ func NewMain() *Main {
 
 // Addr returns the address the HTTP server listens on (useful with :0).
 func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// OsmAndAddr returns the address of the OsmAnd listener, or "".
+func (m *Main) OsmAndAddr() string {
+	if m.osmandLn == nil {
+		return ""
+	}
+	return m.osmandLn.Addr().String()
+}
 
 // Run opens the store, ensures an admin key, binds the listener and starts
 // serving in the background. It returns once the server accepts requests.
@@ -66,10 +77,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	rules := &notify.Rules{Store: m.Store, PublicURL: m.Config.PublicURL, Wake: worker.Wake}
+	m.Tracker = tracker.New(m.Config.Tracker, m.Store, m.Logger)
+	if n, err := m.Tracker.Restore(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		m.Logger.Info("live positions restored", "technicians", n)
+	}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify},
-		m.Store, httpapi.Features{Notify: svc, Hooks: []enroute.AssignmentHook{rules}}, m.Logger)
+		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hooks: []enroute.AssignmentHook{rules}}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if m.Config.OsmAndAddr != "" {
+		if m.osmandLn, err = net.Listen("tcp", m.Config.OsmAndAddr); err != nil {
+			return fmt.Errorf("listen for OsmAnd: %w", err)
+		}
 	}
 
 	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -78,9 +100,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Logger.Error("http server stopped", "err", err)
 		}
 	})
-	m.wg.Go(func() { m.forgetIdempotencyKeys(ctx) })
+	if m.osmandLn != nil {
+		m.wg.Go(func() {
+			if err := m.HTTP.ServeOsmAnd(m.osmandLn); err != nil {
+				m.Logger.Error("osmand server stopped", "err", err)
+			}
+		})
+	}
+	m.wg.Go(func() { m.housekeeping(ctx) })
 	m.wg.Go(func() { worker.Run(ctx) })
-	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
+	m.wg.Go(func() { m.Tracker.Run(ctx) })
+	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "osmand_addr", m.OsmAndAddr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
 	return nil
 }
 
@@ -164,8 +194,9 @@ func (m *Main) ensureAdminKey(ctx context.Context) error {
 	return nil
 }
 
-// forgetIdempotencyKeys deletes Idempotency-Keys older than their TTL, hourly.
-func (m *Main) forgetIdempotencyKeys(ctx context.Context) {
+// housekeeping forgets, hourly, Idempotency-Keys past their TTL and
+// positions past their retention.
+func (m *Main) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -177,6 +208,11 @@ func (m *Main) forgetIdempotencyKeys(ctx context.Context) {
 				m.Logger.Warn("forget idempotency keys", "err", err)
 			} else if n > 0 {
 				m.Logger.Debug("forgot idempotency keys", "count", n)
+			}
+			if n, err := m.Store.DeletePositionsBefore(ctx, time.Now().Add(-m.Config.PositionRetention)); err != nil {
+				m.Logger.Warn("forget old positions", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("forgot old positions", "count", n)
 			}
 		}
 	}
@@ -193,6 +229,9 @@ func (m *Main) Close() error {
 			cancel()
 		} else if m.ln != nil {
 			errs = append(errs, m.ln.Close())
+		}
+		if m.HTTP == nil && m.osmandLn != nil {
+			errs = append(errs, m.osmandLn.Close())
 		}
 		if m.cancel != nil {
 			m.cancel()

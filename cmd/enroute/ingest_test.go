@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// device registers a technician with a device, returning their ids, the
+// device identifier and token.
+func (st *stack) device(name string) (tech int64, ident, token string) {
+	tech = st.ok("POST", "/api/v1/technicians", map[string]any{"name": name, "rating": 4.8}).id()
+	d := st.ok("POST", fmt.Sprintf("/api/v1/technicians/%d/devices", tech), map[string]any{"name": "phone"})
+	return tech, d.str("identifier"), d.str("token")
+}
+
+// send makes a raw request and returns status and body.
+func send(t *testing.T, method, u, contentType, body string, headers ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
+}
+
+func newIngestStack(t *testing.T) *stack {
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}}
+	st.m, _ = start(t, st.env)
+	return st
+}
+
+func (st *stack) stored() int64 {
+	n, err := st.m.Store.CountPositions(context.Background())
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngestProtocols(t *testing.T) {
+	st := newIngestStack(t)
+	tech, ident, token := st.device("Ana Silva")
+	api := "http://" + st.m.Addr()
+	osmand := "http://" + st.m.OsmAndAddr()
+	now := time.Now().UTC()
+	epoch := func(d time.Duration) string { return fmt.Sprint(now.Add(d).Unix()) }
+
+	// Native batch.
+	body := fmt.Sprintf(`[{"ts":%q,"lat":41.1496,"lng":-8.6109,"accuracy_m":5,"speed_mps":8.5,"heading_deg":90,"battery":80},
+		{"ts":%d,"lat":41.1497,"lng":-8.6107},{"ts":"bad","lat":1,"lng":1}]`,
+		now.Add(-60*time.Second).Format(time.RFC3339), now.Add(-58*time.Second).UnixMilli())
+	status, raw := send(t, "POST", api+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token)
+	if status != 200 || !contains(raw, `"accepted":2`, `"index":2`) {
+		t.Fatalf("native = %d %s", status, raw)
+	}
+	// OsmAnd as Traccar Client sends it: GET with a query, POST with a form,
+	// and Traccar Client 9's JSON.
+	q := "id=" + ident + "&timestamp=" + epoch(-50*time.Second) + "&lat=41.1498&lon=-8.6105&speed=9.7&bearing=88&altitude=80&accuracy=6&batt=79"
+	if status, raw := send(t, "GET", osmand+"/?"+q, "", ""); status != 200 {
+		t.Fatalf("osmand GET = %d %s", status, raw)
+	}
+	form := url.Values{"deviceid": {ident}, "timestamp": {epoch(-45 * time.Second)}, "lat": {"41.1499"}, "lon": {"-8.6103"}}
+	if status, raw := send(t, "POST", osmand+"/any/path", "application/x-www-form-urlencoded", form.Encode()); status != 200 {
+		t.Fatalf("osmand form = %d %s", status, raw)
+	}
+	js := fmt.Sprintf(`{"location":{"timestamp":%q,"coords":{"latitude":41.1500,"longitude":-8.6101,"accuracy":5,"speed":4.2,"heading":87,"altitude":80},"is_moving":true,"odometer":10,"event":"motionchange","battery":{"level":0.78,"is_charging":false},"activity":{"type":"in_vehicle"},"extras":{}},"device_id":%q}`,
+		now.Add(-40*time.Second).Format("2006-01-02T15:04:05.000Z"), ident)
+	if status, raw := send(t, "POST", osmand+"/", "application/json", js); status != 200 {
+		t.Fatalf("osmand JSON = %d %s", status, raw)
+	}
+	// OwnTracks: by identifier, then by basic auth with the token.
+	ot := fmt.Sprintf(`{"_type":"location","acc":5,"alt":80,"batt":77,"cog":86,"lat":41.1501,"lon":-8.6099,"tid":"AS","tst":%s,"vel":15}`, epoch(-35*time.Second))
+	if status, raw := send(t, "POST", api+"/api/v1/owntracks", "application/json", ot, "X-Limit-D", ident); status != 200 || raw != "[]\n" {
+		t.Fatalf("owntracks = %d %q", status, raw)
+	}
+	ot2 := strings.Replace(strings.Replace(ot, `"lat":41.1501`, `"lat":41.1502`, 1), epoch(-35*time.Second), epoch(-30*time.Second), 1)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ana:"+token))
+	if status, raw := send(t, "POST", api+"/api/v1/owntracks", "application/json", ot2, "Authorization", auth); status != 200 {
+		t.Fatalf("owntracks basic auth = %d %s", status, raw)
+	}
+	if status, _ := send(t, "POST", api+"/api/v1/owntracks?id="+ident, "application/json", `{"_type":"waypoints","waypoints":[]}`); status != 200 {
+		t.Fatalf("owntracks other type = %d", status)
+	}
+	if got := st.stored(); got != 7 {
+		t.Fatalf("stored %d fixes, want 7", got)
+	}
+	live := st.ok("GET", "/api/v1/technicians/positions", nil).items()
+	if len(live) != 1 || live[0]["lat"] != 41.1502 || int64(live[0]["technician_id"].(float64)) != tech || live[0]["stale"] != false {
+		t.Fatalf("live = %v", live)
+	}
+	if near := st.ok("GET", "/api/v1/technicians/positions?near=41.15,-8.61&radius_m=500", nil).items(); len(near) != 1 {
+		t.Fatalf("near = %v", near)
+	}
+	if far := st.ok("GET", "/api/v1/technicians/positions?bbox=41.0,-8.0,41.1,-7.9", nil).items(); len(far) != 0 {
+		t.Fatalf("bbox elsewhere = %v", far)
+	}
+
+	// Bad requests: 400 (or 401) and nothing stored.
+	before := st.stored()
+	for _, tc := range []struct {
+		name, method, url, ct, body string
+		headers                     []string
+		want                        int
+	}{
+		{"osmand unknown device", "GET", osmand + "/?id=dev_nosuchdevicexxxxxxxxxxx&lat=41.1&lon=-8.6", "", "", nil, 400},
+		{"osmand no device", "GET", osmand + "/?lat=41.1&lon=-8.6", "", "", nil, 400},
+		{"osmand no lat", "GET", osmand + "/?id=" + ident + "&lon=-8.6", "", "", nil, 400},
+		{"osmand bad time", "GET", osmand + "/?id=" + ident + "&lat=41.1&lon=-8.6&timestamp=soon", "", "", nil, 400},
+		{"osmand zero zero", "GET", osmand + "/?id=" + ident + "&lat=0&lon=0", "", "", nil, 400},
+		{"osmand bad json", "POST", osmand + "/", "application/json", `{"device_id":`, nil, 400},
+		{"osmand json no coords", "POST", osmand + "/", "application/json", `{"device_id":"` + ident + `","location":{}}`, nil, 400},
+		{"osmand put", "PUT", osmand + "/", "", "", nil, 405},
+		{"native no token", "POST", api + "/api/v1/positions", "application/json", `[]`, nil, 401},
+		{"native wrong token", "POST", api + "/api/v1/positions", "application/json", `[]`, []string{"Authorization", "Bearer end_nope"}, 401},
+		{"native not an array", "POST", api + "/api/v1/positions", "application/json", `{"lat":1}`, []string{"Authorization", "Bearer " + token}, 400},
+		{"native admin key", "POST", api + "/api/v1/positions", "application/json", `[]`, []string{"Authorization", "Bearer " + testAdminToken}, 401},
+		{"owntracks unknown", "POST", api + "/api/v1/owntracks", "application/json", ot, nil, 401},
+		{"owntracks malformed", "POST", api + "/api/v1/owntracks?id=" + ident, "application/json", `{`, nil, 400},
+		{"owntracks no tst", "POST", api + "/api/v1/owntracks?id=" + ident, "application/json", `{"_type":"location","lat":1,"lon":1}`, nil, 400},
+	} {
+		status, raw := send(t, tc.method, tc.url, tc.ct, tc.body, tc.headers...)
+		if status != tc.want || (status >= 400 && !strings.Contains(raw, `"error"`)) {
+			t.Errorf("%s = %d %s, want %d", tc.name, status, raw, tc.want)
+		}
+	}
+	if got := st.stored(); got != before {
+		t.Fatalf("bad requests stored %d fixes", got-before)
+	}
+	// A revoked device is refused.
+	dev := st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/devices", tech), nil).items()[0]
+	st.ok("DELETE", fmt.Sprintf("/api/v1/devices/%d", int64(dev["id"].(float64))), nil)
+	if status, _ := send(t, "GET", osmand+"/?id="+ident+"&lat=41.15&lon=-8.61", "", ""); status != 400 {
+		t.Fatalf("revoked device = %d", status)
+	}
+}

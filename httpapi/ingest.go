@@ -1,0 +1,270 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/tracker"
+)
+
+const ctxDevice = "enroute.device"
+
+// authenticateDevice requires a device token: Authorization: Bearer <token>.
+func (s *Server) authenticateDevice(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+		if !ok {
+			return errorf(enroute.EUNAUTHORIZED, "Authentication required: send Authorization: Bearer <device token>.")
+		}
+		dev, err := s.devices.byToken(c.Request().Context(), token)
+		if err != nil {
+			return err
+		} else if dev == nil {
+			return errorf(enroute.EUNAUTHORIZED, "The device token is unknown or revoked.")
+		}
+		c.Set(ctxDevice, dev)
+		return next(c)
+	}
+}
+
+// ingestMetrics counts fixes by protocol and outcome.
+type ingestMetrics struct {
+	fixes *prometheus.CounterVec
+}
+
+func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
+	m := &ingestMetrics{fixes: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "enroute_fixes_total", Help: "GPS fixes received, by protocol and outcome (accepted, duplicate, rejected).",
+	}, []string{"protocol", "outcome"})}
+	r.MustRegister(m.fixes)
+	return m
+}
+
+func (m *ingestMetrics) count(protocol string, res *tracker.Result) {
+	m.fixes.WithLabelValues(protocol, "accepted").Add(float64(res.Accepted))
+	m.fixes.WithLabelValues(protocol, "duplicate").Add(float64(res.Duplicates))
+	m.fixes.WithLabelValues(protocol, "rejected").Add(float64(len(res.Rejected)))
+}
+
+// ingest hands fixes to the tracker and maps its refusals.
+func (s *Server) ingest(ctx context.Context, protocol string, dev *enroute.Device, items []tracker.Item) (*tracker.Result, error) {
+	res, err := s.tracker.Ingest(ctx, dev, items)
+	switch {
+	case tracker.IsBusy(err):
+		return nil, errBusy
+	case errors.Is(err, tracker.ErrClosed):
+		return nil, errorf(codeUnavailable, "The server is shutting down; send again in a moment.")
+	case err != nil:
+		s.logger.Warn("fixes not committed", "err", err, "device_id", dev.ID)
+		return nil, errorf(codeUnavailable, "The fixes could not be stored in time; send them again.")
+	}
+	s.ingestMetrics.count(protocol, res)
+	return res, nil
+}
+
+var errBusy = errorf(codeBusy, "Too many fixes in flight; send again in a second.")
+
+// postPositions is the native batch API: a JSON array of fixes.
+func (s *Server) postPositions(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	items, err := tracker.DecodeNative(body)
+	if err != nil {
+		return errorf(enroute.EINVALID, "%s", err.Error())
+	}
+	res, err := s.ingest(c.Request().Context(), "native", c.Get(ctxDevice).(*enroute.Device), items)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errTooLarge(mbe.Limit)
+	} else if err != nil {
+		return nil, errorf(enroute.EINVALID, "The request body could not be read.")
+	}
+	return body, nil
+}
+
+// postOwnTracks is OwnTracks' HTTP mode. The device is identified by the
+// password of HTTP basic auth (its token), or by its identifier in ?id=
+// or in the X-Limit-D header the app sends (set the app's Device ID to it).
+// The app expects a JSON array in return.
+func (s *Server) postOwnTracks(c echo.Context) error {
+	r := c.Request()
+	var (
+		dev *enroute.Device
+		err error
+	)
+	if _, pass, ok := r.BasicAuth(); ok {
+		dev, err = s.devices.byToken(r.Context(), pass)
+	} else if id := firstNonEmpty(c.QueryParam("id"), r.Header.Get("X-Limit-D")); id != "" {
+		dev, err = s.devices.byIdentifier(r.Context(), id)
+	}
+	if err != nil {
+		return err
+	} else if dev == nil {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="enroute"`)
+		return errorf(enroute.EUNAUTHORIZED, "Unknown device: use the device token as the password, or its identifier as ?id= or the Device ID.")
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	p, ok, err := tracker.DecodeOwnTracks(body)
+	if err != nil {
+		return errorf(enroute.EINVALID, "%s", err.Error())
+	}
+	if ok {
+		res, err := s.ingest(r.Context(), "owntracks", dev, []tracker.Item{{Pos: p}})
+		if err != nil {
+			return err
+		}
+		if len(res.Rejected) > 0 {
+			return errorf(enroute.EINVALID, "The fix was rejected: %s.", res.Rejected[0].Reason)
+		}
+	}
+	return c.JSON(http.StatusOK, []any{})
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// osmand serves the OsmAnd protocol on its own listener, as Traccar does
+// on port 5055: any path, GET or POST, parameters in the query or a form,
+// or Traccar Client 9's JSON body. It answers 200 when the fix is taken.
+func (s *Server) osmand(w http.ResponseWriter, r *http.Request) {
+	status, err := s.osmandFix(w, r)
+	if err == nil {
+		w.WriteHeader(status)
+		return
+	}
+	code := enroute.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == codeBusy {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err)}})
+}
+
+func (s *Server) osmandFix(w http.ResponseWriter, r *http.Request) (int, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return 0, errorf(codeMethodNotAllowed, "Send the fix with GET or POST.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	now := time.Now()
+	var (
+		id  string
+		p   enroute.Position
+		err error
+	)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if r.Method == http.MethodPost && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		body, rerr := io.ReadAll(r.Body)
+		if rerr != nil {
+			return 0, errorf(enroute.EINVALID, "The request body could not be read.")
+		}
+		id, p, err = tracker.DecodeTraccarJSON(body, now)
+	} else {
+		if perr := r.ParseForm(); perr != nil {
+			return 0, errorf(enroute.EINVALID, "Malformed query or form.")
+		}
+		id, p, err = tracker.DecodeOsmAnd(r.Form, now)
+	}
+	if id == "" && err != nil {
+		return 0, errorf(enroute.EINVALID, "%s.", err.Error())
+	}
+	dev, lerr := s.devices.byIdentifier(r.Context(), id)
+	if lerr != nil {
+		return 0, lerr
+	} else if dev == nil {
+		return 0, errorf(enroute.EINVALID, "Unknown device identifier; copy it from the device's page into the app's Device identifier setting.")
+	}
+	if err != nil {
+		return 0, errorf(enroute.EINVALID, "%s.", err.Error())
+	}
+	res, err := s.ingest(r.Context(), "osmand", dev, []tracker.Item{{Pos: p}})
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Rejected) > 0 {
+		return 0, errorf(enroute.EINVALID, "The fix was rejected: %s.", res.Rejected[0].Reason)
+	}
+	return http.StatusOK, nil
+}
+
+// livePosition is a technician's live position as the API shows it.
+type livePosition struct {
+	enroute.Position
+	AgeS  float64 `json:"age_s"`
+	Stale bool    `json:"stale"`
+}
+
+// StaleAfter is when a live position is shown as stale.
+const StaleAfter = 2 * time.Minute
+
+// listLivePositions serves ?bbox=minLat,minLng,maxLat,maxLng or
+// ?near=lat,lng&radius_m=R from the live index, or everything.
+func (s *Server) listLivePositions(c echo.Context) error {
+	var ps []enroute.Position
+	max := s.tracker.Config().MaxViewCells
+	switch bbox, near := c.QueryParam("bbox"), c.QueryParam("near"); {
+	case bbox != "" && near != "":
+		return enroute.FieldErrors(map[string]string{"bbox": "use bbox or near, not both"})
+	case bbox != "":
+		b, err := geo.ParseBBox(bbox)
+		if err != nil {
+			return enroute.FieldErrors(map[string]string{"bbox": err.Error()})
+		}
+		ps = s.tracker.Live.InBBox(b, max)
+	case near != "":
+		latS, lngS, _ := strings.Cut(near, ",")
+		lat, err1 := strconv.ParseFloat(latS, 64)
+		lng, err2 := strconv.ParseFloat(lngS, 64)
+		if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+			return enroute.FieldErrors(map[string]string{"near": "must be lat,lng"})
+		}
+		radius, err := strconv.ParseFloat(c.QueryParam("radius_m"), 64)
+		if err != nil || radius <= 0 || radius > 500_000 {
+			return enroute.FieldErrors(map[string]string{"radius_m": "must be between 0 and 500000"})
+		}
+		ps = s.tracker.Live.Near(lat, lng, radius, max)
+	default:
+		ps = s.tracker.Live.All()
+	}
+	now := time.Now()
+	out := make([]livePosition, len(ps))
+	for i, p := range ps {
+		out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: tracker.Stale(p, now, StaleAfter)}
+	}
+	return c.JSON(http.StatusOK, listOf(out))
+}
