@@ -19,6 +19,9 @@ type Position struct {
 	AltitudeM    float64   `json:"altitude_m"`
 	Battery      float64   `json:"battery"`
 	ReceivedAt   time.Time `json:"received_at"`
+	// Cell is the H3 cell of the live index holding the position, set when
+	// it became live; 0 for history.
+	Cell uint64 `json:"-"`
 }
 
 // PositionFilter selects stored positions.

@@ -52,6 +52,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	features := httpapi.Features{
 		Tracker: tr,
+		Hub:     tracker.NewHub(tracker.HubConfig{}, 8, 4096),
 		Notify:  notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
 		Hooks:   []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
 	}

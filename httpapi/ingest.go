@@ -41,14 +41,20 @@ func (s *Server) authenticateDevice(next echo.HandlerFunc) echo.HandlerFunc {
 
 // ingestMetrics counts fixes by protocol and outcome.
 type ingestMetrics struct {
-	fixes *prometheus.CounterVec
+	fixes     *prometheus.CounterVec
+	wsOpen    prometheus.Gauge
+	evictions prometheus.Counter
 }
 
 func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
-	m := &ingestMetrics{fixes: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "enroute_fixes_total", Help: "GPS fixes received, by protocol and outcome (accepted, duplicate, rejected).",
-	}, []string{"protocol", "outcome"})}
-	r.MustRegister(m.fixes)
+	m := &ingestMetrics{
+		fixes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "enroute_fixes_total", Help: "GPS fixes received, by protocol and outcome (accepted, duplicate, rejected).",
+		}, []string{"protocol", "outcome"}),
+		wsOpen:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "enroute_websockets_open", Help: "Open WebSocket connections."}),
+		evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_evictions_total", Help: "WebSocket peers dropped for reading too slowly."}),
+	}
+	r.MustRegister(m.fixes, m.wsOpen, m.evictions)
 	return m
 }
 

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	_ "embed"
+
+	"github.com/enroutehq/enroute"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -31,8 +33,13 @@ func (s *Server) routes() {
 
 	if s.tracker != nil {
 		api.POST("/positions", s.postPositions, s.authenticateDevice)
+		api.GET("/devices/stream", s.deviceStream, s.authenticateDevice)
 		api.POST("/owntracks", s.postOwnTracks)
 		api.GET("/technicians/positions", s.listLivePositions, staff...)
+	}
+	if s.hub != nil {
+		api.GET("/live", s.watchBoard, s.authenticate(enroute.RoleAdmin, enroute.RoleDispatcher))
+		e.GET("/t/:token/live", s.watchAssignment)
 	}
 
 	api.POST("/technicians", s.createTechnician, admin...)

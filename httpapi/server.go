@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,9 @@ type Config struct {
 	// PublicURL is where clients reach the server (webhook signatures are
 	// computed over it).
 	PublicURL string
+	// WSWriteTimeout bounds one WebSocket write: a peer that does not read
+	// for this long is dropped. Default 5 s.
+	WSWriteTimeout time.Duration
 	// VerifyInboundSMS checks the signature of the SMS provider's inbound
 	// webhook; nil turns the webhook off.
 	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
@@ -47,6 +51,7 @@ type Config struct {
 type Features struct {
 	Notify  enroute.NotificationService
 	Tracker *tracker.Tracker
+	Hub     *tracker.Hub
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
 }
@@ -62,6 +67,9 @@ type Server struct {
 	notify        enroute.NotificationService
 	hooks         []enroute.AssignmentHook
 	tracker       *tracker.Tracker
+	hub           *tracker.Hub
+	upgrader      *websocket.Upgrader
+	conns         conns
 	devices       *deviceCache
 	osmandSrv     *http.Server
 	ingestMetrics *ingestMetrics
@@ -75,6 +83,9 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.WSWriteTimeout <= 0 {
+		cfg.WSWriteTimeout = 5 * time.Second
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
@@ -86,6 +97,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		notify:  f.Notify,
 		hooks:   f.Hooks,
 		tracker: f.Tracker,
+		hub:     f.Hub,
 		devices: newDeviceCache(store),
 		metrics: newMetrics(cfg.Registry),
 		now:     time.Now,
@@ -98,6 +110,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	}))
 	e.Use(s.observe, s.recoverPanic, s.limitBody)
 	s.ingestMetrics = newIngestMetrics(cfg.Registry)
+	s.upgrader = s.newUpgrader()
 	s.routes()
 	s.osmandSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.osmand),
@@ -141,6 +154,7 @@ func (s *Server) ServeOsmAnd(ln net.Listener) error {
 // in-flight requests finish (until ctx ends) and connections close.
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
+	s.conns.closeAll()
 	return errors.Join(s.srv.Shutdown(ctx), s.osmandSrv.Shutdown(ctx))
 }
 

@@ -117,6 +117,8 @@ func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cel
 		s.cell, s.hasCell = c, true
 		s.cellLat, s.cellLng = c.Center()
 	}
+	p.Cell = uint64(s.cell)
+	s.pos.Cell = p.Cell
 	return accepted, s.cell
 }
 

@@ -43,6 +43,7 @@ type Config struct {
 	OsmAndAddr        string
 	Tracker           tracker.Config
 	PositionRetention time.Duration
+	WSWriteTimeout    time.Duration
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -78,6 +79,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.Tracker.MaxAge, "max-fix-age", envDuration(env("MAX_FIX_AGE", "24h")), "older fixes are rejected (ENROUTE_MAX_FIX_AGE)")
 	fs.Float64Var(&c.Tracker.MaxSpeedMPS, "max-speed-mps", float64(envInt(env("MAX_SPEED_MPS", "70"))), "jumps implying a higher speed are rejected (ENROUTE_MAX_SPEED_MPS)")
 	fs.DurationVar(&c.PositionRetention, "position-retention", envDuration(env("POSITION_RETENTION", "720h")), "how long the position history is kept (ENROUTE_POSITION_RETENTION)")
+	fs.DurationVar(&c.WSWriteTimeout, "ws-write-timeout", envDuration(env("WS_WRITE_TIMEOUT", "5s")), "a WebSocket peer that does not read for this long is dropped (ENROUTE_WS_WRITE_TIMEOUT)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(m.Stderr)
@@ -109,6 +111,8 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("--h3-resolution must be between 5 and 10")
 	case c.Tracker.MaxAccuracyM <= 0 || c.Tracker.MaxAge <= 0 || c.Tracker.MaxSpeedMPS <= 0:
 		return errors.New("--max-accuracy-m, --max-fix-age and --max-speed-mps must be positive")
+	case c.WSWriteTimeout <= 0:
+		return errors.New("--ws-write-timeout must be positive")
 	case c.PositionRetention < time.Hour:
 		return errors.New("--position-retention must be at least 1h")
 	}

@@ -83,8 +83,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else if n > 0 {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify},
-		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hooks: []enroute.AssignmentHook{rules}}, m.Logger)
+	hub := tracker.NewHub(tracker.HubConfig{}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
+	m.Tracker.Subscribe(hub)
+	hooks := []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: hub}}
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout},
+		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Hooks: hooks}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

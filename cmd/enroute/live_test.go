@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/enroutehq/enroute"
+)
+
+// wsDial connects to a WebSocket of the stack with optional headers.
+func (st *stack) wsDial(path string, headers ...string) (*websocket.Conn, *http.Response, error) {
+	h := http.Header{}
+	for i := 0; i+1 < len(headers); i += 2 {
+		h.Set(headers[i], headers[i+1])
+	}
+	return websocket.DefaultDialer.Dial("ws://"+st.m.Addr()+path, h)
+}
+
+// next reads the next JSON message within timeout.
+func next(t *testing.T, ws *websocket.Conn, timeout time.Duration) map[string]any {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(timeout))
+	var m map[string]any
+	if err := ws.ReadJSON(&m); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+// fixAt posts one fix for a device token at lat, lng, now.
+func (st *stack) fixAt(token string, lat, lng float64) {
+	st.t.Helper()
+	body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":%f,"speed_mps":10}]`, time.Now().UnixMilli(), lat, lng)
+	if status, raw := send(st.t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token); status != 200 {
+		st.t.Fatalf("fix = %d %s", status, raw)
+	}
+}
+
+// trackingLink dispatches a technician to a new job and returns a tracking
+// token for the assignment.
+func (st *stack) trackingLink(tech int64) (assignment int64, token string) {
+	s := st.site("+351912345678", "")
+	assignment = st.assign(st.job(s), tech)
+	st.move(assignment, "dispatch")
+	token = enroute.NewTrackingToken()
+	if err := st.m.Store.CreateTrackingLink(context.Background(), &enroute.TrackingLink{AssignmentID: assignment}, enroute.HashSecret(token)); err != nil {
+		st.t.Fatal(err)
+	}
+	return assignment, token
+}
+
+func TestCustomerStream(t *testing.T) {
+	st := newIngestStack(t)
+	ana, _, anaToken := st.device("Ana Silva")
+	_, _, boToken := st.device("Bruno Reis")
+	st.fixAt(anaToken, 41.1490, -8.6100)
+	a, token := st.trackingLink(ana)
+
+	ws, _, err := st.wsDial("/t/" + token + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	snap := next(t, ws, 5*time.Second)
+	if snap["type"] != "snapshot" || snap["status"] != "dispatched" || snap["position"].(map[string]any)["lat"] != 41.149 {
+		t.Fatalf("snapshot = %v", snap)
+	}
+	st.fixAt(boToken, 41.1600, -8.6000) // another technician: never shown
+	st.fixAt(anaToken, 41.1492, -8.6102)
+	m := next(t, ws, 5*time.Second)
+	if m["type"] != "position" || m["lat"] != 41.1492 || int64(m["technician_id"].(float64)) != ana {
+		t.Fatalf("update = %v", m)
+	}
+	// Arrived: a status event, and no more positions.
+	st.move(a, "start")
+	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
+		t.Fatalf("status = %v", m)
+	}
+	st.fixAt(anaToken, 41.1494, -8.6104)
+	st.move(a, "complete")
+	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "done" {
+		t.Fatalf("after working, got %v (a position must not be shown)", m)
+	}
+
+	// An unknown token: policy close.
+	bad, _, err := st.wsDial("/t/" + enroute.NewTrackingToken() + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err = bad.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("bad token = %v, want close 1008", err)
+	}
+	// A finished assignment's page connects but streams nothing.
+	late, _, err := st.wsDial("/t/" + token + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if m := next(t, late, 5*time.Second); m["status"] != "done" || m["position"] != nil {
+		t.Fatalf("finished snapshot = %v", m)
+	}
+}
+
+func TestDispatcherViewport(t *testing.T) {
+	st := newIngestStack(t)
+	porto, _, portoToken := st.device("Ana Silva")
+	_, _, chicagoToken := st.device("Bruno Reis")
+	st.fixAt(portoToken, 41.15, -8.61)
+	st.fixAt(chicagoToken, 41.88, -87.63)
+
+	if _, res, err := st.wsDial("/api/v1/live"); err == nil || res.StatusCode != 401 {
+		t.Fatalf("without a key = %v %v", res, err)
+	}
+	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{41.0, -8.8, 41.3, -8.4}}); err != nil {
+		t.Fatal(err)
+	}
+	snap := next(t, ws, 5*time.Second)
+	ps := snap["positions"].([]any)
+	if snap["type"] != "snapshot" || len(ps) != 1 || int64(ps[0].(map[string]any)["technician_id"].(float64)) != porto {
+		t.Fatalf("snapshot = %v", snap)
+	}
+	st.fixAt(chicagoToken, 41.8801, -87.6301)
+	st.fixAt(portoToken, 41.1501, -8.6101)
+	if m := next(t, ws, 5*time.Second); int64(m["technician_id"].(float64)) != porto || m["lat"] != 41.1501 {
+		t.Fatalf("update = %v (only Porto is in view)", m)
+	}
+	// Everything.
+	if err := ws.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
+		t.Fatal(err)
+	}
+	if snap := next(t, ws, 5*time.Second); len(snap["positions"].([]any)) != 2 {
+		t.Fatalf("everything = %v", snap)
+	}
+	st.fixAt(chicagoToken, 41.8802, -87.6302)
+	if m := next(t, ws, 5*time.Second); m["lat"] != 41.8802 {
+		t.Fatalf("update = %v", m)
+	}
+	// A malformed message: policy close.
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","bbox":[1,2]}`))
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var ce *websocket.CloseError
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+				t.Fatalf("bad subscribe = %v", err)
+			}
+			break
+		}
+	}
+	// A browser page from another origin is refused.
+	if _, res, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken, "Origin", "https://evil.example"); err == nil || res.StatusCode != 403 {
+		t.Fatalf("foreign origin = %v %v", res, err)
+	}
+}
+
+func TestDeviceStream(t *testing.T) {
+	st := newIngestStack(t)
+	_, _, token := st.device("Ana Silva")
+	ws, _, err := st.wsDial("/api/v1/devices/stream", "Authorization", "Bearer "+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	now := time.Now()
+	for seq := range 3 {
+		var fixes []string
+		for i := range 10 {
+			fixes = append(fixes, fmt.Sprintf(`{"ts":%d,"lat":%f,"lng":-8.61}`, now.Add(time.Duration(seq*10+i-60)*time.Second).UnixMilli(), 41.15+float64(seq*10+i)*1e-5))
+		}
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"seq":%d,"fixes":[%s]}`, seq+1, strings.Join(fixes, ",")))); err != nil {
+			t.Fatal(err)
+		}
+		ack := next(t, ws, 5*time.Second)
+		if ack["type"] != "ack" || ack["seq"] != float64(seq+1) || ack["accepted"] != 10.0 {
+			t.Fatalf("ack = %v", ack)
+		}
+	}
+	if got := st.stored(); got != 30 {
+		t.Fatalf("stored %d", got)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"seq":4,"fixes":{}}`))
+	if ack := next(t, ws, 5*time.Second); ack["error"] == nil || ack["seq"] != 4.0 {
+		t.Fatalf("bad batch ack = %v", ack)
+	}
+	if _, res, err := st.wsDial("/api/v1/devices/stream"); err == nil || res.StatusCode != 401 {
+		t.Fatal("device stream without a token")
+	}
+}
+
+// TestShutdownClosesWebSockets: every connection gets 1001 on shutdown.
+func TestShutdownClosesWebSockets(t *testing.T) {
+	st := newIngestStack(t)
+	var conns []*websocket.Conn
+	for range 3 {
+		ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, ws)
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, len(conns))
+	for i, ws := range conns {
+		wg.Go(func() {
+			_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _, err := ws.ReadMessage()
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				codes[i] = ce.Code
+			}
+		})
+	}
+	if err := st.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != websocket.CloseGoingAway {
+			t.Fatalf("connection %d closed with %d, want 1001", i, c)
+		}
+	}
+}

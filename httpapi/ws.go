@@ -1,0 +1,419 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/tracker"
+)
+
+// WebSocket timings and limits.
+const (
+	pongWait       = 60 * time.Second // a peer silent this long is gone
+	pingPeriod     = 25 * time.Second // under pongWait, and under most proxies' idle timeout
+	maxClientFrame = 64 << 10         // a device stream batch; viewers send far less
+	// sendBuffer caps the kernel's send buffer per WebSocket. Linux would
+	// let it grow to 4 MiB behind a peer that stopped reading; capped, a
+	// stalled peer blocks our write within a few screens of updates and is
+	// dropped after the write timeout.
+	sendBuffer = 128 << 10
+)
+
+// WebSocket close codes.
+const (
+	closeGoingAway    = websocket.CloseGoingAway       // 1001: shutdown
+	closePolicy       = websocket.ClosePolicyViolation // 1008: bad token
+	closeUnauthorized = 4001
+	closeSlowConsumer = 4008
+)
+
+// newUpgrader keeps buffers small (most connections idle) and lends write
+// buffers from a pool only while writing (BENCHMARKS.md: memory per idle
+// watcher). The Origin check is on: browsers may connect only from this
+// server's own origin or its public URL; clients without an Origin header
+// (phones, scripts) are not browsers and may connect.
+func (s *Server) newUpgrader() *websocket.Upgrader {
+	public, _ := url.Parse(s.cfg.PublicURL)
+	return &websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   512,
+		WriteBufferSize:  1024,
+		WriteBufferPool:  &sync.Pool{},
+		CheckOrigin: func(r *http.Request) bool {
+			origin := r.Header.Get("Origin")
+			if origin == "" {
+				return true
+			}
+			u, err := url.Parse(origin)
+			if err != nil {
+				return false
+			}
+			return strings.EqualFold(u.Host, r.Host) || (public != nil && public.Host != "" && strings.EqualFold(u.Host, public.Host))
+		},
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(ErrorResponse{Error: ErrorBody{Code: enroute.EINVALID, Message: "WebSocket handshake refused: " + reason.Error()}})
+		},
+	}
+}
+
+// conns tracks open WebSockets so shutdown can close them with 1001:
+// http.Server.Shutdown does not close hijacked connections.
+type conns struct {
+	mu     sync.Mutex
+	m      map[*websocket.Conn]struct{}
+	closed bool
+}
+
+func (cs *conns) add(c *websocket.Conn) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return false
+	}
+	if cs.m == nil {
+		cs.m = map[*websocket.Conn]struct{}{}
+	}
+	cs.m[c] = struct{}{}
+	return true
+}
+
+func (s *Server) release(ws *websocket.Conn) {
+	s.conns.remove(ws)
+	s.ingestMetrics.wsOpen.Dec()
+}
+
+// evict drops a peer that reads too slowly.
+func (s *Server) evict(ws *websocket.Conn) {
+	s.ingestMetrics.evictions.Inc()
+	closeWith(ws, closeSlowConsumer, "slow consumer")
+}
+
+func (cs *conns) remove(c *websocket.Conn) {
+	cs.mu.Lock()
+	delete(cs.m, c)
+	cs.mu.Unlock()
+}
+
+func (cs *conns) closeAll() {
+	cs.mu.Lock()
+	cs.closed = true
+	all := make([]*websocket.Conn, 0, len(cs.m))
+	for c := range cs.m {
+		all = append(all, c)
+	}
+	cs.mu.Unlock()
+	for _, c := range all {
+		closeWith(c, closeGoingAway, "server shutting down")
+	}
+}
+
+// closeWith sends a close frame (concurrent-safe in gorilla) and closes the
+// socket, which also unblocks a writer stuck on a full connection.
+func closeWith(c *websocket.Conn, code int, reason string) {
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = c.Close()
+}
+
+// upgrade upgrades the request and registers the connection.
+func (s *Server) upgrade(c echo.Context) (*websocket.Conn, error) {
+	ws, err := s.upgrader.Upgrade(c.Response(), c.Request(), nil)
+	if err != nil {
+		return nil, err // the upgrader has answered
+	}
+	if !s.conns.add(ws) {
+		closeWith(ws, closeGoingAway, "server shutting down")
+		return nil, websocket.ErrCloseSent
+	}
+	s.ingestMetrics.wsOpen.Inc()
+	if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(sendBuffer)
+	}
+	ws.SetReadLimit(maxClientFrame)
+	_ = ws.SetReadDeadline(time.Now().Add(pongWait))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	return ws, nil
+}
+
+// positionMsg is a live position on the wire.
+type positionMsg struct {
+	Type         string    `json:"type"`
+	TechnicianID int64     `json:"technician_id"`
+	TS           time.Time `json:"ts"`
+	Lat          float64   `json:"lat"`
+	Lng          float64   `json:"lng"`
+	AccuracyM    float64   `json:"accuracy_m"`
+	SpeedMPS     float64   `json:"speed_mps"`
+	HeadingDeg   float64   `json:"heading_deg"`
+}
+
+func positionOf(p *enroute.Position) positionMsg {
+	return positionMsg{Type: "position", TechnicianID: p.TechnicianID, TS: p.Time, Lat: p.Lat, Lng: p.Lng,
+		AccuracyM: p.AccuracyM, SpeedMPS: p.SpeedMPS, HeadingDeg: p.HeadingDeg}
+}
+
+// statusMsg tells a watcher an assignment's new status.
+type statusMsg struct {
+	Type         string                   `json:"type"`
+	AssignmentID int64                    `json:"assignment_id"`
+	Status       enroute.AssignmentStatus `json:"status"`
+}
+
+// subscription hands the writer a subscription and the message to send
+// before its updates (the snapshot).
+type subscription struct {
+	sub   *tracker.Sub
+	first any
+}
+
+// pump writes subscriptions' snapshots and updates until the connection
+// ends, pinging between them. It is the connection's only writer (besides
+// WriteControl). A write blocked past writeWait fails: a slow peer is
+// dropped without holding anyone else up.
+func (s *Server) pump(ws *websocket.Conn, subs <-chan subscription, done <-chan struct{}, writeWait time.Duration) {
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	var sub *tracker.Sub
+	var ready <-chan struct{}
+	write := func(v any) bool {
+		_ = ws.SetWriteDeadline(time.Now().Add(writeWait))
+		err := ws.WriteJSON(v)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.evict(ws) // blocked past the deadline: a slow consumer
+		}
+		return err == nil
+	}
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-subs:
+			if s.first != nil && !write(s.first) {
+				return
+			}
+			sub, ready = s.sub, s.sub.Ready()
+		case <-ready:
+			ps, events := sub.Take()
+			for i := range ps {
+				if !write(positionOf(&ps[i])) {
+					return
+				}
+			}
+			for _, e := range events {
+				if !write(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status}) {
+					return
+				}
+			}
+		case <-ping.C:
+			if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)) != nil {
+				return
+			}
+		}
+	}
+}
+
+// watchAssignment is the customer's live stream, /t/{token}/live: the
+// assigned technician's positions while the assignment is dispatched, then
+// a status event and no more positions. An unknown or expired token gets a
+// policy close (1008).
+func (s *Server) watchAssignment(c echo.Context) error {
+	ctx := c.Request().Context()
+	link, lerr := s.store.FindTrackingLink(ctx, enroute.HashSecret(c.Param("token")))
+	var a *enroute.Assignment
+	if lerr == nil {
+		a, lerr = s.store.FindAssignmentByID(ctx, link.AssignmentID)
+	}
+	ws, err := s.upgrade(c)
+	if err != nil {
+		return nil
+	}
+	defer s.release(ws)
+	if lerr != nil {
+		closeWith(ws, closePolicy, "this link is no longer active")
+		return nil
+	}
+	// Subscribe before reading the snapshot, so no update falls between.
+	sub := s.hub.SubscribeAssignment(a, func() { s.evict(ws) })
+	defer s.hub.Unsubscribe(sub)
+	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
+	if a.Status == enroute.StatusDispatched {
+		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
+			snap["position"] = positionOf(&p)
+		}
+	}
+	s.serve(ws, &subscription{sub: sub, first: snap}, nil)
+	return nil
+}
+
+// serve runs a connection: a writer goroutine pumping subscriptions, and
+// this goroutine reading (onMessage handles client messages; nil ignores
+// them).
+func (s *Server) serve(ws *websocket.Conn, first *subscription, onMessage func([]byte, chan<- subscription) error) {
+	done := make(chan struct{})
+	subs := make(chan subscription, 1)
+	if first != nil {
+		subs <- *first
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.pump(ws, subs, done, s.cfg.WSWriteTimeout)
+		ws.Close() // unblock the reader
+	})
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		if onMessage != nil {
+			if err := onMessage(msg, subs); err != nil {
+				closeWith(ws, closePolicy, enroute.ErrorMessage(err))
+				break
+			}
+		}
+	}
+	close(done)
+	wg.Wait()
+	ws.Close()
+}
+
+// viewMsg is a dispatcher's subscribe message: a viewport
+// [minLat, minLng, maxLat, maxLng], or everything when bbox is absent.
+type viewMsg struct {
+	Type string    `json:"type"`
+	BBox []float64 `json:"bbox"`
+}
+
+// watchBoard is the dispatcher's live stream, /api/v1/live: send
+// {"type":"subscribe","bbox":[minLat,minLng,maxLat,maxLng]} (or no bbox
+// for everything); the answer is a snapshot, then updates inside it. A new
+// subscribe message replaces the viewport.
+func (s *Server) watchBoard(c echo.Context) error {
+	ws, err := s.upgrade(c)
+	if err != nil {
+		return nil
+	}
+	defer s.release(ws)
+	var cur *tracker.Sub // touched by this goroutine only
+	defer func() {
+		if cur != nil {
+			s.hub.Unsubscribe(cur)
+		}
+	}()
+	s.serve(ws, nil, func(msg []byte, subs chan<- subscription) error {
+		var v viewMsg
+		if err := json.Unmarshal(msg, &v); err != nil || v.Type != "subscribe" || (v.BBox != nil && len(v.BBox) != 4) {
+			return errViewMsg
+		}
+		var box *geo.BBox
+		if v.BBox != nil {
+			b := geo.BBox{MinLat: v.BBox[0], MinLng: v.BBox[1], MaxLat: v.BBox[2], MaxLng: v.BBox[3]}
+			if b.Validate() != nil {
+				return errViewMsg
+			}
+			box = &b
+		}
+		sub := s.hub.SubscribeView(box, func() { s.evict(ws) })
+		if cur != nil {
+			s.hub.Unsubscribe(cur)
+		}
+		cur = sub
+		var snapshot []enroute.Position
+		if box != nil {
+			snapshot = s.tracker.Live.InBBox(*box, s.tracker.Config().MaxViewCells)
+		} else {
+			snapshot = s.tracker.Live.All()
+		}
+		msgs := make([]positionMsg, len(snapshot))
+		for i := range snapshot {
+			msgs[i] = positionOf(&snapshot[i])
+		}
+		subs <- subscription{sub: sub, first: map[string]any{"type": "snapshot", "positions": msgs}}
+		return nil
+	})
+	return nil
+}
+
+var errViewMsg = errorf(enroute.EINVALID, `Send {"type":"subscribe","bbox":[minLat,minLng,maxLat,maxLng]} or {"type":"subscribe"}.`)
+
+// deviceAck acknowledges one batch on the device stream, once its fixes
+// are committed: the phone may then discard them.
+type deviceAck struct {
+	Type string `json:"type"`
+	Seq  int64  `json:"seq"`
+	*tracker.Result
+	Error *ErrorBody `json:"error,omitempty"`
+}
+
+// streamBatch is a batch on the device stream: {"seq":n,"fixes":[...]}.
+type streamBatch struct {
+	Seq   int64           `json:"seq"`
+	Fixes json.RawMessage `json:"fixes"`
+}
+
+// deviceStream is /api/v1/devices/stream: a device sends batches
+// {"seq":n,"fixes":[...]} continuously and gets {"type":"ack","seq":n,...}
+// for each once its fixes are committed (or an error to resend it later).
+// Batches are handled in order, one at a time.
+func (s *Server) deviceStream(c echo.Context) error {
+	dev := c.Get(ctxDevice).(*enroute.Device)
+	ws, err := s.upgrade(c)
+	if err != nil {
+		return nil
+	}
+	defer s.release(ws)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // keepalive; WriteControl may run beside the writes below
+		t := time.NewTicker(pingPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WSWriteTimeout)) != nil {
+					return
+				}
+			}
+		}
+	})
+	defer func() { close(done); wg.Wait(); ws.Close() }()
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return nil
+		}
+		var b streamBatch
+		ack := deviceAck{Type: "ack"}
+		if err := json.Unmarshal(msg, &b); err != nil || b.Fixes == nil {
+			ack.Error = &ErrorBody{Code: enroute.EINVALID, Message: `Send {"seq":n,"fixes":[...]}.`}
+		} else if items, err := tracker.DecodeNative(b.Fixes); err != nil {
+			ack.Seq, ack.Error = b.Seq, &ErrorBody{Code: enroute.EINVALID, Message: err.Error()}
+		} else {
+			ack.Seq = b.Seq
+			res, err := s.ingest(c.Request().Context(), "stream", dev, items)
+			if err != nil {
+				ack.Error = &ErrorBody{Code: enroute.ErrorCode(err), Message: enroute.ErrorMessage(err)}
+			} else {
+				ack.Result = res
+			}
+		}
+		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WSWriteTimeout))
+		if ws.WriteJSON(ack) != nil {
+			return nil
+		}
+	}
+}

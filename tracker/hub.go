@@ -1,0 +1,323 @@
+package tracker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+)
+
+// HubConfig tunes the hub. Zero values mean the defaults.
+type HubConfig struct {
+	// MaxLag is how long a subscriber may leave updates unread before it is
+	// evicted as a slow consumer; default 10 s.
+	MaxLag time.Duration
+	// MaxEvents bounds a subscriber's queue of status events; default 64.
+	MaxEvents int
+}
+
+// Hub fans live updates out to subscribers: customers watching one
+// assignment's technician, and dispatchers watching a viewport (a set of H3
+// cells, or a box too large for cells) or everything. It implements
+// enroute.Publisher.
+//
+// Positions are state, not events: a subscriber holds at most one pending
+// position per technician (latest wins), so a slow reader gets fewer,
+// fresher updates. Status events queue, bounded. A subscriber that leaves
+// updates unread for MaxLag, or overflows its events, is evicted: its Evict
+// callback runs (the connection closes with 4008) and the hub forgets it.
+// Publishing never blocks and never waits for a subscriber.
+//
+// Concurrency: safe for concurrent use. The subscriber sets are copied
+// under a read lock and offered to after it is released.
+type Hub struct {
+	cfg HubConfig
+	now func() time.Time
+
+	mu           sync.RWMutex
+	byTech       map[int64]map[*Sub]struct{}
+	byAssignment map[int64]map[*Sub]struct{}
+	byCell       map[geo.Cell]map[*Sub]struct{}
+	wide         map[*Sub]struct{} // everything, or a box checked per update
+	res          int
+	maxCells     int
+	subs         int
+
+	pool sync.Pool // []*Sub scratch for Publish
+}
+
+// NewHub returns a hub for positions indexed at H3 resolution res.
+// Viewports needing more than maxCells cells are filtered by their box.
+func NewHub(cfg HubConfig, res, maxCells int) *Hub {
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = 10 * time.Second
+	}
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = 64
+	}
+	h := &Hub{cfg: cfg, now: time.Now, res: res, maxCells: maxCells,
+		byTech: map[int64]map[*Sub]struct{}{}, byAssignment: map[int64]map[*Sub]struct{}{},
+		byCell: map[geo.Cell]map[*Sub]struct{}{}, wide: map[*Sub]struct{}{}}
+	h.pool.New = func() any { s := make([]*Sub, 0, 64); return &s }
+	return h
+}
+
+var _ enroute.Publisher = (*Hub)(nil)
+
+// Event is a status change sent to a subscriber.
+type Event struct {
+	Assignment *enroute.Assignment
+}
+
+// Sub is one subscriber. Its owner waits on Ready, then calls Take.
+type Sub struct {
+	hub   *Hub
+	evict func()
+
+	// What it watches: set at subscription, read-only after.
+	tech       int64 // customer: this technician only
+	assignment int64
+	box        *geo.BBox // dispatcher viewport; nil: everything
+	cells      []geo.Cell
+
+	ready chan struct{}
+
+	mu        sync.Mutex
+	pending   map[int64]enroute.Position
+	order     []int64
+	events    []Event
+	since     time.Time // when the oldest unread update arrived
+	streaming bool      // customers: positions flow while dispatched
+	gone      bool
+}
+
+// Ready is signalled when the subscriber has updates to Take.
+func (s *Sub) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the pending positions (oldest technician first) and events,
+// and clears them.
+func (s *Sub) Take() ([]enroute.Position, []Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ps []enroute.Position
+	if len(s.order) > 0 {
+		ps = make([]enroute.Position, len(s.order))
+		for i, t := range s.order {
+			ps[i] = s.pending[t]
+		}
+		clear(s.pending)
+		s.order = s.order[:0]
+	}
+	ev := s.events
+	s.events = nil
+	s.since = time.Time{}
+	return ps, ev
+}
+
+// offer queues p (latest wins) and reports whether the subscriber is too
+// slow and must go.
+func (s *Sub) offer(p *enroute.Position, now time.Time, maxLag time.Duration) (evict bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone || (s.tech != 0 && !s.streaming) {
+		return false
+	}
+	if s.box != nil && !s.box.Contains(p.Lat, p.Lng) {
+		// Left the viewport: a last update lets the board drop the marker
+		// only if it was shown; cells cover a little more than the box.
+		return false
+	}
+	if !s.since.IsZero() && now.Sub(s.since) > maxLag {
+		return true
+	}
+	if s.since.IsZero() {
+		s.since = now
+	}
+	if _, ok := s.pending[p.TechnicianID]; !ok {
+		s.order = append(s.order, p.TechnicianID)
+	}
+	s.pending[p.TechnicianID] = *p
+	s.signal()
+	return false
+}
+
+func (s *Sub) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// SubscribeAssignment subscribes a customer to one assignment: its
+// technician's positions while streaming is on (the assignment is en
+// route), and its status events.
+func (h *Hub) SubscribeAssignment(a *enroute.Assignment, evict func()) *Sub {
+	s := h.newSub(evict)
+	s.tech, s.assignment, s.streaming = a.TechnicianID, a.ID, a.Status == enroute.StatusDispatched
+	h.mu.Lock()
+	add(h.byTech, a.TechnicianID, s)
+	add(h.byAssignment, a.ID, s)
+	h.subs++
+	h.mu.Unlock()
+	return s
+}
+
+// SubscribeView subscribes a dispatcher to the technicians inside box, or
+// to everyone when box is nil. It returns the subscription and the cells
+// it watches (nil: filtered by box, or everything).
+func (h *Hub) SubscribeView(box *geo.BBox, evict func()) *Sub {
+	s := h.newSub(evict)
+	s.box = box
+	if box != nil {
+		s.cells = geo.CellsInBBox(*box, h.res, h.maxCells)
+	}
+	h.mu.Lock()
+	if s.cells != nil {
+		for _, c := range s.cells {
+			add(h.byCell, c, s)
+		}
+	} else {
+		h.wide[s] = struct{}{}
+	}
+	h.subs++
+	h.mu.Unlock()
+	return s
+}
+
+func (h *Hub) newSub(evict func()) *Sub {
+	return &Sub{hub: h, evict: evict, ready: make(chan struct{}, 1), pending: map[int64]enroute.Position{}}
+}
+
+func add[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
+	set := m[k]
+	if set == nil {
+		set = map[*Sub]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func del[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+// Unsubscribe forgets s. It is idempotent.
+func (h *Hub) Unsubscribe(s *Sub) {
+	s.mu.Lock()
+	gone := s.gone
+	s.gone = true
+	s.mu.Unlock()
+	if gone {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.subs--
+	if s.tech != 0 {
+		del(h.byTech, s.tech, s)
+		del(h.byAssignment, s.assignment, s)
+		return
+	}
+	if s.cells != nil {
+		for _, c := range s.cells {
+			del(h.byCell, c, s)
+		}
+	} else {
+		delete(h.wide, s)
+	}
+}
+
+// Len returns the number of subscribers.
+func (h *Hub) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.subs
+}
+
+// PublishPosition implements enroute.Publisher.
+func (h *Hub) PublishPosition(p *enroute.Position) {
+	bufp := h.pool.Get().(*[]*Sub)
+	subs := (*bufp)[:0]
+	h.mu.RLock()
+	for s := range h.byTech[p.TechnicianID] {
+		subs = append(subs, s)
+	}
+	for s := range h.byCell[geo.Cell(p.Cell)] {
+		subs = append(subs, s)
+	}
+	for s := range h.wide {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	now := h.now()
+	for _, s := range subs {
+		if s.offer(p, now, h.cfg.MaxLag) {
+			h.drop(s)
+		}
+	}
+	clear(subs)
+	*bufp = subs[:0]
+	h.pool.Put(bufp)
+}
+
+// PublishAssignment implements enroute.Publisher: watchers of the
+// assignment get the event, and positions stop once it is no longer en
+// route.
+func (h *Hub) PublishAssignment(a *enroute.Assignment) {
+	h.mu.RLock()
+	var subs []*Sub
+	for s := range h.byAssignment[a.ID] {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		if s.gone {
+			s.mu.Unlock()
+			continue
+		}
+		s.streaming = a.Status == enroute.StatusDispatched
+		if !s.streaming {
+			clear(s.pending)
+			s.order = s.order[:0]
+		}
+		overflow := len(s.events) >= h.cfg.MaxEvents
+		if !overflow {
+			s.events = append(s.events, Event{Assignment: a})
+			s.signal()
+		}
+		s.mu.Unlock()
+		if overflow {
+			h.drop(s)
+		}
+	}
+}
+
+// drop evicts a slow subscriber.
+func (h *Hub) drop(s *Sub) {
+	h.Unsubscribe(s)
+	if s.evict != nil {
+		s.evict()
+	}
+}
+
+// AssignmentEvents publishes every assignment status change once its
+// transaction commits. It implements enroute.AssignmentHook.
+type AssignmentEvents struct {
+	Store enroute.Store
+	Pub   enroute.Publisher
+}
+
+// AssignmentChanged implements enroute.AssignmentHook.
+func (e AssignmentEvents) AssignmentChanged(ctx context.Context, a *enroute.Assignment, _ enroute.AssignmentStatus) error {
+	cp := *a
+	e.Store.AfterCommit(ctx, func() { e.Pub.PublishAssignment(&cp) })
+	return nil
+}

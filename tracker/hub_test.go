@@ -1,0 +1,132 @@
+package tracker
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+)
+
+func livePos(tech int64, lat, lng float64) *enroute.Position {
+	return &enroute.Position{TechnicianID: tech, Lat: lat, Lng: lng, Time: time.Now(), Cell: uint64(geo.CellOf(lat, lng, 8))}
+}
+
+func TestHubCoalescesLatestWins(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	s := h.SubscribeView(nil, nil)
+	for i := range 100 {
+		h.PublishPosition(livePos(1, 41.15+float64(i)*1e-5, -8.61))
+		h.PublishPosition(livePos(2, 41.16, -8.62+float64(i)*1e-5))
+	}
+	select {
+	case <-s.Ready():
+	default:
+		t.Fatal("not signalled")
+	}
+	ps, _ := s.Take()
+	if len(ps) != 2 || ps[0].TechnicianID != 1 || ps[0].Lat != 41.15+99e-5 || ps[1].Lng != -8.62+99e-5 {
+		t.Fatalf("coalesced = %+v", ps)
+	}
+	if ps, _ := s.Take(); ps != nil {
+		t.Fatal("Take did not clear")
+	}
+}
+
+func TestHubViewport(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil)
+	wide := h.SubscribeView(&geo.BBox{MinLat: -80, MinLng: -170, MaxLat: 80, MaxLng: 170}, nil) // too many cells: box filter
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	h.PublishPosition(livePos(2, 41.88, -87.63))
+	if ps, _ := porto.Take(); len(ps) != 1 || ps[0].TechnicianID != 1 {
+		t.Fatalf("porto = %+v", ps)
+	}
+	if ps, _ := wide.Take(); len(ps) != 2 {
+		t.Fatalf("wide = %+v", ps)
+	}
+	h.Unsubscribe(porto)
+	h.Unsubscribe(porto)
+	if h.Len() != 1 {
+		t.Fatalf("subscribers = %d", h.Len())
+	}
+}
+
+func TestHubAssignmentStream(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	s := h.SubscribeAssignment(a, nil)
+	h.PublishPosition(livePos(2, 41.15, -8.61)) // someone else
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	if ps, _ := s.Take(); len(ps) != 1 || ps[0].TechnicianID != 1 {
+		t.Fatalf("customer got %+v", ps)
+	}
+	h.PublishPosition(livePos(1, 41.151, -8.61))
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusWorking})
+	h.PublishPosition(livePos(1, 41.152, -8.61))
+	ps, ev := s.Take()
+	if len(ps) != 0 || len(ev) != 1 || ev[0].Assignment.Status != enroute.StatusWorking {
+		t.Fatalf("after arrival: positions %+v events %+v", ps, ev)
+	}
+}
+
+func TestHubEvictsLaggards(t *testing.T) {
+	h := NewHub(HubConfig{MaxLag: time.Minute, MaxEvents: 2}, 8, 4096)
+	clock := time.Now()
+	h.now = func() time.Time { return clock }
+	evicted := 0
+	slow := h.SubscribeView(nil, func() { evicted++ })
+	fast := h.SubscribeView(nil, nil)
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	fast.Take()
+	clock = clock.Add(2 * time.Minute)
+	h.PublishPosition(livePos(1, 41.151, -8.61))
+	if evicted != 1 || h.Len() != 1 {
+		t.Fatalf("evicted %d, subscribers %d", evicted, h.Len())
+	}
+	if ps, _ := fast.Take(); len(ps) != 1 {
+		t.Fatalf("the reader lost an update: %+v", ps)
+	}
+	_ = slow
+	// Overflowing the event queue evicts too.
+	a := &enroute.Assignment{ID: 1, TechnicianID: 1, Status: enroute.StatusDispatched}
+	gone := false
+	s := h.SubscribeAssignment(a, func() { gone = true })
+	for range 3 {
+		h.PublishAssignment(a)
+	}
+	if !gone {
+		t.Fatal("event overflow did not evict")
+	}
+	_ = s
+}
+
+func BenchmarkHub_Publish(b *testing.B) {
+	for _, tc := range []struct{ customers, boards int }{{1000, 0}, {10000, 20}} {
+		b.Run(fmt.Sprintf("customers=%d/boards=%d", tc.customers, tc.boards), func(b *testing.B) {
+			h := NewHub(HubConfig{MaxLag: time.Hour}, 8, 4096)
+			var subs []*Sub
+			for i := range tc.customers {
+				subs = append(subs, h.SubscribeAssignment(&enroute.Assignment{ID: int64(i + 1), TechnicianID: int64(i + 1), Status: enroute.StatusDispatched}, nil))
+			}
+			for range tc.boards {
+				subs = append(subs, h.SubscribeView(nil, nil))
+			}
+			ps := make([]*enroute.Position, tc.customers)
+			for i := range ps {
+				ps[i] = livePos(int64(i+1), 41.15, -8.61)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				h.PublishPosition(ps[i%len(ps)])
+				if i%1024 == 0 {
+					for _, s := range subs {
+						s.Take()
+					}
+				}
+			}
+		})
+	}
+}
