@@ -516,6 +516,12 @@ func TestNotificationEndpoints(t *testing.T) {
 		t.Fatalf("log = %s", log.raw)
 	}
 	e.must(404, e.dispatcher, "GET", "/api/v1/jobs/999/messages", nil)
+	link := e.must(201, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a)+"/tracking-link", nil)
+	if !strings.HasPrefix(link.body["url"].(string), "/t/") && !strings.Contains(link.body["url"].(string), "/t/"+link.body["token"].(string)) {
+		t.Fatalf("link = %s", link.raw)
+	}
+	e.must(200, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a)+"/cancel", nil)
+	e.must(400, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(a)+"/tracking-link", nil)
 	// No Twilio account configured: the webhook is off.
 	if r := e.do("", "POST", "/api/v1/sms/inbound", "From=%2B1", "Content-Type", "application/x-www-form-urlencoded"); r.status != 404 {
 		t.Fatalf("inbound without Twilio = %d", r.status)

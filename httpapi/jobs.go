@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -202,4 +203,34 @@ func (s *Server) transition(c echo.Context, next enroute.AssignmentStatus) error
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
+}
+
+// trackingLinkCreated is a new tracking link; the token is shown once.
+type trackingLinkCreated struct {
+	*enroute.TrackingLink
+	URL   *string `json:"url"`
+	Token *string `json:"token"`
+}
+
+// createTrackingLink makes a new tracking link for an unfinished
+// assignment, for a dispatcher to copy or send by hand.
+func (s *Server) createTrackingLink(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	a, err := s.store.FindAssignmentByID(ctx, id)
+	if err != nil {
+		return err
+	} else if a.Status.Finished() {
+		return errorf(enroute.EINVALID, "The assignment is %s; a tracking link would show nothing.", a.Status)
+	}
+	token := enroute.NewTrackingToken()
+	l := &enroute.TrackingLink{AssignmentID: a.ID}
+	if err := s.store.CreateTrackingLink(ctx, l, enroute.HashSecret(token)); err != nil {
+		return err
+	}
+	u := strings.TrimRight(s.cfg.PublicURL, "/") + "/t/" + token
+	return jsonWithSecret(c, http.StatusCreated, trackingLinkCreated{TrackingLink: l, URL: &u, Token: &token}, trackingLinkCreated{TrackingLink: l})
 }

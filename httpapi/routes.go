@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	api.POST("/assignments/:id/start", s.startAssignment, staff...)
 	api.POST("/assignments/:id/complete", s.completeAssignment, staff...)
 	api.POST("/assignments/:id/cancel", s.cancelAssignment, staff...)
+	api.POST("/assignments/:id/tracking-link", s.createTrackingLink, staff...)
 
 	api.GET("/jobs/:id/messages", s.listJobMessages, staff...)
 	s.settingsRoutes(api, admin)

@@ -50,7 +50,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// only a crash of Enroute. busy_timeout covers other processes (goose,
 	// an operator's sqlite3 shell).
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)"} {
+	for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_time_format", "sqlite")

@@ -42,6 +42,14 @@ type nativeFix struct {
 // DecodeNative reads a JSON array of fixes. A malformed body is an error;
 // a malformed fix is an Item with Err, and the others still count.
 func DecodeNative(body []byte) ([]Item, error) {
+	if items, ok := decodeNativeFast(body); ok {
+		return items, nil
+	}
+	return decodeNativeSlow(body)
+}
+
+// decodeNativeSlow is DecodeNative through encoding/json: the reference.
+func decodeNativeSlow(body []byte) ([]Item, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		return nil, errors.New("the body must be a JSON array of fixes")
@@ -73,6 +81,8 @@ func decodeNativeFix(raw []byte) Item {
 		HeadingDeg: f.HeadingDeg, AltitudeM: f.AltitudeM, Battery: f.Battery}}
 }
 
+var errTSFormat = errors.New("ts must be RFC 3339 or epoch milliseconds")
+
 // parseJSONTime reads an RFC 3339 string or epoch milliseconds.
 func parseJSONTime(raw json.RawMessage) (time.Time, error) {
 	raw = bytes.TrimSpace(raw)
@@ -82,17 +92,17 @@ func parseJSONTime(raw json.RawMessage) (time.Time, error) {
 	case raw[0] == '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, errors.New("ts must be RFC 3339 or epoch milliseconds")
+			return time.Time{}, errTSFormat
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return time.Time{}, errors.New("ts must be RFC 3339 or epoch milliseconds")
+			return time.Time{}, errTSFormat
 		}
 		return t.UTC(), nil
 	default:
 		ms, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsNaN(ms) || math.IsInf(ms, 0) || ms < 0 || ms > 1e14 {
-			return time.Time{}, errors.New("ts must be RFC 3339 or epoch milliseconds")
+			return time.Time{}, errTSFormat
 		}
 		return time.UnixMilli(int64(ms)).UTC(), nil
 	}

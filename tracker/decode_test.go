@@ -179,3 +179,40 @@ func FuzzDecodeOwnTracks(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeNativeFast: whenever the fast path decodes a body, it decodes
+// it exactly as encoding/json does.
+func FuzzDecodeNativeFast(f *testing.F) {
+	for _, s := range []string{
+		`[{"ts":"2026-11-27T08:59:58Z","lat":41.1496,"lng":-8.6109,"accuracy_m":4.5,"speed_mps":12.5,"heading_deg":90,"altitude_m":81,"battery":77}]`,
+		`[{"ts":1795769999000,"lat":41.15,"lng":-8.61,"extra":true,"n":null},{"ts":"x","lat":1,"lng":1},{"lat":1}]`,
+		`[ ]`, `[{}]`, `[{"ts":null,"lat":-0.0,"lng":1e2}]`, `[{"lat":"1","lng":2}]`, `[{"ts":1,"lat":1,"lng":1,"lat":2}]`,
+		`[{"ts":"2026-11-27T08:59:58.123456+01:00","lat":1E-2,"lng":-0}]`, `[{"ts":1e400,"lat":1,"lng":1}]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := decodeNativeFast([]byte(s))
+		if !ok {
+			return
+		}
+		slow, err := decodeNativeSlow([]byte(s))
+		if err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json refused it: %v", s, err)
+		}
+		if len(fast) != len(slow) {
+			t.Fatalf("%q: %d items fast, %d slow", s, len(fast), len(slow))
+		}
+		for i := range fast {
+			a, b := fast[i], slow[i]
+			same := a.Err == b.Err && a.Pos.Time.Equal(b.Pos.Time) && sameFloat(a.Pos.Lat, b.Pos.Lat) && sameFloat(a.Pos.Lng, b.Pos.Lng) &&
+				sameFloat(a.Pos.AccuracyM, b.Pos.AccuracyM) && sameFloat(a.Pos.SpeedMPS, b.Pos.SpeedMPS) && sameFloat(a.Pos.HeadingDeg, b.Pos.HeadingDeg) &&
+				sameFloat(a.Pos.AltitudeM, b.Pos.AltitudeM) && sameFloat(a.Pos.Battery, b.Pos.Battery)
+			if !same {
+				t.Fatalf("%q item %d: fast %+v, slow %+v", s, i, a, b)
+			}
+		}
+	})
+}
+
+func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -110,6 +112,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		})
 	}
+	if m.Config.PprofAddr != "" {
+		if err := m.servePprof(ctx); err != nil {
+			return err
+		}
+	}
 	m.wg.Go(func() { m.housekeeping(ctx) })
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
@@ -194,6 +201,23 @@ func (m *Main) ensureAdminKey(ctx context.Context) error {
 		return fmt.Errorf("create admin key: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "\nAdmin API key (shown once; keep it safe):\n\n    %s\n\n", secret)
+	return nil
+}
+
+// servePprof serves net/http/pprof on its own listener (never on the
+// public one), until ctx ends.
+func (m *Main) servePprof(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.Config.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("listen for pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.wg.Go(func() { _ = srv.Serve(ln) })
+	m.wg.Go(func() { <-ctx.Done(); _ = srv.Close() })
 	return nil
 }
 

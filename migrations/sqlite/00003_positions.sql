@@ -14,8 +14,9 @@ CREATE TABLE positions (
     received_at   INTEGER NOT NULL,
     PRIMARY KEY (device_id, ts)
 ) WITHOUT ROWID;
+-- No index on ts alone: only the hourly retention delete would use it, and
+-- every insert would pay for it (BENCHMARKS.md, history writes).
 CREATE INDEX positions_technician_ts ON positions (technician_id, ts);
-CREATE INDEX positions_ts ON positions (ts);
 
 -- +goose Down
 DROP TABLE positions;

@@ -1,0 +1,629 @@
+// Command load is Enroute's load generator. It registers devices, replays
+// real recorded drives (../shared/data: Chicago shuttles, Porto taxis) as
+// those devices over the native batch API, the native stream or OsmAnd,
+// while customer watchers and dispatcher boards are connected, and reports
+// accepted fixes/s, fix-to-watcher latency (from the fix's own timestamp),
+// server memory, and whether every accepted fix was stored.
+//
+// Throughput modes (batch, stream, osmand) send fixes as fast as -conns
+// senders can, with timestamps on a virtual clock in the past (phones
+// uploading what they recorded). Live mode sends each device's next fix
+// every -interval with the current time, for latency.
+//
+//	go run ./bench/load -mode batch -devices 1000 -duration 20s -pid $(pgrep enroute) -sqlite data/enroute.db
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/enroutehq/enroute/postgres"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+type config struct {
+	url, osmand, token, data, mode, sqlitePath, pgURL string
+	devices, batch, conns, watchers, boards, pid      int
+	duration, interval                                time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "Enroute's API")
+	flag.StringVar(&c.osmand, "osmand", "http://127.0.0.1:5055", "Enroute's OsmAnd listener")
+	flag.StringVar(&c.token, "token", os.Getenv("ENROUTE_ADMIN_TOKEN"), "an admin API key (default $ENROUTE_ADMIN_TOKEN)")
+	flag.StringVar(&c.data, "data", "../shared/data/chicago/chicago_points.csv", "trace CSV: trip_id,seq,t,lat,lon")
+	flag.StringVar(&c.mode, "mode", "batch", "batch, stream, osmand or live")
+	flag.IntVar(&c.devices, "devices", 100, "devices to register and replay")
+	flag.IntVar(&c.batch, "batch", 100, "fixes per request (batch, stream)")
+	flag.IntVar(&c.conns, "conns", 16, "concurrent senders (throughput modes)")
+	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send")
+	flag.DurationVar(&c.interval, "interval", time.Second, "live mode: each device's fix period")
+	flag.IntVar(&c.watchers, "watchers", 0, "customer watchers (one per device, up to -devices)")
+	flag.IntVar(&c.boards, "boards", 0, "dispatcher boards watching everything")
+	flag.IntVar(&c.pid, "pid", 0, "the server's pid, to read its RSS")
+	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
+	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// point is one recorded fix of a trip.
+type point struct {
+	t        int64
+	lat, lng float64
+}
+
+func loadTrips(path string) ([][]point, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReader(f))
+	if _, err := r.Read(); err != nil {
+		return nil, err
+	}
+	byTrip := map[string][]point{}
+	var order []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		t, _ := strconv.ParseInt(rec[2], 10, 64)
+		lat, _ := strconv.ParseFloat(rec[3], 64)
+		lng, _ := strconv.ParseFloat(rec[4], 64)
+		if _, ok := byTrip[rec[0]]; !ok {
+			order = append(order, rec[0])
+		}
+		byTrip[rec[0]] = append(byTrip[rec[0]], point{t, lat, lng})
+	}
+	var trips [][]point
+	for _, id := range order {
+		if ps := byTrip[id]; len(ps) >= 20 {
+			trips = append(trips, ps)
+		}
+	}
+	return trips, nil
+}
+
+// device is a registered device replaying a trip.
+type device struct {
+	tech       int64
+	ident, tok string
+	trip       []point
+	next       int
+	clock      time.Time // the virtual time of the next fix
+	assignment int64
+	watchToken string
+}
+
+// step returns the device's next fix and its time (on the virtual clock,
+// or now in live mode), looping its trip.
+func (d *device) step(live bool) (point, time.Time) {
+	p := d.trip[d.next]
+	dt := time.Second
+	if d.next+1 < len(d.trip) {
+		dt = max(time.Duration(d.trip[d.next+1].t-p.t)*time.Second, time.Second)
+		d.next++
+	} else {
+		d.next = 0
+		dt = 10 * time.Minute // a new lap: a pause, not a jump
+	}
+	ts := d.clock
+	d.clock = d.clock.Add(dt)
+	if live {
+		ts = time.Now()
+	}
+	return p, ts
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}
+
+func api(c config, method, path string, body any, out any) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// parallel runs fn(i) for i in [0,n) on k goroutines, returning the first error.
+func parallel(n, k int, fn func(i int) error) error {
+	var (
+		next  atomic.Int64
+		first atomic.Value
+		wg    sync.WaitGroup
+	)
+	for range k {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n && first.Load() == nil; i = int(next.Add(1) - 1) {
+				if err := fn(i); err != nil {
+					first.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := first.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+func setup(c config, trips [][]point) ([]*device, error) {
+	devs := make([]*device, c.devices)
+	start := time.Now().Add(-20 * time.Hour)
+	err := parallel(c.devices, 16, func(i int) error {
+		var tech struct{ ID int64 }
+		if err := api(c, "POST", "/api/v1/technicians", map[string]any{"name": fmt.Sprintf("Load %d", i)}, &tech); err != nil {
+			return err
+		}
+		var dev struct{ Identifier, Token string }
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/technicians/%d/devices", tech.ID), nil, &dev); err != nil {
+			return err
+		}
+		devs[i] = &device{tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
+		return nil
+	})
+	if err != nil || c.watchers == 0 {
+		return devs, err
+	}
+	var cust, loc struct{ ID int64 }
+	if err := api(c, "POST", "/api/v1/customers", map[string]any{"name": "Load Customer"}, &cust); err != nil {
+		return nil, err
+	}
+	p := devs[0].trip[len(devs[0].trip)-1]
+	if err := api(c, "POST", "/api/v1/locations", map[string]any{"customer_id": cust.ID, "address": "Load St", "lat": p.lat, "lng": p.lng, "verified": true}, &loc); err != nil {
+		return nil, err
+	}
+	err = parallel(min(c.watchers, c.devices), 16, func(i int) error {
+		var job, a struct{ ID int64 }
+		if err := api(c, "POST", "/api/v1/jobs", map[string]any{"number": fmt.Sprintf("LOAD-%d-%d", time.Now().UnixNano(), i), "customer_id": cust.ID,
+			"location_id": loc.ID, "window_start": time.Now().Format(time.RFC3339), "window_end": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}, &job); err != nil {
+			return err
+		}
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/jobs/%d/assignments", job.ID), map[string]any{"technician_id": devs[i].tech}, &a); err != nil {
+			return err
+		}
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/assignments/%d/dispatch", a.ID), nil, nil); err != nil {
+			return err
+		}
+		var link struct{ Token string }
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/assignments/%d/tracking-link", a.ID), nil, &link); err != nil {
+			return err
+		}
+		devs[i].assignment, devs[i].watchToken = a.ID, link.Token
+		return nil
+	})
+	return devs, err
+}
+
+// latencies collects fix-to-receiver latencies.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+	n  atomic.Int64
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.n.Add(1)
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		fmt.Printf("%-9s no updates\n", name)
+		return
+	}
+	slices.Sort(l.d)
+	fmt.Printf("%-9s %d updates: p50 %v  p99 %v  max %v\n", name, len(l.d),
+		l.d[len(l.d)/2].Round(10*time.Microsecond), l.d[len(l.d)*99/100].Round(10*time.Microsecond), l.d[len(l.d)-1].Round(10*time.Microsecond))
+}
+
+var tsKey = []byte(`"ts":"`)
+
+// watch reads a WebSocket, timing every position by its fix timestamp.
+func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		i := bytes.Index(msg, tsKey)
+		if i < 0 || !bytes.Contains(msg[:min(len(msg), 20)], []byte("position")) || !measuring.Load() {
+			continue
+		}
+		rest := msg[i+len(tsKey):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 {
+			if ts, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+				lat.add(now.Sub(ts))
+			}
+		}
+	}
+}
+
+func connect(c config, devs []*device, watchers, boards *latencies, measuring *atomic.Bool) ([]*websocket.Conn, error) {
+	ws := strings.Replace(c.url, "http", "ws", 1)
+	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}
+	conns := make([]*websocket.Conn, min(c.watchers, len(devs))+c.boards)
+	err := parallel(len(conns), 32, func(i int) error {
+		var (
+			conn *websocket.Conn
+			err  error
+		)
+		if i < c.watchers {
+			conn, _, err = dialer.Dial(ws+"/t/"+devs[i].watchToken+"/live", nil)
+		} else {
+			conn, _, err = dialer.Dial(ws+"/api/v1/live", http.Header{"Authorization": {"Bearer " + c.token}})
+			if err == nil {
+				err = conn.WriteJSON(map[string]any{"type": "subscribe"})
+			}
+		}
+		if err != nil {
+			return err
+		}
+		conns[i] = conn
+		if i < c.watchers {
+			go watch(conn, watchers, measuring)
+		} else {
+			go watch(conn, boards, measuring)
+		}
+		return nil
+	})
+	return conns, err
+}
+
+// rssKiB reads a process's resident set size.
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// goMemory reads the server's Go heap and stacks in use from /metrics.
+func goMemory(c config) int64 {
+	res, err := client.Get(c.url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var total int64
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if strings.HasPrefix(l, name) {
+				f, _ := strconv.ParseFloat(strings.TrimPrefix(l, name), 64)
+				total += int64(f)
+			}
+		}
+	}
+	return total
+}
+
+func run(c config) error {
+	trips, err := loadTrips(c.data)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	devs, err := setup(c, trips)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("setup: %d devices, %d watchers in %v (%d trips from %s)\n", len(devs), min(c.watchers, len(devs)), time.Since(t0).Round(time.Millisecond), len(trips), c.data)
+
+	var watchers, boards latencies
+	var measuring atomic.Bool
+	rss0, heap0 := rssKiB(c.pid), goMemory(c)
+	conns, err := connect(c, devs, &watchers, &boards, &measuring)
+	if err != nil {
+		return err
+	}
+	if len(conns) > 0 {
+		time.Sleep(2 * time.Second) // let snapshots drain and the server settle
+		rss1, heap1 := rssKiB(c.pid), goMemory(c)
+		fmt.Printf("idle connections: %d; server RSS %d -> %d KiB (%.1f KiB each); Go heap+stacks %.1f KiB each\n",
+			len(conns), rss0, rss1, float64(rss1-rss0)/float64(len(conns)), float64(heap1-heap0)/1024/float64(len(conns)))
+	}
+
+	var accepted, rejected, sent, errs atomic.Int64
+	var peakRSS atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if r := rssKiB(c.pid); r > peakRSS.Load() {
+					peakRSS.Store(r)
+				}
+			}
+		}
+	}()
+	measuring.Store(true)
+	start := time.Now()
+	switch c.mode {
+	case "batch", "osmand":
+		err = throughputHTTP(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+	case "stream":
+		err = throughputStream(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+	case "live":
+		err = live(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+	default:
+		err = fmt.Errorf("unknown -mode %q", c.mode)
+	}
+	elapsed := time.Since(start)
+	time.Sleep(500 * time.Millisecond) // the last updates reach the watchers
+	measuring.Store(false)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("mode %s: %d fixes sent in %v: %d accepted (%.0f/s), %d rejected, %d request errors\n",
+		c.mode, sent.Load(), elapsed.Round(time.Millisecond), accepted.Load(), float64(accepted.Load())/elapsed.Seconds(), rejected.Load(), errs.Load())
+	if c.pid != 0 {
+		fmt.Printf("server RSS peak %d KiB\n", peakRSS.Load())
+	}
+	watchers.report("watchers")
+	boards.report("boards")
+	for _, conn := range conns {
+		conn.Close()
+	}
+	return checkStored(c, accepted.Load())
+}
+
+// checkStored compares the stored count with the accepted count.
+func checkStored(c config, accepted int64) error {
+	ctx := context.Background()
+	var n int64
+	switch {
+	case c.sqlitePath != "":
+		s, err := sqlite.Open(ctx, c.sqlitePath)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if n, err = s.CountPositions(ctx); err != nil {
+			return err
+		}
+	case c.pgURL != "":
+		s, err := postgres.Open(ctx, c.pgURL)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if n, err = s.CountPositions(ctx); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	fmt.Printf("stored %d, accepted %d: ", n, accepted)
+	if n != accepted {
+		fmt.Println("MISMATCH")
+		return fmt.Errorf("stored %d fixes but %d were accepted", n, accepted)
+	}
+	fmt.Println("equal")
+	return nil
+}
+
+// nativeBody builds a batch with append-style formatting: the generator
+// shares the machine with the server and must not waste its cores.
+func nativeBody(d *device, n int, live bool) []byte {
+	b := make([]byte, 0, n*140+2)
+	b = append(b, '[')
+	for i := range n {
+		p, ts := d.step(live)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"ts":"`...)
+		b = ts.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","lat":`...)
+		b = strconv.AppendFloat(b, p.lat, 'f', 6, 64)
+		b = append(b, `,"lng":`...)
+		b = strconv.AppendFloat(b, p.lng, 'f', 6, 64)
+		b = append(b, `,"accuracy_m":8,"speed_mps":9.5,"heading_deg":90,"battery":80}`...)
+	}
+	return append(b, ']')
+}
+
+type ingestResult struct {
+	Accepted int               `json:"accepted"`
+	Rejected []json.RawMessage `json:"rejected"`
+}
+
+func postBatch(url, token string, body []byte) (ingestResult, error) {
+	var r ingestResult
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return r, err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		return r, fmt.Errorf("status %d: %s", res.StatusCode, raw)
+	}
+	return r, json.Unmarshal(raw, &r)
+}
+
+// throughputHTTP sends as fast as c.conns senders can: each takes a
+// device at a time (one device is never sent for by two senders at once).
+func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+	free := make(chan *device, len(devs))
+	for _, d := range devs {
+		free <- d
+	}
+	var wg sync.WaitGroup
+	for range c.conns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				d := <-free
+				if c.mode == "osmand" {
+					p, ts := d.step(false)
+					u := fmt.Sprintf("%s/?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80", c.osmand, d.ident, ts.Unix(), p.lat, p.lng)
+					res, err := client.Get(u)
+					sent.Add(1)
+					if err != nil {
+						errs.Add(1)
+					} else {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode == 200 {
+							accepted.Add(1)
+						} else {
+							rejected.Add(1)
+						}
+					}
+				} else {
+					r, err := postBatch(c.url+"/api/v1/positions", d.tok, nativeBody(d, c.batch, false))
+					sent.Add(int64(c.batch))
+					if err != nil {
+						errs.Add(1)
+					} else {
+						accepted.Add(int64(r.Accepted))
+						rejected.Add(int64(len(r.Rejected)))
+					}
+				}
+				free <- d
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// throughputStream gives each of c.conns senders its own devices, each on
+// its own stream, sending a batch and waiting for its ack.
+func throughputStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+	ws := strings.Replace(c.url, "http", "ws", 1) + "/api/v1/devices/stream"
+	var wg sync.WaitGroup
+	for k := range c.conns {
+		wg.Go(func() {
+			var mine []*websocket.Conn
+			var ds []*device
+			for i := k; i < len(devs); i += c.conns {
+				conn, _, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				defer conn.Close()
+				mine, ds = append(mine, conn), append(ds, devs[i])
+			}
+			for seq := 1; ctx.Err() == nil && len(mine) > 0; seq++ {
+				j := seq % len(mine)
+				msg := append([]byte(fmt.Sprintf(`{"seq":%d,"fixes":`, seq)), nativeBody(ds[j], c.batch, false)...)
+				msg = append(msg, '}')
+				sent.Add(int64(c.batch))
+				var ack struct {
+					Accepted int               `json:"accepted"`
+					Rejected []json.RawMessage `json:"rejected"`
+					Error    *json.RawMessage  `json:"error"`
+				}
+				if mine[j].WriteMessage(websocket.TextMessage, msg) != nil || mine[j].ReadJSON(&ack) != nil || ack.Error != nil {
+					errs.Add(1)
+					continue
+				}
+				accepted.Add(int64(ack.Accepted))
+				rejected.Add(int64(len(ack.Rejected)))
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// live sends each device's next fix every c.interval, stamped now, spread
+// evenly over the interval.
+func live(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.conns)
+	for i, d := range devs {
+		wg.Go(func() {
+			offset := time.Duration(int64(c.interval) * int64(i) / int64(len(devs)))
+			select {
+			case <-time.After(offset):
+			case <-ctx.Done():
+				return
+			}
+			t := time.NewTicker(c.interval)
+			defer t.Stop()
+			for {
+				sem <- struct{}{}
+				r, err := postBatch(c.url+"/api/v1/positions", d.tok, nativeBody(d, 1, true))
+				<-sem
+				sent.Add(1)
+				if err != nil {
+					errs.Add(1)
+				} else {
+					accepted.Add(int64(r.Accepted))
+					rejected.Add(int64(len(r.Rejected)))
+				}
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
