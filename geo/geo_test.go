@@ -3,6 +3,8 @@ package geo
 import (
 	"math"
 	"testing"
+
+	"github.com/uber/h3-go/v4"
 )
 
 func TestDistanceM(t *testing.T) {
@@ -103,26 +105,6 @@ func BenchmarkDistanceM(b *testing.B) {
 	}
 }
 
-// TestSafeRadius: points within SafeRadiusM of a centre are in its cell.
-func TestSafeRadius(t *testing.T) {
-	for _, res := range []int{5, 7, 9, 11} {
-		r := SafeRadiusM(res)
-		for _, p := range [][2]float64{{41.15, -8.61}, {41.88, -87.63}, {-33.9, 151.2}, {64.1, -21.9}, {0.1, 0.1}} {
-			c := CellOf(p[0], p[1], res)
-			clat, clng := c.Center()
-			for k := range 36 {
-				b := BBoxAround(clat, clng, r)
-				ang := float64(k) * 10 * math.Pi / 180
-				lat := clat + (b.MaxLat-clat)*math.Sin(ang)
-				lng := clng + (b.MaxLng-clng)*math.Cos(ang)
-				if CellOf(lat, lng, res) != c {
-					t.Fatalf("res %d: a point %.0f m from the centre of %s is in another cell", res, ApproxDistanceM(clat, clng, lat, lng), c)
-				}
-			}
-		}
-	}
-}
-
 func TestApproxDistanceM(t *testing.T) {
 	d, a := DistanceM(41.15, -8.61, 41.16, -8.59), ApproxDistanceM(41.15, -8.61, 41.16, -8.59)
 	if math.Abs(d-a)/d > 0.001 {
@@ -133,5 +115,43 @@ func TestApproxDistanceM(t *testing.T) {
 func BenchmarkApproxDistanceM(b *testing.B) {
 	for i := range b.N {
 		_ = ApproxDistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
+	}
+}
+
+// TestShapeHolds: a point the outline holds is in the cell, and most points
+// of the cell are held.
+func TestShapeHolds(t *testing.T) {
+	for _, res := range []int{5, 7, 8, 9, 10} {
+		held, total := 0, 0
+		for _, p := range [][2]float64{{41.15, -8.61}, {41.88, -87.63}, {-33.9, 151.2}, {64.1, -21.9}, {0.1, 0.1}} {
+			c := CellOf(p[0], p[1], res)
+			sh := c.Shape()
+			r := h3.HexagonEdgeLengthAvgM(res) * 1.5
+			for k := range 2000 {
+				b := BBoxAround(p[0], p[1], r)
+				lat := b.MinLat + (b.MaxLat-b.MinLat)*float64(k%50)/49
+				lng := b.MinLng + (b.MaxLng-b.MinLng)*float64(k/50)/39
+				in := CellOf(lat, lng, res) == c
+				if sh.Holds(lat, lng, 1) {
+					held++
+					if !in {
+						t.Fatalf("res %d: (%v,%v) held by %s but in %s", res, lat, lng, c, CellOf(lat, lng, res))
+					}
+				}
+				if in {
+					total++
+				}
+			}
+		}
+		if held < total*9/10 {
+			t.Fatalf("res %d: only %d of %d points in the cells were held", res, held, total)
+		}
+	}
+}
+
+func BenchmarkShapeHolds(b *testing.B) {
+	sh := CellOf(41.15, -8.61, 8).Shape()
+	for i := range b.N {
+		_ = sh.Holds(41.15+float64(i%100)*1e-5, -8.61, 1)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-var positionCols = []string{"device_id", "technician_id", "ts", "lat", "lng", "accuracy_m", "speed_mps", "heading_deg", "altitude_m", "battery", "received_at"}
+var positionCols = []string{"technician_id", "ts", "device_id", "lat", "lng", "accuracy_m", "speed_mps", "heading_deg", "altitude_m", "battery", "received_at"}
 
 const positionSelect = "SELECT device_id, technician_id, ts, lat, lng, accuracy_m, speed_mps, heading_deg, altitude_m, battery, received_at FROM positions"
 
@@ -21,7 +21,7 @@ type positionRows []enroute.Position
 func (ps positionRows) source() pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
 		p := &ps[i]
-		return []any{p.DeviceID, p.TechnicianID, p.Time, p.Lat, p.Lng, p.AccuracyM, p.SpeedMPS,
+		return []any{p.TechnicianID, p.Time, p.DeviceID, p.Lat, p.Lng, p.AccuracyM, p.SpeedMPS,
 			p.HeadingDeg, p.AltitudeM, p.Battery, p.ReceivedAt}, nil
 	})
 }

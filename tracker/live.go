@@ -17,9 +17,7 @@ const dedupeRing = 32
 // techState is one technician's live state.
 type techState struct {
 	pos            enroute.Position
-	cell           geo.Cell
-	cellLat        float64 // the cell's centre, to skip recomputing the cell
-	cellLng        float64
+	shape          geo.Shape         // the outline of the cell it is indexed in
 	recent         [dedupeRing]int64 // UnixNano of recent fixes, with device
 	recentDev      [dedupeRing]int64
 	next           int
@@ -48,7 +46,6 @@ func (s *techState) remember(dev, ts int64) {
 // from contention at the ingest targets, so it is not sharded.
 type Live struct {
 	res    int
-	safeM  float64
 	mu     sync.RWMutex
 	techs  map[int64]*techState
 	byCell map[geo.Cell]map[int64]struct{}
@@ -56,7 +53,7 @@ type Live struct {
 
 // NewLive returns an empty live state indexed at H3 resolution res.
 func NewLive(res int) *Live {
-	return &Live{res: res, safeM: geo.SafeRadiusM(res), techs: map[int64]*techState{}, byCell: map[geo.Cell]map[int64]struct{}{}}
+	return &Live{res: res, techs: map[int64]*techState{}, byCell: map[geo.Cell]map[int64]struct{}{}}
 }
 
 // Resolution returns the index's H3 resolution.
@@ -100,12 +97,14 @@ func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cel
 		return older, 0
 	}
 	s.pos, s.valid = *p, true
-	// Recompute the cell only when the fix may have left it.
-	if !s.hasCell || geo.ApproxDistanceM(s.cellLat, s.cellLng, p.Lat, p.Lng) > l.safeM {
+	// Look the cell up only when the fix may have left the outline held:
+	// a lookup is a cgo call (1.7 µs, BenchmarkCellOf), the outline test
+	// pure Go (BenchmarkShapeHolds). Within a metre of an edge, H3 decides.
+	if !s.hasCell || !s.shape.Holds(p.Lat, p.Lng, 1) {
 		c := geo.CellOf(p.Lat, p.Lng, l.res)
-		if !s.hasCell || c != s.cell {
+		if !s.hasCell || c != s.shape.Cell {
 			if s.hasCell {
-				l.unindex(s.cell, p.TechnicianID)
+				l.unindex(s.shape.Cell, p.TechnicianID)
 			}
 			set := l.byCell[c]
 			if set == nil {
@@ -113,13 +112,13 @@ func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cel
 				l.byCell[c] = set
 			}
 			set[p.TechnicianID] = struct{}{}
+			s.shape = c.Shape()
 		}
-		s.cell, s.hasCell = c, true
-		s.cellLat, s.cellLng = c.Center()
+		s.hasCell = true
 	}
-	p.Cell = uint64(s.cell)
+	p.Cell = uint64(s.shape.Cell)
 	s.pos.Cell = p.Cell
-	return accepted, s.cell
+	return accepted, s.shape.Cell
 }
 
 func (l *Live) unindex(c geo.Cell, tech int64) {
@@ -146,7 +145,7 @@ func (l *Live) Cell(tech int64) (geo.Cell, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if s := l.techs[tech]; s != nil && s.hasCell {
-		return s.cell, true
+		return s.shape.Cell, true
 	}
 	return 0, false
 }

@@ -1,9 +1,13 @@
 -- +goose Up
 -- Times are Unix microseconds: compact, and fast to write and compare.
+-- The key is unique exactly when (device_id, ts) is, since a device belongs
+-- to one technician, and it serves the per-technician queries: one B-tree
+-- per row, no secondary index (BENCHMARKS.md, history writes). Retention
+-- deletes scan, hourly.
 CREATE TABLE positions (
-    device_id     INTEGER NOT NULL,
     technician_id INTEGER NOT NULL,
     ts            INTEGER NOT NULL,
+    device_id     INTEGER NOT NULL,
     lat           REAL NOT NULL,
     lng           REAL NOT NULL,
     accuracy_m    REAL NOT NULL,
@@ -12,11 +16,8 @@ CREATE TABLE positions (
     altitude_m    REAL NOT NULL,
     battery       REAL NOT NULL,
     received_at   INTEGER NOT NULL,
-    PRIMARY KEY (device_id, ts)
+    PRIMARY KEY (technician_id, ts, device_id)
 ) WITHOUT ROWID;
--- No index on ts alone: only the hourly retention delete would use it, and
--- every insert would pay for it (BENCHMARKS.md, history writes).
-CREATE INDEX positions_technician_ts ON positions (technician_id, ts);
 
 -- +goose Down
 DROP TABLE positions;
