@@ -27,8 +27,24 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // InsertPositions implements enroute.PositionStore: one transaction, full
 // statements of 100 rows prepared once, the rest row by row.
+//
+// It commits with synchronous=NORMAL: in WAL mode a committed transaction
+// is then in the operating system's copy of the WAL when COMMIT returns, so
+// a crash of Enroute (even SIGKILL) cannot lose it; only a power cut or an
+// OS crash may lose the last moments of fixes. The fsync FULL adds per
+// commit made one-fix requests (OsmAnd) wait on the disk (BENCHMARKS.md,
+// history writes). Every other write keeps synchronous=FULL.
 func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	conn, err := s.w.Conn(ctx) // the one write connection, pinned for the pragmas
+	if err != nil {
+		return fmt.Errorf("write connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return fmt.Errorf("synchronous: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
