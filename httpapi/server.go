@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +71,7 @@ type Server struct {
 	hub           *tracker.Hub
 	upgrader      *websocket.Upgrader
 	conns         conns
+	wsWG          sync.WaitGroup // connection goroutines
 	devices       *deviceCache
 	osmandSrv     *http.Server
 	ingestMetrics *ingestMetrics
@@ -155,7 +157,15 @@ func (s *Server) ServeOsmAnd(ln net.Listener) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
 	s.conns.closeAll()
-	return errors.Join(s.srv.Shutdown(ctx), s.osmandSrv.Shutdown(ctx))
+	err := errors.Join(s.srv.Shutdown(ctx), s.osmandSrv.Shutdown(ctx))
+	done := make(chan struct{})
+	go func() { s.wsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	return err
 }
 
 // observe logs and measures every request. It renders errors itself, so the

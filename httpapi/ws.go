@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -159,6 +161,28 @@ type positionMsg struct {
 	HeadingDeg   float64   `json:"heading_deg"`
 }
 
+// EncodePosition renders a live position message, as positionMsg would
+// encode, without reflection: the hub encodes each fix once for all its
+// watchers (tracker.HubConfig.Encode).
+func EncodePosition(p *enroute.Position) []byte {
+	b := make([]byte, 0, 192)
+	b = append(b, `{"type":"position","technician_id":`...)
+	b = strconv.AppendInt(b, p.TechnicianID, 10)
+	b = append(b, `,"ts":"`...)
+	b = p.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","lat":`...)
+	b = strconv.AppendFloat(b, p.Lat, 'f', -1, 64)
+	b = append(b, `,"lng":`...)
+	b = strconv.AppendFloat(b, p.Lng, 'f', -1, 64)
+	b = append(b, `,"accuracy_m":`...)
+	b = strconv.AppendFloat(b, p.AccuracyM, 'f', -1, 64)
+	b = append(b, `,"speed_mps":`...)
+	b = strconv.AppendFloat(b, p.SpeedMPS, 'f', -1, 64)
+	b = append(b, `,"heading_deg":`...)
+	b = strconv.AppendFloat(b, p.HeadingDeg, 'f', -1, 64)
+	return append(b, '}')
+}
+
 func positionOf(p *enroute.Position) positionMsg {
 	return positionMsg{Type: "position", TechnicianID: p.TechnicianID, TS: p.Time, Lat: p.Lat, Lng: p.Lng,
 		AccuracyM: p.AccuracyM, SpeedMPS: p.SpeedMPS, HeadingDeg: p.HeadingDeg}
@@ -207,10 +231,10 @@ func (s *Server) pump(ws *websocket.Conn, subs <-chan subscription, done <-chan 
 			sub, ready = s.sub, s.sub.Ready()
 		case <-ready:
 			ps, events := sub.Take()
-			for i := range ps {
-				if !write(positionOf(&ps[i])) {
-					return
-				}
+			// Everything pending goes out as one frame: one write per drain,
+			// not per position (BENCHMARKS.md, fix-to-watcher latency).
+			if len(ps) > 0 && !writeRaw(ws, writeWait, frame(ps), s) {
+				return
 			}
 			for _, e := range events {
 				if !write(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status}) {
@@ -223,6 +247,41 @@ func (s *Server) pump(ws *websocket.Conn, subs <-chan subscription, done <-chan 
 			}
 		}
 	}
+}
+
+// frame is one position message, or {"type":"positions","positions":[...]}
+// holding several.
+func frame(ps []tracker.Update) []byte {
+	msg := func(u *tracker.Update) []byte {
+		if u.Msg != nil {
+			return u.Msg
+		}
+		return EncodePosition(&u.Pos)
+	}
+	if len(ps) == 1 {
+		return msg(&ps[0])
+	}
+	b := make([]byte, 0, 32+len(ps)*192)
+	b = append(b, `{"type":"positions","positions":[`...)
+	for i := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, msg(&ps[i])...)
+	}
+	return append(b, "]}"...)
+}
+
+// writeRaw writes one text frame; a write blocked past the deadline marks a
+// slow consumer.
+func writeRaw(ws *websocket.Conn, wait time.Duration, b []byte, s *Server) bool {
+	_ = ws.SetWriteDeadline(time.Now().Add(wait))
+	err := ws.WriteMessage(websocket.TextMessage, b)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.evict(ws)
+	}
+	return err == nil
 }
 
 // watchAssignment is the customer's live stream, /t/{token}/live: the
@@ -240,22 +299,34 @@ func (s *Server) watchAssignment(c echo.Context) error {
 	if err != nil {
 		return nil
 	}
-	defer s.release(ws)
 	if lerr != nil {
 		closeWith(ws, closePolicy, "this link is no longer active")
+		s.release(ws)
 		return nil
 	}
 	// Subscribe before reading the snapshot, so no update falls between.
 	sub := s.hub.SubscribeAssignment(a, func() { s.evict(ws) })
-	defer s.hub.Unsubscribe(sub)
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
 	if a.Status == enroute.StatusDispatched {
 		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
 			snap["position"] = positionOf(&p)
 		}
 	}
-	s.serve(ws, &subscription{sub: sub, first: snap}, nil)
+	s.detach(ws, func() {
+		defer s.hub.Unsubscribe(sub)
+		s.serve(ws, &subscription{sub: sub, first: snap}, nil)
+	})
 	return nil
+}
+
+// detach runs a connection on fresh goroutines and lets the handler return.
+// The handler's goroutine grew its stack serving the request (echo, SQLite);
+// an idle connection should not keep it (BENCHMARKS.md, memory per watcher).
+func (s *Server) detach(ws *websocket.Conn, run func()) {
+	s.wsWG.Go(func() {
+		defer s.release(ws)
+		run()
+	})
 }
 
 // serve runs a connection: a writer goroutine pumping subscriptions, and
@@ -305,8 +376,13 @@ func (s *Server) watchBoard(c echo.Context) error {
 	if err != nil {
 		return nil
 	}
-	defer s.release(ws)
-	var cur *tracker.Sub // touched by this goroutine only
+	s.detach(ws, func() { s.board(ws) })
+	return nil
+}
+
+// board reads a dispatcher's subscribe messages and serves them.
+func (s *Server) board(ws *websocket.Conn) {
+	var cur *tracker.Sub // touched by the reading goroutine only
 	defer func() {
 		if cur != nil {
 			s.hub.Unsubscribe(cur)
@@ -343,7 +419,6 @@ func (s *Server) watchBoard(c echo.Context) error {
 		subs <- subscription{sub: sub, first: map[string]any{"type": "snapshot", "positions": msgs}}
 		return nil
 	})
-	return nil
 }
 
 var errViewMsg = errorf(enroute.EINVALID, `Send {"type":"subscribe","bbox":[minLat,minLng,maxLat,maxLng]} or {"type":"subscribe"}.`)
@@ -373,7 +448,13 @@ func (s *Server) deviceStream(c echo.Context) error {
 	if err != nil {
 		return nil
 	}
-	defer s.release(ws)
+	s.detach(ws, func() { s.stream(ws, dev) })
+	return nil
+}
+
+// stream reads a device's batches and acknowledges each once committed.
+func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
+	ctx := context.Background() // the request's context ends with the handler
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { // keepalive; WriteControl may run beside the writes below
@@ -394,7 +475,7 @@ func (s *Server) deviceStream(c echo.Context) error {
 	for {
 		_, msg, err := ws.ReadMessage()
 		if err != nil {
-			return nil
+			return
 		}
 		var b streamBatch
 		ack := deviceAck{Type: "ack"}
@@ -404,7 +485,7 @@ func (s *Server) deviceStream(c echo.Context) error {
 			ack.Seq, ack.Error = b.Seq, &ErrorBody{Code: enroute.EINVALID, Message: err.Error()}
 		} else {
 			ack.Seq = b.Seq
-			res, err := s.ingest(c.Request().Context(), "stream", dev, items)
+			res, err := s.ingest(ctx, "stream", dev, items)
 			if err != nil {
 				ack.Error = &ErrorBody{Code: enroute.ErrorCode(err), Message: enroute.ErrorMessage(err)}
 			} else {
@@ -413,7 +494,7 @@ func (s *Server) deviceStream(c echo.Context) error {
 		}
 		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WSWriteTimeout))
 		if ws.WriteJSON(ack) != nil {
-			return nil
+			return
 		}
 	}
 }

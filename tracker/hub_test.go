@@ -26,7 +26,7 @@ func TestHubCoalescesLatestWins(t *testing.T) {
 		t.Fatal("not signalled")
 	}
 	ps, _ := s.Take()
-	if len(ps) != 2 || ps[0].TechnicianID != 1 || ps[0].Lat != 41.15+99e-5 || ps[1].Lng != -8.62+99e-5 {
+	if len(ps) != 2 || ps[0].Pos.TechnicianID != 1 || ps[0].Pos.Lat != 41.15+99e-5 || ps[1].Pos.Lng != -8.62+99e-5 {
 		t.Fatalf("coalesced = %+v", ps)
 	}
 	if ps, _ := s.Take(); ps != nil {
@@ -40,7 +40,7 @@ func TestHubViewport(t *testing.T) {
 	wide := h.SubscribeView(&geo.BBox{MinLat: -80, MinLng: -170, MaxLat: 80, MaxLng: 170}, nil) // too many cells: box filter
 	h.PublishPosition(livePos(1, 41.15, -8.61))
 	h.PublishPosition(livePos(2, 41.88, -87.63))
-	if ps, _ := porto.Take(); len(ps) != 1 || ps[0].TechnicianID != 1 {
+	if ps, _ := porto.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 1 {
 		t.Fatalf("porto = %+v", ps)
 	}
 	if ps, _ := wide.Take(); len(ps) != 2 {
@@ -59,7 +59,7 @@ func TestHubAssignmentStream(t *testing.T) {
 	s := h.SubscribeAssignment(a, nil)
 	h.PublishPosition(livePos(2, 41.15, -8.61)) // someone else
 	h.PublishPosition(livePos(1, 41.15, -8.61))
-	if ps, _ := s.Take(); len(ps) != 1 || ps[0].TechnicianID != 1 {
+	if ps, _ := s.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 1 {
 		t.Fatalf("customer got %+v", ps)
 	}
 	h.PublishPosition(livePos(1, 41.151, -8.61))

@@ -49,7 +49,7 @@ func main() {
 	flag.StringVar(&c.osmand, "osmand", "http://127.0.0.1:5055", "Enroute's OsmAnd listener")
 	flag.StringVar(&c.token, "token", os.Getenv("ENROUTE_ADMIN_TOKEN"), "an admin API key (default $ENROUTE_ADMIN_TOKEN)")
 	flag.StringVar(&c.data, "data", "../shared/data/chicago/chicago_points.csv", "trace CSV: trip_id,seq,t,lat,lon")
-	flag.StringVar(&c.mode, "mode", "batch", "batch, stream, osmand or live")
+	flag.StringVar(&c.mode, "mode", "batch", "batch, stream, osmand, live (HTTP) or livestream (each device on its stream)")
 	flag.IntVar(&c.devices, "devices", 100, "devices to register and replay")
 	flag.IntVar(&c.batch, "batch", 100, "fixes per request (batch, stream)")
 	flag.IntVar(&c.conns, "conns", 16, "concurrent senders (throughput modes)")
@@ -269,14 +269,20 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 			return
 		}
 		now := time.Now()
-		i := bytes.Index(msg, tsKey)
-		if i < 0 || !bytes.Contains(msg[:min(len(msg), 20)], []byte("position")) || !measuring.Load() {
-			continue
+		if !bytes.HasPrefix(msg, []byte(`{"type":"position`)) || !measuring.Load() {
+			continue // snapshots and status events
 		}
-		rest := msg[i+len(tsKey):]
-		if j := bytes.IndexByte(rest, '"'); j > 0 {
-			if ts, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
-				lat.add(now.Sub(ts))
+		// A frame holds one position or several: time each by its "ts".
+		for rest := msg; ; {
+			i := bytes.Index(rest, tsKey)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(tsKey):]
+			if j := bytes.IndexByte(rest, '"'); j > 0 {
+				if ts, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+					lat.add(now.Sub(ts))
+				}
 			}
 		}
 	}
@@ -403,6 +409,8 @@ func run(c config) error {
 		err = throughputStream(ctx, c, devs, &accepted, &rejected, &sent, &errs)
 	case "live":
 		err = live(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+	case "livestream":
+		err = liveStream(ctx, c, devs, &accepted, &rejected, &sent, &errs)
 	default:
 		err = fmt.Errorf("unknown -mode %q", c.mode)
 	}
@@ -615,6 +623,58 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 				} else {
 					accepted.Add(int64(r.Accepted))
 					rejected.Add(int64(len(r.Rejected)))
+				}
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// liveStream is live mode with each device on its own device stream, as the
+// native app sends: one fix per interval, stamped now, acknowledged after
+// commit.
+func liveStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+	url := strings.Replace(c.url, "http", "ws", 1) + "/api/v1/devices/stream"
+	conns := make([]*websocket.Conn, len(devs))
+	if err := parallel(len(devs), 32, func(i int) error {
+		conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
+		conns[i] = conn
+		return err
+	}); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for i, d := range devs {
+		wg.Go(func() {
+			conn := conns[i]
+			defer conn.Close()
+			select {
+			case <-time.After(time.Duration(int64(c.interval) * int64(i) / int64(len(devs)))):
+			case <-ctx.Done():
+				return
+			}
+			t := time.NewTicker(c.interval)
+			defer t.Stop()
+			for seq := 1; ; seq++ {
+				msg := append([]byte(`{"seq":`+strconv.Itoa(seq)+`,"fixes":`), nativeBody(d, 1, true)...)
+				msg = append(msg, '}')
+				sent.Add(1)
+				var ack struct {
+					Accepted int               `json:"accepted"`
+					Rejected []json.RawMessage `json:"rejected"`
+					Error    *json.RawMessage  `json:"error"`
+				}
+				if conn.WriteMessage(websocket.TextMessage, msg) != nil || conn.ReadJSON(&ack) != nil || ack.Error != nil {
+					errs.Add(1)
+				} else {
+					accepted.Add(int64(ack.Accepted))
+					rejected.Add(int64(len(ack.Rejected)))
 				}
 				select {
 				case <-t.C:

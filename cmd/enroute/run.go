@@ -85,7 +85,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else if n > 0 {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
-	hub := tracker.NewHub(tracker.HubConfig{}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
+	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
 	m.Tracker.Subscribe(hub)
 	hooks := []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: hub}}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout},

@@ -58,21 +58,32 @@ func TestSlowConsumerEvicted(t *testing.T) {
 	go func() {
 		defer close(readerDone)
 		for {
-			var m struct {
-				Type string    `json:"type"`
+			type pos struct {
 				Tech float64   `json:"technician_id"`
 				TS   time.Time `json:"ts"`
 				Lat  float64   `json:"lat"`
 			}
+			var m struct {
+				Type      string `json:"type"`
+				Positions []pos  `json:"positions"`
+				pos
+			}
 			if good.ReadJSON(&m) != nil {
 				return
 			}
-			if m.Type == "position" {
-				mu.Lock()
-				latencies = append(latencies, time.Since(m.TS))
-				last[m.Tech] = m.Lat
-				mu.Unlock()
+			switch m.Type {
+			case "position":
+				m.Positions = []pos{m.pos}
+			case "positions":
+			default:
+				continue
 			}
+			mu.Lock()
+			for _, p := range m.Positions {
+				latencies = append(latencies, time.Since(p.TS))
+				last[p.Tech] = p.Lat
+			}
+			mu.Unlock()
 		}
 	}()
 
