@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -195,58 +196,144 @@ type statusMsg struct {
 	Status       enroute.AssignmentStatus `json:"status"`
 }
 
-// subscription hands the writer a subscription and the message to send
-// before its updates (the snapshot).
-type subscription struct {
-	sub   *tracker.Sub
-	first any
+// viewer is a watcher's connection: a goroutine reading, and a goroutine
+// writing that exists only while there is something to write, so an idle
+// connection holds one goroutine (BENCHMARKS.md, memory per watcher). Pings
+// come from a timer; gorilla allows WriteControl beside the one writer.
+type viewer struct {
+	s       *Server
+	ws      *websocket.Conn
+	running atomic.Bool // a writing goroutine exists
+	closed  atomic.Bool
+	ping    *time.Timer
+
+	mu    sync.Mutex
+	queue [][]byte     // frames to send before updates: snapshots
+	sub   *tracker.Sub // the current subscription; changed under mu with queue
 }
 
-// pump writes subscriptions' snapshots and updates until the connection
-// ends, pinging between them. It is the connection's only writer (besides
-// WriteControl). A write blocked past writeWait fails: a slow peer is
-// dropped without holding anyone else up.
-func (s *Server) pump(ws *websocket.Conn, subs <-chan subscription, done <-chan struct{}, writeWait time.Duration) {
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
-	var sub *tracker.Sub
-	var ready <-chan struct{}
-	write := func(v any) bool {
-		_ = ws.SetWriteDeadline(time.Now().Add(writeWait))
-		err := ws.WriteJSON(v)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			s.evict(ws) // blocked past the deadline: a slow consumer
-		}
-		return err == nil
+func (s *Server) newViewer(ws *websocket.Conn) *viewer {
+	v := &viewer{s: s, ws: ws}
+	v.ping = time.AfterFunc(pingPeriod, v.pinger)
+	return v
+}
+
+func (v *viewer) pinger() {
+	if v.closed.Load() {
+		return
 	}
+	if v.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(v.s.cfg.WSWriteTimeout)) != nil {
+		v.close()
+		return
+	}
+	v.ping.Reset(pingPeriod)
+}
+
+// kick makes sure a writing goroutine runs. The hub calls it (via the
+// subscription's notify) under its locks: it never blocks.
+func (v *viewer) kick() {
+	if !v.closed.Load() && v.running.CompareAndSwap(false, true) {
+		v.s.wsWG.Go(v.write)
+	}
+}
+
+// switchTo queues first (a snapshot) and makes sub the subscription, in one
+// step, so the snapshot goes out before the new subscription's updates.
+func (v *viewer) switchTo(sub *tracker.Sub, first any) error {
+	b, err := json.Marshal(first)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.queue = append(v.queue, b)
+	v.sub = sub
+	v.mu.Unlock()
+	v.kick()
+	return nil
+}
+
+// write drains, then exits; a notification that raced with its exit finds
+// work pending and takes over again.
+func (v *viewer) write() {
 	for {
-		select {
-		case <-done:
+		if !v.drain() {
+			v.close()
 			return
-		case s := <-subs:
-			if s.first != nil && !write(s.first) {
-				return
+		}
+		v.running.Store(false)
+		if !v.pending() || !v.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+func (v *viewer) pending() bool {
+	v.mu.Lock()
+	q, sub := len(v.queue) > 0, v.sub
+	v.mu.Unlock()
+	return q || (sub != nil && sub.Pending())
+}
+
+// drain writes queued frames, then the subscription's updates (everything
+// pending as one frame: one write per drain, BENCHMARKS.md) and events,
+// until nothing is left. It reports false when a write failed.
+func (v *viewer) drain() bool {
+	wait := v.s.cfg.WSWriteTimeout
+	for !v.closed.Load() {
+		v.mu.Lock()
+		q, sub := v.queue, v.sub
+		v.queue = nil
+		v.mu.Unlock()
+		for _, b := range q {
+			if !writeRaw(v.ws, wait, b, v.s) {
+				return false
 			}
-			sub, ready = s.sub, s.sub.Ready()
-		case <-ready:
-			ps, events := sub.Take()
-			// Everything pending goes out as one frame: one write per drain,
-			// not per position (BENCHMARKS.md, fix-to-watcher latency).
-			if len(ps) > 0 && !writeRaw(ws, writeWait, frame(ps), s) {
-				return
-			}
-			for _, e := range events {
-				if !write(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status}) {
-					return
-				}
-			}
-		case <-ping.C:
-			if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)) != nil {
-				return
+		}
+		var (
+			ps     []tracker.Update
+			events []tracker.Event
+		)
+		if sub != nil {
+			ps, events = sub.Take()
+		}
+		if len(q) == 0 && len(ps) == 0 && len(events) == 0 {
+			return true
+		}
+		if len(ps) > 0 && !writeRaw(v.ws, wait, frame(ps), v.s) {
+			return false
+		}
+		for _, e := range events {
+			b, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
+			if !writeRaw(v.ws, wait, b, v.s) {
+				return false
 			}
 		}
 	}
+	return true
+}
+
+func (v *viewer) close() {
+	v.closed.Store(true)
+	v.ping.Stop()
+	_ = v.ws.Close() // unblocks the reader
+}
+
+// read reads until the connection ends (onMessage handles client
+// messages; nil ignores them), then closes it.
+func (v *viewer) read(onMessage func([]byte) error) {
+	for {
+		_, msg, err := v.ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		if onMessage != nil {
+			if err := onMessage(msg); err != nil {
+				closeWith(v.ws, closePolicy, enroute.ErrorMessage(err))
+				break
+			}
+		}
+	}
+	v.close()
 }
 
 // frame is one position message, or {"type":"positions","positions":[...]}
@@ -304,17 +391,19 @@ func (s *Server) watchAssignment(c echo.Context) error {
 		s.release(ws)
 		return nil
 	}
+	v := s.newViewer(ws)
 	// Subscribe before reading the snapshot, so no update falls between.
-	sub := s.hub.SubscribeAssignment(a, func() { s.evict(ws) })
+	sub := s.hub.SubscribeAssignment(a, v.kick, func() { s.evict(ws) })
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
 	if a.Status == enroute.StatusDispatched {
 		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
 			snap["position"] = positionOf(&p)
 		}
 	}
+	_ = v.switchTo(sub, snap)
 	s.detach(ws, func() {
 		defer s.hub.Unsubscribe(sub)
-		s.serve(ws, &subscription{sub: sub, first: snap}, nil)
+		v.read(nil)
 	})
 	return nil
 }
@@ -327,37 +416,6 @@ func (s *Server) detach(ws *websocket.Conn, run func()) {
 		defer s.release(ws)
 		run()
 	})
-}
-
-// serve runs a connection: a writer goroutine pumping subscriptions, and
-// this goroutine reading (onMessage handles client messages; nil ignores
-// them).
-func (s *Server) serve(ws *websocket.Conn, first *subscription, onMessage func([]byte, chan<- subscription) error) {
-	done := make(chan struct{})
-	subs := make(chan subscription, 1)
-	if first != nil {
-		subs <- *first
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s.pump(ws, subs, done, s.cfg.WSWriteTimeout)
-		ws.Close() // unblock the reader
-	})
-	for {
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
-			break
-		}
-		if onMessage != nil {
-			if err := onMessage(msg, subs); err != nil {
-				closeWith(ws, closePolicy, enroute.ErrorMessage(err))
-				break
-			}
-		}
-	}
-	close(done)
-	wg.Wait()
-	ws.Close()
 }
 
 // viewMsg is a dispatcher's subscribe message: a viewport
@@ -382,26 +440,27 @@ func (s *Server) watchBoard(c echo.Context) error {
 
 // board reads a dispatcher's subscribe messages and serves them.
 func (s *Server) board(ws *websocket.Conn) {
+	v := s.newViewer(ws)
 	var cur *tracker.Sub // touched by the reading goroutine only
 	defer func() {
 		if cur != nil {
 			s.hub.Unsubscribe(cur)
 		}
 	}()
-	s.serve(ws, nil, func(msg []byte, subs chan<- subscription) error {
-		var v viewMsg
-		if err := json.Unmarshal(msg, &v); err != nil || v.Type != "subscribe" || (v.BBox != nil && len(v.BBox) != 4) {
+	v.read(func(msg []byte) error {
+		var m viewMsg
+		if err := json.Unmarshal(msg, &m); err != nil || m.Type != "subscribe" || (m.BBox != nil && len(m.BBox) != 4) {
 			return errViewMsg
 		}
 		var box *geo.BBox
-		if v.BBox != nil {
-			b := geo.BBox{MinLat: v.BBox[0], MinLng: v.BBox[1], MaxLat: v.BBox[2], MaxLng: v.BBox[3]}
+		if m.BBox != nil {
+			b := geo.BBox{MinLat: m.BBox[0], MinLng: m.BBox[1], MaxLat: m.BBox[2], MaxLng: m.BBox[3]}
 			if b.Validate() != nil {
 				return errViewMsg
 			}
 			box = &b
 		}
-		sub := s.hub.SubscribeView(box, func() { s.evict(ws) })
+		sub := s.hub.SubscribeView(box, v.kick, func() { s.evict(ws) })
 		if cur != nil {
 			s.hub.Unsubscribe(cur)
 		}
@@ -416,8 +475,7 @@ func (s *Server) board(ws *websocket.Conn) {
 		for i := range snapshot {
 			msgs[i] = positionOf(&snapshot[i])
 		}
-		subs <- subscription{sub: sub, first: map[string]any{"type": "snapshot", "positions": msgs}}
-		return nil
+		return v.switchTo(sub, map[string]any{"type": "snapshot", "positions": msgs})
 	})
 }
 
@@ -455,23 +513,14 @@ func (s *Server) deviceStream(c echo.Context) error {
 // stream reads a device's batches and acknowledges each once committed.
 func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
 	ctx := context.Background() // the request's context ends with the handler
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { // keepalive; WriteControl may run beside the writes below
-		t := time.NewTicker(pingPeriod)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WSWriteTimeout)) != nil {
-					return
-				}
-			}
+	// Keepalive from a timer: WriteControl may run beside the acks below.
+	var ping *time.Timer
+	ping = time.AfterFunc(pingPeriod, func() {
+		if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WSWriteTimeout)) == nil {
+			ping.Reset(pingPeriod)
 		}
 	})
-	defer func() { close(done); wg.Wait(); ws.Close() }()
+	defer func() { ping.Stop(); ws.Close() }()
 	for {
 		_, msg, err := ws.ReadMessage()
 		if err != nil {

@@ -74,18 +74,18 @@ type Event struct {
 	Assignment *enroute.Assignment
 }
 
-// Sub is one subscriber. Its owner waits on Ready, then calls Take.
+// Sub is one subscriber. The hub calls its notify function (which must
+// not block) when it has updates; its owner then calls Take.
 type Sub struct {
-	hub   *Hub
-	evict func()
+	hub    *Hub
+	evict  func()
+	notify func()
 
 	// What it watches: set at subscription, read-only after.
 	tech       int64 // customer: this technician only
 	assignment int64
 	box        *geo.BBox // dispatcher viewport; nil: everything
 	cells      []geo.Cell
-
-	ready chan struct{}
 
 	mu        sync.Mutex
 	pending   []Update      // one per technician, oldest first
@@ -96,8 +96,12 @@ type Sub struct {
 	gone      bool
 }
 
-// Ready is signalled when the subscriber has updates to Take.
-func (s *Sub) Ready() <-chan struct{} { return s.ready }
+// Pending reports whether Take would return anything.
+func (s *Sub) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0 || len(s.events) > 0
+}
 
 // Update is a pending position and its encoding (HubConfig.Encode).
 type Update struct {
@@ -154,17 +158,17 @@ func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.
 }
 
 func (s *Sub) signal() {
-	select {
-	case s.ready <- struct{}{}:
-	default:
+	if s.notify != nil {
+		s.notify()
 	}
 }
 
-// SubscribeAssignment subscribes a customer to one assignment: its
+// SubscribeAssignment subscribes a customer to one assignment (notify and
+// evict as for Sub): its
 // technician's positions while streaming is on (the assignment is en
 // route), and its status events.
-func (h *Hub) SubscribeAssignment(a *enroute.Assignment, evict func()) *Sub {
-	s := h.newSub(evict)
+func (h *Hub) SubscribeAssignment(a *enroute.Assignment, notify, evict func()) *Sub {
+	s := h.newSub(notify, evict)
 	s.tech, s.assignment, s.streaming = a.TechnicianID, a.ID, a.Status == enroute.StatusDispatched
 	h.mu.Lock()
 	add(h.byTech, a.TechnicianID, s)
@@ -177,8 +181,8 @@ func (h *Hub) SubscribeAssignment(a *enroute.Assignment, evict func()) *Sub {
 // SubscribeView subscribes a dispatcher to the technicians inside box, or
 // to everyone when box is nil. It returns the subscription and the cells
 // it watches (nil: filtered by box, or everything).
-func (h *Hub) SubscribeView(box *geo.BBox, evict func()) *Sub {
-	s := h.newSub(evict)
+func (h *Hub) SubscribeView(box *geo.BBox, notify, evict func()) *Sub {
+	s := h.newSub(notify, evict)
 	s.box = box
 	if box != nil {
 		s.cells = geo.CellsInBBox(*box, h.res, h.maxCells)
@@ -196,8 +200,8 @@ func (h *Hub) SubscribeView(box *geo.BBox, evict func()) *Sub {
 	return s
 }
 
-func (h *Hub) newSub(evict func()) *Sub {
-	return &Sub{hub: h, evict: evict, ready: make(chan struct{}, 1), index: map[int64]int{}}
+func (h *Hub) newSub(notify, evict func()) *Sub {
+	return &Sub{hub: h, notify: notify, evict: evict, index: map[int64]int{}}
 }
 
 func add[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {

@@ -15,29 +15,28 @@ func livePos(tech int64, lat, lng float64) *enroute.Position {
 
 func TestHubCoalescesLatestWins(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
-	s := h.SubscribeView(nil, nil)
+	notified := 0
+	s := h.SubscribeView(nil, func() { notified++ }, nil)
 	for i := range 100 {
 		h.PublishPosition(livePos(1, 41.15+float64(i)*1e-5, -8.61))
 		h.PublishPosition(livePos(2, 41.16, -8.62+float64(i)*1e-5))
 	}
-	select {
-	case <-s.Ready():
-	default:
-		t.Fatal("not signalled")
+	if notified == 0 || !s.Pending() {
+		t.Fatal("not notified")
 	}
 	ps, _ := s.Take()
 	if len(ps) != 2 || ps[0].Pos.TechnicianID != 1 || ps[0].Pos.Lat != 41.15+99e-5 || ps[1].Pos.Lng != -8.62+99e-5 {
 		t.Fatalf("coalesced = %+v", ps)
 	}
-	if ps, _ := s.Take(); ps != nil {
+	if ps, _ := s.Take(); ps != nil || s.Pending() {
 		t.Fatal("Take did not clear")
 	}
 }
 
 func TestHubViewport(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
-	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil)
-	wide := h.SubscribeView(&geo.BBox{MinLat: -80, MinLng: -170, MaxLat: 80, MaxLng: 170}, nil) // too many cells: box filter
+	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil, nil)
+	wide := h.SubscribeView(&geo.BBox{MinLat: -80, MinLng: -170, MaxLat: 80, MaxLng: 170}, nil, nil) // too many cells: box filter
 	h.PublishPosition(livePos(1, 41.15, -8.61))
 	h.PublishPosition(livePos(2, 41.88, -87.63))
 	if ps, _ := porto.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 1 {
@@ -56,7 +55,7 @@ func TestHubViewport(t *testing.T) {
 func TestHubAssignmentStream(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
 	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
-	s := h.SubscribeAssignment(a, nil)
+	s := h.SubscribeAssignment(a, nil, nil)
 	h.PublishPosition(livePos(2, 41.15, -8.61)) // someone else
 	h.PublishPosition(livePos(1, 41.15, -8.61))
 	if ps, _ := s.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 1 {
@@ -76,8 +75,8 @@ func TestHubEvictsLaggards(t *testing.T) {
 	clock := time.Now()
 	h.now = func() time.Time { return clock }
 	evicted := 0
-	slow := h.SubscribeView(nil, func() { evicted++ })
-	fast := h.SubscribeView(nil, nil)
+	slow := h.SubscribeView(nil, nil, func() { evicted++ })
+	fast := h.SubscribeView(nil, nil, nil)
 	h.PublishPosition(livePos(1, 41.15, -8.61))
 	fast.Take()
 	clock = clock.Add(2 * time.Minute)
@@ -92,7 +91,7 @@ func TestHubEvictsLaggards(t *testing.T) {
 	// Overflowing the event queue evicts too.
 	a := &enroute.Assignment{ID: 1, TechnicianID: 1, Status: enroute.StatusDispatched}
 	gone := false
-	s := h.SubscribeAssignment(a, func() { gone = true })
+	s := h.SubscribeAssignment(a, nil, func() { gone = true })
 	for range 3 {
 		h.PublishAssignment(a)
 	}
@@ -108,10 +107,10 @@ func BenchmarkHub_Publish(b *testing.B) {
 			h := NewHub(HubConfig{MaxLag: time.Hour}, 8, 4096)
 			var subs []*Sub
 			for i := range tc.customers {
-				subs = append(subs, h.SubscribeAssignment(&enroute.Assignment{ID: int64(i + 1), TechnicianID: int64(i + 1), Status: enroute.StatusDispatched}, nil))
+				subs = append(subs, h.SubscribeAssignment(&enroute.Assignment{ID: int64(i + 1), TechnicianID: int64(i + 1), Status: enroute.StatusDispatched}, nil, nil))
 			}
 			for range tc.boards {
-				subs = append(subs, h.SubscribeView(nil, nil))
+				subs = append(subs, h.SubscribeView(nil, nil, nil))
 			}
 			ps := make([]*enroute.Position, tc.customers)
 			for i := range ps {

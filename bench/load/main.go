@@ -38,7 +38,7 @@ import (
 )
 
 type config struct {
-	url, osmand, token, data, mode, sqlitePath, pgURL string
+	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
 	devices, batch, conns, watchers, boards, pid      int
 	duration, interval                                time.Duration
 }
@@ -60,6 +60,7 @@ func main() {
 	flag.IntVar(&c.pid, "pid", 0, "the server's pid, to read its RSS")
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
+	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -335,25 +336,33 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
-// goMemory reads the server's Go heap and stacks in use from /metrics.
-func goMemory(c config) int64 {
+// goHeapStacks reads the server's Go heap and stack bytes in use, after a
+// garbage collection when -pprof is given (which also shrinks stacks).
+func goHeapStacks(c config) (heap, stacks int64) {
+	if c.pprof != "" {
+		if res, err := client.Get("http://" + c.pprof + "/debug/pprof/heap?gc=1"); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}
 	res, err := client.Get(c.url + "/metrics")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer res.Body.Close()
-	var total int64
 	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
 		l := sc.Text()
-		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
-			if strings.HasPrefix(l, name) {
-				f, _ := strconv.ParseFloat(strings.TrimPrefix(l, name), 64)
-				total += int64(f)
-			}
+		if v, ok := strings.CutPrefix(l, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			heap = int64(f)
+		}
+		if v, ok := strings.CutPrefix(l, "go_memstats_stack_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			stacks = int64(f)
 		}
 	}
-	return total
+	return heap, stacks
 }
 
 func run(c config) error {
@@ -370,16 +379,19 @@ func run(c config) error {
 
 	var watchers, boards latencies
 	var measuring atomic.Bool
-	rss0, heap0 := rssKiB(c.pid), goMemory(c)
+	h0, s0 := goHeapStacks(c)
+	rss0, heap0 := rssKiB(c.pid), h0+s0
 	conns, err := connect(c, devs, &watchers, &boards, &measuring)
 	if err != nil {
 		return err
 	}
 	if len(conns) > 0 {
 		time.Sleep(2 * time.Second) // let snapshots drain and the server settle
-		rss1, heap1 := rssKiB(c.pid), goMemory(c)
-		fmt.Printf("idle connections: %d; server RSS %d -> %d KiB (%.1f KiB each); Go heap+stacks %.1f KiB each\n",
-			len(conns), rss0, rss1, float64(rss1-rss0)/float64(len(conns)), float64(heap1-heap0)/1024/float64(len(conns)))
+		h1, s1 := goHeapStacks(c)
+		rss1, heap1 := rssKiB(c.pid), h1+s1
+		n := float64(len(conns))
+		fmt.Printf("idle connections: %d; server RSS %d -> %d KiB (%.1f KiB each); Go heap+stacks %.1f KiB each (heap %.1f, stacks %.1f)\n",
+			len(conns), rss0, rss1, float64(rss1-rss0)/n, float64(heap1-heap0)/1024/n, float64(h1-h0)/1024/n, float64(s1-s0)/1024/n)
 	}
 
 	var accepted, rejected, sent, errs atomic.Int64
