@@ -39,8 +39,8 @@ import (
 
 type config struct {
 	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
-	devices, batch, conns, watchers, boards, pid      int
-	duration, interval                                time.Duration
+	devices, batch, conns, watchers, boards, pid             int
+	duration, interval                                       time.Duration
 }
 
 func main() {
