@@ -48,17 +48,7 @@ func (s *Server) listCustomers(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(cs))
 }
 
-func (s *Server) getCustomer(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	cu, err := s.store.FindCustomerByID(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cu)
-}
+func (s *Server) getCustomer(c echo.Context) error { return getByID(c, s.store.FindCustomerByID) }
 
 func (s *Server) patchCustomer(c echo.Context) error {
 	id, err := pathID(c)
@@ -76,16 +66,7 @@ func (s *Server) patchCustomer(c echo.Context) error {
 	return c.JSON(http.StatusOK, cu)
 }
 
-func (s *Server) deleteCustomer(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteCustomer(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
+func (s *Server) deleteCustomer(c echo.Context) error { return deleteByID(c, s.store.DeleteCustomer) }
 
 // locationRequest is the body of POST (all but verified required) and
 // PATCH (customer_id refused: a site does not change hands).
@@ -132,17 +113,7 @@ func (s *Server) listLocations(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(ls))
 }
 
-func (s *Server) getLocation(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	l, err := s.store.FindLocationByID(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, l)
-}
+func (s *Server) getLocation(c echo.Context) error { return getByID(c, s.store.FindLocationByID) }
 
 func (s *Server) patchLocation(c echo.Context) error {
 	id, err := pathID(c)
@@ -163,13 +134,4 @@ func (s *Server) patchLocation(c echo.Context) error {
 	return c.JSON(http.StatusOK, l)
 }
 
-func (s *Server) deleteLocation(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteLocation(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
+func (s *Server) deleteLocation(c echo.Context) error { return deleteByID(c, s.store.DeleteLocation) }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,6 +138,31 @@ func pathID(c echo.Context) (int64, error) {
 		return 0, enroute.FieldErrors(map[string]string{"id": "must be a positive integer"})
 	}
 	return id, nil
+}
+
+// getByID answers the resource with the path's id.
+func getByID[T any](c echo.Context, find func(context.Context, int64) (T, error)) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	v, err := find(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// deleteByID deletes the resource with the path's id.
+func deleteByID(c echo.Context, del func(context.Context, int64) error) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := del(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // query reads the list query parameters common to every collection and

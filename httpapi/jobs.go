@@ -65,17 +65,7 @@ func (s *Server) listJobs(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(js))
 }
 
-func (s *Server) getJob(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	j, err := s.store.FindJobByID(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, j)
-}
+func (s *Server) getJob(c echo.Context) error { return getByID(c, s.store.FindJobByID) }
 
 func (s *Server) patchJob(c echo.Context) error {
 	id, err := pathID(c)
@@ -104,16 +94,7 @@ func (s *Server) patchJob(c echo.Context) error {
 	return c.JSON(http.StatusOK, j)
 }
 
-func (s *Server) deleteJob(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteJob(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
+func (s *Server) deleteJob(c echo.Context) error { return deleteByID(c, s.store.DeleteJob) }
 
 type assignmentRequest struct {
 	TechnicianID *int64 `json:"technician_id"`
@@ -160,17 +141,7 @@ func (s *Server) listJobAssignments(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(as))
 }
 
-func (s *Server) getAssignment(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	a, err := s.store.FindAssignmentByID(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a)
-}
+func (s *Server) getAssignment(c echo.Context) error { return getByID(c, s.store.FindAssignmentByID) }
 
 func (s *Server) dispatchAssignment(c echo.Context) error {
 	return s.transition(c, enroute.StatusDispatched)

@@ -51,17 +51,7 @@ func (s *Server) listTechnicians(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(ts))
 }
 
-func (s *Server) getTechnician(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	t, err := s.store.FindTechnicianByID(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, t)
-}
+func (s *Server) getTechnician(c echo.Context) error { return getByID(c, s.store.FindTechnicianByID) }
 
 func (s *Server) patchTechnician(c echo.Context) error {
 	id, err := pathID(c)
@@ -80,14 +70,7 @@ func (s *Server) patchTechnician(c echo.Context) error {
 }
 
 func (s *Server) deleteTechnician(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteTechnician(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return deleteByID(c, s.store.DeleteTechnician)
 }
 
 type deviceRequest struct {

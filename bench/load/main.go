@@ -589,20 +589,8 @@ func throughputStream(ctx context.Context, c config, devs []*device, accepted, r
 			}
 			for seq := 1; ctx.Err() == nil && len(mine) > 0; seq++ {
 				j := seq % len(mine)
-				msg := append([]byte(fmt.Sprintf(`{"seq":%d,"fixes":`, seq)), nativeBody(ds[j], c.batch, false)...)
-				msg = append(msg, '}')
 				sent.Add(int64(c.batch))
-				var ack struct {
-					Accepted int               `json:"accepted"`
-					Rejected []json.RawMessage `json:"rejected"`
-					Error    *json.RawMessage  `json:"error"`
-				}
-				if mine[j].WriteMessage(websocket.TextMessage, msg) != nil || mine[j].ReadJSON(&ack) != nil || ack.Error != nil {
-					errs.Add(1)
-					continue
-				}
-				accepted.Add(int64(ack.Accepted))
-				rejected.Add(int64(len(ack.Rejected)))
+				streamBatch(mine[j], seq, nativeBody(ds[j], c.batch, false), accepted, rejected, errs)
 			}
 		})
 	}
@@ -674,20 +662,8 @@ func liveStream(ctx context.Context, c config, devs []*device, accepted, rejecte
 			t := time.NewTicker(c.interval)
 			defer t.Stop()
 			for seq := 1; ; seq++ {
-				msg := append([]byte(`{"seq":`+strconv.Itoa(seq)+`,"fixes":`), nativeBody(d, 1, true)...)
-				msg = append(msg, '}')
 				sent.Add(1)
-				var ack struct {
-					Accepted int               `json:"accepted"`
-					Rejected []json.RawMessage `json:"rejected"`
-					Error    *json.RawMessage  `json:"error"`
-				}
-				if conn.WriteMessage(websocket.TextMessage, msg) != nil || conn.ReadJSON(&ack) != nil || ack.Error != nil {
-					errs.Add(1)
-				} else {
-					accepted.Add(int64(ack.Accepted))
-					rejected.Add(int64(len(ack.Rejected)))
-				}
+				streamBatch(conn, seq, nativeBody(d, 1, true), accepted, rejected, errs)
 				select {
 				case <-t.C:
 				case <-ctx.Done():
@@ -698,4 +674,21 @@ func liveStream(ctx context.Context, c config, devs []*device, accepted, rejecte
 	}
 	wg.Wait()
 	return nil
+}
+
+// streamBatch sends fixes on a device stream and counts its acknowledgement.
+func streamBatch(conn *websocket.Conn, seq int, fixes []byte, accepted, rejected, errs *atomic.Int64) {
+	msg := append([]byte(`{"seq":`+strconv.Itoa(seq)+`,"fixes":`), fixes...)
+	msg = append(msg, '}')
+	var ack struct {
+		Accepted int               `json:"accepted"`
+		Rejected []json.RawMessage `json:"rejected"`
+		Error    *json.RawMessage  `json:"error"`
+	}
+	if conn.WriteMessage(websocket.TextMessage, msg) != nil || conn.ReadJSON(&ack) != nil || ack.Error != nil {
+		errs.Add(1)
+		return
+	}
+	accepted.Add(int64(ack.Accepted))
+	rejected.Add(int64(len(ack.Rejected)))
 }
