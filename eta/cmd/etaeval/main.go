@@ -1,0 +1,169 @@
+// Command etaeval scores the ETA model on recorded taxi trips (Porto,
+// ECML/PKDD 2015, CC BY 4.0): it trains on the earlier trips, split by start
+// time, and at 25%, 50% and 75% of each later trip predicts the remaining
+// time to the trip's last fix (its true arrival). It reports the mean
+// absolute error in seconds and the median absolute percentage error, for
+// the model and for the baseline of straight-line distance at a constant
+// speed fitted on the training trips. Nothing is tuned on the scored trips.
+//
+//	go run ./eta/cmd/etaeval -data ../shared/data/porto/porto_points.csv
+package main
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/enroutehq/enroute/eta"
+	"github.com/enroutehq/enroute/geo"
+)
+
+type trip struct {
+	id string
+	ps []eta.Point
+}
+
+func main() {
+	data := flag.String("data", "../shared/data/porto/porto_points.csv", "trip_id,seq,t,lat,lon")
+	train := flag.Float64("train", 0.7, "share of trips, by start time, to train on")
+	minFixes := flag.Int("min-fixes", 8, "shortest trip scored, in fixes")
+	bias := flag.Bool("bias", false, "also print the model's median ratio of predicted to true time")
+	flag.Parse()
+	trips, err := load(*data, *minFixes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "etaeval:", err)
+		os.Exit(1)
+	}
+	slices.SortFunc(trips, func(a, b trip) int { return a.ps[0].Time.Compare(b.ps[0].Time) })
+	cut := int(float64(len(trips)) * *train)
+	learn, score := trips[:cut], trips[cut:]
+	fmt.Printf("%d trips of %d+ fixes: training on %d (starting %s to %s), scoring %d (starting %s to %s)\n",
+		len(trips), *minFixes, len(learn), learn[0].ps[0].Time.Format("15:04"), learn[len(learn)-1].ps[0].Time.Format("15:04"),
+		len(score), score[0].ps[0].Time.Format("15:04"), score[len(score)-1].ps[0].Time.Format("15:04"))
+
+	m := eta.New(eta.Config{})
+	for _, t := range learn {
+		m.AddTrip(t.ps)
+	}
+	km, cells := m.Stats()
+	baseline := fitBaseline(learn)
+	fmt.Printf("model: %.0f km of driving in %d cell-hours; baseline: straight line at %.2f m/s\n\n", km, cells, baseline)
+
+	fmt.Printf("%-6s %-9s %10s %10s %8s\n", "at", "", "MAE (s)", "MdAPE", "n")
+	for _, frac := range []float64{0.25, 0.5, 0.75} {
+		var errModel, errBase, apeModel, apeBase, ratio []float64
+		for _, t := range score {
+			i := int(math.Round(frac * float64(len(t.ps)-1)))
+			cur, end := t.ps[i], t.ps[len(t.ps)-1]
+			truth := end.Time.Sub(cur.Time).Seconds()
+			if truth <= 0 {
+				continue
+			}
+			speed := -1.0
+			if i > 0 {
+				prev := t.ps[i-1]
+				if dt := cur.Time.Sub(prev.Time).Seconds(); dt > 0 {
+					speed = geo.DistanceM(prev.Lat, prev.Lng, cur.Lat, cur.Lng) / dt
+				}
+			}
+			pred := m.Estimate(cur, speed, end.Lat, end.Lng).Duration.Seconds()
+			base := geo.DistanceM(cur.Lat, cur.Lng, end.Lat, end.Lng) / baseline
+			errModel = append(errModel, math.Abs(pred-truth))
+			errBase = append(errBase, math.Abs(base-truth))
+			apeModel = append(apeModel, math.Abs(pred-truth)/truth)
+			apeBase = append(apeBase, math.Abs(base-truth)/truth)
+			ratio = append(ratio, pred/truth)
+		}
+		fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", fmt.Sprintf("%.0f%%", frac*100), "model", mean(errModel), 100*med(apeModel), len(errModel))
+		fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", "", "baseline", mean(errBase), 100*med(apeBase), len(errBase))
+		if *bias {
+			fmt.Printf("       model's median predicted/true: %.2f\n", med(ratio))
+		}
+	}
+}
+
+// fitBaseline fits the constant speed v that minimizes the median absolute
+// percentage error of remaining time = straight distance / v over the
+// training trips at 25%, 50% and 75%: the baseline at its best.
+func fitBaseline(trips []trip) float64 {
+	type sample struct{ d, t float64 }
+	var ss []sample
+	for _, t := range trips {
+		end := t.ps[len(t.ps)-1]
+		for _, frac := range []float64{0.25, 0.5, 0.75} {
+			p := t.ps[int(math.Round(frac*float64(len(t.ps)-1)))]
+			if truth := end.Time.Sub(p.Time).Seconds(); truth > 0 {
+				ss = append(ss, sample{geo.DistanceM(p.Lat, p.Lng, end.Lat, end.Lng), truth})
+			}
+		}
+	}
+	best, bestErr := 1.0, math.Inf(1)
+	for v := 1.0; v <= 20; v += 0.05 {
+		apes := make([]float64, len(ss))
+		for i, s := range ss {
+			apes[i] = math.Abs(s.d/v-s.t) / s.t
+		}
+		if e := med(apes); e < bestErr {
+			best, bestErr = v, e
+		}
+	}
+	return best
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func med(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
+
+func load(path string, minFixes int) ([]trip, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	if _, err := r.Read(); err != nil {
+		return nil, err
+	}
+	byID := map[string]*trip{}
+	var order []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		t, _ := strconv.ParseInt(rec[2], 10, 64)
+		lat, _ := strconv.ParseFloat(rec[3], 64)
+		lng, _ := strconv.ParseFloat(rec[4], 64)
+		tr := byID[rec[0]]
+		if tr == nil {
+			tr = &trip{id: rec[0]}
+			byID[rec[0]] = tr
+			order = append(order, rec[0])
+		}
+		tr.ps = append(tr.ps, eta.Point{Lat: lat, Lng: lng, Time: time.Unix(t, 0).UTC()})
+	}
+	var out []trip
+	for _, id := range order {
+		if t := byID[id]; len(t.ps) >= minFixes {
+			out = append(out, *t)
+		}
+	}
+	return out, nil
+}

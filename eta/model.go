@@ -1,0 +1,347 @@
+// Package eta estimates distance and time of arrival from what Enroute's
+// own fleet has driven: a travel pace learned per H3 cell and hour of the
+// week, shrunk toward coarser cells and a global prior where data is thin,
+// the detour ratio between driven and straight-line distance, and the
+// technician's current movement close to the destination. It needs no map
+// and no third-party service.
+//
+// Concurrency: a Model is safe for concurrent use; Add* take a write lock,
+// estimates a read lock.
+package eta
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/enroutehq/enroute/geo"
+)
+
+// Config tunes a Model. Zero values mean the defaults.
+type Config struct {
+	FineRes       int     // H3 resolution of learned cells; default 9 (~0.1 km²)
+	CoarseRes     int     // their parents, for thin data; default 7 (~5 km²)
+	PriorSpeedMPS float64 // before any data; default 8.3 m/s (30 km/h, urban driving)
+	PriorM        float64 // metres of driving a level needs to outweigh its parent; default 2,000
+	MaxSpeedMPS   float64 // faster segments are GPS glitches, not driving; default 55 (200 km/h)
+	MaxGap        time.Duration
+	StepM         float64 // route sampling step; default 100 m
+	// RecentHalfLife weights today's traffic: how fast recent driving was
+	// against all driving scales every estimate. Default 30 min.
+	RecentHalfLife time.Duration
+}
+
+func (c *Config) defaults() {
+	def := func(v *float64, d float64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.FineRes <= 0 {
+		c.FineRes = 9
+	}
+	if c.CoarseRes <= 0 {
+		c.CoarseRes = 7
+	}
+	def(&c.PriorSpeedMPS, 8.3)
+	def(&c.PriorM, 2000)
+	def(&c.MaxSpeedMPS, 55)
+	def(&c.StepM, 100)
+	if c.MaxGap <= 0 {
+		c.MaxGap = 2 * time.Minute
+	}
+	if c.RecentHalfLife <= 0 {
+		c.RecentHalfLife = 30 * time.Minute
+	}
+}
+
+// decayed returns recent decayed from recentAt to t (never forward in time).
+func (m *Model) decayed(t time.Time) stat {
+	dt := t.Sub(m.recentAt)
+	if dt <= 0 || m.recentAt.IsZero() {
+		return m.recent
+	}
+	f := math.Exp2(-dt.Seconds() / m.cfg.RecentHalfLife.Seconds())
+	return stat{m: m.recent.m * f, s: m.recent.s * f}
+}
+
+// trafficFactor is recent pace over all-time pace, shrunk toward 1 while
+// recent driving is little.
+func (m *Model) trafficFactor(t time.Time) float64 {
+	if m.global.m == 0 {
+		return 1
+	}
+	all := m.global.s / m.global.m
+	return m.decayed(t).pace(all, m.cfg.PriorM*5) / all
+}
+
+// stat is driving observed somewhere: metres and seconds.
+type stat struct{ m, s float64 }
+
+func (st *stat) add(m, s float64) { st.m += m; st.s += s }
+
+// pace shrinks this level's pace (s/m) toward its parent's: with little
+// driving it is the parent's, with much its own.
+func (st stat) pace(parent, priorM float64) float64 {
+	return (st.s + priorM*parent) / (st.m + priorM)
+}
+
+// key is a cell in an hour-of-week bucket; bucket -1 is all hours.
+type key struct {
+	cell   geo.Cell
+	bucket int
+}
+
+// Detour bands by straight-line distance to the destination, in metres.
+var detourBands = []float64{250, 500, 1000, 2000, 4000, 8000, math.Inf(1)}
+
+// Model is a learned ETA model.
+type Model struct {
+	cfg Config
+
+	mu       sync.RWMutex
+	global   stat
+	recent   stat      // driving weighted by recency (half-life RecentHalfLife)
+	recentAt time.Time // the data time recent is decayed to
+	coarse   map[geo.Cell]*stat
+	fine     map[key]*stat
+	detour   [][]float64 // per band: samples of driven/straight (bounded)
+	calib    [][]float64 // per band: samples of true/predicted remaining time (bounded)
+	// Medians of the above, refreshed when a trip is learned: estimates
+	// only read them (BenchmarkEstimate: sorting per estimate cost 10x).
+	detourMed, calibMed []float64
+}
+
+// New returns an empty model: it estimates from the prior alone.
+func New(cfg Config) *Model {
+	cfg.defaults()
+	return &Model{cfg: cfg, coarse: map[geo.Cell]*stat{}, fine: map[key]*stat{}, detour: make([][]float64, len(detourBands)), calib: make([][]float64, len(detourBands)),
+		detourMed: make([]float64, len(detourBands)), calibMed: make([]float64, len(detourBands))}
+}
+
+// HourOfWeek is the bucket of t: 0 is Monday 00:00-01:00 UTC.
+func HourOfWeek(t time.Time) int {
+	t = t.UTC()
+	return (int(t.Weekday())+6)%7*24 + t.Hour()
+}
+
+// Point is a fix.
+type Point struct {
+	Lat, Lng float64
+	Time     time.Time
+}
+
+// AddSegment learns from driving between two consecutive fixes. Glitches
+// (impossible speeds) and gaps are ignored; so is standing still, which
+// says nothing about how fast a street is driven.
+func (m *Model) AddSegment(a, b Point) {
+	dt := b.Time.Sub(a.Time)
+	if dt <= 0 || dt > m.cfg.MaxGap {
+		return
+	}
+	d := geo.DistanceM(a.Lat, a.Lng, b.Lat, b.Lng)
+	sec := dt.Seconds()
+	if d/sec > m.cfg.MaxSpeedMPS || d < 1 {
+		return
+	}
+	mid := geo.CellOf((a.Lat+b.Lat)/2, (a.Lng+b.Lng)/2, m.cfg.FineRes)
+	coarse := mid.Parent(m.cfg.CoarseRes)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.global.add(d, sec)
+	if b.Time.After(m.recentAt) {
+		m.recent, m.recentAt = m.decayed(b.Time), b.Time
+	}
+	m.recent.add(d, sec)
+	m.stat(m.coarse, coarse).add(d, sec)
+	m.statKey(key{mid, -1}).add(d, sec)
+	m.statKey(key{mid, HourOfWeek(a.Time)}).add(d, sec)
+}
+
+func (m *Model) stat(mp map[geo.Cell]*stat, c geo.Cell) *stat {
+	st := mp[c]
+	if st == nil {
+		st = &stat{}
+		mp[c] = st
+	}
+	return st
+}
+
+func (m *Model) statKey(k key) *stat {
+	st := m.fine[k]
+	if st == nil {
+		st = &stat{}
+		m.fine[k] = st
+	}
+	return st
+}
+
+// maxDetourSamples bounds memory per band.
+const maxDetourSamples = 20000
+
+// AddTrip learns a whole trip, ending at its destination: first how wrong
+// the model's own estimates along it were (true over predicted remaining
+// time, to calibrate later ones: predict, then learn), then its segments,
+// and at each fix the ratio of the distance still driven to the straight
+// line to its end.
+func (m *Model) AddTrip(ps []Point) {
+	if len(ps) < 2 {
+		return
+	}
+	end := ps[len(ps)-1]
+	for i := 0; i < len(ps)-1; i += max(1, len(ps)/8) {
+		truth := end.Time.Sub(ps[i].Time).Seconds()
+		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, end.Lat, end.Lng)
+		if truth <= 0 || straight < 50 {
+			continue
+		}
+		pred := m.estimate(ps[i], -1, end.Lat, end.Lng, false).Duration.Seconds()
+		if pred <= 0 {
+			continue
+		}
+		m.mu.Lock()
+		m.calib[band(straight)] = appendBounded(m.calib[band(straight)], truth/pred, i+len(ps))
+		m.mu.Unlock()
+	}
+	for i := 1; i < len(ps); i++ {
+		m.AddSegment(ps[i-1], ps[i])
+	}
+	remaining := make([]float64, len(ps)) // driven distance to the end
+	for i := len(ps) - 2; i >= 0; i-- {
+		d := geo.DistanceM(ps[i].Lat, ps[i].Lng, ps[i+1].Lat, ps[i+1].Lng)
+		if dt := ps[i+1].Time.Sub(ps[i].Time).Seconds(); dt <= 0 || d/dt > m.cfg.MaxSpeedMPS {
+			d = 0 // a glitch adds no distance
+		}
+		remaining[i] = remaining[i+1] + d
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range len(ps) - 1 {
+		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, end.Lat, end.Lng)
+		if straight < 50 {
+			continue
+		}
+		r := remaining[i] / straight
+		if r < 1 || r > 5 {
+			continue
+		}
+		b := band(straight)
+		m.detour[b] = appendBounded(m.detour[b], r, i*7919+len(ps))
+	}
+	for b := range detourBands {
+		m.detourMed[b], m.calibMed[b] = median(m.detour[b]), median(m.calib[b])
+	}
+}
+
+// appendBounded keeps at most maxDetourSamples samples, replacing one at a
+// pseudo-random place (seed) once full.
+func appendBounded(xs []float64, x float64, seed int) []float64 {
+	if len(xs) < maxDetourSamples {
+		return append(xs, x)
+	}
+	xs[seed%maxDetourSamples] = x
+	return xs
+}
+
+// calibration is the median true/predicted ratio of the band, shrunk
+// toward 1 while samples are few.
+func (m *Model) calibration(straightM float64) float64 {
+	b := band(straightM)
+	n := float64(len(m.calib[b]))
+	if n == 0 {
+		return 1
+	}
+	w := n / (n + 50)
+	return 1 + w*(m.calibMed[b]-1)
+}
+
+func band(straightM float64) int {
+	for i, limit := range detourBands {
+		if straightM < limit {
+			return i
+		}
+	}
+	return len(detourBands) - 1
+}
+
+// detourRatio is the median ratio for the band, or a city-wide 1.35.
+func (m *Model) detourRatio(straightM float64) float64 {
+	b := band(straightM)
+	if len(m.detour[b]) < 30 {
+		return 1.35
+	}
+	return m.detourMed[b]
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	cp := slices.Clone(xs)
+	slices.Sort(cp)
+	return cp[len(cp)/2]
+}
+
+// paceAt is the learned pace (s/m) at a point and hour bucket.
+func (m *Model) paceAt(lat, lng float64, bucket int) float64 {
+	k := m.cfg.PriorM
+	p := m.global.pace(1/m.cfg.PriorSpeedMPS, k)
+	fine := geo.CellOf(lat, lng, m.cfg.FineRes)
+	if st := m.coarse[fine.Parent(m.cfg.CoarseRes)]; st != nil {
+		p = st.pace(p, k)
+	}
+	if st := m.fine[key{fine, -1}]; st != nil {
+		p = st.pace(p, k)
+	}
+	if st := m.fine[key{fine, bucket}]; st != nil {
+		p = st.pace(p, k)
+	}
+	return p
+}
+
+// Estimate is a predicted remaining distance and time.
+type Estimate struct {
+	DistanceM float64       // likely driven distance
+	Duration  time.Duration // time to arrive
+}
+
+// Estimate predicts the drive from a fix to a destination. speedMPS is the
+// technician's current speed (negative: unknown); within a kilometre of
+// the destination it counts more and more.
+func (m *Model) Estimate(from Point, speedMPS, toLat, toLng float64) Estimate {
+	return m.estimate(from, speedMPS, toLat, toLng, true)
+}
+
+func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated bool) Estimate {
+	straight := geo.DistanceM(from.Lat, from.Lng, toLat, toLng)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	detour := m.detourRatio(straight)
+	bucket := HourOfWeek(from.Time)
+	steps := max(1, int(math.Ceil(straight/m.cfg.StepM)))
+	var sec float64
+	for i := range steps {
+		f := (float64(i) + 0.5) / float64(steps)
+		lat := from.Lat + (toLat-from.Lat)*f
+		lng := from.Lng + (toLng-from.Lng)*f
+		sec += straight / float64(steps) * detour * m.paceAt(lat, lng, bucket)
+	}
+	driven := straight * detour
+	if speedMPS > 1 && straight < 1000 {
+		w := 0.5 * (1 - straight/1000)
+		sec = (1-w)*sec + w*driven/speedMPS
+	}
+	sec *= m.trafficFactor(from.Time)
+	if calibrated {
+		sec *= m.calibration(straight)
+	}
+	return Estimate{DistanceM: driven, Duration: time.Duration(sec * float64(time.Second))}
+}
+
+// Stats says how much the model has learned.
+func (m *Model) Stats() (drivenKm float64, cells int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.global.m / 1000, len(m.fine)
+}

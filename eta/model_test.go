@@ -1,0 +1,123 @@
+package eta
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute/geo"
+)
+
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // a Monday
+
+// drive returns fixes every 10 s moving east at speed from (lat, lng).
+func drive(lat, lng, speed float64, n int, start time.Time) []Point {
+	var ps []Point
+	for i := range n {
+		d := speed * 10 * float64(i)
+		b := geo.BBoxAround(lat, lng, d)
+		ps = append(ps, Point{Lat: lat, Lng: lng + (b.MaxLng-lng)*1, Time: start.Add(time.Duration(i) * 10 * time.Second)})
+	}
+	return ps
+}
+
+func TestPriorWithoutData(t *testing.T) {
+	m := New(Config{})
+	from := Point{Lat: 41.15, Lng: -8.61, Time: t0}
+	e := m.Estimate(from, -1, 41.16, -8.61)
+	straight := geo.DistanceM(41.15, -8.61, 41.16, -8.61)
+	want := straight * 1.35 / 8.3
+	if math.Abs(e.Duration.Seconds()-want) > 1 || math.Abs(e.DistanceM-straight*1.35) > 1 {
+		t.Fatalf("estimate = %+v, want %.0f s over %.0f m", e, want, straight*1.35)
+	}
+}
+
+func TestLearnsSpeed(t *testing.T) {
+	m := New(Config{})
+	// A street driven at 15 m/s many times.
+	for k := range 30 {
+		m.AddTrip(drive(41.15, -8.65, 15, 40, t0.Add(time.Duration(k)*time.Hour)))
+	}
+	from := Point{Lat: 41.15, Lng: -8.65, Time: t0.Add(48 * time.Hour)}
+	to := drive(41.15, -8.65, 15, 40, t0)[39]
+	e := m.Estimate(from, -1, to.Lat, to.Lng)
+	// The learned trips are straight, so the detour is 1 and the time ~390 s.
+	if got := e.Duration.Seconds(); got < 330 || got > 450 {
+		t.Fatalf("estimate on a learned street = %.0f s, want about 390", got)
+	}
+	km, cells := m.Stats()
+	if km < 100 || cells == 0 {
+		t.Fatalf("stats = %.0f km, %d cells", km, cells)
+	}
+	// Elsewhere, little is known: nearer the prior.
+	far := m.Estimate(Point{Lat: 41.25, Lng: -8.65, Time: from.Time}, -1, 41.25, to.Lng)
+	if far.Duration <= e.Duration {
+		t.Fatalf("an unknown street (%v) should be estimated slower than a fast known one (%v)", far.Duration, e.Duration)
+	}
+}
+
+func TestIgnoresGlitchesAndStops(t *testing.T) {
+	m := New(Config{})
+	a := Point{Lat: 41.15, Lng: -8.61, Time: t0}
+	m.AddSegment(a, Point{Lat: 41.25, Lng: -8.61, Time: t0.Add(15 * time.Second)})  // 11 km in 15 s
+	m.AddSegment(a, Point{Lat: 41.15, Lng: -8.61, Time: t0.Add(15 * time.Second)})  // standing
+	m.AddSegment(a, Point{Lat: 41.151, Lng: -8.61, Time: t0.Add(10 * time.Minute)}) // a gap
+	m.AddSegment(a, Point{Lat: 41.151, Lng: -8.61, Time: t0.Add(-time.Second)})     // backwards
+	if km, cells := m.Stats(); km != 0 || cells != 0 {
+		t.Fatalf("learned %v km in %d cells from glitches", km, cells)
+	}
+}
+
+func TestHourOfWeek(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want int
+	}{
+		{t0, 9}, {t0.Add(24 * time.Hour), 33}, {time.Date(2026, 11, 29, 23, 30, 0, 0, time.UTC), 167},
+	} {
+		if got := HourOfWeek(tc.t); got != tc.want {
+			t.Errorf("HourOfWeek(%v) = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestNearDestinationUsesCurrentSpeed(t *testing.T) {
+	m := New(Config{})
+	from := Point{Lat: 41.15, Lng: -8.61, Time: t0}
+	slow := m.Estimate(from, 2, 41.153, -8.61)
+	fast := m.Estimate(from, 20, 41.153, -8.61)
+	unknown := m.Estimate(from, -1, 41.153, -8.61)
+	if !(fast.Duration < unknown.Duration && unknown.Duration < slow.Duration) {
+		t.Fatalf("300 m out: fast %v, unknown %v, slow %v", fast.Duration, unknown.Duration, slow.Duration)
+	}
+}
+
+func TestCalibrationLearnsFromArrivals(t *testing.T) {
+	m := New(Config{})
+	// Trips that take twice what their speed says: a long stop at the end.
+	for k := range 200 {
+		ps := drive(41.15+float64(k%10)*0.01, -8.65, 10, 30, t0.Add(time.Duration(k)*time.Minute))
+		last := ps[len(ps)-1]
+		last.Time = last.Time.Add(290 * time.Second)
+		ps = append(ps[:len(ps)-1], last)
+		m.AddTrip(ps)
+	}
+	m.mu.RLock()
+	c := m.calibration(2000)
+	m.mu.RUnlock()
+	if c < 1.2 {
+		t.Fatalf("calibration after late arrivals = %.2f, want above 1", c)
+	}
+}
+
+func BenchmarkEstimate(b *testing.B) {
+	m := New(Config{})
+	for k := range 50 {
+		m.AddTrip(drive(41.15, -8.65, 12, 60, t0.Add(time.Duration(k)*time.Hour)))
+	}
+	from := Point{Lat: 41.15, Lng: -8.65, Time: t0}
+	b.ReportAllocs()
+	for range b.N {
+		m.Estimate(from, 10, 41.18, -8.60)
+	}
+}
