@@ -377,11 +377,7 @@ func writeRaw(ws *websocket.Conn, wait time.Duration, b []byte, s *Server) bool 
 // policy close (1008).
 func (s *Server) watchAssignment(c echo.Context) error {
 	ctx := c.Request().Context()
-	link, lerr := s.store.FindTrackingLink(ctx, enroute.HashSecret(c.Param("token")))
-	var a *enroute.Assignment
-	if lerr == nil {
-		a, lerr = s.store.FindAssignmentByID(ctx, link.AssignmentID)
-	}
+	a, loc, lerr := s.trackedAssignment(ctx, c.Param("token"))
 	ws, err := s.upgrade(c)
 	if err != nil {
 		return nil
@@ -393,9 +389,9 @@ func (s *Server) watchAssignment(c echo.Context) error {
 	}
 	v := s.newViewer(ws)
 	// Subscribe before reading the snapshot, so no update falls between.
-	sub := s.hub.SubscribeAssignment(a, v.kick, func() { s.evict(ws) })
+	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, func() { s.evict(ws) })
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
-	if a.Status == enroute.StatusDispatched {
+	if a.Status == enroute.StatusDispatched && loc.Verified {
 		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
 			snap["position"] = positionOf(&p)
 		}
@@ -406,6 +402,28 @@ func (s *Server) watchAssignment(c echo.Context) error {
 		v.read(nil)
 	})
 	return nil
+}
+
+// trackedAssignment resolves a tracking token to its assignment and the
+// job's location. Returns ENOTFOUND for an unknown or expired token.
+func (s *Server) trackedAssignment(ctx context.Context, token string) (*enroute.Assignment, *enroute.Location, error) {
+	link, err := s.store.FindTrackingLink(ctx, enroute.HashSecret(token))
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := s.store.FindAssignmentByID(ctx, link.AssignmentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	job, err := s.store.FindJobByID(ctx, a.JobID)
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := s.store.FindLocationByID(ctx, job.LocationID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, loc, nil
 }
 
 // detach runs a connection on fresh goroutines and lets the handler return.

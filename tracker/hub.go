@@ -92,7 +92,8 @@ type Sub struct {
 	index     map[int64]int // technician -> position in pending
 	events    []Event
 	since     time.Time // when the oldest unread update arrived
-	streaming bool      // customers: positions flow while dispatched
+	streaming bool      // customers: positions flow while dispatched...
+	located   bool      // ...to a verified address; otherwise never
 	gone      bool
 }
 
@@ -167,9 +168,10 @@ func (s *Sub) signal() {
 // evict as for Sub): its
 // technician's positions while streaming is on (the assignment is en
 // route), and its status events.
-func (h *Hub) SubscribeAssignment(a *enroute.Assignment, notify, evict func()) *Sub {
+func (h *Hub) SubscribeAssignment(a *enroute.Assignment, verified bool, notify, evict func()) *Sub {
 	s := h.newSub(notify, evict)
-	s.tech, s.assignment, s.streaming = a.TechnicianID, a.ID, a.Status == enroute.StatusDispatched
+	s.tech, s.assignment, s.located = a.TechnicianID, a.ID, verified
+	s.streaming = verified && a.Status == enroute.StatusDispatched
 	h.mu.Lock()
 	add(h.byTech, a.TechnicianID, s)
 	add(h.byAssignment, a.ID, s)
@@ -301,7 +303,7 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 			s.mu.Unlock()
 			continue
 		}
-		s.streaming = a.Status == enroute.StatusDispatched
+		s.streaming = s.located && a.Status == enroute.StatusDispatched
 		if !s.streaming {
 			s.pending = s.pending[:0]
 			clear(s.index)

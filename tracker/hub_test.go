@@ -55,7 +55,7 @@ func TestHubViewport(t *testing.T) {
 func TestHubAssignmentStream(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
 	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
-	s := h.SubscribeAssignment(a, nil, nil)
+	s := h.SubscribeAssignment(a, true, nil, nil)
 	h.PublishPosition(livePos(2, 41.15, -8.61)) // someone else
 	h.PublishPosition(livePos(1, 41.15, -8.61))
 	if ps, _ := s.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 1 {
@@ -67,6 +67,20 @@ func TestHubAssignmentStream(t *testing.T) {
 	ps, ev := s.Take()
 	if len(ps) != 0 || len(ev) != 1 || ev[0].Assignment.Status != enroute.StatusWorking {
 		t.Fatalf("after arrival: positions %+v events %+v", ps, ev)
+	}
+}
+
+func TestHubUnverifiedGetsNoPositions(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	s := h.SubscribeAssignment(a, false, nil, nil)
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched})
+	h.PublishPosition(livePos(1, 41.151, -8.61))
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusWorking})
+	ps, ev := s.Take()
+	if len(ps) != 0 || len(ev) != 2 {
+		t.Fatalf("unverified address: positions %+v, events %d", ps, len(ev))
 	}
 }
 
@@ -91,7 +105,7 @@ func TestHubEvictsLaggards(t *testing.T) {
 	// Overflowing the event queue evicts too.
 	a := &enroute.Assignment{ID: 1, TechnicianID: 1, Status: enroute.StatusDispatched}
 	gone := false
-	s := h.SubscribeAssignment(a, nil, func() { gone = true })
+	s := h.SubscribeAssignment(a, true, nil, func() { gone = true })
 	for range 3 {
 		h.PublishAssignment(a)
 	}
@@ -107,7 +121,7 @@ func BenchmarkHub_Publish(b *testing.B) {
 			h := NewHub(HubConfig{MaxLag: time.Hour}, 8, 4096)
 			var subs []*Sub
 			for i := range tc.customers {
-				subs = append(subs, h.SubscribeAssignment(&enroute.Assignment{ID: int64(i + 1), TechnicianID: int64(i + 1), Status: enroute.StatusDispatched}, nil, nil))
+				subs = append(subs, h.SubscribeAssignment(&enroute.Assignment{ID: int64(i + 1), TechnicianID: int64(i + 1), Status: enroute.StatusDispatched}, true, nil, nil))
 			}
 			for range tc.boards {
 				subs = append(subs, h.SubscribeView(nil, nil, nil))

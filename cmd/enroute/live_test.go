@@ -236,3 +236,30 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 		}
 	}
 }
+
+// TestUnverifiedAddressStreamsNoPositions: "If the customer's service
+// location address is not verified, the arrival tracking screen shows the
+// technician's name and the destination address": no position, ever.
+func TestUnverifiedAddressStreamsNoPositions(t *testing.T) {
+	st := newIngestStack(t)
+	ana, _, token := st.device("Ana Silva")
+	st.fixAt(token, 41.1490, -8.6100)
+	a, link := st.trackingLink(ana)
+	job := int64(st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["job_id"].(float64))
+	loc := int64(st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job), nil).body["location_id"].(float64))
+	st.ok("PATCH", fmt.Sprintf("/api/v1/locations/%d", loc), map[string]any{"verified": false})
+
+	ws, _, err := st.wsDial("/t/" + link + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if snap := next(t, ws, 5*time.Second); snap["status"] != "dispatched" || snap["position"] != nil {
+		t.Fatalf("snapshot = %v", snap)
+	}
+	st.fixAt(token, 41.1492, -8.6102)
+	st.move(a, "start")
+	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
+		t.Fatalf("got %v, want only the status event", m)
+	}
+}
