@@ -74,7 +74,8 @@ type EmailUpdate struct {
 
 // TrackingUpdate changes the Arrival Tracking tab.
 type TrackingUpdate struct {
-	Enabled *bool `json:"enabled"`
+	Enabled     *bool `json:"enabled"`
+	AutoArrival *bool `json:"auto_arrival"`
 }
 
 // GeneralUpdate changes the Settings tab.

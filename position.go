@@ -56,4 +56,21 @@ type Publisher interface {
 	PublishPosition(p *Position)
 	// PublishAssignment announces an assignment's status change.
 	PublishAssignment(a *Assignment)
+	// PublishProgress announces an en-route assignment's distance and ETA.
+	PublishProgress(p *Progress)
+}
+
+// Progress is how far an en-route technician is from a verified address,
+// and when they should arrive.
+type Progress struct {
+	AssignmentID int64     `json:"assignment_id"`
+	TechnicianID int64     `json:"technician_id"`
+	DistanceM    float64   `json:"distance_m"`
+	ETA          time.Time `json:"eta"`
+	At           time.Time `json:"at"` // the fix it was computed from
+}
+
+// ProgressSource tells the latest progress of an assignment, if any.
+type ProgressSource interface {
+	Progress(assignmentID int64) (*Progress, bool)
 }

@@ -40,9 +40,11 @@ type EmailSettings struct {
 }
 
 // TrackingSettings is the Arrival Tracking tab: whether dispatch messages
-// carry a link to the live tracking page.
+// carry a link to the live tracking page, and whether a technician who
+// reaches a verified address is marked arrived (working) automatically.
 type TrackingSettings struct {
-	Enabled bool `json:"enabled"`
+	Enabled     bool `json:"enabled"`
+	AutoArrival bool `json:"auto_arrival"`
 }
 
 // GeneralSettings is the Settings tab.
@@ -79,7 +81,8 @@ const (
 // default templates in place.
 func DefaultSettings() *Settings {
 	return &Settings{Dispatch: DispatchSettings{
-		Text:  TextSettings{Template: DefaultTextTemplate},
-		Email: EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
+		Tracking: TrackingSettings{AutoArrival: true},
+		Text:     TextSettings{Template: DefaultTextTemplate},
+		Email:    EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
 	}}
 }

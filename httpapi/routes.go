@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	if s.hub != nil {
 		api.GET("/live", s.watchBoard, s.authenticate(enroute.RoleAdmin, enroute.RoleDispatcher))
 		e.GET("/t/:token/live", s.watchAssignment)
+		e.GET("/t/:token/state", s.trackingState)
 	}
 
 	api.POST("/technicians", s.createTechnician, admin...)

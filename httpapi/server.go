@@ -53,6 +53,8 @@ type Features struct {
 	Notify  enroute.NotificationService
 	Tracker *tracker.Tracker
 	Hub     *tracker.Hub
+	// Progress gives an assignment's latest distance and ETA.
+	Progress enroute.ProgressSource
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
 }
@@ -69,6 +71,7 @@ type Server struct {
 	hooks         []enroute.AssignmentHook
 	tracker       *tracker.Tracker
 	hub           *tracker.Hub
+	progress      enroute.ProgressSource
 	upgrader      *websocket.Upgrader
 	conns         conns
 	wsWG          sync.WaitGroup // connection goroutines
@@ -92,17 +95,18 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		cfg.Registry = NewRegistry()
 	}
 	s := &Server{
-		cfg:     cfg,
-		store:   store,
-		logger:  logger.With("component", "httpapi"),
-		echo:    echo.New(),
-		notify:  f.Notify,
-		hooks:   f.Hooks,
-		tracker: f.Tracker,
-		hub:     f.Hub,
-		devices: newDeviceCache(store),
-		metrics: newMetrics(cfg.Registry),
-		now:     time.Now,
+		cfg:      cfg,
+		store:    store,
+		logger:   logger.With("component", "httpapi"),
+		echo:     echo.New(),
+		notify:   f.Notify,
+		hooks:    f.Hooks,
+		tracker:  f.Tracker,
+		hub:      f.Hub,
+		progress: f.Progress,
+		devices:  newDeviceCache(store),
+		metrics:  newMetrics(cfg.Registry),
+		now:      time.Now,
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true

@@ -26,8 +26,9 @@ type (
 		Enabled      bool   `json:"enabled"`
 	}
 	trackingTab struct {
-		Enabled  bool `json:"enabled"`
-		GPSReady bool `json:"gps_ready"`
+		Enabled     bool `json:"enabled"`
+		AutoArrival bool `json:"auto_arrival"`
+		GPSReady    bool `json:"gps_ready"`
 	}
 	generalTab struct {
 		LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
@@ -44,7 +45,7 @@ func tabsOf(v *enroute.DispatchSettingsView) allTabs {
 	return allTabs{
 		Text:     textTab{v.Text.FromNumber, v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
 		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
-		Tracking: trackingTab{v.Tracking.Enabled, v.GPSReady},
+		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
 	}
 }

@@ -189,6 +189,18 @@ func positionOf(p *enroute.Position) positionMsg {
 		AccuracyM: p.AccuracyM, SpeedMPS: p.SpeedMPS, HeadingDeg: p.HeadingDeg}
 }
 
+// progressMsg tells a customer the distance and ETA.
+type progressMsg struct {
+	Type string `json:"type"`
+	*enroute.Progress
+	ETAS float64 `json:"eta_s"`
+}
+
+// etaSeconds is the time left until the ETA, from now.
+func etaSeconds(p *enroute.Progress) float64 {
+	return max(0, time.Until(p.ETA).Seconds())
+}
+
 // statusMsg tells a watcher an assignment's new status.
 type statusMsg struct {
 	Type         string                   `json:"type"`
@@ -303,7 +315,12 @@ func (v *viewer) drain() bool {
 			return false
 		}
 		for _, e := range events {
-			b, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
+			var b []byte
+			if e.Progress != nil {
+				b, _ = json.Marshal(progressMsg{Type: "progress", Progress: e.Progress, ETAS: etaSeconds(e.Progress)})
+			} else {
+				b, _ = json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
+			}
 			if !writeRaw(v.ws, wait, b, v.s) {
 				return false
 			}

@@ -139,7 +139,8 @@ func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enro
 func (s *Service) UpdateTracking(ctx context.Context, u enroute.TrackingUpdate) (*enroute.DispatchSettingsView, error) {
 	return s.update(ctx, func(st *enroute.Settings) error {
 		set(&st.Dispatch.Tracking.Enabled, u.Enabled)
-		if !st.Dispatch.Tracking.Enabled {
+		set(&st.Dispatch.Tracking.AutoArrival, u.AutoArrival)
+		if !st.Dispatch.Tracking.Enabled || u.Enabled == nil {
 			return nil
 		}
 		gps, err := s.gpsView(ctx, st)

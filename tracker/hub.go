@@ -69,9 +69,10 @@ func NewHub(cfg HubConfig, res, maxCells int) *Hub {
 
 var _ enroute.Publisher = (*Hub)(nil)
 
-// Event is a status change sent to a subscriber.
+// Event is a status change, or new progress, sent to a subscriber.
 type Event struct {
 	Assignment *enroute.Assignment
+	Progress   *enroute.Progress
 }
 
 // Sub is one subscriber. The hub calls its notify function (which must
@@ -320,11 +321,63 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 	}
 }
 
+// PublishProgress implements enroute.Publisher: the assignment's watchers
+// get it while they get positions; progress is state, so a newer one
+// replaces one not yet taken.
+func (h *Hub) PublishProgress(p *enroute.Progress) {
+	h.mu.RLock()
+	var subs []*Sub
+	for s := range h.byAssignment[p.AssignmentID] {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		if !s.gone && s.streaming {
+			replaced := false
+			for i := range s.events {
+				if s.events[i].Progress != nil {
+					s.events[i].Progress, replaced = p, true
+				}
+			}
+			if !replaced && len(s.events) < h.cfg.MaxEvents {
+				s.events = append(s.events, Event{Progress: p})
+			}
+			s.signal()
+		}
+		s.mu.Unlock()
+	}
+}
+
 // drop evicts a slow subscriber.
 func (h *Hub) drop(s *Sub) {
 	h.Unsubscribe(s)
 	if s.evict != nil {
 		s.evict()
+	}
+}
+
+// Fanout is a Publisher telling several.
+type Fanout []enroute.Publisher
+
+// PublishPosition implements enroute.Publisher.
+func (f Fanout) PublishPosition(p *enroute.Position) {
+	for _, x := range f {
+		x.PublishPosition(p)
+	}
+}
+
+// PublishAssignment implements enroute.Publisher.
+func (f Fanout) PublishAssignment(a *enroute.Assignment) {
+	for _, x := range f {
+		x.PublishAssignment(a)
+	}
+}
+
+// PublishProgress implements enroute.Publisher.
+func (f Fanout) PublishProgress(p *enroute.Progress) {
+	for _, x := range f {
+		x.PublishProgress(p)
 	}
 }
 

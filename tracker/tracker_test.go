@@ -40,6 +40,7 @@ func (c *collector) PublishPosition(p *enroute.Position) {
 	c.mu.Unlock()
 }
 func (c *collector) PublishAssignment(*enroute.Assignment) {}
+func (c *collector) PublishProgress(*enroute.Progress)     {}
 
 func pos(lat, lng float64, t time.Time) tracker.Item {
 	return tracker.Item{Pos: enroute.Position{Time: t, Lat: lat, Lng: lng, AccuracyM: 5, SpeedMPS: 10, HeadingDeg: 90, Battery: 80}}

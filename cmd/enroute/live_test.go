@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,6 +34,16 @@ func next(t *testing.T, ws *websocket.Conn, timeout time.Duration) map[string]an
 		t.Fatalf("read: %v", err)
 	}
 	return m
+}
+
+// nextNotProgress reads the next message that is not a progress update.
+func nextNotProgress(t *testing.T, ws *websocket.Conn, timeout time.Duration) map[string]any {
+	t.Helper()
+	for {
+		if m := next(t, ws, timeout); m["type"] != "progress" {
+			return m
+		}
+	}
 }
 
 // fixAt posts one fix for a device token at lat, lng, now.
@@ -75,18 +86,18 @@ func TestCustomerStream(t *testing.T) {
 	}
 	st.fixAt(boToken, 41.1600, -8.6000) // another technician: never shown
 	st.fixAt(anaToken, 41.1492, -8.6102)
-	m := next(t, ws, 5*time.Second)
+	m := nextNotProgress(t, ws, 5*time.Second)
 	if m["type"] != "position" || m["lat"] != 41.1492 || int64(m["technician_id"].(float64)) != ana {
 		t.Fatalf("update = %v", m)
 	}
 	// Arrived: a status event, and no more positions.
 	st.move(a, "start")
-	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
+	if m := nextNotProgress(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
 		t.Fatalf("status = %v", m)
 	}
 	st.fixAt(anaToken, 41.1494, -8.6104)
 	st.move(a, "complete")
-	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "done" {
+	if m := nextNotProgress(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "done" {
 		t.Fatalf("after working, got %v (a position must not be shown)", m)
 	}
 
@@ -261,5 +272,86 @@ func TestUnverifiedAddressStreamsNoPositions(t *testing.T) {
 	st.move(a, "start")
 	if m := next(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
 		t.Fatalf("got %v, want only the status event", m)
+	}
+}
+
+// TestTrackingStateAndArrival drives a technician to a verified address:
+// the state and the stream carry distance and ETA, the rating shows only
+// at 4.0 or more, and staying at the address marks them arrived.
+func TestTrackingStateAndArrival(t *testing.T) {
+	st := newIngestStack(t)
+	tech, _, token := st.device("Ana Silva")
+	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 3.9})
+	a, link := st.trackingLink(tech) // the address: 41.1496, -8.606, verified
+
+	get := func() map[string]any {
+		_, raw := send(t, "GET", "http://"+st.m.Addr()+"/t/"+link+"/state", "", "")
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatalf("state: %s", raw)
+		}
+		return m
+	}
+	s := get()
+	if s["technician"].(map[string]any)["rating"] != nil || s["technician"].(map[string]any)["first_name"] != "Ana" {
+		t.Fatalf("rating 3.9 shown, or no first name: %v", s["technician"])
+	}
+	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 4.0})
+	if r := get()["technician"].(map[string]any)["rating"]; r != 4.0 {
+		t.Fatalf("rating 4.0 = %v", r)
+	}
+
+	ws, _, err := st.wsDial("/t/" + link + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	next(t, ws, 5*time.Second) // snapshot
+	// Drive north toward the address, then stay.
+	start := time.Now().Add(-3 * time.Minute)
+	send1 := func(lat float64, at time.Time) {
+		body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":-8.6060,"speed_mps":8}]`, at.UnixMilli(), lat)
+		if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token); status != 200 {
+			t.Fatalf("fix = %d %s", status, raw)
+		}
+	}
+	for i := range 12 {
+		send1(41.1410+float64(i)*0.0007, start.Add(time.Duration(i)*10*time.Second))
+	}
+	sawProgress := false
+	for !sawProgress {
+		m := next(t, ws, 5*time.Second)
+		sawProgress = m["type"] == "progress" && m["distance_m"].(float64) > 0 && m["eta"] != nil
+	}
+	s = get()
+	if s["distance_m"] == nil || s["eta"] == nil || s["position"] == nil || s["destination"].(map[string]any)["lat"] == nil {
+		t.Fatalf("state en route lacks distance, ETA or position: %v", s)
+	}
+	// At the address for over a minute.
+	at := start.Add(120 * time.Second)
+	for i := range 8 {
+		send1(41.1496, at.Add(time.Duration(i)*10*time.Second))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"] != "working" {
+		if time.Now().After(deadline) {
+			t.Fatal("staying at the address did not mark the technician arrived")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		m := next(t, ws, 5*time.Second)
+		if m["type"] == "status" {
+			if m["status"] != "working" {
+				t.Fatalf("status = %v", m)
+			}
+			break
+		}
+	}
+	if s := get(); s["status"] != "working" || s["position"] != nil || s["eta"] != nil {
+		t.Fatalf("after arrival the page still shows a position or ETA: %v", s)
+	}
+	if status, raw := send(t, "GET", "http://"+st.m.Addr()+"/t/"+enroute.NewTrackingToken()+"/state", "", ""); status != 404 || strings.Contains(raw, "Ana") {
+		t.Fatalf("unknown token = %d %s", status, raw)
 	}
 }

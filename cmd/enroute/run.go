@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/eta"
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
@@ -86,10 +87,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
 	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
+	var hooks []enroute.AssignmentHook
+	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, eta.New(eta.Config{}), hub,
+		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
+			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, hooks...)
+			return err
+		},
+		func(ctx context.Context) bool {
+			st, err := m.Store.FindSettings(ctx)
+			return err == nil && st.Dispatch.Tracking.AutoArrival
+		}, m.Logger)
 	m.Tracker.Subscribe(hub)
-	hooks := []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: hub}}
+	m.Tracker.Subscribe(watcher)
+	hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout},
-		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Hooks: hooks}, m.Logger)
+		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: hooks}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -120,6 +132,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.wg.Go(func() { m.housekeeping(ctx) })
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
+	m.wg.Go(func() { watcher.Run(ctx) })
 	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "osmand_addr", m.OsmAndAddr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
 	return nil
 }

@@ -1,0 +1,245 @@
+package eta
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+)
+
+// WatcherConfig tunes the watcher. Zero values mean the defaults.
+type WatcherConfig struct {
+	ArrivalRadiusM float64       // default 125 m
+	Dwell          time.Duration // time within the radius that is an arrival; default 60 s
+	Every          time.Duration // at most one estimate per assignment this often; default 2 s
+}
+
+func (c *WatcherConfig) defaults() {
+	if c.ArrivalRadiusM <= 0 {
+		c.ArrivalRadiusM = 125
+	}
+	if c.Dwell <= 0 {
+		c.Dwell = time.Minute
+	}
+	if c.Every <= 0 {
+		c.Every = 2 * time.Second
+	}
+}
+
+// Arrive moves an assignment to working: the caller runs the usual
+// transition, hooks included.
+type Arrive func(ctx context.Context, assignmentID int64) error
+
+// Watcher follows assignments en route to verified addresses. On each live
+// position of their technician it learns the segment driven, estimates
+// distance and ETA (at most every Every), publishes the progress, and
+// detects arrival: within ArrivalRadiusM for Dwell, or stopped there.
+// Driving past does not count. It implements enroute.Publisher, so the
+// tracker feeds it; its work runs on its own goroutine (Run), never on the
+// ingest path. It implements enroute.ProgressSource for the page's state.
+//
+// Concurrency: safe for concurrent use; Run owns the working goroutine.
+type Watcher struct {
+	cfg    WatcherConfig
+	store  enroute.Store
+	model  *Model
+	pub    enroute.Publisher
+	arrive Arrive
+	auto   func(context.Context) bool // whether arrival detection is on
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	queued   map[int64]enroute.Position // latest unprocessed position per technician
+	changed  []int64                    // assignments whose status changed
+	wake     chan struct{}
+	byTech   map[int64][]*watch
+	last     map[int64]enroute.Position // the technician's previous position, for learning
+	progress map[int64]*enroute.Progress
+}
+
+type watch struct {
+	a           *enroute.Assignment
+	lat, lng    float64
+	insideSince time.Time
+	stillAt     *enroute.Position // where the technician was when they seemed to stop
+	estimatedAt time.Time
+	arrived     bool
+}
+
+// NewWatcher returns a watcher; auto reports whether automatic arrival is
+// on (a company setting).
+func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, auto func(context.Context) bool, logger *slog.Logger) *Watcher {
+	cfg.defaults()
+	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
+		queued: map[int64]enroute.Position{}, wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
+		last: map[int64]enroute.Position{}, progress: map[int64]*enroute.Progress{}}
+}
+
+var (
+	_ enroute.Publisher      = (*Watcher)(nil)
+	_ enroute.ProgressSource = (*Watcher)(nil)
+)
+
+func (w *Watcher) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PublishPosition implements enroute.Publisher; it only queues.
+func (w *Watcher) PublishPosition(p *enroute.Position) {
+	w.mu.Lock()
+	w.queued[p.TechnicianID] = *p
+	w.mu.Unlock()
+	w.signal()
+}
+
+// PublishAssignment implements enroute.Publisher; it only queues.
+func (w *Watcher) PublishAssignment(a *enroute.Assignment) {
+	w.mu.Lock()
+	w.changed = append(w.changed, a.ID)
+	w.mu.Unlock()
+	w.signal()
+}
+
+// PublishProgress implements enroute.Publisher (the watcher makes them).
+func (w *Watcher) PublishProgress(*enroute.Progress) {}
+
+// Progress implements enroute.ProgressSource.
+func (w *Watcher) Progress(assignmentID int64) (*enroute.Progress, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p, ok := w.progress[assignmentID]
+	return p, ok
+}
+
+// Run loads the assignments en route, then works until ctx ends.
+func (w *Watcher) Run(ctx context.Context) {
+	as, err := w.store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}, Page: enroute.Page{Limit: enroute.MaxLimit}})
+	if err != nil {
+		w.logger.Error("load assignments en route", "err", err)
+	}
+	for _, a := range as {
+		w.follow(ctx, a)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		}
+		w.mu.Lock()
+		changed, queued := w.changed, w.queued
+		w.changed, w.queued = nil, map[int64]enroute.Position{}
+		w.mu.Unlock()
+		for _, id := range changed {
+			a, err := w.store.FindAssignmentByID(ctx, id)
+			if err != nil {
+				continue
+			}
+			w.follow(ctx, a)
+		}
+		for _, p := range queued {
+			w.observe(ctx, p)
+		}
+	}
+}
+
+// follow starts or stops following an assignment after its status change.
+func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
+	w.mu.Lock()
+	ws := w.byTech[a.TechnicianID]
+	for i, x := range ws {
+		if x.a.ID == a.ID {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	w.byTech[a.TechnicianID] = ws
+	if a.Status != enroute.StatusDispatched {
+		delete(w.progress, a.ID)
+	}
+	w.mu.Unlock()
+	if a.Status != enroute.StatusDispatched {
+		return
+	}
+	job, err := w.store.FindJobByID(ctx, a.JobID)
+	if err != nil {
+		return
+	}
+	loc, err := w.store.FindLocationByID(ctx, job.LocationID)
+	if err != nil || !loc.Verified {
+		return // no distance, ETA or arrival for an unverified address
+	}
+	w.mu.Lock()
+	w.byTech[a.TechnicianID] = append(w.byTech[a.TechnicianID], &watch{a: a, lat: loc.Lat, lng: loc.Lng})
+	w.mu.Unlock()
+}
+
+// observe handles a technician's new position.
+func (w *Watcher) observe(ctx context.Context, p enroute.Position) {
+	w.mu.Lock()
+	prev, hadPrev := w.last[p.TechnicianID]
+	w.last[p.TechnicianID] = p
+	ws := append([]*watch(nil), w.byTech[p.TechnicianID]...)
+	w.mu.Unlock()
+	if hadPrev {
+		w.model.AddSegment(Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time})
+	}
+	for _, x := range ws {
+		w.check(ctx, x, p)
+	}
+}
+
+func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
+	if x.arrived {
+		return
+	}
+	d := geo.DistanceM(p.Lat, p.Lng, x.lat, x.lng)
+	if w.arrivedAt(x, p, d) && w.auto != nil && w.auto(ctx) && w.arrive != nil {
+		x.arrived = true
+		if err := w.arrive(ctx, x.a.ID); err != nil {
+			w.logger.Warn("automatic arrival", "assignment_id", x.a.ID, "err", err)
+		} else {
+			w.logger.Info("technician arrived", "assignment_id", x.a.ID)
+		}
+		return
+	}
+	if !x.estimatedAt.IsZero() && p.Time.Sub(x.estimatedAt) < w.cfg.Every {
+		return
+	}
+	x.estimatedAt = p.Time
+	e := w.model.Estimate(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng)
+	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time}
+	w.mu.Lock()
+	w.progress[x.a.ID] = pr
+	w.mu.Unlock()
+	if w.pub != nil {
+		w.pub.PublishProgress(pr)
+	}
+}
+
+// arrivedAt updates the dwell state with a fix d metres from the address
+// and reports an arrival: within the radius for Dwell, or stopped there
+// (less than 10 m moved over at least 10 s). Times are the fixes' own.
+func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64) bool {
+	if d > w.cfg.ArrivalRadiusM {
+		x.insideSince, x.stillAt = time.Time{}, nil
+		return false
+	}
+	if x.insideSince.IsZero() {
+		x.insideSince = p.Time
+	}
+	if p.Time.Sub(x.insideSince) >= w.cfg.Dwell {
+		return true
+	}
+	if x.stillAt == nil || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {
+		x.stillAt = &p
+		return false
+	}
+	return p.Time.Sub(x.stillAt.Time) >= 10*time.Second
+}

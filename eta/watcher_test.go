@@ -1,0 +1,175 @@
+package eta
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+// trace is a recorded drive: two shuttle trips with a 120 s stop between.
+func trace(t *testing.T) (trip97, trip98 []enroute.Position) {
+	f, err := os.Open("testdata/chicago_trips_97_98.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	_, _ = r.Read()
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		ts, _ := strconv.ParseInt(rec[2], 10, 64)
+		lat, _ := strconv.ParseFloat(rec[3], 64)
+		lng, _ := strconv.ParseFloat(rec[4], 64)
+		p := enroute.Position{TechnicianID: 1, DeviceID: 1, Time: time.Unix(ts, 0).UTC(), Lat: lat, Lng: lng, SpeedMPS: -1}
+		if rec[0] == "trip_97" {
+			trip97 = append(trip97, p)
+		} else {
+			trip98 = append(trip98, p)
+		}
+	}
+	return trip97, trip98
+}
+
+// progressLog is a Publisher keeping progress.
+type progressLog struct {
+	mu sync.Mutex
+	ps []enroute.Progress
+}
+
+func (l *progressLog) PublishPosition(*enroute.Position)     {}
+func (l *progressLog) PublishAssignment(*enroute.Assignment) {}
+func (l *progressLog) PublishProgress(p *enroute.Progress) {
+	l.mu.Lock()
+	l.ps = append(l.ps, *p)
+	l.mu.Unlock()
+}
+
+// replay follows one dispatched assignment to (lat, lng) through a drive
+// and returns the arrivals and progress seen.
+func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cust := &enroute.Customer{Name: "Maria", Language: "en"}
+	must(t, store.CreateCustomer(ctx, cust))
+	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: lat, Lng: lng, Verified: verified}
+	must(t, store.CreateLocation(ctx, loc))
+	job := &enroute.Job{Number: "J-1", CustomerID: cust.ID, LocationID: loc.ID, WindowStart: drive[0].Time, WindowEnd: drive[0].Time.Add(2 * time.Hour)}
+	must(t, store.CreateJob(ctx, job))
+	tech := &enroute.Technician{Name: "Ana", Active: true}
+	must(t, store.CreateTechnician(ctx, tech))
+	a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
+	must(t, store.CreateAssignment(ctx, a))
+	_, err = store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+	must(t, err)
+
+	var arrived []int64
+	log := &progressLog{}
+	w := NewWatcher(WatcherConfig{}, store, New(Config{}), log, func(_ context.Context, id int64) error {
+		arrived = append(arrived, id)
+		return nil
+	}, func(context.Context) bool { return true }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Drive the watcher synchronously: the same steps Run takes.
+	as, _ := store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}})
+	for _, x := range as {
+		w.follow(ctx, x)
+	}
+	for _, p := range drive {
+		p.TechnicianID = tech.ID
+		w.observe(ctx, p)
+	}
+	return arrived, log.ps
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestArrivalOnARealStop: the bus stops 120 s at the end of trip 97.
+func TestArrivalOnARealStop(t *testing.T) {
+	t97, t98 := trace(t)
+	stop := t97[len(t97)-1]
+	arrived, progress := replay(t, stop.Lat, stop.Lng, true, append(append([]enroute.Position{}, t97...), t98...))
+	if len(arrived) != 1 {
+		t.Fatalf("arrivals = %v, want one at the stop", arrived)
+	}
+	if len(progress) < 10 {
+		t.Fatalf("only %d progress updates on the way", len(progress))
+	}
+	first, last := progress[0], progress[len(progress)-1]
+	if !(first.DistanceM > last.DistanceM && last.ETA.Sub(last.At) < first.ETA.Sub(first.At)) {
+		t.Fatalf("progress does not shrink toward the stop: first %+v, last %+v", first, last)
+	}
+	for i := 1; i < len(progress); i++ {
+		if progress[i].At.Sub(progress[i-1].At) < 2*time.Second {
+			t.Fatalf("estimates %v apart: throttling broken", progress[i].At.Sub(progress[i-1].At))
+		}
+	}
+}
+
+// TestNoArrivalDrivingPast: an address 50 m beside the road, passed at
+// speed on the same recorded drive.
+func TestNoArrivalDrivingPast(t *testing.T) {
+	t97, t98 := trace(t)
+	drive := append(append([]enroute.Position{}, t97...), t98...)
+	// The fastest stretch of trip 98.
+	best, bestSpeed := 0, 0.0
+	for i := 5; i < len(t98)-5; i++ {
+		v := geo.DistanceM(t98[i-1].Lat, t98[i-1].Lng, t98[i+1].Lat, t98[i+1].Lng) / t98[i+1].Time.Sub(t98[i-1].Time).Seconds()
+		if v > bestSpeed {
+			best, bestSpeed = i, v
+		}
+	}
+	p := t98[best]
+	heading := geo.BearingDeg(t98[best-1].Lat, t98[best-1].Lng, t98[best+1].Lat, t98[best+1].Lng)
+	// 50 m to the side of the road: a bearing is clockwise from north.
+	b := (heading + 90) * math.Pi / 180
+	const mPerDeg = 111195.0
+	lat := p.Lat + 50*math.Cos(b)/mPerDeg
+	lng := p.Lng + 50*math.Sin(b)/(mPerDeg*math.Cos(p.Lat*math.Pi/180))
+	if d := geo.DistanceM(lat, lng, p.Lat, p.Lng); d < 45 || d > 55 {
+		t.Fatalf("offset %.1f m", d)
+	}
+	arrived, _ := replay(t, lat, lng, true, drive)
+	if len(arrived) != 0 {
+		t.Fatalf("driving past at %.1f m/s, %.0f m from the address, counted as an arrival", bestSpeed, geo.DistanceM(lat, lng, p.Lat, p.Lng))
+	}
+	// The same drive, destination the stop: arrives (the test can tell).
+	stop := t97[len(t97)-1]
+	if arrived, _ := replay(t, stop.Lat, stop.Lng, true, drive); len(arrived) != 1 {
+		t.Fatal("control: no arrival at the real stop")
+	}
+}
+
+func TestUnverifiedGetsNoETAOrArrival(t *testing.T) {
+	t97, t98 := trace(t)
+	stop := t97[len(t97)-1]
+	arrived, progress := replay(t, stop.Lat, stop.Lng, false, append(t97, t98...))
+	if len(arrived) != 0 || len(progress) != 0 {
+		t.Fatalf("unverified address: %d arrivals, %d progress", len(arrived), len(progress))
+	}
+}

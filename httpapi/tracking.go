@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/enroutehq/enroute"
+)
+
+// trackingState is what the customer's tracking page shows.
+type trackingState struct {
+	Status      enroute.AssignmentStatus `json:"status"`
+	Company     stateCompany             `json:"company"`
+	Technician  stateTechnician          `json:"technician"`
+	Destination stateDestination         `json:"destination"`
+	Window      stateWindow              `json:"window"`
+	// Only while en route to a verified address:
+	Position  *positionMsg `json:"position,omitempty"`
+	DistanceM *float64     `json:"distance_m,omitempty"`
+	ETA       *time.Time   `json:"eta,omitempty"`
+	ETAS      *float64     `json:"eta_s,omitempty"`
+}
+
+type stateCompany struct {
+	Name    string `json:"name"`
+	Phone   string `json:"phone"`
+	LogoURL string `json:"logo_url"`
+}
+
+type stateTechnician struct {
+	FirstName string   `json:"first_name"`
+	PhotoURL  string   `json:"photo_url"`
+	Rating    *float64 `json:"rating,omitempty"` // only when 4.0 or more
+}
+
+type stateDestination struct {
+	Address  string   `json:"address"`
+	Verified bool     `json:"verified"`
+	Lat      *float64 `json:"lat,omitempty"` // only when verified
+	Lng      *float64 `json:"lng,omitempty"`
+}
+
+type stateWindow struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// trackingState serves /t/{token}/state: the technician's first name and
+// photo, the rating only when it is 4.0 or more, the status and the
+// destination; for a verified address en route, also the position,
+// distance and ETA. An unknown or expired token is 404 and says nothing
+// more.
+func (s *Server) trackingState(c echo.Context) error {
+	ctx := c.Request().Context()
+	a, loc, err := s.trackedAssignment(ctx, c.Param("token"))
+	if err != nil {
+		if enroute.ErrorCode(err) == enroute.ENOTFOUND {
+			return errorf(enroute.ENOTFOUND, "This link is no longer active.")
+		}
+		return err
+	}
+	tech, err := s.store.FindTechnicianByID(ctx, a.TechnicianID)
+	if err != nil {
+		return err
+	}
+	co, err := s.store.FindCompany(ctx)
+	if err != nil {
+		return err
+	}
+	job, err := s.store.FindJobByID(ctx, a.JobID)
+	if err != nil {
+		return err
+	}
+	st := trackingState{
+		Status:      a.Status,
+		Company:     stateCompany{Name: co.Name, Phone: co.Phone, LogoURL: co.LogoURL},
+		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
+		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
+		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},
+	}
+	if tech.Rating >= enroute.MinShownRating {
+		st.Technician.Rating = &tech.Rating
+	}
+	if loc.Verified {
+		st.Destination.Lat, st.Destination.Lng = &loc.Lat, &loc.Lng
+		if a.Status == enroute.StatusDispatched {
+			if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
+				m := positionOf(&p)
+				st.Position = &m
+			}
+			if s.progress != nil {
+				if pr, ok := s.progress.Progress(a.ID); ok {
+					eta, left := pr.ETA, etaSeconds(pr)
+					st.DistanceM, st.ETA, st.ETAS = &pr.DistanceM, &eta, &left
+				}
+			}
+		}
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, st)
+}
