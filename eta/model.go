@@ -10,11 +10,13 @@
 package eta
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/geo"
 )
 
@@ -344,4 +346,22 @@ func (m *Model) Stats() (drivenKm float64, cells int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.global.m / 1000, len(m.fine)
+}
+
+// LearnHistory learns every segment driven since since from the stored
+// history, so the model survives a restart. It returns how many positions
+// it read.
+func (m *Model) LearnHistory(ctx context.Context, store enroute.PositionStore, since time.Time) (int, error) {
+	ps, err := store.FindPositions(ctx, enroute.PositionFilter{Since: since, Unlimited: true})
+	if err != nil {
+		return 0, err
+	}
+	last := map[int64]enroute.Position{} // positions come in time order
+	for _, p := range ps {
+		if prev, ok := last[p.TechnicianID]; ok {
+			m.AddSegment(Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time})
+		}
+		last[p.TechnicianID] = p
+	}
+	return len(ps), nil
 }

@@ -173,3 +173,37 @@ func TestUnverifiedGetsNoETAOrArrival(t *testing.T) {
 		t.Fatalf("unverified address: %d arrivals, %d progress", len(arrived), len(progress))
 	}
 }
+
+// TestModelSurvivesRestart: a model rebuilt from the stored history
+// estimates as the one that learned live.
+func TestModelSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	t97, t98 := trace(t)
+	drive := append(t97, t98...)
+	live := New(Config{})
+	for i := range drive {
+		drive[i].ReceivedAt = drive[i].Time
+		if i > 0 {
+			live.AddSegment(Point{drive[i-1].Lat, drive[i-1].Lng, drive[i-1].Time}, Point{drive[i].Lat, drive[i].Lng, drive[i].Time})
+		}
+	}
+	must(t, store.InsertPositions(ctx, drive))
+	restarted := New(Config{})
+	n, err := restarted.LearnHistory(ctx, store, drive[0].Time.Add(-time.Hour))
+	if err != nil || n != len(drive) {
+		t.Fatalf("learned %d of %d: %v", n, len(drive), err)
+	}
+	from := Point{drive[10].Lat, drive[10].Lng, drive[10].Time}
+	a, b := live.Estimate(from, -1, drive[100].Lat, drive[100].Lng), restarted.Estimate(from, -1, drive[100].Lat, drive[100].Lng)
+	if a != b {
+		t.Fatalf("live %+v, restarted %+v", a, b)
+	}
+	if empty := New(Config{}).Estimate(from, -1, drive[100].Lat, drive[100].Lng); empty == a {
+		t.Fatal("the history taught the model nothing")
+	}
+}

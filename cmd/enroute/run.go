@@ -24,6 +24,9 @@ import (
 	"github.com/enroutehq/enroute/tracker"
 )
 
+// etaHistory is how much history the ETA model relearns at start-up.
+const etaHistory = 48 * time.Hour
+
 // Main is the running program. End-to-end tests build one, set its fields
 // and call Run and Close, as main does.
 type Main struct {
@@ -88,7 +91,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
 	var hooks []enroute.AssignmentHook
-	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, eta.New(eta.Config{}), hub,
+	model := eta.New(eta.Config{})
+	if n, err := model.LearnHistory(ctx, m.Store, time.Now().Add(-etaHistory)); err != nil {
+		return fmt.Errorf("learn travel times: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("travel times learned from history", "positions", n)
+	}
+	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, model, hub,
 		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
 			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, hooks...)
 			return err
