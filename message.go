@@ -21,6 +21,7 @@ type MessageKind string
 // Message kinds.
 const (
 	KindDispatch MessageKind = "dispatch"
+	KindLate     MessageKind = "late" // the ETA passed the arrival window
 )
 
 // MessageStatus is where a message stands in the outbox.

@@ -15,6 +15,7 @@ type NotificationService interface {
 	UpdateEmail(ctx context.Context, u EmailUpdate) (*DispatchSettingsView, error)
 	UpdateTracking(ctx context.Context, u TrackingUpdate) (*DispatchSettingsView, error)
 	UpdateGeneral(ctx context.Context, u GeneralUpdate) (*DispatchSettingsView, error)
+	UpdateLate(ctx context.Context, u LateUpdate) (*DispatchSettingsView, error)
 	// GPSSettings and UpdateGPS read and change native GPS. Turning GPS off
 	// while arrival tracking is on is refused (ECONFLICT).
 	GPSSettings(ctx context.Context) (*GPSSettingsView, error)
@@ -76,6 +77,15 @@ type EmailUpdate struct {
 type TrackingUpdate struct {
 	Enabled     *bool `json:"enabled"`
 	AutoArrival *bool `json:"auto_arrival"`
+}
+
+// LateUpdate changes the Running Late tab; nil fields are left unchanged.
+type LateUpdate struct {
+	Enabled      *bool   `json:"enabled"`
+	MarginMin    *int    `json:"margin_min"`
+	TextTemplate *string `json:"text_template"`
+	EmailSubject *string `json:"email_subject"`
+	EmailBody    *string `json:"email_body"`
 }
 
 // GeneralUpdate changes the Settings tab.

@@ -20,6 +20,18 @@ type DispatchSettings struct {
 	Email    EmailSettings    `json:"email"`
 	Tracking TrackingSettings `json:"tracking"`
 	General  GeneralSettings  `json:"general"`
+	Late     LateSettings     `json:"late"`
+}
+
+// LateSettings is the Running Late tab: when the ETA passes the end of the
+// job's arrival window by more than MarginMin minutes, the customer gets
+// one message, on the channels dispatch notifications use.
+type LateSettings struct {
+	Enabled      bool   `json:"enabled"`
+	MarginMin    int    `json:"margin_min"`
+	TextTemplate string `json:"text_template"`
+	EmailSubject string `json:"email_subject"`
+	EmailBody    string `json:"email_body"`
 }
 
 // TextSettings is the Text tab: the default outbound SMS number, the
@@ -77,10 +89,18 @@ const (
 		"Questions? Call us at {CompanyPhone}."
 )
 
+// Default running-late templates.
+const (
+	DefaultLateText    = "Hi {CustomerFirstName}, {TechnicianFirstName} from {CompanyName} is running late and now expects to arrive around {NewETA}. Sorry for the wait. {TechTrackingURL}"
+	DefaultLateSubject = "{TechnicianFirstName} is running late"
+	DefaultLateBody    = "Hi {CustomerFirstName},\n\n{TechnicianName} from {CompanyName} is running late and now expects to arrive around {NewETA}, after your arrival window ({ArrivalWindow}). We are sorry for the wait.\n\n{TechTrackingURL}\n\nQuestions? Call us at {CompanyPhone}."
+)
+
 // DefaultSettings returns the settings of a new company: everything off,
 // default templates in place.
 func DefaultSettings() *Settings {
 	return &Settings{Dispatch: DispatchSettings{
+		Late:     LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
 		Tracking: TrackingSettings{AutoArrival: true},
 		Text:     TextSettings{Template: DefaultTextTemplate},
 		Email:    EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},

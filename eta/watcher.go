@@ -43,6 +43,11 @@ type Arrive func(ctx context.Context, assignmentID int64) error
 //
 // Concurrency: safe for concurrent use; Run owns the working goroutine.
 type Watcher struct {
+	// Late, when set, is asked whether an assignment whose ETA passed its
+	// arrival window gets a running-late message; it reports done once the
+	// message exists. Set it before Run.
+	Late func(ctx context.Context, assignmentID int64, eta time.Time) (done bool, err error)
+
 	cfg    WatcherConfig
 	store  enroute.Store
 	model  *Model
@@ -63,6 +68,9 @@ type Watcher struct {
 type watch struct {
 	a           *enroute.Assignment
 	lat, lng    float64
+	windowEnd   time.Time
+	lateAskedAt time.Time // fix time of the last running-late ask
+	lateDone    bool
 	insideSince time.Time
 	stillAt     *enroute.Position // where the technician was when they seemed to stop
 	estimatedAt time.Time
@@ -176,7 +184,7 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 		return // no distance, ETA or arrival for an unverified address
 	}
 	w.mu.Lock()
-	w.byTech[a.TechnicianID] = append(w.byTech[a.TechnicianID], &watch{a: a, lat: loc.Lat, lng: loc.Lng})
+	w.byTech[a.TechnicianID] = append(w.byTech[a.TechnicianID], &watch{a: a, lat: loc.Lat, lng: loc.Lng, windowEnd: job.WindowEnd})
 	w.mu.Unlock()
 }
 
@@ -221,7 +229,20 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 	if w.pub != nil {
 		w.pub.PublishProgress(pr)
 	}
+	// Past the window: ask about a running-late message, at most every
+	// lateEvery of the fixes' time (the margin is the rules' to judge).
+	if w.Late != nil && !x.lateDone && pr.ETA.After(x.windowEnd) && (x.lateAskedAt.IsZero() || p.Time.Sub(x.lateAskedAt) >= lateEvery) {
+		x.lateAskedAt = p.Time
+		done, err := w.Late(ctx, x.a.ID, pr.ETA)
+		if err != nil {
+			w.logger.Warn("running late", "assignment_id", x.a.ID, "err", err)
+		}
+		x.lateDone = done
+	}
 }
+
+// lateEvery spaces the running-late checks of one assignment.
+const lateEvery = 30 * time.Second
 
 // arrivedAt updates the dwell state with a fix d metres from the address
 // and reports an arrival: within the radius for Dwell, or stopped there

@@ -34,10 +34,11 @@ type (
 		LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
 	}
 	allTabs struct {
-		Text     textTab     `json:"text"`
-		Email    emailTab    `json:"email"`
-		Tracking trackingTab `json:"tracking"`
-		General  generalTab  `json:"general"`
+		Text     textTab              `json:"text"`
+		Email    emailTab             `json:"email"`
+		Tracking trackingTab          `json:"tracking"`
+		General  generalTab           `json:"general"`
+		Late     enroute.LateSettings `json:"late"`
 	}
 )
 
@@ -47,6 +48,7 @@ func tabsOf(v *enroute.DispatchSettingsView) allTabs {
 		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
 		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
+		Late:     v.Late,
 	}
 }
 
@@ -108,6 +110,12 @@ func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 		})
 	g.GET(base+"/general", get, admin...)
 	g.PUT(base+"/general", put, admin...)
+	get, put = settingsTab(s, func(t allTabs) any { return t.Late },
+		func(n enroute.NotificationService, c echo.Context, u enroute.LateUpdate) (*enroute.DispatchSettingsView, error) {
+			return n.UpdateLate(c.Request().Context(), u)
+		})
+	g.GET(base+"/late", get, admin...)
+	g.PUT(base+"/late", put, admin...)
 	g.POST(base+"/preview", s.preview, admin...)
 	g.GET(base+"/tokens", s.tokens, admin...)
 	g.GET("/settings/gps", s.getGPS, admin...)

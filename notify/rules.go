@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/enroutehq/enroute"
 )
@@ -33,40 +34,112 @@ func (r *Rules) AssignmentChanged(ctx context.Context, a *enroute.Assignment, pr
 		return err
 	}
 	ds := st.Dispatch
-	if !ds.Text.Enabled && !ds.Email.Enabled && !ds.Tracking.Enabled {
+	if !ds.Text.Enabled && !ds.Email.Enabled {
 		return nil
 	}
 	sub, err := load(ctx, r.Store, a.JobID, a.TechnicianID)
 	if err != nil {
 		return err
 	}
+	tpl := templates{text: ds.Text.Template, subject: ds.Email.Subject, body: ds.Email.Body}
+	return r.notify(ctx, enroute.KindDispatch, ds, tpl, sub, a, nil)
+}
 
-	// The tracking link exists whenever arrival tracking is on; it goes into
-	// a message only when that message's template has the token.
+// RunningLate sends the running-late message of an assignment en route
+// whose ETA passed the end of its arrival window by more than the margin,
+// if the setting is on: once per assignment, with the channels, opt-out
+// and limit handling of dispatch messages. It reports done when the
+// message exists, sent now or before: nothing more will come of asking.
+func (r *Rules) RunningLate(ctx context.Context, assignmentID int64, eta time.Time) (done bool, err error) {
+	err = r.Store.InTx(ctx, func(ctx context.Context) error {
+		a, err := r.Store.FindAssignmentByID(ctx, assignmentID)
+		if err != nil || a.Status != enroute.StatusDispatched {
+			return err
+		}
+		st, err := r.Store.FindSettings(ctx)
+		if err != nil {
+			return err
+		}
+		ds := st.Dispatch
+		if !ds.Late.Enabled || (!ds.Text.Enabled && !ds.Email.Enabled) {
+			return nil
+		}
+		sub, err := load(ctx, r.Store, a.JobID, a.TechnicianID)
+		if err != nil {
+			return err
+		}
+		if !eta.After(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin) * time.Minute)) {
+			return nil
+		}
+		ms, err := r.Store.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &a.ID})
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.Kind == enroute.KindLate {
+				done = true // once per assignment
+				return nil
+			}
+		}
+		tpl := templates{text: ds.Late.TextTemplate, subject: ds.Late.EmailSubject, body: ds.Late.EmailBody}
+		done = true
+		return r.notify(ctx, enroute.KindLate, ds, tpl, sub, a, Values{TokenNewETA: clock(eta, sub.company.TimeZone)})
+	})
+	return done && err == nil, err
+}
+
+// usesLink reports whether an enabled channel's template has the tracking
+// URL token.
+func usesLink(ds enroute.DispatchSettings, tpl templates) bool {
+	has := func(field, src string) bool {
+		t, err := ParseTemplate(field, src)
+		return err == nil && t.Has(TokenTechTrackingURL)
+	}
+	return (ds.Text.Enabled && has("template", tpl.text)) ||
+		(ds.Email.Enabled && (has("subject", tpl.subject) || has("body", tpl.body)))
+}
+
+// clock formats a time of day in the company's time zone.
+func clock(t time.Time, tz string) string {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("3:04 PM")
+}
+
+// templates are a message's texts: the SMS, and the e-mail's subject and
+// body.
+type templates struct{ text, subject, body string }
+
+// notify records one message of kind per enabled channel, in the
+// transaction of ctx: rendered from tpl with the subject's values and extra,
+// and queued, suppressed by the limit rule, or skipped.
+func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute.DispatchSettings, tpl templates, sub subject, a *enroute.Assignment, extra Values) error {
+	// A tracking link is made when arrival tracking is on and an enabled
+	// channel's template has the token: only its hash is kept, so a link
+	// no message carries could never be used.
 	var token, link string
-	if ds.Tracking.Enabled {
+	if ds.Tracking.Enabled && usesLink(ds, tpl) {
 		token = enroute.NewTrackingToken()
 		if err := r.Store.CreateTrackingLink(ctx, &enroute.TrackingLink{AssignmentID: a.ID}, enroute.HashSecret(token)); err != nil {
 			return err
 		}
 		link = TrackingURL(r.PublicURL, token)
 	}
-	if !ds.Text.Enabled && !ds.Email.Enabled {
-		return nil
-	}
-
 	suppressed, err := r.limited(ctx, ds.General, sub.job, a)
 	if err != nil {
 		return err
 	}
 	queued := false
 	for _, ch := range []enroute.Channel{enroute.ChannelSMS, enroute.ChannelEmail} {
-		m, err := r.message(ch, ds, sub, a, token, link)
+		m, err := r.message(ch, ds, tpl, sub, a, token, link, extra)
 		if err != nil {
 			return err
 		} else if m == nil {
 			continue // channel off
 		}
+		m.Kind = kind
 		switch {
 		case suppressed != "":
 			m.Status, m.Reason = enroute.MessageSuppressed, suppressed
@@ -116,21 +189,28 @@ func (r *Rules) limited(ctx context.Context, g enroute.GeneralSettings, job *enr
 
 // message renders the message of one channel, or nil when it is off. A
 // message its customer cannot receive has its Reason set.
-func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, sub subject, a *enroute.Assignment, token, link string) (*enroute.Message, error) {
-	m := &enroute.Message{AssignmentID: a.ID, JobID: sub.job.ID, CustomerID: sub.customer.ID, Kind: enroute.KindDispatch, Channel: ch}
+func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, tpl templates, sub subject, a *enroute.Assignment, token, link string, extra Values) (*enroute.Message, error) {
+	m := &enroute.Message{AssignmentID: a.ID, JobID: sub.job.ID, CustomerID: sub.customer.ID, Channel: ch}
+	values := func(link string) Values {
+		v := sub.values(link)
+		for k, x := range extra {
+			v[k] = x
+		}
+		return v
+	}
 	switch ch {
 	case enroute.ChannelSMS:
 		if !ds.Text.Enabled {
 			return nil, nil
 		}
-		tpl, err := ParseTemplate("template", ds.Text.Template)
+		body, err := ParseTemplate("template", tpl.text)
 		if err != nil {
 			return nil, err
 		}
-		if !tpl.Has(TokenTechTrackingURL) {
+		if !body.Has(TokenTechTrackingURL) {
 			token, link = "", ""
 		}
-		m.From, m.To, m.Body, m.LinkToken = ds.Text.FromNumber, sub.customer.Phone, tpl.Text(sub.values(link)), token
+		m.From, m.To, m.Body, m.LinkToken = ds.Text.FromNumber, sub.customer.Phone, body.Text(values(link)), token
 		switch {
 		case sub.customer.Phone == "":
 			m.Reason = "The customer has no phone number."
@@ -141,18 +221,18 @@ func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, sub sub
 		if !ds.Email.Enabled {
 			return nil, nil
 		}
-		subj, err := ParseTemplate("subject", ds.Email.Subject)
+		subj, err := ParseTemplate("subject", tpl.subject)
 		if err != nil {
 			return nil, err
 		}
-		body, err := ParseTemplate("body", ds.Email.Body)
+		body, err := ParseTemplate("body", tpl.body)
 		if err != nil {
 			return nil, err
 		}
 		if !body.Has(TokenTechTrackingURL) && !subj.Has(TokenTechTrackingURL) {
 			token, link = "", ""
 		}
-		v := sub.values(link)
+		v := values(link)
 		m.From, m.FromName, m.To, m.LinkToken = ds.Email.FromAddress, ds.Email.FromName, sub.customer.Email, token
 		m.Subject, m.Body, m.HTML = subj.Text(v), body.Text(v), body.HTML(v)
 		if sub.customer.Email == "" {

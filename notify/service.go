@@ -161,6 +161,31 @@ func (s *Service) UpdateGeneral(ctx context.Context, u enroute.GeneralUpdate) (*
 	})
 }
 
+// UpdateLate implements enroute.NotificationService.
+func (s *Service) UpdateLate(ctx context.Context, u enroute.LateUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		l := &st.Dispatch.Late
+		set(&l.Enabled, u.Enabled)
+		set(&l.MarginMin, u.MarginMin)
+		set(&l.TextTemplate, u.TextTemplate)
+		set(&l.EmailSubject, u.EmailSubject)
+		set(&l.EmailBody, u.EmailBody)
+		if l.MarginMin < 0 || l.MarginMin > 24*60 {
+			return enroute.FieldErrors(map[string]string{"margin_min": "must be between 0 and 1440 minutes"})
+		}
+		if err := validTemplate("text_template", l.TextTemplate, 1600); err != nil {
+			return err
+		}
+		if err := validTemplate("email_subject", l.EmailSubject, 300); err != nil {
+			return err
+		}
+		if strings.ContainsAny(l.EmailSubject, "\r\n") {
+			return enroute.FieldErrors(map[string]string{"email_subject": "must be one line"})
+		}
+		return validTemplate("email_body", l.EmailBody, 20000)
+	})
+}
+
 func (s *Service) update(ctx context.Context, fn func(*enroute.Settings) error) (*enroute.DispatchSettingsView, error) {
 	var v *enroute.DispatchSettingsView
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

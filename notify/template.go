@@ -23,6 +23,7 @@ const (
 	TokenServiceAddress      = "ServiceAddress"
 	TokenArrivalWindow       = "ArrivalWindow"
 	TokenTechTrackingURL     = "TechTrackingURL"
+	TokenNewETA              = "NewETA"
 )
 
 // Tokens lists every token, in the order the token picker shows them.
@@ -37,6 +38,7 @@ var Tokens = []enroute.TokenInfo{
 	{Token: TokenServiceAddress, Description: "The service address"},
 	{Token: TokenArrivalWindow, Description: "The arrival window, like 9:00 AM – 11:00 AM on Fri, Nov 27"},
 	{Token: TokenTechTrackingURL, Description: "The link to follow the technician live; left out while arrival tracking is off"},
+	{Token: TokenNewETA, Description: "Running-late messages: the new expected arrival time, like 11:42 AM"},
 }
 
 // Values are what the tokens stand for in one message.

@@ -465,3 +465,68 @@ func TestConcurrentDispatchesToOneSite(t *testing.T) {
 	wg.Wait()
 	st.settle(jobs, 1, 0)
 }
+
+// TestRunningLate: when the ETA passes the arrival window by more than the
+// margin, one running-late message goes out; not again on later fixes; and
+// none while the setting is off.
+func TestRunningLate(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, false, false, false)
+	s := st.site("+351912345678", "")
+	lateJob := func() int64 { // its window ended an hour ago
+		jobSeq++
+		return st.ok("POST", "/api/v1/jobs", map[string]any{"number": fmt.Sprintf("L-%d", jobSeq), "customer_id": s.customer, "location_id": s.location,
+			"window_start": time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339), "window_end": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}).id()
+	}
+	// drive sends n fixes 40 s apart from start (before now), heading north.
+	drive := func(token string, n int, start time.Duration) {
+		for i := range n {
+			at := time.Now().Add(-start + time.Duration(i)*40*time.Second)
+			body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":-8.6060,"speed_mps":10}]`, at.UnixMilli(), 41.10+float64(i)*0.0005)
+			if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token); status != 200 {
+				t.Fatalf("fix = %d %s", status, raw)
+			}
+		}
+	}
+	waitTexts := func(n int) {
+		st.sms.WaitFor(t, n, 10*time.Second)
+	}
+
+	// Off (the default): the dispatch text only.
+	tech, _, token := st.device("Ana Silva")
+	job := lateJob()
+	st.move(st.assign(job, tech), "dispatch")
+	drive(token, 5, 4*time.Minute)
+	waitTexts(1)
+	st.settle([]int64{job}, 1, 0)
+
+	// On: one running-late text, then none however long the drive.
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/late", map[string]any{"enabled": true, "margin_min": 5})
+	tech2, _, token2 := st.device("Bruno Reis")
+	job2 := lateJob()
+	a := st.assign(job2, tech2)
+	st.move(a, "dispatch")
+	drive(token2, 6, 10*time.Minute) // 10 to 6.7 minutes ago
+	waitTexts(3)
+	drive(token2, 6, 5*time.Minute) // later fixes, still late
+	if p, ok := st.m.Tracker.Live.Get(tech2); !ok || time.Since(p.Time) > 2*time.Minute {
+		t.Fatalf("the later drive did not become live: %+v", p)
+	}
+	st.settle([]int64{job, job2}, 3, 0)
+	texts := st.sms.Messages()
+	late := texts[2]
+	if !strings.Contains(late.Body, "Bruno from My Company is running late and now expects to arrive around") {
+		t.Fatalf("late text = %q", late.Body)
+	}
+	log := st.messages(job2)
+	kinds := []string{}
+	for _, m := range log {
+		kinds = append(kinds, fmt.Sprint(m["kind"], ":", m["status"]))
+	}
+	if !slices.Equal(kinds, []string{"dispatch:sent", "late:sent"}) {
+		t.Fatalf("job log = %v", kinds)
+	}
+	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/late", map[string]any{"text_template": "Late {Nope}"}); r.status != 400 || !strings.Contains(r.raw, "{Nope}") {
+		t.Fatalf("bad late template = %d %s", r.status, r.raw)
+	}
+}

@@ -106,6 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			st, err := m.Store.FindSettings(ctx)
 			return err == nil && st.Dispatch.Tracking.AutoArrival
 		}, m.Logger)
+	watcher.Late = rules.RunningLate
 	m.Tracker.Subscribe(hub)
 	m.Tracker.Subscribe(watcher)
 	hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
