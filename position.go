@@ -68,6 +68,11 @@ type Progress struct {
 	DistanceM    float64   `json:"distance_m"`
 	ETA          time.Time `json:"eta"`
 	At           time.Time `json:"at"` // the fix it was computed from
+	// Where the technician was, to route the progress to dispatchers'
+	// viewports.
+	Lat  float64 `json:"-"`
+	Lng  float64 `json:"-"`
+	Cell uint64  `json:"-"`
 }
 
 // ProgressSource tells the latest progress of an assignment, if any.

@@ -222,7 +222,8 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 	}
 	x.estimatedAt = p.Time
 	e := w.model.Estimate(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng)
-	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time}
+	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time,
+		Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
 	w.mu.Lock()
 	w.progress[x.a.ID] = pr
 	w.mu.Unlock()

@@ -321,8 +321,9 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 	}
 }
 
-// PublishProgress implements enroute.Publisher: the assignment's watchers
-// get it while they get positions; progress is state, so a newer one
+// PublishProgress implements enroute.Publisher: the assignment's customer
+// gets it while they get positions, and so do the boards whose view holds
+// the technician. Progress is state: a newer one for the same assignment
 // replaces one not yet taken.
 func (h *Hub) PublishProgress(p *enroute.Progress) {
 	h.mu.RLock()
@@ -330,13 +331,20 @@ func (h *Hub) PublishProgress(p *enroute.Progress) {
 	for s := range h.byAssignment[p.AssignmentID] {
 		subs = append(subs, s)
 	}
+	for s := range h.byCell[geo.Cell(p.Cell)] {
+		subs = append(subs, s)
+	}
+	for s := range h.wide {
+		subs = append(subs, s)
+	}
 	h.mu.RUnlock()
 	for _, s := range subs {
 		s.mu.Lock()
-		if !s.gone && s.streaming {
+		ok := !s.gone && (s.tech == 0 || s.streaming) && (s.box == nil || s.box.Contains(p.Lat, p.Lng))
+		if ok {
 			replaced := false
 			for i := range s.events {
-				if s.events[i].Progress != nil {
+				if q := s.events[i].Progress; q != nil && q.AssignmentID == p.AssignmentID {
 					s.events[i].Progress, replaced = p, true
 				}
 			}

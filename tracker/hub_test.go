@@ -143,3 +143,25 @@ func BenchmarkHub_Publish(b *testing.B) {
 		})
 	}
 }
+
+func TestHubProgressToCustomerAndBoards(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	customer := h.SubscribeAssignment(a, true, nil, nil)
+	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil, nil)
+	chicago := h.SubscribeView(&geo.BBox{MinLat: 41.8, MinLng: -87.7, MaxLat: 41.9, MaxLng: -87.6}, nil, nil)
+	all := h.SubscribeView(nil, nil, nil)
+	pos := livePos(1, 41.15, -8.61)
+	for i := range 3 {
+		h.PublishProgress(&enroute.Progress{AssignmentID: 9, TechnicianID: 1, DistanceM: float64(1000 - i), Lat: pos.Lat, Lng: pos.Lng, Cell: pos.Cell})
+	}
+	for name, s := range map[string]*Sub{"customer": customer, "porto board": porto, "everything board": all} {
+		_, ev := s.Take()
+		if len(ev) != 1 || ev[0].Progress.DistanceM != 998 {
+			t.Fatalf("%s got %+v, want the latest progress once", name, ev)
+		}
+	}
+	if _, ev := chicago.Take(); len(ev) != 0 {
+		t.Fatalf("a board elsewhere got %+v", ev)
+	}
+}

@@ -307,6 +307,15 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	}
 	defer ws.Close()
 	next(t, ws, 5*time.Second) // snapshot
+	board, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer board.Close()
+	if err := board.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{41.0, -8.8, 41.3, -8.4}}); err != nil {
+		t.Fatal(err)
+	}
+	next(t, board, 5*time.Second) // snapshot
 	// Drive north toward the address, then stay.
 	start := time.Now().Add(-3 * time.Minute)
 	send1 := func(lat float64, at time.Time) {
@@ -322,6 +331,14 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	for !sawProgress {
 		m := next(t, ws, 5*time.Second)
 		sawProgress = m["type"] == "progress" && m["distance_m"].(float64) > 0 && m["eta"] != nil
+	}
+	for {
+		if m := next(t, board, 5*time.Second); m["type"] == "progress" {
+			if int64(m["assignment_id"].(float64)) != a || m["eta_s"] == nil {
+				t.Fatalf("board progress = %v", m)
+			}
+			break
+		}
 	}
 	s = get()
 	if s["distance_m"] == nil || s["eta"] == nil || s["position"] == nil || s["destination"].(map[string]any)["lat"] == nil {
