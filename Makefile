@@ -8,12 +8,22 @@ LDFLAGS := -X main.Version=$(VERSION)
 MAILPIT_VERSION := v1.33.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build run test test-short vet fmt bench clean tools
+.PHONY: all build run test test-short vet fmt bench clean tools web
 
 all: build
 
-build:
+build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/enroute ./cmd/enroute
+
+## web: front-end libraries from the npm registry (pinned in package-lock.json),
+## copied into static/files/vendor to be embedded; never committed
+web: static/files/vendor/leaflet/leaflet.js
+
+static/files/vendor/leaflet/leaflet.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/files/vendor/leaflet
+	cp -R node_modules/leaflet/dist/. static/files/vendor/leaflet/
+	touch $@
 
 ## run: build and start on http://127.0.0.1:8080 with the embedded SQLite store in ./data
 run: build
@@ -21,15 +31,18 @@ run: build
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
 ## ENROUTE_TEST_DATABASE_URL (set by .ci/run); without it they skip and say so.
-test: vet tools
+test: web vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-## tools: what the tests run beside Enroute: mailpit, a real SMTP server
+## tools: what the tests run beside Enroute: mailpit (a real SMTP server) and
+## Debian's Chromium (page tests; needs root for apt-get, else those tests skip)
 tools:
 	@test -x "$(GOBIN)/mailpit" || command -v mailpit >/dev/null || \
 	  (echo "installing mailpit $(MAILPIT_VERSION)"; $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION))
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  (echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test-short: vet
+test-short: web vet
 	$(GO) test -short -count=1 ./...
 
 vet:

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/static"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -20,6 +21,12 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	assets := http.StripPrefix("/static/", http.FileServer(http.FS(static.FS())))
+	e.GET("/static/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		assets.ServeHTTP(w, r)
+	})))
 	e.GET("/api/v1/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", openapiYAML)
 	})
@@ -41,6 +48,7 @@ func (s *Server) routes() {
 		api.GET("/live", s.watchBoard, s.authenticate(enroute.RoleAdmin, enroute.RoleDispatcher))
 		e.GET("/t/:token/live", s.watchAssignment)
 		e.GET("/t/:token/state", s.trackingState)
+		e.GET("/t/:token", s.trackingPage)
 	}
 
 	api.POST("/technicians", s.createTechnician, admin...)
@@ -103,6 +111,10 @@ func (s *Server) Routes() []string {
 func openapiPath(p string) string {
 	b := []byte{}
 	for i := 0; i < len(p); i++ {
+		if p[i] == '*' {
+			b = append(b, "{path}"...)
+			continue
+		}
 		if p[i] == ':' {
 			j := i + 1
 			for j < len(p) && p[j] != '/' {

@@ -40,6 +40,10 @@ type Config struct {
 	// PublicURL is where clients reach the server (webhook signatures are
 	// computed over it).
 	PublicURL string
+	// TileURL is the map tile server's URL template, and TileAttribution
+	// the credit it requires. Default: OpenStreetMap's.
+	TileURL         string
+	TileAttribution string
 	// WSWriteTimeout bounds one WebSocket write: a peer that does not read
 	// for this long is dropped. Default 5 s.
 	WSWriteTimeout time.Duration
@@ -47,6 +51,12 @@ type Config struct {
 	// webhook; nil turns the webhook off.
 	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
 }
+
+// The default map tiles.
+const (
+	DefaultTileURL         = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	DefaultTileAttribution = "&copy; OpenStreetMap contributors"
+)
 
 // Features are what the server serves beyond the store.
 type Features struct {
@@ -87,6 +97,10 @@ type Server struct {
 func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.TileURL == "" {
+		cfg.TileURL = DefaultTileURL
+		cfg.TileAttribution = DefaultTileAttribution
 	}
 	if cfg.WSWriteTimeout <= 0 {
 		cfg.WSWriteTimeout = 5 * time.Second

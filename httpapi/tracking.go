@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io/fs"
 	"net/http"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/static"
 )
 
 // trackingState is what the customer's tracking page shows.
@@ -17,6 +19,7 @@ type trackingState struct {
 	Technician  stateTechnician          `json:"technician"`
 	Destination stateDestination         `json:"destination"`
 	Window      stateWindow              `json:"window"`
+	Map         stateMap                 `json:"map"`
 	// Only while en route to a verified address:
 	Position  *positionMsg `json:"position,omitempty"`
 	DistanceM *float64     `json:"distance_m,omitempty"`
@@ -41,6 +44,11 @@ type stateDestination struct {
 	Verified bool     `json:"verified"`
 	Lat      *float64 `json:"lat,omitempty"` // only when verified
 	Lng      *float64 `json:"lng,omitempty"`
+}
+
+type stateMap struct {
+	TileURL     string `json:"tile_url"`
+	Attribution string `json:"attribution"`
 }
 
 type stateWindow struct {
@@ -80,6 +88,7 @@ func (s *Server) trackingState(c echo.Context) error {
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
 		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
 		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},
+		Map:         stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution},
 	}
 	if tech.Rating >= enroute.MinShownRating {
 		st.Technician.Rating = &tech.Rating
@@ -101,4 +110,37 @@ func (s *Server) trackingState(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, st)
+}
+
+// pageHeaders are set on every page: the token in the URL must not leak
+// (no referrer to tile servers or photo hosts), and scripts and connections
+// stay with this server.
+func (s *Server) pageHeaders(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	h.Set(echo.HeaderCacheControl, "no-store")
+}
+
+// trackingPage serves /t/{token}: the page, or for an unknown or expired
+// token a plain page that reveals nothing (404).
+func (s *Server) trackingPage(c echo.Context) error {
+	s.pageHeaders(c)
+	if _, _, err := s.trackedAssignment(c.Request().Context(), c.Param("token")); err != nil {
+		if enroute.ErrorCode(err) != enroute.ENOTFOUND {
+			return err
+		}
+		return s.page(c, http.StatusNotFound, "inactive.html")
+	}
+	return s.page(c, http.StatusOK, "tracking.html")
+}
+
+func (s *Server) page(c echo.Context, status int, name string) error {
+	b, err := fs.ReadFile(static.FS(), name)
+	if err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, b)
 }

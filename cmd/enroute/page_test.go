@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium (Debian's package) with a fresh profile,
+// closed when the test ends. Without Chromium the test skips, or under
+// CI=true fails: .ci/run installs it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+		}
+		t.Skip("page tests skipped: install chromium (apt-get install -y chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(420, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// screenshot saves the page into testdata/artifacts.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("testdata", "artifacts")
+	_ = os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newPageStack(t *testing.T) *stack {
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken,
+		"ENROUTE_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}} // no tile server: the page must work without
+	st.m, _ = start(t, st.env)
+	return st
+}
+
+// text waits for an element to show and returns its text.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func hidden(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	return eval[bool](t, ctx, fmt.Sprintf(`document.querySelector(%q).hidden`, sel))
+}
+
+func navigate(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTrackingPageVerified(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	tech, _, token := st.device("Ana Silva")
+	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 4.8})
+	st.ok("PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100"})
+	_, link := st.trackingLink(tech) // a verified address at 41.1496, -8.606
+	st.fixAt(token, 41.1420, -8.6080)
+
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	if got := text(t, ctx, "#tech-name"); got != "Ana" {
+		t.Fatalf("name = %q", got)
+	}
+	if got := text(t, ctx, "#status"); got != "On the way" {
+		t.Fatalf("status = %q", got)
+	}
+	if got := text(t, ctx, "#rating"); !strings.Contains(got, "4.8") {
+		t.Fatalf("rating = %q", got)
+	}
+	// Distance and ETA come with the next fix's progress.
+	st.fixAt(token, 41.1430, -8.6075)
+	if got := text(t, ctx, "#distance"); got == "" {
+		t.Fatal("no distance")
+	}
+	if got := text(t, ctx, "#eta-clock"); got == "" {
+		t.Fatal("no ETA")
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
+		t.Fatalf("no map: %v", err)
+	}
+	if !eval[bool](t, ctx, `!!document.querySelector(".tech-marker")`) {
+		t.Fatal("no technician marker")
+	}
+	// The marker moves when a fix arrives, without a reload.
+	st.fixAt(token, 41.1432, -8.6074) // ~25 m on: a plausible step
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#map").dataset.lat === "41.1432"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("marker did not move (at %q): %v", eval[string](t, ctx, `document.querySelector("#map").dataset.lat`), err)
+	}
+	screenshot(t, ctx, "tracking-verified")
+}
+
+func TestTrackingPageUnverifiedAndRatings(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	tech, _, token := st.device("Bruno Reis")
+	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 3.9})
+	a, link := st.trackingLink(tech)
+	job := int64(st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["job_id"].(float64))
+	loc := int64(st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job), nil).body["location_id"].(float64))
+	st.ok("PATCH", fmt.Sprintf("/api/v1/locations/%d", loc), map[string]any{"verified": false})
+	st.fixAt(token, 41.1430, -8.6075)
+
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	if got := text(t, ctx, "#tech-name"); got != "Bruno" {
+		t.Fatalf("name = %q", got)
+	}
+	if got := text(t, ctx, "#address"); got != "Rua de Santa Catarina 1, Porto" {
+		t.Fatalf("address = %q", got)
+	}
+	if !hidden(t, ctx, "#map") || !hidden(t, ctx, "#eta") || !hidden(t, ctx, "#rating") {
+		t.Fatal("an unverified address shows a map or ETA, or a 3.9 rating shows")
+	}
+	screenshot(t, ctx, "tracking-unverified-rating-3.9")
+
+	// 4.0 is shown.
+	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 4.0})
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#rating"); !strings.Contains(got, "4.0") {
+		t.Fatalf("rating 4.0 = %q", got)
+	}
+}
+
+func TestTrackingPageInactiveLink(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/no-such-token-0123456789")
+	if got := text(t, ctx, "h1"); got != "This link is no longer active" {
+		t.Fatalf("inactive page = %q", got)
+	}
+	if body := eval[string](t, ctx, `document.body.innerText`); strings.Contains(body, "Ana") || strings.Contains(body, "Rua") {
+		t.Fatal("the inactive page reveals something")
+	}
+	screenshot(t, ctx, "tracking-inactive")
+}
