@@ -25,9 +25,11 @@ static/files/vendor/leaflet/leaflet.js: package.json package-lock.json
 	cp -R node_modules/leaflet/dist/. static/files/vendor/leaflet/
 	touch $@
 
-## run: build and start on http://127.0.0.1:8080 with the embedded SQLite store in ./data
+## run: build and start on http://127.0.0.1:8080 with the embedded SQLite store in
+## ./data, with the live demo (make run DEMO=false for none)
+DEMO ?= true
 run: build
-	./bin/enroute
+	./bin/enroute --demo=$(DEMO)
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
 ## ENROUTE_TEST_DATABASE_URL (set by .ci/run); without it they skip and say so.

@@ -47,6 +47,7 @@ type Config struct {
 	PprofAddr         string
 	TileURL           string
 	TileAttribution   string
+	Demo              bool
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -85,6 +86,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.WSWriteTimeout, "ws-write-timeout", envDuration(env("WS_WRITE_TIMEOUT", "5s")), "a WebSocket peer that does not read for this long is dropped (ENROUTE_WS_WRITE_TIMEOUT)")
 	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template of the tracking page (ENROUTE_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"), "the credit the tile server requires (ENROUTE_TILE_ATTRIBUTION)")
+	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data and replay a recorded drive (ENROUTE_DEMO); `make run` turns it on")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("PPROF_ADDR", ""), "serve Go's /debug/pprof on this address, for profiling (ENROUTE_PPROF_ADDR); off by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -370,5 +371,44 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	}
 	if status, raw := send(t, "GET", "http://"+st.m.Addr()+"/t/"+enroute.NewTrackingToken()+"/state", "", ""); status != 404 || strings.Contains(raw, "Ana") {
 		t.Fatalf("unknown token = %d %s", status, raw)
+	}
+}
+
+// TestDemo: make run's demo seeds a dispatched job and a technician who
+// moves on the tracking page within seconds.
+func TestDemo(t *testing.T) {
+	env := map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}
+	m, out := start(t, env, "--demo")
+	u := regexp.MustCompile(`Tracking page:\s+(\S+)`).FindStringSubmatch(out.String())
+	if u == nil {
+		t.Fatalf("no tracking URL printed: %q", out.String())
+	}
+	token := u[1][strings.LastIndex(u[1], "/")+1:]
+	state := func() map[string]any {
+		_, raw := send(t, "GET", "http://"+m.Addr()+"/t/"+token+"/state", "", "")
+		var s map[string]any
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			t.Fatalf("state: %s", raw)
+		}
+		return s
+	}
+	s := state()
+	tech := s["technician"].(map[string]any)
+	if s["status"] != "dispatched" || tech["first_name"] != "Alex" || tech["rating"] != 4.8 || s["destination"].(map[string]any)["verified"] != true {
+		t.Fatalf("demo state = %v", s)
+	}
+	first := s["position"].(map[string]any)["lat"]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p, ok := state()["position"].(map[string]any); ok && p["lat"] != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo technician did not move")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if status, _ := send(t, "GET", "http://"+m.Addr()+"/static/demo-technician.svg", "", ""); status != 200 {
+		t.Fatalf("demo photo = %d", status)
 	}
 }

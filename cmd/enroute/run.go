@@ -43,6 +43,7 @@ type Main struct {
 
 	ln        net.Listener
 	osmandLn  net.Listener
+	hooks     []enroute.AssignmentHook
 	Tracker   *tracker.Tracker
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -90,7 +91,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
 	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
-	var hooks []enroute.AssignmentHook
 	model := eta.New(eta.Config{})
 	if n, err := model.LearnHistory(ctx, m.Store, time.Now().Add(-etaHistory)); err != nil {
 		return fmt.Errorf("learn travel times: %w", err)
@@ -99,7 +99,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, model, hub,
 		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
-			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, hooks...)
+			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
 			return err
 		},
 		func(ctx context.Context) bool {
@@ -109,10 +109,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	watcher.Late = rules.RunningLate
 	m.Tracker.Subscribe(hub)
 	m.Tracker.Subscribe(watcher)
-	hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
+	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout,
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
-		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: hooks}, m.Logger)
+		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -144,6 +144,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
+	if m.Config.Demo {
+		if err := m.demo(ctx); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "osmand_addr", m.OsmAndAddr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
 	return nil
 }
