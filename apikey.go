@@ -60,3 +60,18 @@ type APIKeyStore interface {
 	// active admin key (revoking it would lock every administrator out).
 	RevokeAPIKey(ctx context.Context, id int64) (*APIKey, error)
 }
+
+// SessionTTL is how long a browser session lasts.
+const SessionTTL = 12 * time.Hour
+
+// SessionStore keeps browser sessions: a login with an API key gives a
+// random session token (only its hash is stored) in a cookie.
+type SessionStore interface {
+	// CreateSession starts a session for an API key.
+	CreateSession(ctx context.Context, apiKeyID int64, tokenHash []byte, expires time.Time) error
+	// FindSessionKey returns the active API key of a live session. Returns
+	// EUNAUTHORIZED for an unknown or expired session or a revoked key.
+	FindSessionKey(ctx context.Context, tokenHash []byte) (*APIKey, error)
+	// DeleteSession ends a session (logging out twice is not an error).
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+}

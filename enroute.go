@@ -28,6 +28,7 @@ type Store interface {
 	MessageStore
 	TrackingStore
 	PositionStore
+	SessionStore
 
 	// InTx runs fn in one transaction. Every store call made with the ctx
 	// handed to fn joins that transaction; a nested InTx joins the outer one.

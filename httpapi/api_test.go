@@ -549,3 +549,48 @@ func TestIngestEndpoints(t *testing.T) {
 	}
 	e.must(200, "", "POST", "/api/v1/owntracks?id="+d.body["identifier"].(string), `{"_type":"location","lat":41.151,"lon":-8.611,"tst":`+strconv.FormatInt(time.Now().Add(-30*time.Second).Unix(), 10)+`}`)
 }
+
+func TestBrowserSession(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("", "POST", "/api/v1/session", map[string]any{"key": "enr_wrong"}); r.status != 401 {
+		t.Fatalf("bad key = %d", r.status)
+	}
+	r := e.do("", "POST", "/api/v1/session", map[string]any{"key": e.dispatcher})
+	cookie := r.header.Get("Set-Cookie")
+	if r.status != 200 || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Fatalf("login = %d, cookie %q", r.status, cookie)
+	}
+	session := strings.Split(cookie, ";")[0]
+	get := func(method, path, body string, headers ...string) int {
+		req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+		req.Header.Set("Cookie", session)
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if s := get("GET", "/api/v1/jobs", ""); s != 200 {
+		t.Fatalf("cookie read = %d", s)
+	}
+	if s := get("GET", "/api/v1/keys", ""); s != 403 {
+		t.Fatalf("a dispatcher's session on admin routes = %d", s)
+	}
+	if s := get("POST", "/api/v1/customers", `{"name":"Bo"}`); s != 403 {
+		t.Fatalf("cookie write without the CSRF header = %d", s)
+	}
+	if s := get("POST", "/api/v1/customers", `{"name":"Bo"}`, "X-Enroute-CSRF", "1"); s != 201 {
+		t.Fatalf("cookie write with the header = %d", s)
+	}
+	if s := get("DELETE", "/api/v1/session", ""); s != 204 {
+		t.Fatalf("logout = %d", s)
+	}
+	if s := get("GET", "/api/v1/jobs", ""); s != 401 {
+		t.Fatalf("after logout = %d", s)
+	}
+}

@@ -92,6 +92,13 @@ func (s *Server) routes() {
 	s.settingsRoutes(api, admin)
 	api.POST("/sms/inbound", s.inboundSMS)
 
+	api.POST("/session", s.login)
+	api.DELETE("/session", s.logout)
+	e.GET("/settings/dispatch-notifications", func(c echo.Context) error {
+		s.pageHeaders(c)
+		return s.page(c, http.StatusOK, "settings.html")
+	})
+
 	api.POST("/keys", s.createAPIKey, admin...)
 	api.GET("/keys", s.listAPIKeys, admin...)
 	api.DELETE("/keys/:id", s.revokeAPIKey, admin...)

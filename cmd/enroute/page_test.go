@@ -180,3 +180,83 @@ func TestTrackingPageInactiveLink(t *testing.T) {
 	}
 	screenshot(t, ctx, "tracking-inactive")
 }
+
+func TestSettingsScreen(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	navigate(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications")
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#key"), testAdminToken),
+		chromedp.Click(chromedp.CSS("#login button")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	if got := text(t, ctx, "#sms-status"); got != "No default SMS number" || eval[string](t, ctx, `document.querySelector("#sms-status").className`) != "status-missing" {
+		t.Fatalf("SMS number status = %q", got)
+	}
+
+	// Enabling text without a default SMS number is refused, and says so.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#text-enabled")), chromedp.Click(chromedp.CSS(`button[data-save="text"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#error"); !strings.Contains(got, "default SMS number must be set up") {
+		t.Fatalf("error = %q", got)
+	}
+	screenshot(t, ctx, "settings-text-no-number")
+
+	// The preview follows typing, with the SMS's segments.
+	eval[bool](t, ctx, `(document.querySelector("#text-template").value = "", true)`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#text-template"), "Hello {CustomerFirstName}, see you soon")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#text-preview").textContent === "Hello Jordan, see you soon"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("preview = %q: %v", eval[string](t, ctx, `document.querySelector("#text-preview").textContent`), err)
+	}
+	if got := text(t, ctx, "#text-info"); !strings.Contains(got, "GSM-7 · 1 segment") {
+		t.Fatalf("SMS info = %q", got)
+	}
+
+	// With a number, Save holds, and persists across a reload.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#edit-phone")),
+		chromedp.SendKeys(chromedp.CSS("#from-number"), "+13125550100"),
+		chromedp.Click(chromedp.CSS(`button[data-save="text"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#saved")),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#sms-status"); got != "+13125550100" || !eval[bool](t, ctx, `document.querySelector("#text-enabled").checked`) ||
+		eval[string](t, ctx, `document.querySelector("#text-template").value`) != "Hello {CustomerFirstName}, see you soon" {
+		t.Fatalf("after reload: number %q, enabled %v", got, eval[bool](t, ctx, `document.querySelector("#text-enabled").checked`))
+	}
+	screenshot(t, ctx, "settings-text-saved")
+
+	// Arrival tracking without GPS: the error links to the GPS settings.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-tab="tracking"]`)),
+		chromedp.Click(chromedp.CSS("#tracking-enabled")),
+		chromedp.Click(chromedp.CSS(`button[data-save="tracking"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#error"); !strings.Contains(got, "Native GPS must be set up") || !strings.Contains(got, "View GPS settings") {
+		t.Fatalf("tracking error = %q", got)
+	}
+	// The limit rule's checkbox on the Settings tab saves.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-tab="general"]`)),
+		chromedp.Click(chromedp.CSS("#limit")),
+		chromedp.Click(chromedp.CSS(`button[data-save="general"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#saved")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if all := st.ok("GET", "/api/v1/settings/dispatch-notifications", nil); !strings.Contains(all.raw, `"limit_when_multiple_techs":true`) {
+		t.Fatalf("limit not saved: %s", all.raw)
+	}
+	screenshot(t, ctx, "settings-limit")
+}

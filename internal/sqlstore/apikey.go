@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/enroutehq/enroute"
 )
@@ -82,4 +84,32 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id int64) (*enroute.APIKey, er
 		return err
 	})
 	return k, err
+}
+
+// CreateSession implements enroute.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, apiKeyID int64, tokenHash []byte, expires time.Time) error {
+	_, err := s.q(ctx).Exec(ctx, "INSERT INTO sessions (token_hash, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+		tokenHash, apiKeyID, s.now(), enroute.Timestamp(expires))
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+// FindSessionKey implements enroute.SessionStore.
+func (s *Store) FindSessionKey(ctx context.Context, tokenHash []byte) (*enroute.APIKey, error) {
+	k, err := scanAPIKey(s.q(ctx).QueryRow(ctx, "SELECT k.id, k.name, k.role, k.prefix, k.created_at, k.revoked_at FROM sessions s JOIN api_keys k ON k.id = s.api_key_id"+
+		" WHERE s.token_hash = $1 AND s.expires_at > $2 AND k.revoked_at IS NULL", tokenHash, s.now()))
+	if errors.Is(err, ErrNoRows) {
+		return nil, enroute.Errorf(enroute.EUNAUTHORIZED, "Your session has ended; log in again.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find session: %w", err)
+	}
+	return k, nil
+}
+
+// DeleteSession implements enroute.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.q(ctx).Exec(ctx, "DELETE FROM sessions WHERE token_hash = $1", tokenHash)
+	return err
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"TrackingLinks", testTrackingLinks},
 		{"SiteAssignments", testSiteAssignments},
 		{"Positions", testPositions},
+		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -638,4 +639,30 @@ func testTransactions(t *testing.T, s enroute.Store) {
 	t.Run("Ping", func(t *testing.T) {
 		must(t, s.Ping(ctx))
 	})
+}
+
+func testSessions(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	secret := enroute.NewAPIKeySecret()
+	k := &enroute.APIKey{Name: "office", Role: enroute.RoleDispatcher, Prefix: secret[:8]}
+	must(t, s.CreateAPIKey(ctx, k, enroute.HashSecret(secret)))
+	admin := &enroute.APIKey{Name: "admin", Role: enroute.RoleAdmin, Prefix: "x"}
+	must(t, s.CreateAPIKey(ctx, admin, enroute.HashSecret(enroute.NewAPIKeySecret())))
+	tok := enroute.HashSecret("session-1")
+	must(t, s.CreateSession(ctx, k.ID, tok, time.Now().Add(time.Hour)))
+	got, err := s.FindSessionKey(ctx, tok)
+	must(t, err)
+	if got.ID != k.ID || got.Role != enroute.RoleDispatcher {
+		t.Fatalf("session key = %+v", got)
+	}
+	expired := enroute.HashSecret("session-2")
+	must(t, s.CreateSession(ctx, k.ID, expired, time.Now().Add(-time.Minute)))
+	_, err = s.FindSessionKey(ctx, expired)
+	wantCode(t, err, enroute.EUNAUTHORIZED)
+	_, err = s.RevokeAPIKey(ctx, k.ID)
+	must(t, err)
+	_, err = s.FindSessionKey(ctx, tok)
+	wantCode(t, err, enroute.EUNAUTHORIZED)
+	must(t, s.DeleteSession(ctx, tok))
+	must(t, s.DeleteSession(ctx, tok))
 }

@@ -1,0 +1,135 @@
+// The Dispatch Notifications settings screen: one page, five tabs, talking
+// to /api/v1/settings/... with the browser session's cookie.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var base = "/api/v1/settings/dispatch-notifications";
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "X-Enroute-CSRF": "1" } };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (r) {
+      return r.text().then(function (t) {
+        var data = t ? JSON.parse(t) : null;
+        if (!r.ok) { var e = new Error(data && data.error ? data.error.message : r.statusText); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+
+  function showError(e) {
+    $("saved").hidden = true;
+    var el = $("error");
+    el.textContent = e.message;
+    if (/Native GPS/.test(e.message)) { // the prerequisite's own screen is one click away
+      var a = document.createElement("a");
+      a.href = "#gps"; a.textContent = " View GPS settings";
+      el.appendChild(a);
+    }
+    el.hidden = false;
+  }
+  function saved() { $("error").hidden = true; $("saved").hidden = false; }
+
+  // Tabs.
+  document.querySelectorAll("[role=tab]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      document.querySelectorAll("[role=tab]").forEach(function (x) { x.setAttribute("aria-selected", x === b); });
+      document.querySelectorAll(".pane").forEach(function (p) { p.hidden = p.dataset.pane !== b.dataset.tab; });
+      $("error").hidden = true; $("saved").hidden = true;
+    });
+  });
+
+  function fill(all, gps) {
+    var t = all.text, e = all.email, tr = all.tracking, l = all.late;
+    $("sms-status").textContent = t.from_number_status === "ok" ? t.from_number : "No default SMS number";
+    $("sms-status").className = "status-" + t.from_number_status;
+    $("from-number").value = t.from_number;
+    $("from-number").hidden = t.from_number_status === "ok";
+    $("text-template").value = t.template;
+    $("text-enabled").checked = t.enabled;
+    $("from-name").value = e.from_name; $("from-address").value = e.from_address;
+    $("email-subject").value = e.subject; $("email-body").value = e.body;
+    $("email-enabled").checked = e.enabled;
+    $("tracking-enabled").checked = tr.enabled; $("auto-arrival").checked = tr.auto_arrival;
+    $("gps-line").textContent = gps.ready ? "Native GPS is set up (" + gps.active_devices + " devices)." : "Native GPS is not set up: turn it on below and register technicians' devices.";
+    $("gps-enabled").checked = gps.enabled;
+    $("limit").checked = all.general.limit_when_multiple_techs;
+    $("late-enabled").checked = l.enabled; $("late-margin").value = l.margin_min;
+    $("late-text").value = l.text_template; $("late-subject").value = l.email_subject; $("late-body").value = l.email_body;
+  }
+
+  function load() {
+    return Promise.all([api("GET", base), api("GET", "/api/v1/settings/gps")]).then(function (r) {
+      fill(r[0], r[1]);
+      previewText(); previewEmail();
+    });
+  }
+
+  // Live preview, following typing.
+  var timers = {};
+  function debounce(name, fn) { clearTimeout(timers[name]); timers[name] = setTimeout(fn, 200); }
+  function list(ul, items) {
+    ul.textContent = "";
+    (items || []).forEach(function (w) { var li = document.createElement("li"); li.textContent = w; ul.appendChild(li); });
+  }
+  function previewText() {
+    api("POST", base + "/preview", { channel: "sms", template: $("text-template").value }).then(function (p) {
+      $("text-preview").textContent = p.body;
+      $("text-info").textContent = p.sms.characters + " characters · " + p.sms.encoding + " · " + p.sms.segments + (p.sms.segments === 1 ? " segment" : " segments");
+      list($("text-warnings"), p.warnings);
+    }).catch(function (e) { $("text-preview").textContent = ""; $("text-info").textContent = e.message; list($("text-warnings"), []); });
+  }
+  function previewEmail() {
+    api("POST", base + "/preview", { channel: "email", subject: $("email-subject").value, template: $("email-body").value }).then(function (p) {
+      $("email-preview-subject").textContent = p.subject;
+      $("email-preview").textContent = p.body; // shown as text: the HTML part is the same words
+      list($("email-warnings"), p.warnings);
+    }).catch(function (e) { $("email-preview").textContent = e.message; });
+  }
+  $("text-template").addEventListener("input", function () { debounce("text", previewText); });
+  $("email-body").addEventListener("input", function () { debounce("email", previewEmail); });
+  $("email-subject").addEventListener("input", function () { debounce("email", previewEmail); });
+
+  // Token pickers insert at the cursor.
+  api("GET", base + "/tokens").then(function (r) {
+    document.querySelectorAll("select.tokens").forEach(function (sel) {
+      r.items.forEach(function (t) { var o = document.createElement("option"); o.value = "{" + t.token + "}"; o.textContent = t.token + " — " + t.description; sel.appendChild(o); });
+      sel.addEventListener("change", function () {
+        var ta = $(sel.dataset.for), at = ta.selectionStart || ta.value.length;
+        ta.value = ta.value.slice(0, at) + sel.value + ta.value.slice(at);
+        sel.value = ""; ta.focus(); ta.dispatchEvent(new Event("input"));
+      });
+    });
+  }).catch(function () {});
+
+  $("edit-phone").addEventListener("click", function () { $("from-number").hidden = false; $("from-number").focus(); });
+
+  var savers = {
+    text: function () { return api("PUT", base + "/text", { from_number: $("from-number").value.trim(), template: $("text-template").value, enabled: $("text-enabled").checked }); },
+    email: function () { return api("PUT", base + "/email", { from_name: $("from-name").value, from_address: $("from-address").value.trim(), subject: $("email-subject").value, body: $("email-body").value, enabled: $("email-enabled").checked }); },
+    tracking: function () { return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked }); },
+    general: function () { return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked }); },
+    late: function () { return api("PUT", base + "/late", { enabled: $("late-enabled").checked, margin_min: parseInt($("late-margin").value, 10) || 0, text_template: $("late-text").value, email_subject: $("late-subject").value, email_body: $("late-body").value }); },
+    gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); }
+  };
+  document.querySelectorAll("button.save").forEach(function (b) {
+    b.addEventListener("click", function () {
+      savers[b.dataset.save]().then(function () { return load(); }).then(saved).catch(showError);
+    });
+  });
+
+  // Log in with an API key; the session lives in an HttpOnly cookie.
+  $("login").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    api("POST", "/api/v1/session", { key: $("key").value }).then(start).catch(function (e) {
+      $("login-error").textContent = e.message; $("login-error").hidden = false;
+    });
+  });
+  function start() {
+    return load().then(function () { $("login").hidden = true; $("app").hidden = false; }).catch(function (e) {
+      if (e.status === 401 || e.status === 403) { $("app").hidden = true; $("login").hidden = false; if (e.status === 403) { $("login-error").textContent = "This screen needs an admin key."; $("login-error").hidden = false; } return; }
+      showError(e);
+    });
+  }
+  start();
+})();
