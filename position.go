@@ -75,7 +75,10 @@ type Progress struct {
 	Cell uint64  `json:"-"`
 }
 
-// ProgressSource tells the latest progress of an assignment, if any.
+// ProgressSource tells the latest progress of assignments en route.
 type ProgressSource interface {
+	// Progress returns an assignment's latest progress, if any.
 	Progress(assignmentID int64) (*Progress, bool)
+	// AllProgress returns the latest progress of every assignment en route.
+	AllProgress() []*Progress
 }

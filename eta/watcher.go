@@ -125,6 +125,17 @@ func (w *Watcher) Progress(assignmentID int64) (*enroute.Progress, bool) {
 	return p, ok
 }
 
+// AllProgress implements enroute.ProgressSource.
+func (w *Watcher) AllProgress() []*enroute.Progress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*enroute.Progress, 0, len(w.progress))
+	for _, p := range w.progress {
+		out = append(out, p)
+	}
+	return out
+}
+
 // Run loads the assignments en route, then works until ctx ends.
 func (w *Watcher) Run(ctx context.Context) {
 	as, err := w.store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}, Page: enroute.Page{Limit: enroute.MaxLimit}})

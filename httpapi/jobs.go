@@ -205,3 +205,28 @@ func (s *Server) createTrackingLink(c echo.Context) error {
 	u := strings.TrimRight(s.cfg.PublicURL, "/") + "/t/" + token
 	return jsonWithSecret(c, http.StatusCreated, trackingLinkCreated{TrackingLink: l, URL: &u, Token: &token}, trackingLinkCreated{TrackingLink: l})
 }
+
+// listAssignments lists assignments across jobs: ?status=dispatched,working
+// and ?technician_id=, for the dispatcher board.
+func (s *Server) listAssignments(c echo.Context) error {
+	q := newQuery(c)
+	f := enroute.AssignmentFilter{TechnicianID: q.int("technician_id"), Page: q.page()}
+	if v := c.QueryParam("status"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			st := enroute.AssignmentStatus(strings.TrimSpace(st))
+			if !st.Valid() {
+				q.errs["status"] = "must be scheduled, dispatched, working, done or cancelled, comma-separated"
+				break
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	as, err := s.store.FindAssignments(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(as))
+}

@@ -81,6 +81,10 @@ func (s *Server) routes() {
 
 	api.POST("/jobs/:id/assignments", s.createAssignment, staff...)
 	api.GET("/jobs/:id/assignments", s.listJobAssignments, staff...)
+	api.GET("/assignments", s.listAssignments, staff...)
+	api.GET("/map", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution})
+	}, staff...)
 	api.GET("/assignments/:id", s.getAssignment, staff...)
 	api.POST("/assignments/:id/dispatch", s.dispatchAssignment, staff...)
 	api.POST("/assignments/:id/start", s.startAssignment, staff...)
@@ -97,6 +101,10 @@ func (s *Server) routes() {
 	e.GET("/settings/dispatch-notifications", func(c echo.Context) error {
 		s.pageHeaders(c)
 		return s.page(c, http.StatusOK, "settings.html")
+	})
+	e.GET("/dispatch", func(c echo.Context) error {
+		s.pageHeaders(c)
+		return s.page(c, http.StatusOK, "dispatch.html")
 	})
 
 	api.POST("/keys", s.createAPIKey, admin...)

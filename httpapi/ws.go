@@ -507,10 +507,22 @@ func (s *Server) board(ws *websocket.Conn) {
 			snapshot = s.tracker.Live.All()
 		}
 		msgs := make([]positionMsg, len(snapshot))
+		inView := map[int64]bool{}
 		for i := range snapshot {
 			msgs[i] = positionOf(&snapshot[i])
+			inView[snapshot[i].TechnicianID] = true
 		}
-		return v.switchTo(sub, map[string]any{"type": "snapshot", "positions": msgs})
+		// The distance and ETA of assignments en route in view, so a board
+		// opened mid-drive shows them at once.
+		progress := []progressMsg{}
+		if s.progress != nil {
+			for _, p := range s.progress.AllProgress() {
+				if inView[p.TechnicianID] {
+					progress = append(progress, progressMsg{Type: "progress", Progress: p, ETAS: etaSeconds(p)})
+				}
+			}
+		}
+		return v.switchTo(sub, map[string]any{"type": "snapshot", "positions": msgs, "progress": progress})
 	})
 }
 

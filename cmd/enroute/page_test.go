@@ -260,3 +260,39 @@ func TestSettingsScreen(t *testing.T) {
 	}
 	screenshot(t, ctx, "settings-limit")
 }
+
+func TestDispatchBoard(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	ana, _, anaToken := st.device("Ana Silva")
+	_, _, boToken := st.device("Bruno Reis")
+	st.fixAt(boToken, 41.1600, -8.6000)
+	_, _ = st.trackingLink(ana) // Ana is dispatched to a verified address
+	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
+
+	navigate(t, ctx, "http://"+st.m.Addr()+"/dispatch")
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#key"), dispatcher),
+		chromedp.Click(chromedp.CSS("#login button")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	st.fixAt(anaToken, 41.1420, -8.6080)
+	st.fixAt(anaToken, 41.1422, -8.6079)
+	row := func(id int64) string {
+		return fmt.Sprintf(`((document.querySelector('tr[data-tech="%d"]') || {}).innerText || "")`, id)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row(ana)+`.includes("On the way") && `+row(ana)+`.includes("s ago") && /\d:\d\d/.test(`+row(ana)+`)`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#techs tbody").innerText`); !strings.Contains(got, "Bruno Reis") {
+		t.Fatalf("the list = %q", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#map path.leaflet-interactive").length`); n != 2 {
+		t.Fatalf("%d markers on the map, want 2", n)
+	}
+	screenshot(t, ctx, "dispatch-board")
+}

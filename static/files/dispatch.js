@@ -1,0 +1,120 @@
+// The dispatcher board: every technician live on one map, coloured by
+// status, with a list of last updates and the ETA of those en route.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var techs = {};        // id -> {name, pos, marker, status, assignment, eta}
+  var map = null, ws = null, retry = 0, userMoved = false;
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "X-Enroute-CSRF": "1" } };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (r) {
+      return r.text().then(function (t) {
+        var d = t ? JSON.parse(t) : null;
+        if (!r.ok) { var e = new Error(d && d.error ? d.error.message : r.statusText); e.status = r.status; throw e; }
+        return d;
+      });
+    });
+  }
+  function tech(id) { return techs[id] || (techs[id] = { name: "Technician " + id, status: "idle" }); }
+
+  function loadPeople() {
+    return Promise.all([
+      api("GET", "/api/v1/technicians?active=true&limit=1000"),
+      api("GET", "/api/v1/assignments?status=dispatched,working&limit=1000")
+    ]).then(function (r) {
+      r[0].items.forEach(function (t) { tech(t.id).name = t.name; });
+      Object.keys(techs).forEach(function (id) { techs[id].status = "idle"; techs[id].assignment = null; });
+      r[1].items.forEach(function (a) { var t = tech(a.technician_id); t.status = a.status; t.assignment = a.id; });
+      redraw();
+    });
+  }
+
+  function colour(s) { return s === "dispatched" ? "#0b6bcb" : s === "working" ? "#1e8449" : "#95a5a6"; }
+
+  function place(p) {
+    var t = tech(p.technician_id);
+    t.pos = p;
+    if (!map || !window.L) { return; }
+    var ll = [p.lat, p.lng];
+    if (!t.marker) {
+      t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status) }).addTo(map).bindTooltip(t.name);
+      fit();
+    } else {
+      t.marker.setLatLng(ll);
+    }
+  }
+
+  // fit shows every technician, until the dispatcher moves the map.
+  function fit() {
+    if (userMoved) { return; }
+    var pts = Object.keys(techs).filter(function (id) { return techs[id].pos; }).map(function (id) { return [techs[id].pos.lat, techs[id].pos.lng]; });
+    if (pts.length) { map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 }); }
+  }
+
+  function ago(ts) {
+    var s = Math.max(0, Math.round((Date.now() - new Date(ts)) / 1000));
+    return s < 60 ? s + " s ago" : Math.round(s / 60) + " min ago";
+  }
+
+  function redraw() {
+    var body = document.querySelector("#techs tbody");
+    body.textContent = "";
+    Object.keys(techs).sort(function (a, b) { return techs[a].name.localeCompare(techs[b].name); }).forEach(function (id) {
+      var t = techs[id], tr = document.createElement("tr");
+      tr.dataset.tech = id;
+      if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
+      [t.name, { dispatched: "On the way", working: "Working", idle: "—" }[t.status] || t.status,
+       t.pos ? ago(t.pos.ts) : "no position",
+       t.status === "dispatched" && t.eta ? new Date(t.eta).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) : ""
+      ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+      body.appendChild(tr);
+      if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
+    });
+  }
+
+  function connect() {
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(proto + "//" + location.host + "/api/v1/live");
+    ws.onopen = function () { retry = 0; $("conn").textContent = "live"; ws.send(JSON.stringify({ type: "subscribe" })); };
+    ws.onmessage = function (ev) {
+      var m = JSON.parse(ev.data);
+      if (m.type === "snapshot" || m.type === "positions") { m.positions.forEach(place); }
+      if (m.type === "snapshot") { (m.progress || []).forEach(function (p) { tech(p.technician_id).eta = p.eta; }); }
+      else if (m.type === "position") { place(m); }
+      else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
+      redraw();
+    };
+    ws.onclose = function () {
+      $("conn").textContent = "reconnecting…";
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, retry));
+    };
+  }
+
+  function start() {
+    return Promise.all([loadPeople(), api("GET", "/api/v1/map")]).then(function (r) {
+      $("login").hidden = true; $("app").hidden = false;
+      if (window.L && !map) {
+        map = L.map($("map")).setView([20, 0], 2);
+        L.tileLayer(r[1].tile_url, { maxZoom: 19, attribution: r[1].attribution }).addTo(map);
+        map.on("dragstart", function () { userMoved = true; });
+        $("map").addEventListener("wheel", function () { userMoved = true; }, { passive: true });
+      }
+      connect();
+      setInterval(function () { loadPeople().catch(function () {}); }, 15000);
+      setInterval(redraw, 5000);
+    }).catch(function (e) {
+      if (e.status === 401 || e.status === 403) { $("app").hidden = true; $("login").hidden = false; return; }
+      $("conn").textContent = e.message;
+    });
+  }
+  $("login").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    api("POST", "/api/v1/session", { key: $("key").value }).then(start).catch(function (e) {
+      $("login-error").textContent = e.message; $("login-error").hidden = false;
+    });
+  });
+  start();
+})();
