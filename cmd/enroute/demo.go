@@ -69,8 +69,13 @@ func (m *Main) demo(ctx context.Context) error {
 	if err := s.CreateTrackingLink(ctx, &enroute.TrackingLink{AssignmentID: a.ID}, enroute.HashSecret(token)); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "\nDemo: %s is driving to %s.\n\n    Tracking page:  %s/t/%s\n    Live positions: %s/api/v1/technicians/positions (with the admin key)\n    API document:   %s/api/v1/openapi.yaml\n\n",
-		tech.Name, loc.Address, m.Config.PublicURL, token, m.Config.PublicURL, m.Config.PublicURL)
+	fmt.Fprintf(m.Stdout, "\nDemo: %s is driving to %s.\n\n"+
+		"    Tracking page (the customer's):  %s/t/%s\n"+
+		"    Dispatcher board:                %s/dispatch\n"+
+		"    Settings (admin):                %s/settings/dispatch-notifications\n"+
+		"    API document:                    %s/api/v1/openapi.yaml\n\n"+
+		"The board and the settings ask for the admin API key printed on the first start\n(or ENROUTE_ADMIN_TOKEN).\n\n",
+		tech.Name, loc.Address, m.Config.PublicURL, token, m.Config.PublicURL, m.Config.PublicURL, m.Config.PublicURL)
 
 	m.wg.Go(func() { m.replay(ctx, dev, drive[1:]) })
 	return nil

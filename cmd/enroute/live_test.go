@@ -379,7 +379,10 @@ func TestTrackingStateAndArrival(t *testing.T) {
 func TestDemo(t *testing.T) {
 	env := map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}
 	m, out := start(t, env, "--demo")
-	u := regexp.MustCompile(`Tracking page:\s+(\S+)`).FindStringSubmatch(out.String())
+	u := regexp.MustCompile(`Tracking page \(the customer's\):\s+(\S+)`).FindStringSubmatch(out.String())
+	if !strings.Contains(out.String(), "/dispatch") || !strings.Contains(out.String(), "/settings/dispatch-notifications") {
+		t.Fatalf("the demo does not print the board and settings URLs: %q", out.String())
+	}
 	if u == nil {
 		t.Fatalf("no tracking URL printed: %q", out.String())
 	}

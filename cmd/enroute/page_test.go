@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/enroutehq/enroute"
 )
 
 // browser starts headless Chromium (Debian's package) with a fresh profile,
@@ -179,6 +182,18 @@ func TestTrackingPageInactiveLink(t *testing.T) {
 		t.Fatal("the inactive page reveals something")
 	}
 	screenshot(t, ctx, "tracking-inactive")
+
+	// A link past its expiry gets the same page.
+	tech, _, _ := st.device("Ana Silva")
+	a, _ := st.trackingLink(tech)
+	expired := enroute.NewTrackingToken()
+	if err := st.m.Store.CreateTrackingLink(context.Background(), &enroute.TrackingLink{AssignmentID: a, ExpiresAt: time.Now().Add(-time.Minute)}, enroute.HashSecret(expired)); err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+expired)
+	if got := text(t, ctx, "h1"); got != "This link is no longer active" {
+		t.Fatalf("expired link page = %q", got)
+	}
 }
 
 func TestSettingsScreen(t *testing.T) {
@@ -295,4 +310,36 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatalf("%d markers on the map, want 2", n)
 	}
 	screenshot(t, ctx, "dispatch-board")
+}
+
+// TestTrackingPageReconnects: the server restarts under an open page; the
+// page reconnects and the marker moves again without a reload.
+func TestTrackingPageReconnects(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	tech, _, token := st.device("Ana Silva")
+	_, link := st.trackingLink(tech)
+	st.fixAt(token, 41.1420, -8.6080)
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
+		t.Fatal(err)
+	}
+	addr := st.m.Addr()
+	if err := st.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := start(t, st.env, "--addr", addr) // same data, same address
+	st.m = m2
+	deadline := time.Now().Add(20 * time.Second)
+	for lat := 41.1422; ; lat += 0.0002 { // keep moving until the page shows it
+		st.fixAt(token, lat, -8.6079)
+		want := strconv.FormatFloat(lat, 'f', -1, 64)
+		if eval[string](t, ctx, `document.querySelector("#map").dataset.lat`) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page did not reconnect after the server restarted")
+		}
+		time.Sleep(time.Second)
+	}
 }
