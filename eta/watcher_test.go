@@ -2,19 +2,18 @@ package eta
 
 import (
 	"context"
-	"encoding/csv"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/internal/trips"
 	"github.com/enroutehq/enroute/sqlite"
 )
 
@@ -25,26 +24,18 @@ func trace(t *testing.T) (trip97, trip98 []enroute.Position) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	_, _ = r.Read()
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		ts, _ := strconv.ParseInt(rec[2], 10, 64)
-		lat, _ := strconv.ParseFloat(rec[3], 64)
-		lng, _ := strconv.ParseFloat(rec[4], 64)
-		p := enroute.Position{TechnicianID: 1, DeviceID: 1, Time: time.Unix(ts, 0).UTC(), Lat: lat, Lng: lng, SpeedMPS: -1}
-		if rec[0] == "trip_97" {
-			trip97 = append(trip97, p)
-		} else {
-			trip98 = append(trip98, p)
-		}
+	ts, err := trips.Read(f, 2)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("trace: %d trips, %v", len(ts), err)
 	}
-	return trip97, trip98
+	conv := func(tr trips.Trip) []enroute.Position {
+		var out []enroute.Position
+		for _, x := range tr.Fixes {
+			out = append(out, enroute.Position{TechnicianID: 1, DeviceID: 1, Time: x.Time, Lat: x.Lat, Lng: x.Lng, SpeedMPS: -1})
+		}
+		return out
+	}
+	return conv(ts[0]), conv(ts[1])
 }
 
 // progressLog is a Publisher keeping progress.

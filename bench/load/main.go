@@ -17,7 +17,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/enroutehq/enroute/internal/trips"
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
 )
@@ -80,34 +80,17 @@ func loadTrips(path string) ([][]point, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(bufio.NewReader(f))
-	if _, err := r.Read(); err != nil {
+	ts, err := trips.Read(bufio.NewReader(f), 20)
+	if err != nil {
 		return nil, err
 	}
-	byTrip := map[string][]point{}
-	var order []string
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		t, _ := strconv.ParseInt(rec[2], 10, 64)
-		lat, _ := strconv.ParseFloat(rec[3], 64)
-		lng, _ := strconv.ParseFloat(rec[4], 64)
-		if _, ok := byTrip[rec[0]]; !ok {
-			order = append(order, rec[0])
-		}
-		byTrip[rec[0]] = append(byTrip[rec[0]], point{t, lat, lng})
-	}
-	var trips [][]point
-	for _, id := range order {
-		if ps := byTrip[id]; len(ps) >= 20 {
-			trips = append(trips, ps)
+	out := make([][]point, len(ts))
+	for i, t := range ts {
+		for _, x := range t.Fixes {
+			out[i] = append(out[i], point{x.Time.Unix(), x.Lat, x.Lng})
 		}
 	}
-	return trips, nil
+	return out, nil
 }
 
 // device is a registered device replaying a trip.

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/trips"
 	"github.com/enroutehq/enroute/tracker"
 )
 
@@ -107,15 +106,13 @@ func demoDrive() ([]enroute.Position, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
-	if err != nil {
-		return nil, err
+	ts, err := trips.Read(bytes.NewReader(raw), 2)
+	if err != nil || len(ts) != 1 {
+		return nil, fmt.Errorf("demo drive: %v", err)
 	}
 	var out []enroute.Position
-	for _, r := range recs[1:] {
-		lat, _ := strconv.ParseFloat(r[3], 64)
-		lng, _ := strconv.ParseFloat(r[4], 64)
-		out = append(out, enroute.Position{Lat: lat, Lng: lng, AccuracyM: 8, SpeedMPS: tracker.Unknown, HeadingDeg: tracker.Unknown, Battery: 80})
+	for _, f := range ts[0].Fixes {
+		out = append(out, enroute.Position{Lat: f.Lat, Lng: f.Lng, AccuracyM: 8, SpeedMPS: tracker.Unknown, HeadingDeg: tracker.Unknown, Battery: 80})
 	}
 	return out, nil
 }

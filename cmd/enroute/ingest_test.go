@@ -118,7 +118,7 @@ func TestIngestProtocols(t *testing.T) {
 		headers                     []string
 		want                        int
 	}{
-		{"osmand unknown device", "GET", osmand + "/?id=dev_nosuchdevicexxxxxxxxxxx&lat=41.1&lon=-8.6", "", "", nil, 400},
+		{"osmand unknown device", "GET", osmand + "/?id=dev_nosuchdevice00000000000&lat=41.1&lon=-8.6", "", "", nil, 400},
 		{"osmand no device", "GET", osmand + "/?lat=41.1&lon=-8.6", "", "", nil, 400},
 		{"osmand no lat", "GET", osmand + "/?id=" + ident + "&lon=-8.6", "", "", nil, 400},
 		{"osmand bad time", "GET", osmand + "/?id=" + ident + "&lat=41.1&lon=-8.6&timestamp=soon", "", "", nil, 400},

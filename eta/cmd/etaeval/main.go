@@ -10,18 +10,15 @@
 package main
 
 import (
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"slices"
-	"strconv"
-	"time"
 
 	"github.com/enroutehq/enroute/eta"
 	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/internal/trips"
 )
 
 type trip struct {
@@ -135,34 +132,15 @@ func load(path string, minFixes int) ([]trip, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	if _, err := r.Read(); err != nil {
+	ts, err := trips.Read(f, minFixes)
+	if err != nil {
 		return nil, err
 	}
-	byID := map[string]*trip{}
-	var order []string
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		t, _ := strconv.ParseInt(rec[2], 10, 64)
-		lat, _ := strconv.ParseFloat(rec[3], 64)
-		lng, _ := strconv.ParseFloat(rec[4], 64)
-		tr := byID[rec[0]]
-		if tr == nil {
-			tr = &trip{id: rec[0]}
-			byID[rec[0]] = tr
-			order = append(order, rec[0])
-		}
-		tr.ps = append(tr.ps, eta.Point{Lat: lat, Lng: lng, Time: time.Unix(t, 0).UTC()})
-	}
-	var out []trip
-	for _, id := range order {
-		if t := byID[id]; len(t.ps) >= minFixes {
-			out = append(out, *t)
+	out := make([]trip, len(ts))
+	for i, t := range ts {
+		out[i].id = t.ID
+		for _, x := range t.Fixes {
+			out[i].ps = append(out[i].ps, eta.Point{Lat: x.Lat, Lng: x.Lng, Time: x.Time})
 		}
 	}
 	return out, nil
