@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/enroutehq/enroute/eta"
 	"github.com/enroutehq/enroute/geo"
@@ -31,6 +32,7 @@ func main() {
 	train := flag.Float64("train", 0.7, "share of trips, by start time, to train on")
 	minFixes := flag.Int("min-fixes", 8, "shortest trip scored, in fixes")
 	bias := flag.Bool("bias", false, "also print the model's median ratio of predicted to true time")
+	validate := flag.Float64("validate", 0.15, "share of trips, after the training ones, to choose the model's settings on (0: the defaults)")
 	flag.Parse()
 	trips, err := load(*data, *minFixes)
 	if err != nil {
@@ -40,11 +42,20 @@ func main() {
 	slices.SortFunc(trips, func(a, b trip) int { return a.ps[0].Time.Compare(b.ps[0].Time) })
 	cut := int(float64(len(trips)) * *train)
 	learn, score := trips[:cut], trips[cut:]
+	cfg := eta.Config{}
+	if *validate > 0 {
+		// Choose settings on the last trips of the training share, never
+		// on the scored ones; then learn from the whole training share.
+		vcut := int(float64(len(trips)) * (*train - *validate))
+		cfg = choose(trips[:vcut], trips[vcut:cut])
+		fmt.Printf("settings chosen on %d validation trips: fine res %d, prior %.0f m, recent half-life %v\n",
+			cut-vcut, cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife)
+	}
 	fmt.Printf("%d trips of %d+ fixes: training on %d (starting %s to %s), scoring %d (starting %s to %s)\n",
 		len(trips), *minFixes, len(learn), learn[0].ps[0].Time.Format("15:04"), learn[len(learn)-1].ps[0].Time.Format("15:04"),
 		len(score), score[0].ps[0].Time.Format("15:04"), score[len(score)-1].ps[0].Time.Format("15:04"))
 
-	m := eta.New(eta.Config{})
+	m := eta.New(cfg)
 	for _, t := range learn {
 		m.AddTrip(t.ps)
 	}
@@ -62,14 +73,7 @@ func main() {
 			if truth <= 0 {
 				continue
 			}
-			speed := -1.0
-			if i > 0 {
-				prev := t.ps[i-1]
-				if dt := cur.Time.Sub(prev.Time).Seconds(); dt > 0 {
-					speed = geo.DistanceM(prev.Lat, prev.Lng, cur.Lat, cur.Lng) / dt
-				}
-			}
-			pred := m.Estimate(cur, speed, end.Lat, end.Lng).Duration.Seconds()
+			pred := m.Estimate(cur, currentSpeed(t.ps, i), end.Lat, end.Lng).Duration.Seconds()
 			base := geo.DistanceM(cur.Lat, cur.Lng, end.Lat, end.Lng) / baseline
 			errModel = append(errModel, math.Abs(pred-truth))
 			errBase = append(errBase, math.Abs(base-truth))
@@ -83,6 +87,53 @@ func main() {
 			fmt.Printf("       model's median predicted/true: %.2f\n", med(ratio))
 		}
 	}
+}
+
+// choose returns the settings whose model, learning from train, has the
+// lowest mean of the median errors at 25%, 50% and 75% on val.
+func choose(train, val []trip) eta.Config {
+	best, bestErr := eta.Config{}, math.Inf(1)
+	for _, res := range []int{8, 9} {
+		for _, prior := range []float64{500, 2000, 8000} {
+			for _, hl := range []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 6 * time.Hour} {
+				cfg := eta.Config{FineRes: res, CoarseRes: res - 2, PriorM: prior, RecentHalfLife: hl}
+				m := eta.New(cfg)
+				for _, t := range train {
+					m.AddTrip(t.ps)
+				}
+				e := 0.0
+				for _, frac := range []float64{0.25, 0.5, 0.75} {
+					var apes []float64
+					for _, t := range val {
+						i := int(math.Round(frac * float64(len(t.ps)-1)))
+						cur, end := t.ps[i], t.ps[len(t.ps)-1]
+						truth := end.Time.Sub(cur.Time).Seconds()
+						if truth <= 0 {
+							continue
+						}
+						pred := m.Estimate(cur, currentSpeed(t.ps, i), end.Lat, end.Lng).Duration.Seconds()
+						apes = append(apes, math.Abs(pred-truth)/truth)
+					}
+					e += med(apes) / 3
+				}
+				if e < bestErr {
+					best, bestErr = cfg, e
+				}
+			}
+		}
+	}
+	return best
+}
+
+// currentSpeed is the speed between a trip's fix i and the one before.
+func currentSpeed(ps []eta.Point, i int) float64 {
+	if i == 0 {
+		return -1
+	}
+	if dt := ps[i].Time.Sub(ps[i-1].Time).Seconds(); dt > 0 {
+		return geo.DistanceM(ps[i-1].Lat, ps[i-1].Lng, ps[i].Lat, ps[i].Lng) / dt
+	}
+	return -1
 }
 
 // fitBaseline fits the constant speed v that minimizes the median absolute
