@@ -402,3 +402,34 @@ func (e AssignmentEvents) AssignmentChanged(ctx context.Context, a *enroute.Assi
 	e.Store.AfterCommit(ctx, func() { e.Pub.PublishAssignment(&cp) })
 	return nil
 }
+
+// Mirror receives the positions every node ingested (from the bus between
+// nodes) and makes them live in this node's Live state too, so its
+// snapshots and searches hold technicians whose phones talk to another
+// node. It passes a position on unless it is older than the live one (a
+// technician's fixes may cross on two nodes); this node's own fixes, which
+// its tracker already applied, pass on as duplicates.
+type Mirror struct {
+	Live *Live
+	Next enroute.Publisher
+}
+
+// PublishPosition implements enroute.Publisher.
+func (m Mirror) PublishPosition(p *enroute.Position) {
+	q := *p
+	switch v, _ := m.Live.Apply(&q, 0); v {
+	case older:
+		return
+	case duplicate: // seen here before: pass it on only if still the newest
+		if cur, ok := m.Live.Get(p.TechnicianID); ok && cur.Time.After(p.Time) {
+			return
+		}
+	}
+	m.Next.PublishPosition(p)
+}
+
+// PublishAssignment implements enroute.Publisher.
+func (m Mirror) PublishAssignment(a *enroute.Assignment) { m.Next.PublishAssignment(a) }
+
+// PublishProgress implements enroute.Publisher.
+func (m Mirror) PublishProgress(p *enroute.Progress) { m.Next.PublishProgress(p) }

@@ -230,3 +230,29 @@ func BenchmarkLive_Apply(b *testing.B) {
 		})
 	}
 }
+
+// TestMirror: positions from other nodes become live here and pass on; an
+// older one (crossed on two nodes) and a repeat of an overtaken one do not.
+func TestMirror(t *testing.T) {
+	live := tracker.NewLive(8)
+	var got collector
+	m := tracker.Mirror{Live: live, Next: &got}
+	t0 := time.Now().Add(-time.Minute)
+	p1 := enroute.Position{TechnicianID: 7, DeviceID: 1, Lat: 41.1430, Lng: -8.6075, Time: t0}
+	p2 := enroute.Position{TechnicianID: 7, DeviceID: 2, Lat: 41.1440, Lng: -8.6075, Time: t0.Add(10 * time.Second)}
+	p0 := enroute.Position{TechnicianID: 7, DeviceID: 1, Lat: 41.1420, Lng: -8.6075, Time: t0.Add(-10 * time.Second)}
+	m.PublishPosition(&p1)
+	m.PublishPosition(&p2)
+	m.PublishPosition(&p0) // older than the live one
+	m.PublishPosition(&p1) // seen, and overtaken
+	m.PublishPosition(&p2) // seen, still the newest: this node's own fix coming back
+	if len(got.ps) != 3 || got.ps[0].Lat != p1.Lat || got.ps[1].Lat != p2.Lat || got.ps[2].Lat != p2.Lat {
+		t.Fatalf("passed on %+v", got.ps)
+	}
+	if cur, ok := live.Get(7); !ok || cur.Lat != p2.Lat || cur.Cell == 0 {
+		t.Fatalf("live %+v %v", cur, ok)
+	}
+	if n := len(live.Near(41.1440, -8.6075, 500, 100)); n != 1 {
+		t.Fatalf("near finds %d technicians", n)
+	}
+}

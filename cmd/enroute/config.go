@@ -48,6 +48,8 @@ type Config struct {
 	TileURL           string
 	TileAttribution   string
 	Demo              bool
+	NATSURL           string // ENROUTE_NATS_URL only: it may hold credentials
+	NATSPrefix        string
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -87,6 +89,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template of the tracking page (ENROUTE_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"), "the credit the tile server requires (ENROUTE_TILE_ATTRIBUTION)")
 	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data and replay a recorded drive (ENROUTE_DEMO); `make run` turns it on")
+	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("NATS_PREFIX", "enroute"), "subject prefix on NATS, to keep deployments sharing a server apart (ENROUTE_NATS_PREFIX)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("PPROF_ADDR", ""), "serve Go's /debug/pprof on this address, for profiling (ENROUTE_PPROF_ADDR); off by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -106,6 +109,7 @@ func (m *Main) ParseFlags(args []string) error {
 	c.AdminToken = m.Getenv("ENROUTE_ADMIN_TOKEN")
 	c.TwilioAuthToken = m.Getenv("ENROUTE_TWILIO_AUTH_TOKEN")
 	c.SMTPURL = m.Getenv("ENROUTE_SMTP_URL")
+	c.NATSURL = m.Getenv("ENROUTE_NATS_URL")
 	if err := c.validateNotify(); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/eta"
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/natsbus"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
@@ -44,6 +45,7 @@ type Main struct {
 	ln        net.Listener
 	osmandLn  net.Listener
 	hooks     []enroute.AssignmentHook
+	bus       *natsbus.Bus
 	Tracker   *tracker.Tracker
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -91,13 +93,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
 	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
+	// Updates reach this node's hub directly, or through NATS when several
+	// nodes share the work: then every node's hub hears every node.
+	var out enroute.Publisher = hub
+	if m.Config.NATSURL != "" {
+		if m.bus, err = natsbus.Connect(m.Config.NATSURL, m.Config.NATSPrefix, "enroute "+m.Config.Addr, m.Logger); err != nil {
+			return err
+		}
+		out = m.bus
+	}
 	model := eta.New(eta.Config{})
 	if n, err := model.LearnHistory(ctx, m.Store, time.Now().Add(-etaHistory)); err != nil {
 		return fmt.Errorf("learn travel times: %w", err)
 	} else if n > 0 {
 		m.Logger.Info("travel times learned from history", "positions", n)
 	}
-	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, model, hub,
+	// The watcher follows the fixes this node ingests (it keeps state per
+	// technician) and every node's status changes.
+	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, model, out,
 		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
 			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
 			return err
@@ -107,9 +120,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err == nil && st.Dispatch.Tracking.AutoArrival
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
-	m.Tracker.Subscribe(hub)
+	m.Tracker.Subscribe(out)
 	m.Tracker.Subscribe(watcher)
-	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
+	if m.bus != nil {
+		m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: m.bus}}
+		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: tracker.Fanout{hub, watcher}, Progress: hub}); err != nil {
+			return err
+		}
+	} else {
+		m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
+	}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout,
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
@@ -293,6 +313,9 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.bus != nil {
+			errs = append(errs, m.bus.Close())
+		}
 		if m.Store != nil {
 			errs = append(errs, m.Store.Close())
 		}
