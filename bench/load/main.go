@@ -41,11 +41,19 @@ type config struct {
 	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
 	devices, batch, conns, watchers, boards, pid             int
 	duration, interval                                       time.Duration
+	// nodes are the API base URLs of -url (several, comma-separated, when
+	// Enroute runs on several nodes); url is the first, for setup.
+	nodes []string
 }
+
+// node is the i-th node, round robin: device i sends to node(i), and its
+// customer watches on node(i+1), another node whenever there are several,
+// so the latency measured crosses the bus.
+func (c config) node(i int) string { return c.nodes[i%len(c.nodes)] }
 
 func main() {
 	var c config
-	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "Enroute's API")
+	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "Enroute's API; several nodes' comma-separated (devices send round robin, each customer watches on the next node)")
 	flag.StringVar(&c.osmand, "osmand", "http://127.0.0.1:5055", "Enroute's OsmAnd listener")
 	flag.StringVar(&c.token, "token", os.Getenv("ENROUTE_ADMIN_TOKEN"), "an admin API key (default $ENROUTE_ADMIN_TOKEN)")
 	flag.StringVar(&c.data, "data", "../shared/data/chicago/chicago_points.csv", "trace CSV: trip_id,seq,t,lat,lon")
@@ -62,6 +70,8 @@ func main() {
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
 	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
 	flag.Parse()
+	c.nodes = strings.Split(c.url, ",")
+	c.url = c.nodes[0]
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -95,6 +105,7 @@ func loadTrips(path string) ([][]point, error) {
 
 // device is a registered device replaying a trip.
 type device struct {
+	n          int // its index: it sends to node(n)
 	tech       int64
 	ident, tok string
 	trip       []point
@@ -181,7 +192,7 @@ func setup(c config, trips [][]point) ([]*device, error) {
 		if err := api(c, "POST", fmt.Sprintf("/api/v1/technicians/%d/devices", tech.ID), nil, &dev); err != nil {
 			return err
 		}
-		devs[i] = &device{tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
+		devs[i] = &device{n: i, tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
 		return nil
 	})
 	if err != nil || c.watchers == 0 {
@@ -273,7 +284,6 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 }
 
 func connect(c config, devs []*device, watchers, boards *latencies, measuring *atomic.Bool) ([]*websocket.Conn, error) {
-	ws := strings.Replace(c.url, "http", "ws", 1)
 	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}
 	conns := make([]*websocket.Conn, min(c.watchers, len(devs))+c.boards)
 	err := parallel(len(conns), 32, func(i int) error {
@@ -281,6 +291,7 @@ func connect(c config, devs []*device, watchers, boards *latencies, measuring *a
 			conn *websocket.Conn
 			err  error
 		)
+		ws := strings.Replace(c.node(i+1), "http", "ws", 1)
 		if i < c.watchers {
 			conn, _, err = dialer.Dial(ws+"/t/"+devs[i].watchToken+"/live", nil)
 		} else {
@@ -535,7 +546,7 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 						}
 					}
 				} else {
-					r, err := postBatch(c.url+"/api/v1/positions", d.tok, nativeBody(d, c.batch, false))
+					r, err := postBatch(c.node(d.n)+"/api/v1/positions", d.tok, nativeBody(d, c.batch, false))
 					sent.Add(int64(c.batch))
 					if err != nil {
 						errs.Add(1)
@@ -598,7 +609,7 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 			defer t.Stop()
 			for {
 				sem <- struct{}{}
-				r, err := postBatch(c.url+"/api/v1/positions", d.tok, nativeBody(d, 1, true))
+				r, err := postBatch(c.node(i)+"/api/v1/positions", d.tok, nativeBody(d, 1, true))
 				<-sem
 				sent.Add(1)
 				if err != nil {

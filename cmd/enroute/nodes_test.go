@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/mailpit"
+	"github.com/enroutehq/enroute/internal/twiliotest"
+	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/postgres/pgtest"
 )
 
@@ -95,5 +102,203 @@ func TestTwoNodes(t *testing.T) {
 	// The shared store has it all.
 	if n, err := b.m.Store.CountPositions(context.Background()); err != nil || n != 1 {
 		t.Fatalf("stored %d fixes (%v)", n, err)
+	}
+}
+
+// twoNodes starts two nodes on one PostgreSQL and NATS, sharing the SMTP
+// server and the SMS stand-in.
+func twoNodes(t *testing.T) (a, b *stack) {
+	nurl := natsURL(t)
+	a = newStack(t, "ENROUTE_DATABASE_URL", pgtest.Schema(t), "ENROUTE_NATS_URL", nurl,
+		"ENROUTE_NATS_PREFIX", "test"+enroute.NewSecret("", 6))
+	b = &stack{t: t, mail: a.mail, sms: a.sms, env: a.env}
+	b.m, _ = start(t, b.env)
+	return a, b
+}
+
+// TestNodesShareOutboxAndLimit: dispatches made on two nodes at once. Both
+// nodes' outbox workers poll the one outbox, yet every message is sent
+// once; and dispatches racing to one site on the two nodes, with the limit
+// rule on, notify once.
+func TestNodesShareOutboxAndLimit(t *testing.T) {
+	a, b := twoNodes(t)
+	a.settings(true, true, false, true)
+	nodes := []*stack{a, b}
+
+	// Six sites, one technician each: six texts and six e-mails.
+	var jobs, as []int64
+	for i := range 6 {
+		job := a.job(a.site(fmt.Sprintf("+35191234560%d", i), fmt.Sprintf("c%d@example.com", i)))
+		jobs = append(jobs, job)
+		as = append(as, a.assign(job, a.technician(fmt.Sprintf("Tech %d", i))))
+	}
+	// One site, six technicians racing from both nodes: one text, one e-mail.
+	shared := a.site("+351912345699", "shared@example.com")
+	for i := range 6 {
+		job := a.job(shared)
+		jobs = append(jobs, job)
+		as = append(as, a.assign(job, a.technician(fmt.Sprintf("Crew %d", i))))
+	}
+	var wg sync.WaitGroup
+	for i, asg := range as {
+		wg.Go(func() { nodes[i%2].move(asg, "dispatch") })
+	}
+	wg.Wait()
+	a.settle(jobs, 7, 7)
+	// Each delivery log agrees on both nodes.
+	for _, j := range jobs {
+		la, lb := a.messages(j), b.messages(j)
+		if fmt.Sprint(la) != fmt.Sprint(lb) {
+			t.Fatalf("job %d: node A logs %v, node B %v", j, la, lb)
+		}
+	}
+}
+
+// TestThreeNodesSurviveAKill: three processes on one PostgreSQL and NATS.
+// The phone sends to node 1; customers watch on nodes 2 and 3;
+// dispatches arrive on all three, one of them twice at once (same
+// Idempotency-Key, nodes 2 and 3) while SMTP is down. Node 2 dies by SIGKILL
+// mid-stream; its watchers reconnect to node 3 and carry on. Every message
+// is sent exactly once and every acknowledged fix is stored.
+func TestThreeNodesSurviveAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	nurl := natsURL(t)
+	mail, sms := mailpit.Start(t), twiliotest.Start(t)
+	dbURL := pgtest.Schema(t)
+	env := map[string]string{
+		"ENROUTE_DATABASE_URL": dbURL, "ENROUTE_NATS_URL": nurl, "ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6),
+		"ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_PUBLIC_URL": testPublicURL,
+		"ENROUTE_SMS_PROVIDER": "twilio", "ENROUTE_TWILIO_ACCOUNT_SID": sms.AccountSID,
+		"ENROUTE_TWILIO_AUTH_TOKEN": sms.AuthToken, "ENROUTE_TWILIO_BASE_URL": sms.URL,
+		"ENROUTE_SMTP_URL": mail.URL(), "ENROUTE_OUTBOX_BACKOFF": "50ms", "ENROUTE_OUTBOX_POLL": "50ms",
+		"ENROUTE_OUTBOX_MAX_BACKOFF": "200ms", "ENROUTE_OUTBOX_MAX_ATTEMPTS": "1000",
+		// A message being sent by a node that dies waits out its lease (1.5 × this).
+		"ENROUTE_OUTBOX_SEND_TIMEOUT": "2s",
+	}
+	var nodes [3]*stack
+	var procs [3]*proc
+	for i := range procs {
+		procs[i] = startProc(t, env)
+		nodes[i] = &stack{t: t, m: &Main{}, mail: mail, sms: sms, env: env}
+		nodes[i].m.ln = fakeAddr(procs[i].addr)
+	}
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	n1.settings(true, true, true, false)
+	tech, _, token := n1.device("Ana Silva")
+	mail.Stop() // every e-mail waits, some of them on node 2
+
+	// Dispatches on all three nodes, to three sites.
+	var jobs, asgs []int64
+	for i, n := range nodes {
+		job := n.job(n.site(fmt.Sprintf("+35191234560%d", i), fmt.Sprintf("c%d@example.com", i)))
+		asg := n.assign(job, n.technician(fmt.Sprintf("Tech %d", i)))
+		n.move(asg, "dispatch")
+		jobs, asgs = append(jobs, job), append(asgs, asg)
+	}
+	// Ana's dispatch reaches nodes 2 and 3 at once with one Idempotency-Key.
+	job := n1.job(n1.site("+351912345699", "maria@example.com"))
+	asg := n1.assign(job, tech)
+	jobs = append(jobs, job)
+	key := "dispatch-ana-" + enroute.NewSecret("", 8)
+	var answers [2]res
+	var wg sync.WaitGroup
+	for i, n := range []*stack{n2, n3} {
+		wg.Go(func() {
+			answers[i] = n.do("POST", fmt.Sprintf("/api/v1/assignments/%d/dispatch", asg), nil, "Idempotency-Key", key)
+		})
+	}
+	wg.Wait()
+	if answers[0].status != 200 || answers[0].raw != answers[1].raw {
+		t.Fatalf("one key on two nodes answered %d %s and %d %s", answers[0].status, answers[0].raw, answers[1].status, answers[1].raw)
+	}
+	link := n1.ok("POST", fmt.Sprintf("/api/v1/assignments/%d/tracking-link", asg), nil).str("token")
+
+	// Watchers on nodes 2 and 3.
+	watch := func(n *stack) *websocket.Conn {
+		ws, _, err := n.wsDial("/t/" + link + "/live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		if m := next(t, ws, 5*time.Second); m["type"] != "snapshot" {
+			t.Fatalf("first message %v", m)
+		}
+		return ws
+	}
+	on2, on3 := watch(n2), watch(n3)
+	// The phone streams to node 1: a fix every 50 ms, 10 m apart, heading north.
+	const fixes = 40
+	var acked []float64
+	lat := func(i int) float64 { return float64(411400+i) / 1e4 } // exact in %f
+	sendFix := func(i int) {
+		n1.fixAt(token, lat(i), -8.6075)
+		acked = append(acked, lat(i))
+	}
+	// wantLat reads until the position at lat(i) arrives (earlier ones may
+	// be coalesced away).
+	wantLat := func(ws *websocket.Conn, i int) {
+		t.Helper()
+		for {
+			m := nextNotProgress(t, ws, 5*time.Second)
+			if m["type"] == "position" && m["lat"] == lat(i) {
+				return
+			}
+		}
+	}
+	for i := range fixes / 2 {
+		sendFix(i)
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantLat(on2, fixes/2-1)
+	wantLat(on3, fixes/2-1)
+
+	procs[1].kill() // node 2, mid-stream
+	mail.Start()
+	if _, _, err := on2.ReadMessage(); err == nil {
+		t.Fatal("node 2's customer stream outlived node 2")
+	}
+	on2 = watch(n3) // its customer reconnects to node 3
+	for i := fixes / 2; i < fixes; i++ {
+		sendFix(i)
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantLat(on2, fixes-1)
+	wantLat(on3, fixes-1)
+
+	// Every message once: four texts, four e-mails (the ones node 2 held
+	// included), whichever node sent them.
+	for _, j := range jobs {
+		n3.waitLog(j, func(log []map[string]any) bool {
+			return len(log) == 2 && log[0]["status"] == "sent" && log[1]["status"] == "sent"
+		})
+	}
+	n3.settle(jobs, 4, 4)
+	time.Sleep(500 * time.Millisecond) // one more outbox cycle for a duplicate to show
+	if n, m := len(sms.Messages()), len(mail.Messages()); n != 4 || m != 4 {
+		t.Fatalf("texts %d, e-mails %d; want 4 and 4", n, m)
+	}
+	// Every acknowledged fix is in the shared history.
+	store, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	all, err := store.FindPositions(context.Background(), enroute.PositionFilter{Unlimited: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, p := range all {
+		have[fmt.Sprintf("%.6f", p.Lat)] = true
+	}
+	for _, l := range acked {
+		if !have[fmt.Sprintf("%.6f", l)] {
+			t.Fatalf("acknowledged fix at %f is not stored (%d stored)", l, len(all))
+		}
+	}
+	if len(acked) != fixes || len(all) != fixes {
+		t.Fatalf("acknowledged %d, stored %d, sent %d", len(acked), len(all), fixes)
 	}
 }
