@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,6 +70,10 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("%s: %v", sel, err)
 	}
+	// The page fills its fields from /state after loading: give it the
+	// time to, rather than read a field before it is filled.
+	q, _ := json.Marshal(sel)
+	_, _ = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector(%s).textContent.trim() !== ""`, q), chromedp.WithPollingTimeout(5*time.Second)))
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		t.Fatalf("%s: %v", sel, err)

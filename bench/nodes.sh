@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench/nodes.sh N [load flags...]: starts N Enroute nodes on a fresh
+# PostgreSQL database (and NATS when N > 1, or when BUS=nats), runs
+# bench/load against all of them, and stops them. Needs the machine's
+# PostgreSQL and NATS (see .ci/run); run from the repository root after
+# `make build && go build -o bin/load ./bench/load`.
+set -euo pipefail
+n=$1; shift
+pg=${PG:-postgres://postgres@127.0.0.1:5432}
+nats=${NATS:-nats://127.0.0.1:4222}
+export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
+psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS enroute_bench" -c "CREATE DATABASE enroute_bench"
+export ENROUTE_DATABASE_URL="$pg/enroute_bench?sslmode=disable"
+if [ "$n" -gt 1 ] || [ "${BUS:-}" = nats ]; then
+  export ENROUTE_NATS_URL=$nats ENROUTE_NATS_PREFIX=bench$$
+fi
+pids=() urls=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
+for i in $(seq 1 "$n"); do
+  port=$((18080 + i))
+  ./bin/enroute --addr 127.0.0.1:$port --osmand-addr "" --log-level warn &
+  pids+=($!) urls+=("http://127.0.0.1:$port")
+done
+for u in "${urls[@]}"; do
+  until curl -sf "$u/readyz" >/dev/null; do sleep 0.1; done
+done
+./bin/load -url "$(IFS=,; echo "${urls[*]}")" -pid "${pids[0]}" -pg "$ENROUTE_DATABASE_URL" "$@"
