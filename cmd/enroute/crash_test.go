@@ -85,12 +85,10 @@ func (p *proc) kill() {
 	}
 }
 
-// testCrash queues messages with SMTP down, kills Enroute with SIGKILL,
-// restarts SMTP and Enroute, and checks every message arrives exactly once.
-func testCrash(t *testing.T, storeEnv map[string]string) {
-	mail := mailpit.Start(t)
-	sms := twiliotest.Start(t)
-	env := map[string]string{
+// crashEnv configures processes that will be killed: fast outbox retries,
+// a short send lease, and the test's SMTP server and SMS stand-in.
+func crashEnv(mail *mailpit.Server, sms *twiliotest.Server) map[string]string {
+	return map[string]string{
 		"ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_PUBLIC_URL": testPublicURL,
 		"ENROUTE_SMS_PROVIDER": "twilio", "ENROUTE_TWILIO_ACCOUNT_SID": sms.AccountSID,
 		"ENROUTE_TWILIO_AUTH_TOKEN": sms.AuthToken, "ENROUTE_TWILIO_BASE_URL": sms.URL,
@@ -99,6 +97,14 @@ func testCrash(t *testing.T, storeEnv map[string]string) {
 		// A message being sent when Enroute dies waits out its lease (1.5 × this).
 		"ENROUTE_OUTBOX_SEND_TIMEOUT": "2s",
 	}
+}
+
+// testCrash queues messages with SMTP down, kills Enroute with SIGKILL,
+// restarts SMTP and Enroute, and checks every message arrives exactly once.
+func testCrash(t *testing.T, storeEnv map[string]string) {
+	mail := mailpit.Start(t)
+	sms := twiliotest.Start(t)
+	env := crashEnv(mail, sms)
 	for k, v := range storeEnv {
 		env[k] = v
 	}

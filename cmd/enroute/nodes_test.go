@@ -167,16 +167,8 @@ func TestThreeNodesSurviveAKill(t *testing.T) {
 	nurl := natsURL(t)
 	mail, sms := mailpit.Start(t), twiliotest.Start(t)
 	dbURL := pgtest.Schema(t)
-	env := map[string]string{
-		"ENROUTE_DATABASE_URL": dbURL, "ENROUTE_NATS_URL": nurl, "ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6),
-		"ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_PUBLIC_URL": testPublicURL,
-		"ENROUTE_SMS_PROVIDER": "twilio", "ENROUTE_TWILIO_ACCOUNT_SID": sms.AccountSID,
-		"ENROUTE_TWILIO_AUTH_TOKEN": sms.AuthToken, "ENROUTE_TWILIO_BASE_URL": sms.URL,
-		"ENROUTE_SMTP_URL": mail.URL(), "ENROUTE_OUTBOX_BACKOFF": "50ms", "ENROUTE_OUTBOX_POLL": "50ms",
-		"ENROUTE_OUTBOX_MAX_BACKOFF": "200ms", "ENROUTE_OUTBOX_MAX_ATTEMPTS": "1000",
-		// A message being sent by a node that dies waits out its lease (1.5 × this).
-		"ENROUTE_OUTBOX_SEND_TIMEOUT": "2s",
-	}
+	env := crashEnv(mail, sms)
+	env["ENROUTE_DATABASE_URL"], env["ENROUTE_NATS_URL"], env["ENROUTE_NATS_PREFIX"] = dbURL, nurl, "test"+enroute.NewSecret("", 6)
 	var nodes [3]*stack
 	var procs [3]*proc
 	for i := range procs {
