@@ -1,8 +1,9 @@
 // Package natsbus carries live updates between Enroute nodes over NATS. It
 // is the only importer of nats.go. Bus implements enroute.Publisher: what a
-// node publishes goes to NATS, and every node (the publisher too) hands
-// what it receives to its local publishers, so a fix ingested on one node
-// reaches watchers connected to any node.
+// node publishes goes to NATS, and every other node hands what it receives
+// to its local publishers (a node tells its own directly: NATS does not
+// echo its messages back), so a fix ingested on one node reaches watchers
+// connected to any node.
 //
 // Subjects (after a prefix, "enroute" by default):
 // <prefix>.pos.<H3 cell>.<technician id> for positions (a node
@@ -41,7 +42,9 @@ func Connect(url, prefix, name string, logger *slog.Logger) (*Bus, error) {
 		prefix = "enroute"
 	}
 	logger = logger.With("component", "natsbus")
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+	// NoEcho: a node tells its own hub directly, so it must not hear its
+	// own messages back.
+	nc, err := nats.Connect(url, nats.Name(name), nats.NoEcho(), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { logger.Warn("nats disconnected", "err", err) }),
 		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
 	if err != nil {

@@ -407,8 +407,7 @@ func (e AssignmentEvents) AssignmentChanged(ctx context.Context, a *enroute.Assi
 // nodes) and makes them live in this node's Live state too, so its
 // snapshots and searches hold technicians whose phones talk to another
 // node. It passes a position on unless it is older than the live one (a
-// technician's fixes may cross on two nodes); this node's own fixes, which
-// its tracker already applied, pass on as duplicates.
+// technician's fixes may cross on two nodes) or a repeat of an overtaken one.
 type Mirror struct {
 	Live *Live
 	Next enroute.Publisher

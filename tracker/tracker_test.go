@@ -245,7 +245,7 @@ func TestMirror(t *testing.T) {
 	m.PublishPosition(&p2)
 	m.PublishPosition(&p0) // older than the live one
 	m.PublishPosition(&p1) // seen, and overtaken
-	m.PublishPosition(&p2) // seen, still the newest: this node's own fix coming back
+	m.PublishPosition(&p2) // seen, still the newest: a repeat passes on
 	if len(got.ps) != 3 || got.ps[0].Lat != p1.Lat || got.ps[1].Lat != p2.Lat || got.ps[2].Lat != p2.Lat {
 		t.Fatalf("passed on %+v", got.ps)
 	}

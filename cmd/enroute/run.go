@@ -93,14 +93,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
 	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
-	// Updates reach this node's hub directly, or through NATS when several
-	// nodes share the work: then every node's hub hears every node.
+	// Updates reach this node's hub directly and, when several nodes share
+	// the work, the other nodes through NATS.
 	var out enroute.Publisher = hub
 	if m.Config.NATSURL != "" {
 		if m.bus, err = natsbus.Connect(m.Config.NATSURL, m.Config.NATSPrefix, "enroute "+m.Config.Addr, m.Logger); err != nil {
 			return err
 		}
-		out = m.bus
+		out = tracker.Fanout{hub, m.bus}
 	}
 	model := eta.New(eta.Config{})
 	if n, err := model.LearnHistory(ctx, m.Store, time.Now().Add(-etaHistory)); err != nil {
@@ -122,14 +122,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	watcher.Late = rules.RunningLate
 	m.Tracker.Subscribe(out)
 	m.Tracker.Subscribe(watcher)
+	// Status changes go to this node's hub and watcher, and to the others'.
+	var events enroute.Publisher = tracker.Fanout{hub, watcher}
 	if m.bus != nil {
-		m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: m.bus}}
-		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: tracker.Fanout{hub, watcher}, Progress: hub}); err != nil {
+		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: events, Progress: hub}); err != nil {
 			return err
 		}
-	} else {
-		m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: tracker.Fanout{hub, watcher}}}
+		events = tracker.Fanout{events, m.bus}
 	}
+	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout,
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
