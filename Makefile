@@ -32,7 +32,8 @@ run: build
 	./bin/enroute --demo=$(DEMO)
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
-## ENROUTE_TEST_DATABASE_URL (set by .ci/run); without it they skip and say so.
+## ENROUTE_TEST_DATABASE_URL, multi-node tests also ENROUTE_TEST_NATS_URL (both
+## set by .ci/run); without them they skip and say so.
 test: web vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
 
