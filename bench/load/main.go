@@ -53,7 +53,7 @@ func (c config) node(i int) string { return c.nodes[i%len(c.nodes)] }
 
 func main() {
 	var c config
-	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "Enroute's API; several nodes' comma-separated (devices send round robin, each customer watches on the next node)")
+	flag.StringVar(&c.url, "url", "http://127.0.0.1:8080", "Enroute's API; several nodes' comma-separated (native devices and stream senders go round robin, each customer watches on the next node; OsmAnd uses -osmand)")
 	flag.StringVar(&c.osmand, "osmand", "http://127.0.0.1:5055", "Enroute's OsmAnd listener")
 	flag.StringVar(&c.token, "token", os.Getenv("ENROUTE_ADMIN_TOKEN"), "an admin API key (default $ENROUTE_ADMIN_TOKEN)")
 	flag.StringVar(&c.data, "data", "../shared/data/chicago/chicago_points.csv", "trace CSV: trip_id,seq,t,lat,lon")
@@ -566,10 +566,10 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 // throughputStream gives each of c.conns senders its own devices, each on
 // its own stream, sending a batch and waiting for its ack.
 func throughputStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
-	ws := strings.Replace(c.url, "http", "ws", 1) + "/api/v1/devices/stream"
 	var wg sync.WaitGroup
 	for k := range c.conns {
 		wg.Go(func() {
+			ws := strings.Replace(c.node(k), "http", "ws", 1) + "/api/v1/devices/stream"
 			var mine []*websocket.Conn
 			var ds []*device
 			for i := k; i < len(devs); i += c.conns {
@@ -592,6 +592,26 @@ func throughputStream(ctx context.Context, c config, devs []*device, accepted, r
 	return nil
 }
 
+// paced calls send every c.interval until ctx ends, the i-th of n callers
+// starting i/n of an interval late, so n devices spread evenly over it.
+func paced(ctx context.Context, c config, i, n int, send func()) {
+	select {
+	case <-time.After(time.Duration(int64(c.interval) * int64(i) / int64(n))):
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	for {
+		send()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // live sends each device's next fix every c.interval, stamped now, spread
 // evenly over the interval.
 func live(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
@@ -599,15 +619,7 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 	sem := make(chan struct{}, c.conns)
 	for i, d := range devs {
 		wg.Go(func() {
-			offset := time.Duration(int64(c.interval) * int64(i) / int64(len(devs)))
-			select {
-			case <-time.After(offset):
-			case <-ctx.Done():
-				return
-			}
-			t := time.NewTicker(c.interval)
-			defer t.Stop()
-			for {
+			paced(ctx, c, i, len(devs), func() {
 				sem <- struct{}{}
 				r, err := postBatch(c.node(i)+"/api/v1/positions", d.tok, nativeBody(d, 1, true))
 				<-sem
@@ -618,12 +630,7 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 					accepted.Add(int64(r.Accepted))
 					rejected.Add(int64(len(r.Rejected)))
 				}
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					return
-				}
-			}
+			})
 		})
 	}
 	wg.Wait()
@@ -634,9 +641,9 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 // native app sends: one fix per interval, stamped now, acknowledged after
 // commit.
 func liveStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
-	url := strings.Replace(c.url, "http", "ws", 1) + "/api/v1/devices/stream"
 	conns := make([]*websocket.Conn, len(devs))
 	if err := parallel(len(devs), 32, func(i int) error {
+		url := strings.Replace(c.node(i), "http", "ws", 1) + "/api/v1/devices/stream"
 		conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
 		conns[i] = conn
 		return err
@@ -648,22 +655,12 @@ func liveStream(ctx context.Context, c config, devs []*device, accepted, rejecte
 		wg.Go(func() {
 			conn := conns[i]
 			defer conn.Close()
-			select {
-			case <-time.After(time.Duration(int64(c.interval) * int64(i) / int64(len(devs)))):
-			case <-ctx.Done():
-				return
-			}
-			t := time.NewTicker(c.interval)
-			defer t.Stop()
-			for seq := 1; ; seq++ {
+			seq := 0
+			paced(ctx, c, i, len(devs), func() {
+				seq++
 				sent.Add(1)
 				streamBatch(conn, seq, nativeBody(d, 1, true), accepted, rejected, errs)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					return
-				}
-			}
+			})
 		})
 	}
 	wg.Wait()
