@@ -4,11 +4,22 @@
 # bench/load against all of them, and stops them. Needs the machine's
 # PostgreSQL and NATS (see .ci/run); run from the repository root after
 # `make build && go build -o bin/load ./bench/load`.
+# STORE=sqlite runs one node on the embedded store in a fresh directory
+# instead (N is ignored), with its OsmAnd listener on 127.0.0.1:15055.
 set -euo pipefail
 n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 nats=${NATS:-nats://127.0.0.1:4222}
 export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
+if [ "${STORE:-}" = sqlite ]; then
+  dir=$(mktemp -d)
+  ./bin/enroute --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 --data-dir "$dir" --log-level warn &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait; rm -rf "$dir"' EXIT
+  until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
+  ./bin/load -url http://127.0.0.1:18081 -osmand http://127.0.0.1:15055 -pid $pid -sqlite "$dir/enroute.db" "$@"
+  exit
+fi
 psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS enroute_bench" -c "CREATE DATABASE enroute_bench"
 export ENROUTE_DATABASE_URL="$pg/enroute_bench?sslmode=disable"
 if [ "$n" -gt 1 ] || [ "${BUS:-}" = nats ]; then

@@ -47,6 +47,10 @@ type Config struct {
 	// WSWriteTimeout bounds one WebSocket write: a peer that does not read
 	// for this long is dropped. Default 5 s.
 	WSWriteTimeout time.Duration
+	// BoardFlush is the shortest time between two writes to a dispatcher
+	// board: a busy board gets everything of that time in one frame,
+	// instead of a system call per position. Default 2 ms; negative: none.
+	BoardFlush time.Duration
 	// VerifyInboundSMS checks the signature of the SMS provider's inbound
 	// webhook; nil turns the webhook off.
 	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
@@ -104,6 +108,9 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	}
 	if cfg.WSWriteTimeout <= 0 {
 		cfg.WSWriteTimeout = 5 * time.Second
+	}
+	if cfg.BoardFlush == 0 {
+		cfg.BoardFlush = 25 * time.Millisecond
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()

@@ -196,6 +196,13 @@ type progressMsg struct {
 	ETAS float64 `json:"eta_s"`
 }
 
+// EncodeProgress renders a progress message once for all its watchers
+// (tracker.HubConfig.EncodeProgress).
+func EncodeProgress(p *enroute.Progress) []byte {
+	b, _ := json.Marshal(progressMsg{Type: "progress", Progress: p, ETAS: etaSeconds(p)})
+	return b
+}
+
 // etaSeconds is the time left until the ETA, from now.
 func etaSeconds(p *enroute.Progress) float64 {
 	return max(0, time.Until(p.ETA).Seconds())
@@ -218,6 +225,11 @@ type viewer struct {
 	running atomic.Bool // a writing goroutine exists
 	closed  atomic.Bool
 	ping    *time.Timer
+	// gap is the shortest time between two writes (boards' BoardFlush; 0
+	// for customers, who get one technician's positions); lastWrite is
+	// touched by the writing goroutine only.
+	gap       time.Duration
+	lastWrite time.Time
 
 	mu    sync.Mutex
 	queue [][]byte     // frames to send before updates: snapshots
@@ -286,12 +298,38 @@ func (v *viewer) pending() bool {
 	return q || (sub != nil && sub.Pending())
 }
 
+// drainBufs are a drain's buffers, pooled: a writing goroutine exists only
+// while there is something to write, and holding them per connection would
+// cost every idle watcher memory.
+type drainBufs struct {
+	ps    []tracker.Update
+	ev    []tracker.Event
+	frame []byte
+}
+
+var drainPool = sync.Pool{New: func() any { return new(drainBufs) }}
+
 // drain writes queued frames, then the subscription's updates (everything
 // pending as one frame: one write per drain, BENCHMARKS.md) and events,
 // until nothing is left. It reports false when a write failed.
 func (v *viewer) drain() bool {
 	wait := v.s.cfg.WSWriteTimeout
+	bufs := drainPool.Get().(*drainBufs)
+	defer func() {
+		clear(bufs.ps) // they point to positions' encodings
+		clear(bufs.ev)
+		bufs.ps, bufs.ev = bufs.ps[:0], bufs.ev[:0]
+		drainPool.Put(bufs)
+	}()
 	for !v.closed.Load() {
+		// With a gap, wait until it has passed since the last write: what
+		// arrives meanwhile joins the frame.
+		if v.gap > 0 {
+			if d := v.gap - time.Since(v.lastWrite); d > 0 {
+				time.Sleep(d)
+			}
+			v.lastWrite = time.Now()
+		}
 		v.mu.Lock()
 		q, sub := v.queue, v.sub
 		v.queue = nil
@@ -301,24 +339,26 @@ func (v *viewer) drain() bool {
 				return false
 			}
 		}
-		var (
-			ps     []tracker.Update
-			events []tracker.Event
-		)
+		bufs.ps, bufs.ev = bufs.ps[:0], bufs.ev[:0]
 		if sub != nil {
-			ps, events = sub.Take()
+			bufs.ps, bufs.ev = sub.TakeInto(bufs.ps, bufs.ev)
 		}
-		if len(q) == 0 && len(ps) == 0 && len(events) == 0 {
+		if len(q) == 0 && len(bufs.ps) == 0 && len(bufs.ev) == 0 {
 			return true
 		}
-		if len(ps) > 0 && !writeRaw(v.ws, wait, frame(ps), v.s) {
-			return false
+		if len(bufs.ps) > 0 {
+			bufs.frame = appendFrame(bufs.frame[:0], bufs.ps)
+			if !writeRaw(v.ws, wait, bufs.frame, v.s) {
+				return false
+			}
 		}
-		for _, e := range events {
-			var b []byte
-			if e.Progress != nil {
-				b, _ = json.Marshal(progressMsg{Type: "progress", Progress: e.Progress, ETAS: etaSeconds(e.Progress)})
-			} else {
+		for _, e := range bufs.ev {
+			b := e.Msg
+			switch {
+			case b != nil:
+			case e.Progress != nil:
+				b = EncodeProgress(e.Progress)
+			default:
 				b, _ = json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
 			}
 			if !writeRaw(v.ws, wait, b, v.s) {
@@ -353,9 +393,9 @@ func (v *viewer) read(onMessage func([]byte) error) {
 	v.close()
 }
 
-// frame is one position message, or {"type":"positions","positions":[...]}
-// holding several.
-func frame(ps []tracker.Update) []byte {
+// appendFrame appends one position message, or
+// {"type":"positions","positions":[...]} holding several, to b.
+func appendFrame(b []byte, ps []tracker.Update) []byte {
 	msg := func(u *tracker.Update) []byte {
 		if u.Msg != nil {
 			return u.Msg
@@ -363,9 +403,8 @@ func frame(ps []tracker.Update) []byte {
 		return EncodePosition(&u.Pos)
 	}
 	if len(ps) == 1 {
-		return msg(&ps[0])
+		return append(b, msg(&ps[0])...)
 	}
-	b := make([]byte, 0, 32+len(ps)*192)
 	b = append(b, `{"type":"positions","positions":[`...)
 	for i := range ps {
 		if i > 0 {
@@ -476,6 +515,7 @@ func (s *Server) watchBoard(c echo.Context) error {
 // board reads a dispatcher's subscribe messages and serves them.
 func (s *Server) board(ws *websocket.Conn) {
 	v := s.newViewer(ws)
+	v.gap = max(0, s.cfg.BoardFlush)
 	var cur *tracker.Sub // touched by the reading goroutine only
 	defer func() {
 		if cur != nil {

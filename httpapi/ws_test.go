@@ -37,7 +37,20 @@ func TestEncodePosition(t *testing.T) {
 		Type      string           `json:"type"`
 		Positions []map[string]any `json:"positions"`
 	}
-	if err := json.Unmarshal(frame(ps), &m); err != nil || m.Type != "positions" || len(m.Positions) != 2 {
-		t.Fatalf("frame = %s (%v)", frame(ps), err)
+	// Appended after what the buffer held before (it is reused).
+	b := appendFrame([]byte("stale"), ps)[len("stale"):]
+	if err := json.Unmarshal(b, &m); err != nil || m.Type != "positions" || len(m.Positions) != 2 {
+		t.Fatalf("frame = %s (%v)", b, err)
+	}
+	// A progress message encoded once reads as the one marshalled per viewer.
+	pr := &enroute.Progress{AssignmentID: 7, TechnicianID: 1, DistanceM: 1234, ETA: time.Now().Add(time.Minute)}
+	var got, want map[string]any
+	if err := json.Unmarshal(EncodeProgress(pr), &got); err != nil {
+		t.Fatal(err)
+	}
+	wb, _ := json.Marshal(progressMsg{Type: "progress", Progress: pr, ETAS: etaSeconds(pr)})
+	json.Unmarshal(wb, &want)
+	if got["type"] != "progress" || got["assignment_id"] != want["assignment_id"] || got["distance_m"] != want["distance_m"] || got["eta"] != want["eta"] {
+		t.Fatalf("EncodeProgress = %v, want %v", got, want)
 	}
 }

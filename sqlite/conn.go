@@ -11,6 +11,9 @@ import (
 // conn adapts a writer and a reader *sql.DB to sqlstore.Conn.
 type conn struct {
 	w, r *sql.DB
+	// The history's inserts, prepared once on the writer (see
+	// InsertPositions): many rows, and one.
+	insertMany, insertOne *sql.Stmt
 }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -43,7 +46,7 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 func (c *conn) Close() error {
-	return errors.Join(c.r.Close(), c.w.Close())
+	return errors.Join(c.insertMany.Close(), c.insertOne.Close(), c.r.Close(), c.w.Close())
 }
 
 type tx struct{ t *sql.Tx }

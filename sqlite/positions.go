@@ -18,15 +18,18 @@ const positionCols = "device_id, technician_id, ts, lat, lng, accuracy_m, speed_
 // (see BENCHMARKS.md, history writes).
 const rowsPerInsert = 100
 
-var insertPositions = func() string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
-	return "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rowsPerInsert), ",")
-}()
+var (
+	positionRow     = "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
+	insertPositions = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", rowsPerInsert), ",")
+	insertPosition  = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + positionRow
+)
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // InsertPositions implements enroute.PositionStore: one transaction, full
-// statements of 100 rows prepared once, the rest row by row.
+// statements of 100 rows, the rest row by row, both prepared once when the
+// store opens (preparing them per transaction cost more than the inserts of
+// a one-fix request: BENCHMARKS.md).
 //
 // It commits with synchronous=NORMAL: in WAL mode a committed transaction
 // is then in the operating system's copy of the WAL when COMMIT returns, so
@@ -55,10 +58,7 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 			p.HeadingDeg, p.AltitudeM, p.Battery, micros(p.ReceivedAt))
 	}
 	if len(ps) >= rowsPerInsert {
-		stmt, err := tx.PrepareContext(ctx, insertPositions)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
+		stmt := tx.StmtContext(ctx, s.c.insertMany)
 		defer stmt.Close()
 		for len(ps) >= rowsPerInsert {
 			args = args[:0]
@@ -72,11 +72,7 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		}
 	}
 	if len(ps) > 0 {
-		one := "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
-		stmt, err := tx.PrepareContext(ctx, one)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
+		stmt := tx.StmtContext(ctx, s.c.insertOne)
 		defer stmt.Close()
 		for i := range ps {
 			args = args[:0]

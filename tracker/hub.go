@@ -17,8 +17,10 @@ type HubConfig struct {
 	// MaxEvents bounds a subscriber's queue of status events; default 64.
 	MaxEvents int
 	// Encode renders a position for the wire, once per publish however
-	// many subscribers get it; nil keeps no encoding.
-	Encode func(*enroute.Position) []byte
+	// many subscribers get it; nil keeps no encoding. EncodeProgress does
+	// the same for progress events.
+	Encode         func(*enroute.Position) []byte
+	EncodeProgress func(*enroute.Progress) []byte
 }
 
 // Hub fans live updates out to subscribers: customers watching one
@@ -73,6 +75,7 @@ var _ enroute.Publisher = (*Hub)(nil)
 type Event struct {
 	Assignment *enroute.Assignment
 	Progress   *enroute.Progress
+	Msg        []byte // Progress encoded (HubConfig.EncodeProgress), or nil
 }
 
 // Sub is one subscriber. The hub calls its notify function (which must
@@ -113,17 +116,21 @@ type Update struct {
 
 // Take returns the pending positions (oldest technician first) and events,
 // and clears them.
-func (s *Sub) Take() ([]Update, []Event) {
+func (s *Sub) Take() ([]Update, []Event) { return s.TakeInto(nil, nil) }
+
+// TakeInto is Take appending to ps and ev from their start, so that a
+// reader reusing its buffers allocates nothing: the subscription keeps its
+// own for the next updates (BenchmarkHub_TakeInto).
+func (s *Sub) TakeInto(ps []Update, ev []Event) ([]Update, []Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ps []Update
-	if len(s.pending) > 0 {
-		ps = s.pending
-		s.pending = make([]Update, 0, len(ps))
-		clear(s.index)
-	}
-	ev := s.events
-	s.events = nil
+	ps = append(ps[:0], s.pending...)
+	clear(s.pending) // what they point to may go
+	s.pending = s.pending[:0]
+	clear(s.index)
+	ev = append(ev[:0], s.events...)
+	clear(s.events)
+	s.events = s.events[:0]
 	s.since = time.Time{}
 	return ps, ev
 }
@@ -327,7 +334,8 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 // replaces one not yet taken.
 func (h *Hub) PublishProgress(p *enroute.Progress) {
 	h.mu.RLock()
-	var subs []*Sub
+	var buf [32]*Sub // on the stack: customers and a few boards
+	subs := buf[:0]
 	for s := range h.byAssignment[p.AssignmentID] {
 		subs = append(subs, s)
 	}
@@ -338,6 +346,10 @@ func (h *Hub) PublishProgress(p *enroute.Progress) {
 		subs = append(subs, s)
 	}
 	h.mu.RUnlock()
+	var msg []byte
+	if len(subs) > 0 && h.cfg.EncodeProgress != nil {
+		msg = h.cfg.EncodeProgress(p)
+	}
 	for _, s := range subs {
 		s.mu.Lock()
 		ok := !s.gone && (s.tech == 0 || s.streaming) && (s.box == nil || s.box.Contains(p.Lat, p.Lng))
@@ -345,11 +357,11 @@ func (h *Hub) PublishProgress(p *enroute.Progress) {
 			replaced := false
 			for i := range s.events {
 				if q := s.events[i].Progress; q != nil && q.AssignmentID == p.AssignmentID {
-					s.events[i].Progress, replaced = p, true
+					s.events[i].Progress, s.events[i].Msg, replaced = p, msg, true
 				}
 			}
 			if !replaced && len(s.events) < h.cfg.MaxEvents {
-				s.events = append(s.events, Event{Progress: p})
+				s.events = append(s.events, Event{Progress: p, Msg: msg})
 			}
 			s.signal()
 		}

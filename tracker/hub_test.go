@@ -144,6 +144,49 @@ func BenchmarkHub_Publish(b *testing.B) {
 	}
 }
 
+// BenchmarkHub_TakeInto is a board's cycle: 100 positions published, then
+// taken into reused buffers, as the WebSocket writer does.
+func BenchmarkHub_TakeInto(b *testing.B) {
+	h := NewHub(HubConfig{MaxLag: time.Hour}, 8, 4096)
+	board := h.SubscribeView(nil, nil, nil)
+	ps := make([]*enroute.Position, 100)
+	for i := range ps {
+		ps[i] = livePos(int64(i+1), 41.15, -8.61)
+	}
+	var us []Update
+	var ev []Event
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, p := range ps {
+			h.PublishPosition(p)
+		}
+		us, ev = board.TakeInto(us, ev)
+	}
+	if len(us) != len(ps) {
+		b.Fatalf("took %d updates, want %d", len(us), len(ps))
+	}
+}
+
+func TestHubTakeIntoReusesBuffers(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	board := h.SubscribeView(nil, nil, nil)
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	h.PublishPosition(livePos(2, 41.16, -8.62))
+	buf := make([]Update, 1, 8)
+	us, _ := board.TakeInto(buf, nil)
+	if len(us) != 2 || &us[0] != &buf[0] || us[0].Pos.TechnicianID != 1 || us[1].Pos.TechnicianID != 2 {
+		t.Fatalf("TakeInto = %+v, want technicians 1 and 2 in the given buffer", us)
+	}
+	// Taken means gone; the next updates start afresh.
+	if board.Pending() {
+		t.Fatal("still pending after TakeInto")
+	}
+	h.PublishPosition(livePos(3, 41.17, -8.63))
+	if us, _ = board.TakeInto(us, nil); len(us) != 1 || us[0].Pos.TechnicianID != 3 {
+		t.Fatalf("second TakeInto = %+v, want technician 3 only", us)
+	}
+}
+
 func TestHubProgressToCustomerAndBoards(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
 	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}

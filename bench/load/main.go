@@ -23,6 +23,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,10 +71,23 @@ func main() {
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
 	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
+	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile here")
+	gogc := flag.Int("gogc", 400, "the generator's own GOGC: it allocates per message read, and its garbage collection must not delay the reads it times")
 	flag.Parse()
+	debug.SetGCPercent(*gogc)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	c.nodes = strings.Split(c.url, ",")
 	c.url = c.nodes[0]
 	if err := run(c); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -330,6 +345,27 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
+// cpuSeconds is the user+system CPU time a process has used, from
+// /proc/<pid>/stat (clock ticks of 1/100 s); pid 0 is the generator itself.
+func cpuSeconds(pid int) float64 {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// Fields after the command, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
+}
+
 // goHeapStacks reads the server's Go heap and stack bytes in use, after a
 // garbage collection when -pprof is given (which also shrinks stacks).
 func goHeapStacks(c config) (heap, stacks int64) {
@@ -408,6 +444,7 @@ func run(c config) error {
 	}()
 	measuring.Store(true)
 	start := time.Now()
+	cpuServer0, cpuGen0 := cpuSeconds(c.pid), cpuSeconds(0)
 	switch c.mode {
 	case "batch", "osmand":
 		err = throughputHTTP(ctx, c, devs, &accepted, &rejected, &sent, &errs)
@@ -421,6 +458,7 @@ func run(c config) error {
 		err = fmt.Errorf("unknown -mode %q", c.mode)
 	}
 	elapsed := time.Since(start)
+	cpuServer, cpuGen := cpuSeconds(c.pid)-cpuServer0, cpuSeconds(0)-cpuGen0
 	time.Sleep(500 * time.Millisecond) // the last updates reach the watchers
 	measuring.Store(false)
 	if err != nil {
@@ -429,7 +467,8 @@ func run(c config) error {
 	fmt.Printf("mode %s: %d fixes sent in %v: %d accepted (%.0f/s), %d rejected, %d request errors\n",
 		c.mode, sent.Load(), elapsed.Round(time.Millisecond), accepted.Load(), float64(accepted.Load())/elapsed.Seconds(), rejected.Load(), errs.Load())
 	if c.pid != 0 {
-		fmt.Printf("server RSS peak %d KiB\n", peakRSS.Load())
+		fmt.Printf("server RSS peak %d KiB; CPU while sending: server %.2f cores, generator %.2f cores\n",
+			peakRSS.Load(), cpuServer/elapsed.Seconds(), cpuGen/elapsed.Seconds())
 	}
 	watchers.report("watchers")
 	boards.report("boards")
@@ -500,21 +539,35 @@ type ingestResult struct {
 	Rejected []json.RawMessage `json:"rejected"`
 }
 
-func postBatch(url, token string, body []byte) (ingestResult, error) {
+// sender is one sending goroutine's connections, one per node.
+type sender map[string]*rawConn
+
+func (s sender) conn(base string) *rawConn {
+	rc := s[base]
+	if rc == nil {
+		rc, _ = newRawConn(base)
+		s[base] = rc
+	}
+	return rc
+}
+
+// postBatch posts fixes on the native batch API and counts the answer.
+func (s sender) postBatch(base, token string, body []byte, n int, accepted, rejected, sent, errs *atomic.Int64) {
+	status, raw, err := s.conn(base).do("POST", "/api/v1/positions", []string{"Authorization: Bearer " + token, "Content-Type: application/json"}, body)
+	sent.Add(int64(n))
 	var r ingestResult
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
+	if err == nil && status != 200 {
+		err = fmt.Errorf("status %d: %s", status, raw)
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &r)
+	}
 	if err != nil {
-		return r, err
+		errs.Add(1)
+		return
 	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		return r, fmt.Errorf("status %d: %s", res.StatusCode, raw)
-	}
-	return r, json.Unmarshal(raw, &r)
+	accepted.Add(int64(r.Accepted))
+	rejected.Add(int64(len(r.Rejected)))
 }
 
 // throughputHTTP sends as fast as c.conns senders can: each takes a
@@ -527,33 +580,24 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 	var wg sync.WaitGroup
 	for range c.conns {
 		wg.Go(func() {
+			s := sender{}
 			for ctx.Err() == nil {
 				d := <-free
 				if c.mode == "osmand" {
 					p, ts := d.step(false)
-					u := fmt.Sprintf("%s/?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80", c.osmand, d.ident, ts.Unix(), p.lat, p.lng)
-					res, err := client.Get(u)
+					q := fmt.Appendf(nil, "/?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80", d.ident, ts.Unix(), p.lat, p.lng)
+					status, _, err := s.conn(c.osmand).do("GET", string(q), nil, nil)
 					sent.Add(1)
-					if err != nil {
+					switch {
+					case err != nil:
 						errs.Add(1)
-					} else {
-						io.Copy(io.Discard, res.Body)
-						res.Body.Close()
-						if res.StatusCode == 200 {
-							accepted.Add(1)
-						} else {
-							rejected.Add(1)
-						}
+					case status == 200:
+						accepted.Add(1)
+					default:
+						rejected.Add(1)
 					}
 				} else {
-					r, err := postBatch(c.node(d.n)+"/api/v1/positions", d.tok, nativeBody(d, c.batch, false))
-					sent.Add(int64(c.batch))
-					if err != nil {
-						errs.Add(1)
-					} else {
-						accepted.Add(int64(r.Accepted))
-						rejected.Add(int64(len(r.Rejected)))
-					}
+					s.postBatch(c.node(d.n), d.tok, nativeBody(d, c.batch, false), c.batch, accepted, rejected, sent, errs)
 				}
 				free <- d
 			}
@@ -613,24 +657,31 @@ func paced(ctx context.Context, c config, i, n int, send func()) {
 }
 
 // live sends each device's next fix every c.interval, stamped now, spread
-// evenly over the interval.
+// evenly over the interval: device i at i/n of it. Sender k of c.conns
+// sends for devices k, k+conns, ... in turn on its own connections; one
+// that falls behind sends at once (fewer fixes/s, reported, never older
+// timestamps).
 func live(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.conns)
-	for i, d := range devs {
+	start := time.Now()
+	for k := range min(c.conns, len(devs)) {
 		wg.Go(func() {
-			paced(ctx, c, i, len(devs), func() {
-				sem <- struct{}{}
-				r, err := postBatch(c.node(i)+"/api/v1/positions", d.tok, nativeBody(d, 1, true))
-				<-sem
-				sent.Add(1)
-				if err != nil {
-					errs.Add(1)
-				} else {
-					accepted.Add(int64(r.Accepted))
-					rejected.Add(int64(len(r.Rejected)))
+			s := sender{}
+			for round := int64(0); ; round++ {
+				for i := k; i < len(devs); i += c.conns {
+					due := start.Add(time.Duration(round*int64(c.interval) + int64(c.interval)*int64(i)/int64(len(devs))))
+					if d := time.Until(due); d > 0 {
+						select {
+						case <-time.After(d):
+						case <-ctx.Done():
+							return
+						}
+					} else if ctx.Err() != nil {
+						return
+					}
+					s.postBatch(c.node(i), devs[i].tok, nativeBody(devs[i], 1, true), 1, accepted, rejected, sent, errs)
 				}
-			})
+			}
 		})
 	}
 	wg.Wait()

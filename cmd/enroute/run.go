@@ -92,7 +92,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else if n > 0 {
 		m.Logger.Info("live positions restored", "technicians", n)
 	}
-	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
+	hub := tracker.NewHub(tracker.HubConfig{Encode: httpapi.EncodePosition, EncodeProgress: httpapi.EncodeProgress}, m.Tracker.Config().Resolution, m.Tracker.Config().MaxViewCells)
 	// Updates reach this node's hub directly and, when several nodes share
 	// the work, the other nodes through NATS.
 	var out enroute.Publisher = hub
