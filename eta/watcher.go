@@ -145,6 +145,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	for _, a := range as {
 		w.follow(ctx, a)
 	}
+	spare := map[int64]enroute.Position{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,7 +154,7 @@ func (w *Watcher) Run(ctx context.Context) {
 		}
 		w.mu.Lock()
 		changed, queued := w.changed, w.queued
-		w.changed, w.queued = nil, map[int64]enroute.Position{}
+		w.changed, w.queued = nil, spare
 		w.mu.Unlock()
 		for _, id := range changed {
 			a, err := w.store.FindAssignmentByID(ctx, id)
@@ -165,6 +166,8 @@ func (w *Watcher) Run(ctx context.Context) {
 		for _, p := range queued {
 			w.observe(ctx, p)
 		}
+		clear(queued)
+		spare = queued // the next swap's: no new map per wake-up
 	}
 }
 

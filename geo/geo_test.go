@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/uber/h3-go/v4"
@@ -89,6 +90,29 @@ func TestCellParent(t *testing.T) {
 	c := CellOf(41.15, -8.61, 9)
 	if c.Resolution() != 9 || c.Parent(7).Resolution() != 7 || c.Parent(7) != CellOf(41.15, -8.61, 7) {
 		t.Fatalf("cell %s parent %s", c, c.Parent(7))
+	}
+	// The pure-Go parent is H3's, all over the globe (pentagons included)
+	// and at every resolution pair.
+	rng := rand.New(rand.NewPCG(1, 2))
+	points := [][2]float64{{41.15, -8.61}, {41.87, -87.65}, {90, 0}, {-90, 0}, {0, 180}, {58.1, 10.4} /* near a pentagon */}
+	for range 2000 {
+		points = append(points, [2]float64{rng.Float64()*180 - 90, rng.Float64()*360 - 180})
+	}
+	for _, p := range points {
+		for res := 0; res <= 15; res++ {
+			c := CellOf(p[0], p[1], res)
+			if c.Resolution() != h3.Cell(c).Resolution() {
+				t.Fatalf("%s: resolution %d, H3 says %d", c, c.Resolution(), h3.Cell(c).Resolution())
+			}
+			for pr := 0; pr <= res; pr++ {
+				if got, want := c.Parent(pr), Cell(h3.Cell(c).Parent(pr)); got != want {
+					t.Fatalf("%s parent at %d = %s, H3 says %s", c, pr, got, want)
+				}
+			}
+		}
+	}
+	if c.Parent(10) != 0 || c.Parent(-1) != 0 {
+		t.Fatal("a parent finer than the cell or below 0 must be 0")
 	}
 }
 

@@ -47,9 +47,10 @@ func main() {
 		// Choose settings on the last trips of the training share, never
 		// on the scored ones; then learn from the whole training share.
 		vcut := int(float64(len(trips)) * (*train - *validate))
-		cfg = choose(trips[:vcut], trips[vcut:cut])
-		fmt.Printf("settings chosen on %d validation trips: fine res %d, prior %.0f m, recent half-life %v\n",
-			cut-vcut, cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife)
+		var verr float64
+		cfg, verr = choose(trips[:vcut], trips[vcut:cut])
+		fmt.Printf("settings chosen on %d validation trips: fine res %d, prior %.0f m, recent half-life %v (validation MdAPE, mean of the three: %.1f%%)\n",
+			cut-vcut, cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife, 100*verr)
 	}
 	fmt.Printf("%d trips of %d+ fixes: training on %d (starting %s to %s), scoring %d (starting %s to %s)\n",
 		len(trips), *minFixes, len(learn), learn[0].ps[0].Time.Format("15:04"), learn[len(learn)-1].ps[0].Time.Format("15:04"),
@@ -91,7 +92,7 @@ func main() {
 
 // choose returns the settings whose model, learning from train, has the
 // lowest mean of the median errors at 25%, 50% and 75% on val.
-func choose(train, val []trip) eta.Config {
+func choose(train, val []trip) (eta.Config, float64) {
 	best, bestErr := eta.Config{}, math.Inf(1)
 	for _, res := range []int{8, 9} {
 		for _, prior := range []float64{500, 2000, 8000} {
@@ -122,7 +123,7 @@ func choose(train, val []trip) eta.Config {
 			}
 		}
 	}
-	return best
+	return best, bestErr
 }
 
 // currentSpeed is the speed between a trip's fix i and the one before.
