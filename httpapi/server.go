@@ -49,7 +49,9 @@ type Config struct {
 	WSWriteTimeout time.Duration
 	// BoardFlush is the shortest time between two writes to a dispatcher
 	// board: a busy board gets everything of that time in one frame,
-	// instead of a system call per position. Default 2 ms; negative: none.
+	// instead of a system call per position (a board watching 10,000
+	// technicians otherwise took a write per fix). Default 25 ms, 40 frames
+	// a second, quicker than a map redraws; negative: none.
 	BoardFlush time.Duration
 	// VerifyInboundSMS checks the signature of the SMS provider's inbound
 	// webhook; nil turns the webhook off.

@@ -131,7 +131,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout,
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: boardFlush(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -326,4 +326,13 @@ func (m *Main) Close() error {
 		}
 	})
 	return m.closeErr
+}
+
+// boardFlush maps --board-flush (0: none) to httpapi's (0: the default,
+// negative: none).
+func boardFlush(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
