@@ -33,6 +33,7 @@ func main() {
 	minFixes := flag.Int("min-fixes", 8, "shortest trip scored, in fixes")
 	bias := flag.Bool("bias", false, "also print the model's median ratio of predicted to true time")
 	validate := flag.Float64("validate", 0.15, "share of trips, after the training ones, to choose the model's settings on (0: the defaults)")
+	online := flag.Bool("online", false, "also score as the server runs: before each prediction the model has also learned every scored trip that ended before that moment")
 	flag.Parse()
 	trips, err := load(*data, *minFixes)
 	if err != nil {
@@ -88,6 +89,63 @@ func main() {
 			fmt.Printf("       model's median predicted/true: %.2f\n", med(ratio))
 		}
 	}
+	if *online {
+		fmt.Printf("\nas the server runs (learning each scored trip once it has ended, before the predictions that follow):\n")
+		apes := onlineScore(m, score)
+		for k, frac := range fracs {
+			fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", fmt.Sprintf("%.0f%%", frac*100), "model", mean(apes[k].abs), 100*med(apes[k].ape), len(apes[k].ape))
+		}
+	}
+}
+
+var fracs = []float64{0.25, 0.5, 0.75}
+
+type errs struct{ abs, ape []float64 }
+
+// onlineScore predicts at 25%, 50% and 75% of every scored trip in time
+// order, with m having learned, at each moment, the scored trips that ended
+// before it: what the server knows, since it learns every fix it accepts.
+// A trip never helps its own predictions (it ends after them).
+func onlineScore(m *eta.Model, score []trip) []errs {
+	type event struct {
+		at   time.Time
+		t    *trip
+		frac int // -1: the trip ends and is learned
+		i    int
+	}
+	var evs []event
+	for k := range score {
+		t := &score[k]
+		evs = append(evs, event{at: t.ps[len(t.ps)-1].Time, t: t, frac: -1})
+		for f, frac := range fracs {
+			i := int(math.Round(frac * float64(len(t.ps)-1)))
+			evs = append(evs, event{at: t.ps[i].Time, t: t, frac: f, i: i})
+		}
+	}
+	// At equal times, predictions first: a trip ending at the moment of a
+	// prediction is not yet known.
+	slices.SortStableFunc(evs, func(a, b event) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return b.frac - a.frac
+	})
+	out := make([]errs, len(fracs))
+	for _, e := range evs {
+		if e.frac < 0 {
+			m.AddTrip(e.t.ps)
+			continue
+		}
+		cur, end := e.t.ps[e.i], e.t.ps[len(e.t.ps)-1]
+		truth := end.Time.Sub(cur.Time).Seconds()
+		if truth <= 0 {
+			continue
+		}
+		pred := m.Estimate(cur, currentSpeed(e.t.ps, e.i), end.Lat, end.Lng).Duration.Seconds()
+		out[e.frac].abs = append(out[e.frac].abs, math.Abs(pred-truth))
+		out[e.frac].ape = append(out[e.frac].ape, math.Abs(pred-truth)/truth)
+	}
+	return out
 }
 
 // choose returns the settings whose model, learning from train, has the
