@@ -126,16 +126,8 @@ func readBodyInto(c echo.Context, buf *bytes.Buffer) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func readBody(c echo.Context) ([]byte, error) {
-	body, err := io.ReadAll(c.Request().Body)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, errTooLarge(mbe.Limit)
-	} else if err != nil {
-		return nil, errorf(enroute.EINVALID, "The request body could not be read.")
-	}
-	return body, nil
-}
+// readBody reads the body into a buffer of its own.
+func readBody(c echo.Context) ([]byte, error) { return readBodyInto(c, new(bytes.Buffer)) }
 
 // postOwnTracks is OwnTracks' HTTP mode. The device is identified by the
 // password of HTTP basic auth (its token), or by its identifier in ?id=

@@ -101,14 +101,14 @@ func (rc *rawConn) exchange(req []byte) (int, []byte, error) {
 		name, value, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(":"))
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "content-length"):
+		case bytes.EqualFold(name, []byte("content-length")):
 			if length, err = strconv.Atoi(string(value)); err != nil {
 				return 0, nil, fmt.Errorf("bad Content-Length %q", value)
 			}
-		case asciiEqualFold(name, "transfer-encoding"):
-			chunked = asciiEqualFold(value, "chunked")
-		case asciiEqualFold(name, "connection"):
-			closing = asciiEqualFold(value, "close")
+		case bytes.EqualFold(name, []byte("transfer-encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("connection")):
+			closing = bytes.EqualFold(value, []byte("close"))
 		}
 	}
 	rc.body = rc.body[:0]
@@ -153,20 +153,4 @@ func readN(r *bufio.Reader, dst []byte, n int) ([]byte, error) {
 	dst = append(dst, make([]byte, n)...)
 	_, err := io.ReadFull(r, dst[start:])
 	return dst, err
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

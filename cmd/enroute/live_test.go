@@ -26,6 +26,21 @@ func (st *stack) wsDial(path string, headers ...string) (*websocket.Conn, *http.
 	return websocket.DefaultDialer.Dial("ws://"+st.m.Addr()+path, h)
 }
 
+// boardAll opens a dispatcher board watching everything and returns it
+// with its snapshot; it is closed when the test ends.
+func (st *stack) boardAll() (*websocket.Conn, map[string]any) {
+	st.t.Helper()
+	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	st.t.Cleanup(func() { ws.Close() })
+	if err := ws.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
+		st.t.Fatal(err)
+	}
+	return ws, next(st.t, ws, 5*time.Second)
+}
+
 // next reads the next JSON message within timeout.
 func next(t *testing.T, ws *websocket.Conn, timeout time.Duration) map[string]any {
 	t.Helper()
@@ -193,15 +208,8 @@ func TestBoardBatchesABurst(t *testing.T) {
 	for i := range n {
 		_, _, tokens[i] = st.device(fmt.Sprintf("Tech %d", i))
 	}
-	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if err := ws.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
-		t.Fatal(err)
-	}
-	if snap := next(t, ws, 5*time.Second); snap["type"] != "snapshot" {
+	ws, snap := st.boardAll()
+	if snap["type"] != "snapshot" {
 		t.Fatalf("first = %v", snap)
 	}
 	for i, tok := range tokens {

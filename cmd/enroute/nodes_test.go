@@ -49,15 +49,7 @@ func TestTwoNodes(t *testing.T) {
 	}
 	defer onB.Close()
 	next(t, onB, 5*time.Second) // snapshot
-	board, _, err := b.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer board.Close()
-	if err := board.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
-		t.Fatal(err)
-	}
-	next(t, board, 5*time.Second) // snapshot
+	board, _ := b.boardAll()
 	onA, _, err := a.wsDial("/t/" + link + "/live")
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +68,7 @@ func TestTwoNodes(t *testing.T) {
 	}
 	// A board opening on node B later finds the technician in its snapshot:
 	// node B mirrors the positions node A ingested.
-	late, _, err := b.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer late.Close()
-	if err := late.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
-		t.Fatal(err)
-	}
-	snap := next(t, late, 5*time.Second)
+	_, snap := b.boardAll()
 	if ps, _ := snap["positions"].([]any); snap["type"] != "snapshot" || len(ps) != 1 || ps[0].(map[string]any)["lat"] != 41.143 {
 		t.Fatalf("late board on node B got %v", snap)
 	}
