@@ -43,6 +43,7 @@ type config struct {
 	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
 	devices, batch, conns, watchers, boards, pid             int
 	duration, interval                                       time.Duration
+	profile                                                  *os.File // -cpuprofile: the sending phase only
 	// nodes are the API base URLs of -url (several, comma-separated, when
 	// Enroute runs on several nodes); url is the first, for setup.
 	nodes []string
@@ -71,7 +72,7 @@ func main() {
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
 	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
-	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile here")
+	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile, while sending, here")
 	gogc := flag.Int("gogc", 400, "the generator's own GOGC: it allocates per message read, and its garbage collection must not delay the reads it times")
 	flag.Parse()
 	debug.SetGCPercent(*gogc)
@@ -81,13 +82,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "load:", err)
 			os.Exit(1)
 		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+		c.profile = f
 	}
 	c.nodes = strings.Split(c.url, ",")
 	c.url = c.nodes[0]
 	if err := run(c); err != nil {
-		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -426,6 +425,17 @@ func run(c config) error {
 
 	var accepted, rejected, sent, errs atomic.Int64
 	var peakRSS atomic.Int64
+	var streams []*websocket.Conn // the devices' own streams, when they send on them
+	if c.mode == "stream" || c.mode == "livestream" {
+		if streams, err = dialStreams(c, devs); err != nil {
+			return err
+		}
+		defer func() {
+			for _, s := range streams {
+				s.Close()
+			}
+		}()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
 	defer cancel()
 	go func() {
@@ -445,20 +455,26 @@ func run(c config) error {
 	measuring.Store(true)
 	start := time.Now()
 	cpuServer0, cpuGen0 := cpuSeconds(c.pid), cpuSeconds(0)
+	if c.profile != nil {
+		pprof.StartCPUProfile(c.profile)
+	}
 	switch c.mode {
 	case "batch", "osmand":
 		err = throughputHTTP(ctx, c, devs, &accepted, &rejected, &sent, &errs)
 	case "stream":
-		err = throughputStream(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+		err = throughputStream(ctx, c, devs, streams, &accepted, &rejected, &sent, &errs)
 	case "live":
 		err = live(ctx, c, devs, &accepted, &rejected, &sent, &errs)
 	case "livestream":
-		err = liveStream(ctx, c, devs, &accepted, &rejected, &sent, &errs)
+		err = liveStream(ctx, c, devs, streams, &accepted, &rejected, &sent, &errs)
 	default:
 		err = fmt.Errorf("unknown -mode %q", c.mode)
 	}
 	elapsed := time.Since(start)
 	cpuServer, cpuGen := cpuSeconds(c.pid)-cpuServer0, cpuSeconds(0)-cpuGen0
+	if c.profile != nil {
+		pprof.StopCPUProfile()
+	}
 	time.Sleep(500 * time.Millisecond) // the last updates reach the watchers
 	measuring.Store(false)
 	if err != nil {
@@ -609,31 +625,34 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 
 // throughputStream gives each of c.conns senders its own devices, each on
 // its own stream, sending a batch and waiting for its ack.
-func throughputStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+func throughputStream(ctx context.Context, c config, devs []*device, streams []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
 	var wg sync.WaitGroup
-	for k := range c.conns {
+	for k := range min(c.conns, len(devs)) {
 		wg.Go(func() {
-			ws := strings.Replace(c.node(k), "http", "ws", 1) + "/api/v1/devices/stream"
-			var mine []*websocket.Conn
-			var ds []*device
-			for i := k; i < len(devs); i += c.conns {
-				conn, _, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
-				if err != nil {
-					errs.Add(1)
-					continue
+			for seq, j := 1, k; ctx.Err() == nil; seq, j = seq+1, j+c.conns {
+				if j >= len(devs) {
+					j = k
 				}
-				defer conn.Close()
-				mine, ds = append(mine, conn), append(ds, devs[i])
-			}
-			for seq := 1; ctx.Err() == nil && len(mine) > 0; seq++ {
-				j := seq % len(mine)
 				sent.Add(int64(c.batch))
-				streamBatch(mine[j], seq, nativeBody(ds[j], c.batch, false), accepted, rejected, errs)
+				streamBatch(streams[j], seq, nativeBody(devs[j], c.batch, false), accepted, rejected, errs)
 			}
 		})
 	}
 	wg.Wait()
 	return nil
+}
+
+// dialStreams opens each device's stream (device i on node(i)), before
+// the measured time starts.
+func dialStreams(c config, devs []*device) ([]*websocket.Conn, error) {
+	conns := make([]*websocket.Conn, len(devs))
+	err := parallel(len(devs), 32, func(i int) error {
+		url := strings.Replace(c.node(i), "http", "ws", 1) + "/api/v1/devices/stream"
+		conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
+		conns[i] = conn
+		return err
+	})
+	return conns, err
 }
 
 // paced calls send every c.interval until ctx ends, the i-th of n callers
@@ -691,21 +710,11 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 // liveStream is live mode with each device on its own device stream, as the
 // native app sends: one fix per interval, stamped now, acknowledged after
 // commit.
-func liveStream(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
-	conns := make([]*websocket.Conn, len(devs))
-	if err := parallel(len(devs), 32, func(i int) error {
-		url := strings.Replace(c.node(i), "http", "ws", 1) + "/api/v1/devices/stream"
-		conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
-		conns[i] = conn
-		return err
-	}); err != nil {
-		return err
-	}
+func liveStream(ctx context.Context, c config, devs []*device, conns []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
 	var wg sync.WaitGroup
 	for i, d := range devs {
 		wg.Go(func() {
 			conn := conns[i]
-			defer conn.Close()
 			seq := 0
 			paced(ctx, c, i, len(devs), func() {
 				seq++
