@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,14 +52,10 @@ type proc struct {
 
 func startProc(t *testing.T, env map[string]string) *proc {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &proc{addr: addr, stderr: &syncBuffer{}}
-	p.cmd = exec.Command(buildBinary(t), "--addr", addr, "--osmand-addr", "127.0.0.1:0")
+	// Port 0 and the address it logs: a port picked free beforehand could
+	// be taken by another test before the process binds it.
+	p := &proc{stderr: &syncBuffer{}}
+	p.cmd = exec.Command(buildBinary(t), "--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0")
 	p.cmd.Env = os.Environ()
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -69,14 +66,20 @@ func startProc(t *testing.T, env map[string]string) *proc {
 	}
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.stderr.String(), "enroute started") {
+	for {
+		if m := startedAddr.FindStringSubmatch(p.stderr.String()); m != nil {
+			p.addr = m[1]
+			return p
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("enroute did not start: %s", p.stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return p
 }
+
+// startedAddr finds the API's address in the start-up log line.
+var startedAddr = regexp.MustCompile(`enroute started.* addr=(127\.0\.0\.1:[0-9]+)`)
 
 func (p *proc) kill() {
 	if p.cmd.ProcessState == nil {

@@ -65,13 +65,33 @@ func nextNotProgress(t *testing.T, ws *websocket.Conn, timeout time.Duration) ma
 	}
 }
 
-// fixAt posts one fix for a device token at lat, lng, now.
+// fixAt posts one fix for a device token at lat, lng, stamped now but at
+// least 2 s after that device's previous one: tests send faster than a
+// phone records, and a step of 100 m a few milliseconds after the last fix
+// is an impossible jump the server rightly refuses.
 func (st *stack) fixAt(token string, lat, lng float64) {
 	st.t.Helper()
-	body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":%f,"speed_mps":10}]`, time.Now().UnixMilli(), lat, lng)
+	body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":%f,"speed_mps":10}]`, fixTime(token).UnixMilli(), lat, lng)
 	if status, raw := send(st.t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token); status != 200 {
 		st.t.Fatalf("fix = %d %s", status, raw)
 	}
+}
+
+var (
+	fixTimesMu sync.Mutex
+	fixTimes   = map[string]time.Time{} // device token -> its last fix's time
+)
+
+// fixTime is now, or 2 s after the device's last fix if that is later.
+func fixTime(token string) time.Time {
+	fixTimesMu.Lock()
+	defer fixTimesMu.Unlock()
+	t := time.Now()
+	if last, ok := fixTimes[token]; ok && t.Before(last.Add(2*time.Second)) {
+		t = last.Add(2 * time.Second)
+	}
+	fixTimes[token] = t
+	return t
 }
 
 // trackingLink dispatches a technician to a new job and returns a tracking

@@ -26,6 +26,7 @@ type Server struct {
 	SMTPAddr string
 	HTTPAddr string
 	cmd      *exec.Cmd
+	exited   chan struct{} // closed when cmd has exited
 }
 
 // Binary finds mailpit on PATH or in $GOPATH/bin.
@@ -48,12 +49,21 @@ func Binary(t testing.TB) string {
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // Start runs mailpit on free loopback ports, stopped when the test ends.
+// A port found free can be taken by another test before mailpit binds it:
+// then mailpit exits, and it starts again on other ports.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), SMTPAddr: freeAddr(t), HTTPAddr: freeAddr(t)}
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	bin, dir := Binary(t), t.TempDir()
+	for attempt := 1; ; attempt++ {
+		s := &Server{t: t, bin: bin, dir: dir, SMTPAddr: freeAddr(t), HTTPAddr: freeAddr(t)}
+		if s.start() {
+			t.Cleanup(s.Stop)
+			return s
+		}
+		if attempt == 3 {
+			t.Fatal("mailpit did not start")
+		}
+	}
 }
 
 func freeAddr(t testing.TB) string {
@@ -68,27 +78,45 @@ func freeAddr(t testing.TB) string {
 // URL returns the SMTP URL Enroute uses to reach it.
 func (s *Server) URL() string { return "smtp://" + s.SMTPAddr + "?tls=none" }
 
-// Start (re)starts the server and waits until its API answers.
+// Start restarts the server on its ports and waits until its API answers.
 func (s *Server) Start() {
 	s.t.Helper()
+	if !s.start() {
+		s.t.Fatal("mailpit did not start")
+	}
+}
+
+// start runs the server and reports whether it answers within 15 s; false
+// when it exited (a port taken) or never answered (then it is stopped).
+func (s *Server) start() bool {
 	s.cmd = exec.Command(s.bin, "--smtp", s.SMTPAddr, "--listen", s.HTTPAddr, "--database", filepath.Join(s.dir, "mailpit.db"),
 		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--smtp-disable-rdns", "--disable-version-check", "--quiet")
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start mailpit: %v", err)
 	}
+	exited := make(chan struct{})
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.exited = exited
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if _, err := s.list(); err == nil {
 			if c, err := net.Dial("tcp", s.SMTPAddr); err == nil {
 				c.Close()
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatal("mailpit did not start")
+		select {
+		case <-exited:
+			s.cmd = nil
+			return false
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			s.Stop()
+			return false
+		}
 	}
 }
 
@@ -96,7 +124,7 @@ func (s *Server) Start() {
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+		<-s.exited
 		s.cmd = nil
 	}
 }
