@@ -328,7 +328,6 @@ func (v *viewer) drain() bool {
 			if d := v.gap - time.Since(v.lastWrite); d > 0 {
 				time.Sleep(d)
 			}
-			v.lastWrite = time.Now()
 		}
 		v.mu.Lock()
 		q, sub := v.queue, v.sub
@@ -351,6 +350,7 @@ func (v *viewer) drain() bool {
 			if !writeRaw(v.ws, wait, bufs.frame, v.s) {
 				return false
 			}
+			v.lastWrite = time.Now()
 		}
 		for _, e := range bufs.ev {
 			b := e.Msg
