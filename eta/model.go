@@ -113,6 +113,31 @@ type Model struct {
 	// Medians of the above, refreshed when a trip is learned: estimates
 	// only read them (BenchmarkEstimate: sorting per estimate cost 10x).
 	detourMed, calibMed []float64
+
+	shapes shapeCache // outlines of the cells estimates crossed
+}
+
+// shapeCache keeps cell outlines for estimates, which run under the
+// model's read lock; it has its own. Bounded: emptied when full.
+type shapeCache struct {
+	mu sync.Mutex
+	m  map[geo.Cell]*geo.Shape
+}
+
+const maxShapes = 20000 // ~200 B each
+
+func (c *shapeCache) of(cell geo.Cell) *geo.Shape {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[cell]; ok {
+		return s
+	}
+	if c.m == nil || len(c.m) >= maxShapes {
+		c.m = map[geo.Cell]*geo.Shape{}
+	}
+	s := cell.Shape()
+	c.m[cell] = &s
+	return &s
 }
 
 // New returns an empty model: it estimates from the prior alone.
@@ -285,11 +310,10 @@ func median(xs []float64) float64 {
 	return cp[len(cp)/2]
 }
 
-// paceAt is the learned pace (s/m) at a point and hour bucket.
-func (m *Model) paceAt(lat, lng float64, bucket int) float64 {
+// paceAt is the learned pace (s/m) in a fine cell and hour bucket.
+func (m *Model) paceAt(fine geo.Cell, bucket int) float64 {
 	k := m.cfg.PriorM
 	p := m.global.pace(1/m.cfg.PriorSpeedMPS, k)
-	fine := geo.CellOf(lat, lng, m.cfg.FineRes)
 	if st := m.coarse[fine.Parent(m.cfg.CoarseRes)]; st != nil {
 		p = st.pace(p, k)
 	}
@@ -322,12 +346,21 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 	detour := m.detourRatio(straight)
 	bucket := HourOfWeek(from.Time)
 	steps := max(1, int(math.Ceil(straight/m.cfg.StepM)))
-	var sec float64
+	var (
+		sec   float64
+		shape *geo.Shape // the last step's cell
+	)
 	for i := range steps {
 		f := (float64(i) + 0.5) / float64(steps)
 		lat := from.Lat + (toLat-from.Lat)*f
 		lng := from.Lng + (toLng-from.Lng)*f
-		sec += straight / float64(steps) * detour * m.paceAt(lat, lng, bucket)
+		// Consecutive steps mostly stay in one cell: a pure-Go test on
+		// its outline (surely inside by 1 m) spares the C call of a
+		// lookup, with the same cell as the lookup would give.
+		if shape == nil || !shape.Holds(lat, lng, 1) {
+			shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
+		}
+		sec += straight / float64(steps) * detour * m.paceAt(shape.Cell, bucket)
 	}
 	driven := straight * detour
 	if speedMPS > 1 && straight < 1000 {
