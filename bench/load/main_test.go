@@ -1,0 +1,35 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// The latency histogram's buckets are ordered and tight (within 1.6%), and
+// its quantiles land where the samples are.
+func TestLatencies(t *testing.T) {
+	prev := -1
+	for ns := int64(0); ns < 1<<36; ns = ns*17/16 + 1 {
+		b := bucketOf(ns)
+		if b < prev {
+			t.Fatalf("bucket of %d ns is %d, below %d", ns, b, prev)
+		}
+		prev = b
+		lo := int64(lowerBound(b))
+		if lo > ns || float64(ns-lo) > 0.016*float64(ns) {
+			t.Fatalf("%d ns in bucket %d from %d ns", ns, b, lo)
+		}
+	}
+	var l latencies
+	for i := 1; i <= 1000; i++ {
+		l.add(time.Duration(i) * time.Millisecond)
+	}
+	for q, want := range map[float64]time.Duration{0.5: 500 * time.Millisecond, 0.99: 990 * time.Millisecond} {
+		if got := l.quantile(q); got > want+want/50 || got < want-want/50 {
+			t.Fatalf("q%.2f = %v, want about %v", q, got, want)
+		}
+	}
+	if l.max.Load() != int64(time.Second) || l.n.Load() != 1000 {
+		t.Fatalf("max %v, n %d", time.Duration(l.max.Load()), l.n.Load())
+	}
+}
