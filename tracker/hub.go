@@ -265,21 +265,38 @@ func (h *Hub) Len() int {
 	return h.subs
 }
 
-// PublishPosition implements enroute.Publisher.
-func (h *Hub) PublishPosition(p *enroute.Position) {
+// subscribers collects who may want an update: byID[id] (a technician's
+// or an assignment's subscribers), the cell's, and the wide ones, in a
+// pooled buffer to give back with putSubscribers.
+func (h *Hub) subscribers(byID map[int64]map[*Sub]struct{}, id int64, cell geo.Cell) *[]*Sub {
 	bufp := h.pool.Get().(*[]*Sub)
 	subs := (*bufp)[:0]
 	h.mu.RLock()
-	for s := range h.byTech[p.TechnicianID] {
+	for s := range byID[id] {
 		subs = append(subs, s)
 	}
-	for s := range h.byCell[geo.Cell(p.Cell)] {
+	for s := range h.byCell[cell] {
 		subs = append(subs, s)
 	}
 	for s := range h.wide {
 		subs = append(subs, s)
 	}
 	h.mu.RUnlock()
+	*bufp = subs
+	return bufp
+}
+
+func (h *Hub) putSubscribers(bufp *[]*Sub) {
+	clear(*bufp)
+	*bufp = (*bufp)[:0]
+	h.pool.Put(bufp)
+}
+
+// PublishPosition implements enroute.Publisher.
+func (h *Hub) PublishPosition(p *enroute.Position) {
+	bufp := h.subscribers(h.byTech, p.TechnicianID, geo.Cell(p.Cell))
+	defer h.putSubscribers(bufp)
+	subs := *bufp
 	var msg []byte
 	if len(subs) > 0 && h.cfg.Encode != nil {
 		msg = h.cfg.Encode(p)
@@ -290,9 +307,6 @@ func (h *Hub) PublishPosition(p *enroute.Position) {
 			h.drop(s)
 		}
 	}
-	clear(subs)
-	*bufp = subs[:0]
-	h.pool.Put(bufp)
 }
 
 // PublishAssignment implements enroute.Publisher: watchers of the
@@ -333,19 +347,9 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 // the technician. Progress is state: a newer one for the same assignment
 // replaces one not yet taken.
 func (h *Hub) PublishProgress(p *enroute.Progress) {
-	h.mu.RLock()
-	var buf [32]*Sub // on the stack: customers and a few boards
-	subs := buf[:0]
-	for s := range h.byAssignment[p.AssignmentID] {
-		subs = append(subs, s)
-	}
-	for s := range h.byCell[geo.Cell(p.Cell)] {
-		subs = append(subs, s)
-	}
-	for s := range h.wide {
-		subs = append(subs, s)
-	}
-	h.mu.RUnlock()
+	bufp := h.subscribers(h.byAssignment, p.AssignmentID, geo.Cell(p.Cell))
+	defer h.putSubscribers(bufp)
+	subs := *bufp
 	var msg []byte
 	if len(subs) > 0 && h.cfg.EncodeProgress != nil {
 		msg = h.cfg.EncodeProgress(p)
