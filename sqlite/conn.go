@@ -12,8 +12,8 @@ import (
 type conn struct {
 	w, r *sql.DB
 	// The history's inserts, prepared once on the writer (see
-	// InsertPositions): many rows, and one.
-	insertMany, insertOne *sql.Stmt
+	// InsertPositions): many rows, and one; and the same into staging.
+	insertMany, insertOne, stageMany, stageOne *sql.Stmt
 }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -46,7 +46,13 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 func (c *conn) Close() error {
-	return errors.Join(c.insertMany.Close(), c.insertOne.Close(), c.r.Close(), c.w.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{c.insertMany, c.insertOne, c.stageMany, c.stageOne} {
+		if st != nil { // Open may fail before preparing them all
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, c.r.Close(), c.w.Close())...)
 }
 
 type tx struct{ t *sql.Tx }

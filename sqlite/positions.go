@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -22,14 +23,57 @@ var (
 	positionRow     = "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
 	insertPositions = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", rowsPerInsert), ",")
 	insertPosition  = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + positionRow
+	stagePositions  = "INSERT INTO positions_recent (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", rowsPerInsert), ",")
+	stagePosition   = "INSERT INTO positions_recent (" + positionCols + ") VALUES " + positionRow
 )
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
+// Staging. The history is clustered by technician, so a commit of one fix
+// from each of many technicians dirtied a page per fix, and the WAL took a
+// whole page for each (BENCHMARKS.md: 55 MB/s at 10,000 fixes/s). Fixes
+// that come fewer than stageBelow per technician in one insert go to
+// positions_recent instead, in arrival order; when it holds mergeRows
+// fixes or its oldest is mergeAge old, they are merged into positions in
+// one sorted pass, where each technician's page takes all its fixes of
+// that time at once. Reads see both tables.
+const (
+	stageBelow       = 8
+	defaultMergeRows = 20_000
+	defaultMergeAge  = 10 * time.Second
+)
+
+// staging is the writer's count of staged fixes.
+type staging struct {
+	mu        sync.Mutex
+	rows      int       // staged, not yet merged
+	since     time.Time // when the oldest of them was staged
+	mergeRows int
+	mergeAge  time.Duration
+}
+
+// add counts n staged fixes and reports whether a merge is due.
+func (st *staging) add(n int, now time.Time) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if n > 0 && st.rows == 0 {
+		st.since = now
+	}
+	st.rows += n
+	return st.rows >= st.mergeRows || (st.rows > 0 && now.Sub(st.since) >= st.mergeAge)
+}
+
+func (st *staging) merged() {
+	st.mu.Lock()
+	st.rows = 0
+	st.mu.Unlock()
+}
+
 // InsertPositions implements enroute.PositionStore: one transaction, full
 // statements of 100 rows, the rest row by row, both prepared once when the
 // store opens (preparing them per transaction cost more than the inserts of
-// a one-fix request: BENCHMARKS.md).
+// a one-fix request: BENCHMARKS.md). A technician's fixes go to the history
+// when they are stageBelow or more, else to staging (see staging).
 //
 // It commits with synchronous=NORMAL: in WAL mode a committed transaction
 // is then in the operating system's copy of the WAL when COMMIT returns, so
@@ -38,6 +82,21 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // commit made one-fix requests (OsmAnd) wait on the disk (BENCHMARKS.md,
 // history writes). Every other write keeps synchronous=FULL.
 func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	perTech := map[int64]int{}
+	for i := range ps {
+		perTech[ps[i].TechnicianID]++
+	}
+	var direct, staged []enroute.Position
+	for i := range ps {
+		if perTech[ps[i].TechnicianID] >= stageBelow {
+			direct = append(direct, ps[i])
+		} else {
+			staged = append(staged, ps[i])
+		}
+	}
 	conn, err := s.w.Conn(ctx) // the one write connection, pinned for the pragmas
 	if err != nil {
 		return fmt.Errorf("write connection: %w", err)
@@ -52,13 +111,34 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, 11*rowsPerInsert)
+	if err := insertRows(ctx, tx, s.c.insertMany, s.c.insertOne, direct); err != nil {
+		return fmt.Errorf("insert positions: %w", err)
+	}
+	if err := insertRows(ctx, tx, s.c.stageMany, s.c.stageOne, staged); err != nil {
+		return fmt.Errorf("stage positions: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit positions: %w", err)
+	}
+	if s.staging.add(len(staged), time.Now()) {
+		// What is committed stays committed; a merge that fails is tried
+		// again after the next insert.
+		if err := s.merge(ctx, conn); err != nil {
+			s.logMergeErr(err)
+		}
+	}
+	return nil
+}
+
+// insertRows inserts ps with many (rowsPerInsert rows) and one (a row).
+func insertRows(ctx context.Context, tx *sql.Tx, many, one *sql.Stmt, ps []enroute.Position) error {
+	args := make([]any, 0, 11*min(len(ps), rowsPerInsert))
 	appendRow := func(p *enroute.Position) {
 		args = append(args, p.DeviceID, p.TechnicianID, micros(p.Time), p.Lat, p.Lng, p.AccuracyM, p.SpeedMPS,
 			p.HeadingDeg, p.AltitudeM, p.Battery, micros(p.ReceivedAt))
 	}
 	if len(ps) >= rowsPerInsert {
-		stmt := tx.StmtContext(ctx, s.c.insertMany)
+		stmt := tx.StmtContext(ctx, many)
 		defer stmt.Close()
 		for len(ps) >= rowsPerInsert {
 			args = args[:0]
@@ -66,26 +146,54 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 				appendRow(&ps[i])
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert positions: %w", err)
+				return err
 			}
 			ps = ps[rowsPerInsert:]
 		}
 	}
 	if len(ps) > 0 {
-		stmt := tx.StmtContext(ctx, s.c.insertOne)
+		stmt := tx.StmtContext(ctx, one)
 		defer stmt.Close()
 		for i := range ps {
 			args = args[:0]
 			appendRow(&ps[i])
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert position: %w", err)
+				return err
 			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit positions: %w", err)
-	}
 	return nil
+}
+
+// merge moves every staged fix into the history, sorted by its key, in one
+// transaction; a fix already there (a resent one) is dropped.
+func (s *Store) merge(ctx context.Context, conn *sql.Conn) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO positions SELECT * FROM positions_recent ORDER BY technician_id, ts, device_id"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM positions_recent"); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.staging.merged()
+	return nil
+}
+
+// Merge moves every staged fix into the history now (Close does too).
+func (s *Store) Merge(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return s.merge(ctx, conn)
 }
 
 func scanPositions(rows *sql.Rows) ([]enroute.Position, error) {
@@ -104,23 +212,29 @@ func scanPositions(rows *sql.Rows) ([]enroute.Position, error) {
 	return out, rows.Err()
 }
 
+// stagedNew selects the staged fixes, once each, that the history does not
+// hold yet (a resent fix may be staged twice, or staged and merged).
+const stagedNew = `SELECT * FROM positions_recent r WHERE %s
+	AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.technician_id = r.technician_id AND p.ts = r.ts AND p.device_id = r.device_id)
+	GROUP BY technician_id, ts, device_id`
+
 // FindPositions implements enroute.PositionStore.
 func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]enroute.Position, error) {
-	q, args := "SELECT "+positionCols+" FROM positions WHERE 1=1", []any{}
+	where, args := "1=1", []any{}
 	if f.TechnicianID != nil {
-		q, args = q+" AND technician_id = ?", append(args, *f.TechnicianID)
+		where, args = where+" AND technician_id = ?", append(args, *f.TechnicianID)
 	}
 	if !f.Since.IsZero() {
-		q, args = q+" AND ts >= ?", append(args, micros(f.Since))
+		where, args = where+" AND ts >= ?", append(args, micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q, args = q+" AND ts < ?", append(args, micros(f.Until))
+		where, args = where+" AND ts < ?", append(args, micros(f.Until))
 	}
-	q += " ORDER BY ts, device_id"
+	q := "SELECT " + positionCols + " FROM (SELECT * FROM positions WHERE " + where + " UNION ALL " + fmt.Sprintf(stagedNew, where) + ") ORDER BY ts, device_id"
 	if !f.Unlimited {
 		q += fmt.Sprintf(" LIMIT %d", enroute.Page{Limit: f.Limit}.Normalize().Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, append(args, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find positions: %w", err)
 	}
@@ -130,7 +244,8 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 // LatestPositions implements enroute.PositionStore. SQLite returns the bare
 // columns of the row holding MAX(ts) in each group.
 func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute.Position, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+positionCols+" FROM (SELECT *, MAX(ts) FROM positions WHERE ts >= ? GROUP BY technician_id)", micros(since))
+	rows, err := s.r.QueryContext(ctx, "SELECT "+positionCols+" FROM (SELECT *, MAX(ts) FROM (SELECT * FROM positions WHERE ts >= ? UNION ALL SELECT * FROM positions_recent WHERE ts >= ?) GROUP BY technician_id)",
+		micros(since), micros(since))
 	if err != nil {
 		return nil, fmt.Errorf("latest positions: %w", err)
 	}
@@ -139,16 +254,32 @@ func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute
 
 // DeletePositionsBefore implements enroute.PositionStore.
 func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM positions WHERE ts < ?", micros(t))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var staged int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+fmt.Sprintf(stagedNew, "ts < ?")+")", micros(t)).Scan(&staged); err != nil {
+		return 0, fmt.Errorf("delete positions: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM positions WHERE ts < ?", micros(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete positions: %w", err)
 	}
-	return res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM positions_recent WHERE ts < ?", micros(t)); err != nil {
+		return 0, fmt.Errorf("delete positions: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete positions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n + staged, err
 }
 
 // CountPositions implements enroute.PositionStore.
 func (s *Store) CountPositions(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM positions").Scan(&n)
+	err := s.r.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM positions) + (SELECT count(*) FROM ("+fmt.Sprintf(stagedNew, "1=1")+"))").Scan(&n)
 	return n, err
 }

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,6 +35,8 @@ type Store struct {
 	path string
 	w, r *sql.DB // the write connection and the read pool
 	c    *conn
+
+	staging staging // see InsertPositions
 }
 
 var _ enroute.Store = (*Store)(nil)
@@ -79,15 +82,42 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	c := &conn{w: w, r: r}
-	if c.insertMany, err = w.PrepareContext(ctx, insertPositions); err == nil {
-		c.insertOne, err = w.PrepareContext(ctx, insertPosition)
+	for _, st := range []struct {
+		to **sql.Stmt
+		q  string
+	}{{&c.insertMany, insertPositions}, {&c.insertOne, insertPosition}, {&c.stageMany, stagePositions}, {&c.stageOne, stagePosition}} {
+		if *st.to, err = w.PrepareContext(ctx, st.q); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
 	}
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("prepare: %w", err)
+	s := &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c,
+		staging: staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge}}
+	// Fixes staged before a crash: merged now, so they wait no longer.
+	var staged int
+	if err := w.QueryRowContext(ctx, "SELECT count(*) FROM positions_recent").Scan(&staged); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("staged positions: %w", err)
 	}
-	return &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c}, nil
+	if staged > 0 {
+		if err := s.Merge(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("merge staged positions: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Close merges what is staged, then closes the database.
+func (s *Store) Close() error {
+	err := s.Merge(context.Background())
+	return errors.Join(err, s.Store.Close())
+}
+
+// logMergeErr reports a failed merge; the fixes stay staged, visible, and
+// the merge is tried again after the next insert.
+func (s *Store) logMergeErr(err error) {
+	slog.Warn("merging staged positions", "err", err)
 }
 
 // Path returns the database file.

@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+func stagedRows(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.w.QueryRow("SELECT count(*) FROM positions_recent").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// One-fix inserts are staged, read back with the history as one, merged
+// when enough have come, deduplicated however they were resent, and merged
+// on Close; batches go straight to the history.
+func TestStaging(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "enroute.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.staging.mergeRows, s.staging.mergeAge = 30, time.Hour
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	fix := func(tech int64, sec int) enroute.Position {
+		return enroute.Position{TechnicianID: tech, DeviceID: tech * 10, Time: t0.Add(time.Duration(sec) * time.Second),
+			Lat: 41 + float64(sec)*1e-4, Lng: -8.61, ReceivedAt: t0}
+	}
+	count := func(want int64) {
+		t.Helper()
+		n, err := s.CountPositions(ctx)
+		if err != nil || n != want {
+			t.Fatalf("count = %d, %v; want %d", n, err, want)
+		}
+		all, err := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
+		if err != nil || int64(len(all)) != want {
+			t.Fatalf("find all = %d, %v; want %d", len(all), err, want)
+		}
+		for i := 1; i < len(all); i++ {
+			if all[i].Time.Before(all[i-1].Time) {
+				t.Fatalf("positions out of time order at %d", i)
+			}
+		}
+	}
+
+	// A batch of one technician goes to the history.
+	var batch []enroute.Position
+	for sec := range 20 {
+		batch = append(batch, fix(1, sec))
+	}
+	if err := s.InsertPositions(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if n := stagedRows(t, s); n != 0 {
+		t.Fatalf("a batch staged %d fixes", n)
+	}
+	// One fix at a time, from ten technicians: staged, and seen.
+	for sec := range 2 {
+		for tech := int64(2); tech <= 11; tech++ {
+			if err := s.InsertPositions(ctx, []enroute.Position{fix(tech, sec)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := stagedRows(t, s); n != 20 {
+		t.Fatalf("staged %d, want 20", n)
+	}
+	count(40)
+	// Resent: a staged fix and a fix of the batch, again. Stored once each.
+	if err := s.InsertPositions(ctx, []enroute.Position{fix(2, 0), fix(1, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	count(40)
+	tech := int64(2)
+	got, err := s.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &tech})
+	if err != nil || len(got) != 2 || !got[1].Time.Equal(t0.Add(time.Second)) {
+		t.Fatalf("technician 2 = %+v, %v", got, err)
+	}
+	latest, err := s.LatestPositions(ctx, t0)
+	if err != nil || len(latest) != 11 {
+		t.Fatalf("latest = %d, %v", len(latest), err)
+	}
+	// The 30th staged fix merges them all.
+	for tech := int64(2); tech <= 9; tech++ {
+		if err := s.InsertPositions(ctx, []enroute.Position{fix(tech, 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := stagedRows(t, s); n != 0 {
+		t.Fatalf("after 30 staged fixes, %d are still staged", n)
+	}
+	count(48)
+	// Retention counts each fix once, staged or not.
+	if err := s.InsertPositions(ctx, []enroute.Position{fix(10, 2), fix(10, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeletePositionsBefore(ctx, t0.Add(1500*time.Millisecond))
+	if err != nil || n != 22 { // technician 1's 0 and 1, and 0 and 1 of technicians 2-11
+		t.Fatalf("deleted %d, %v; want 22", n, err)
+	}
+	count(27)
+	// Close merges; the history survives a reopen whole.
+	if err := s.InsertPositions(ctx, []enroute.Position{fix(11, 9)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := stagedRows(t, s); n != 0 {
+		t.Fatalf("%d fixes staged after a clean close", n)
+	}
+	count(28)
+}
+
+// A fix staged but not merged when Enroute dies is merged at the next
+// start.
+func TestStagedFixesMergedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "enroute.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := enroute.Position{TechnicianID: 1, DeviceID: 1, Time: time.Now().UTC().Truncate(time.Microsecond), Lat: 41, Lng: -8}
+	if err := s.InsertPositions(ctx, []enroute.Position{p}); err != nil {
+		t.Fatal(err)
+	}
+	// Close the database without the store's merge: as after a crash.
+	if err := s.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := stagedRows(t, s); n != 0 {
+		t.Fatalf("%d staged after open", n)
+	}
+	if n, err := s.CountPositions(ctx); err != nil || n != 1 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+}
