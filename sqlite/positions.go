@@ -230,7 +230,10 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	if !f.Until.IsZero() {
 		where, args = where+" AND ts < ?", append(args, micros(f.Until))
 	}
-	q := "SELECT " + positionCols + " FROM (SELECT * FROM positions WHERE " + where + " UNION ALL " + fmt.Sprintf(stagedNew, where) + ") ORDER BY ts, device_id"
+	// ORDER BY on the compound itself: SQLite then merges the two arms,
+	// and the history's arm for one technician comes in key order, unsorted.
+	q := "SELECT " + positionCols + " FROM positions WHERE " + where +
+		" UNION ALL SELECT " + positionCols + " FROM (" + fmt.Sprintf(stagedNew, where) + ") ORDER BY ts, device_id"
 	if !f.Unlimited {
 		q += fmt.Sprintf(" LIMIT %d", enroute.Page{Limit: f.Limit}.Normalize().Limit)
 	}
