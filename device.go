@@ -38,6 +38,8 @@ type DeviceFilter struct {
 	TokenHash    []byte
 	// IncludeRevoked lists revoked devices too.
 	IncludeRevoked bool
+	// RevokedSince, when set, lists only the devices revoked at or after it.
+	RevokedSince *time.Time
 	Page
 }
 

@@ -9,18 +9,37 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-// deviceCacheTTL bounds how long a revoked device may still send: lookups
-// are cached so the hot path does not query the store per request.
-const deviceCacheTTL = 10 * time.Second
+const (
+	// deviceRevokedEvery is how often the cache asks the store which
+	// devices were revoked lately, on any node: a revoked device may send
+	// for about this long. One cheap query, however many devices there are.
+	deviceRevokedEvery = 2 * time.Second
+	// deviceRevokedMargin widens each question back in time, for writes
+	// that committed late and for nodes whose clocks differ a little.
+	deviceRevokedMargin = time.Minute
+	// deviceFoundTTL bounds how long a found device is trusted without
+	// asking again (revocations reach it sooner, above).
+	deviceFoundTTL = 10 * time.Minute
+	// deviceMissingTTL is how long "no such device" is remembered: a
+	// device made on another node can send within this time.
+	deviceMissingTTL = 10 * time.Second
+)
 
-// deviceCache remembers device lookups, found or not, for deviceCacheTTL.
+// deviceCache remembers device lookups so the hot path does not query the
+// store per request: found devices for deviceFoundTTL, unknown ones for
+// deviceMissingTTL. Every deviceRevokedEvery a lookup first asks the store
+// for the devices revoked since the last time and forgets them.
 //
-// Concurrency: safe for concurrent use.
+// Concurrency: safe for concurrent use; one caller at a time asks about
+// revocations while the others go on with what the cache knows.
 type deviceCache struct {
 	store enroute.Store
 	now   func() time.Time
-	mu    sync.Mutex
-	m     map[string]deviceEntry
+
+	mu       sync.Mutex
+	m        map[string]deviceEntry
+	checked  time.Time // when the last revocation question was asked
+	checking bool
 }
 
 type deviceEntry struct {
@@ -29,7 +48,9 @@ type deviceEntry struct {
 }
 
 func newDeviceCache(store enroute.Store) *deviceCache {
-	return &deviceCache{store: store, now: time.Now, m: map[string]deviceEntry{}}
+	c := &deviceCache{store: store, now: time.Now, m: map[string]deviceEntry{}}
+	c.checked = c.now() // nothing is cached yet, so nothing is stale
+	return c
 }
 
 // byToken finds the active device with this token.
@@ -47,11 +68,14 @@ func (c *deviceCache) byIdentifier(ctx context.Context, id string) (*enroute.Dev
 }
 
 func (c *deviceCache) get(ctx context.Context, key string, f enroute.DeviceFilter) (*enroute.Device, error) {
+	if err := c.forgetRevoked(ctx); err != nil {
+		return nil, err
+	}
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < deviceCacheTTL {
+	if ok && (e.dev != nil && now.Sub(e.at) < deviceFoundTTL || e.dev == nil && now.Sub(e.at) < deviceMissingTTL) {
 		return e.dev, nil
 	}
 	f.Page = enroute.Page{Limit: 1}
@@ -70,6 +94,43 @@ func (c *deviceCache) get(ctx context.Context, key string, f enroute.DeviceFilte
 	c.m[key] = e
 	c.mu.Unlock()
 	return e.dev, nil
+}
+
+// forgetRevoked asks the store, when deviceRevokedEvery has passed, which
+// devices were revoked since the last question (less a margin), and drops
+// them from the cache. If another caller is asking, it returns at once.
+func (c *deviceCache) forgetRevoked(ctx context.Context) error {
+	now := c.now()
+	c.mu.Lock()
+	if c.checking || now.Sub(c.checked) < deviceRevokedEvery {
+		c.mu.Unlock()
+		return nil
+	}
+	c.checking = true
+	since := c.checked.Add(-deviceRevokedMargin)
+	c.mu.Unlock()
+
+	ds, err := c.store.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &since})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checking = false
+	if err != nil {
+		return err
+	}
+	c.checked = now
+	if len(ds) == 0 {
+		return nil
+	}
+	gone := make(map[int64]bool, len(ds))
+	for _, d := range ds {
+		gone[d.ID] = true
+	}
+	for k, e := range c.m {
+		if e.dev != nil && gone[e.dev.ID] {
+			delete(c.m, k)
+		}
+	}
+	return nil
 }
 
 // forget drops cached lookups, after a device is revoked on this node.

@@ -22,6 +22,16 @@ var ErrClosed = errors.New("tracker: closed")
 type RecorderConfig struct {
 	MaxPending int // fixes accepted but not yet committed; default 200,000
 	MaxBatch   int // fixes written in one transaction; default 20,000
+	// Gap is the shortest time from one commit's start to the next's:
+	// fixes arriving meanwhile wait and share the next transaction. A
+	// commit costs system calls and locks whatever it holds, so at a few
+	// thousand one-fix requests a second this saves most commits; the
+	// acknowledgement waits at most Gap longer, the live push not at all.
+	// 0 means the default, 2 ms; negative means none.
+	Gap time.Duration
+	// Enough ends the wait at once: that many fixes waiting make a batch
+	// worth its commit (batch uploads, a busy server). Default 1,000.
+	Enough int
 }
 
 // Recorder writes accepted fixes to the history with group commit: while
@@ -41,7 +51,9 @@ type Recorder struct {
 	pending atomic.Int64
 	mu      sync.Mutex
 	queue   []*batch
-	wake    chan struct{}
+	queued  int           // fixes in queue
+	wake    chan struct{} // something was queued
+	enough  chan struct{} // Enough fixes are queued
 	closed  bool
 	done    chan struct{}
 	abort   chan struct{} // closed when Close gives up waiting
@@ -61,7 +73,13 @@ func NewRecorder(store enroute.PositionStore, cfg RecorderConfig, logger *slog.L
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 20_000
 	}
-	return &Recorder{store: store, cfg: cfg, logger: logger.With("component", "recorder"), wake: make(chan struct{}, 1), done: make(chan struct{}), abort: make(chan struct{})}
+	if cfg.Gap == 0 {
+		cfg.Gap = 2 * time.Millisecond
+	}
+	if cfg.Enough <= 0 {
+		cfg.Enough = 1000
+	}
+	return &Recorder{store: store, cfg: cfg, logger: logger.With("component", "recorder"), wake: make(chan struct{}, 1), enough: make(chan struct{}, 1), done: make(chan struct{}), abort: make(chan struct{})}
 }
 
 // Reserve claims room for n fixes, or returns ErrBusy. Release what is not
@@ -92,10 +110,13 @@ func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
 		return done
 	}
 	r.queue = append(r.queue, &batch{ps: ps, done: done})
+	before := r.queued
+	r.queued += len(ps)
+	full := before < r.cfg.Enough && r.queued >= r.cfg.Enough
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	signal(r.wake)
+	if full {
+		signal(r.enough)
 	}
 	return done
 }
@@ -103,11 +124,25 @@ func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
 // Run writes until Close, then flushes what is queued.
 func (r *Recorder) Run(ctx context.Context) {
 	defer close(r.done)
+	var last time.Time // when the last commit started
 	for {
+		if d := r.cfg.Gap - time.Since(last); d > 0 {
+			r.mu.Lock()
+			few := r.queued < r.cfg.Enough
+			r.mu.Unlock()
+			if few {
+				select {
+				case <-r.enough: // stale: from before the last take
+				default:
+				}
+				r.sleep(d)
+			}
+		}
 		r.mu.Lock()
 		q, closed := r.take(), r.closed
 		r.mu.Unlock()
 		if len(q) > 0 {
+			last = time.Now()
 			r.write(ctx, q)
 			continue
 		}
@@ -124,6 +159,24 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
+// sleep waits d, or less if Enough fixes come or Close gives up.
+func (r *Recorder) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.enough:
+	case <-r.abort:
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
 // take removes up to MaxBatch fixes' worth of batches from the queue.
 func (r *Recorder) take() []*batch {
 	n, i := 0, 0
@@ -132,6 +185,7 @@ func (r *Recorder) take() []*batch {
 	}
 	q := r.queue[:i:i]
 	r.queue = r.queue[i:]
+	r.queued -= n
 	return q
 }
 
@@ -175,10 +229,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	signal(r.wake)
 	select {
 	case <-r.done:
 		return nil

@@ -45,6 +45,7 @@ type Config struct {
 	PositionRetention time.Duration
 	WSWriteTimeout    time.Duration
 	BoardFlush        time.Duration
+	CommitGap         time.Duration
 	PprofAddr         string
 	TileURL           string
 	TileAttribution   string
@@ -87,6 +88,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Float64Var(&c.Tracker.MaxSpeedMPS, "max-speed-mps", float64(envInt(env("MAX_SPEED_MPS", "70"))), "jumps implying a higher speed are rejected (ENROUTE_MAX_SPEED_MPS)")
 	fs.DurationVar(&c.PositionRetention, "position-retention", envDuration(env("POSITION_RETENTION", "720h")), "how long the position history is kept (ENROUTE_POSITION_RETENTION)")
 	fs.DurationVar(&c.BoardFlush, "board-flush", envDuration(env("BOARD_FLUSH", "25ms")), "a dispatcher board gets its positions at most this often, each time all of them in one message; 0: each at once (ENROUTE_BOARD_FLUSH)")
+	fs.DurationVar(&c.CommitGap, "commit-gap", envDuration(env("COMMIT_GAP", "2ms")), "the shortest time between two commits of positions: fixes arriving meanwhile share the next one, and their acknowledgement waits up to this long (the live push does not); 0: commit at once (ENROUTE_COMMIT_GAP)")
 	fs.DurationVar(&c.WSWriteTimeout, "ws-write-timeout", envDuration(env("WS_WRITE_TIMEOUT", "5s")), "a WebSocket peer that does not read for this long is dropped (ENROUTE_WS_WRITE_TIMEOUT)")
 	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template of the tracking page (ENROUTE_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"), "the credit the tile server requires (ENROUTE_TILE_ATTRIBUTION)")
@@ -127,6 +129,8 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("--max-accuracy-m, --max-fix-age and --max-speed-mps must be positive")
 	case c.BoardFlush < 0 || c.BoardFlush > time.Second:
 		return errors.New("--board-flush must be between 0 and 1s")
+	case c.CommitGap < 0 || c.CommitGap > 100*time.Millisecond:
+		return errors.New("--commit-gap must be between 0 and 100ms")
 	case c.WSWriteTimeout <= 0:
 		return errors.New("--ws-write-timeout must be positive")
 	case c.PositionRetention < time.Hour:

@@ -86,7 +86,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	rules := &notify.Rules{Store: m.Store, PublicURL: m.Config.PublicURL, Wake: worker.Wake}
-	m.Tracker = tracker.New(m.Config.Tracker, m.Store, m.Logger)
+	tc := m.Config.Tracker
+	tc.Recorder.Gap = noneIfZero(m.Config.CommitGap)
+	m.Tracker = tracker.New(tc, m.Store, m.Logger)
 	if n, err := m.Tracker.Restore(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -131,7 +133,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: boardFlush(m.Config.BoardFlush),
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -328,9 +330,9 @@ func (m *Main) Close() error {
 	return m.closeErr
 }
 
-// boardFlush maps --board-flush (0: none) to httpapi's (0: the default,
-// negative: none).
-func boardFlush(d time.Duration) time.Duration {
+// noneIfZero maps a flag's 0 (none: --board-flush, --commit-gap) to the
+// packages' negative (0 is their default).
+func noneIfZero(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

@@ -36,7 +36,10 @@ func (s *Store) FindDevices(ctx context.Context, f enroute.DeviceFilter) ([]*enr
 	if f.TokenHash != nil {
 		w.add("token_hash = ?", f.TokenHash)
 	}
-	if !f.IncludeRevoked {
+	switch {
+	case f.RevokedSince != nil:
+		w.add("revoked_at >= ?", enroute.Timestamp(*f.RevokedSince))
+	case !f.IncludeRevoked:
 		w.conds = append(w.conds, "revoked_at IS NULL")
 	}
 	return list(ctx, s.q(ctx), "SELECT "+deviceCols+" FROM devices"+w.sql(f.Page), w.args, scanDevice)

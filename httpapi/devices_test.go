@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+// TestDeviceCacheRevocation: a device revoked elsewhere (another node, or
+// straight in the store) is refused once the cache has asked about
+// revocations, within deviceRevokedEvery, though its lookup is cached for
+// much longer; one unknown is remembered for deviceMissingTTL only.
+func TestDeviceCacheRevocation(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var mu sync.Mutex
+	clock := time.Now()
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	store.Now = now
+	tech := &enroute.Technician{Name: "Ana"}
+	if err := store.CreateTechnician(ctx, tech); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(ident, token string) *enroute.Device {
+		d := &enroute.Device{TechnicianID: tech.ID, Identifier: ident}
+		if err := store.CreateDevice(ctx, d, enroute.HashSecret(token)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := mk("aaaaaaaaaaaaaaaaaaaaaaaa", "token-a")
+	b := mk("bbbbbbbbbbbbbbbbbbbbbbbb", "token-b")
+
+	c := newDeviceCache(store)
+	c.now = now
+	for _, tok := range []string{"token-a", "token-b"} {
+		if d, err := c.byToken(ctx, tok); err != nil || d == nil {
+			t.Fatalf("byToken(%s) = %v, %v", tok, d, err)
+		}
+	}
+	if d, err := c.byIdentifier(ctx, a.Identifier); err != nil || d == nil || d.ID != a.ID {
+		t.Fatalf("byIdentifier = %v, %v", d, err)
+	}
+	if _, err := store.RevokeDevice(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Until the next question the cache still trusts what it found.
+	advance(deviceRevokedEvery / 2)
+	if d, _ := c.byToken(ctx, "token-a"); d == nil {
+		t.Fatal("the cache asked about revocations early")
+	}
+	advance(deviceRevokedEvery)
+	if d, err := c.byToken(ctx, "token-a"); err != nil || d != nil {
+		t.Fatalf("revoked device by token = %v, %v", d, err)
+	}
+	if d, err := c.byIdentifier(ctx, a.Identifier); err != nil || d != nil {
+		t.Fatalf("revoked device by identifier = %v, %v", d, err)
+	}
+	if d, err := c.byToken(ctx, "token-b"); err != nil || d == nil || d.ID != b.ID {
+		t.Fatalf("the other device = %v, %v", d, err)
+	}
+
+	// A lookup that read the device just before it was revoked is
+	// dropped by a later question (the margin).
+	c.mu.Lock()
+	c.m["t:late"] = deviceEntry{dev: b, at: now()}
+	c.mu.Unlock()
+	if _, err := store.RevokeDevice(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.checked = now().Add(time.Second) // as if asked after the revocation
+	c.mu.Unlock()
+	advance(deviceRevokedEvery + time.Second)
+	if d, err := c.byToken(ctx, "token-a"); err != nil || d != nil {
+		t.Fatalf("revoked device = %v, %v", d, err)
+	}
+	c.mu.Lock()
+	_, late := c.m["t:late"]
+	c.mu.Unlock()
+	if late {
+		t.Fatal("a device revoked just before the last question is still cached")
+	}
+
+	// An unknown token is remembered briefly; a device made later (on
+	// another node) is found once that has passed.
+	if d, err := c.byToken(ctx, "token-c"); err != nil || d != nil {
+		t.Fatalf("unknown = %v, %v", d, err)
+	}
+	mk("cccccccccccccccccccccccc", "token-c")
+	if d, _ := c.byToken(ctx, "token-c"); d != nil {
+		t.Fatal("an unknown lookup was not remembered")
+	}
+	advance(deviceMissingTTL)
+	if d, err := c.byToken(ctx, "token-c"); err != nil || d == nil {
+		t.Fatalf("new device = %v, %v", d, err)
+	}
+}
