@@ -3,6 +3,7 @@ package eta
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,8 +39,12 @@ type Arrive func(ctx context.Context, assignmentID int64) error
 // distance and ETA (at most every Every), publishes the progress, and
 // detects arrival: within ArrivalRadiusM for Dwell, or stopped there.
 // Driving past does not count. It implements enroute.Publisher, so the
-// tracker feeds it; its work runs on its own goroutine (Run), never on the
-// ingest path. It implements enroute.ProgressSource for the page's state.
+// tracker feeds it. A due estimate is made on the publishing goroutine
+// (tens of microseconds, at most every Every per assignment) and published
+// before the tracker's next publisher, the hub, gets the position: the
+// customer's writer then finds both and sends one message, not two.
+// Learning, arrival and running late run on the watcher's own goroutine
+// (Run). It implements enroute.ProgressSource for the page's state.
 //
 // Concurrency: safe for concurrent use; Run owns the working goroutine.
 type Watcher struct {
@@ -66,13 +71,17 @@ type Watcher struct {
 }
 
 type watch struct {
-	a           *enroute.Assignment
-	lat, lng    float64
-	windowEnd   time.Time
+	a         *enroute.Assignment
+	lat, lng  float64
+	windowEnd time.Time
+
+	// Run's goroutine only.
 	lateAskedAt time.Time // fix time of the last running-late ask
 	lateDone    bool
 	insideSince time.Time
 	stillAt     *enroute.Position // where the technician was when they seemed to stop
+
+	mu          sync.Mutex // publishers estimate, Run detects arrival
 	estimatedAt time.Time
 	arrived     bool
 }
@@ -98,12 +107,46 @@ func (w *Watcher) signal() {
 	}
 }
 
-// PublishPosition implements enroute.Publisher; it only queues.
+// PublishPosition implements enroute.Publisher: it estimates for the
+// technician's assignments whose estimate is due, publishes the progress,
+// and queues the rest of the work for Run.
 func (w *Watcher) PublishPosition(p *enroute.Position) {
+	var buf [4]*watch
 	w.mu.Lock()
 	w.queued[p.TechnicianID] = *p
+	ws := append(buf[:0], w.byTech[p.TechnicianID]...)
 	w.mu.Unlock()
 	w.signal()
+	for _, x := range ws {
+		w.estimate(x, p)
+	}
+}
+
+// estimate publishes x's progress at p if an estimate is due.
+func (w *Watcher) estimate(x *watch, p *enroute.Position) {
+	x.mu.Lock()
+	due := !x.arrived && (x.estimatedAt.IsZero() || p.Time.Sub(x.estimatedAt) >= w.cfg.Every)
+	if due {
+		x.estimatedAt = p.Time
+	}
+	x.mu.Unlock()
+	if !due {
+		return
+	}
+	e := w.model.Estimate(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng)
+	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time,
+		Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
+	w.mu.Lock()
+	q, ok := w.progress[x.a.ID]
+	if ok && q.At.After(pr.At) || !slices.Contains(w.byTech[x.a.TechnicianID], x) {
+		w.mu.Unlock()
+		return // a newer fix's estimate won the race, or x is no longer followed
+	}
+	w.progress[x.a.ID] = pr
+	w.mu.Unlock()
+	if w.pub != nil {
+		w.pub.PublishProgress(pr)
+	}
 }
 
 // PublishAssignment implements enroute.Publisher; it only queues.
@@ -218,12 +261,17 @@ func (w *Watcher) observe(ctx context.Context, p enroute.Position) {
 }
 
 func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
-	if x.arrived {
+	x.mu.Lock()
+	arrived := x.arrived
+	x.mu.Unlock()
+	if arrived {
 		return
 	}
 	d := geo.DistanceM(p.Lat, p.Lng, x.lat, x.lng)
 	if w.arrivedAt(x, p, d) && w.auto != nil && w.auto(ctx) && w.arrive != nil {
+		x.mu.Lock()
 		x.arrived = true
+		x.mu.Unlock()
 		if err := w.arrive(ctx, x.a.ID); err != nil {
 			w.logger.Warn("automatic arrival", "assignment_id", x.a.ID, "err", err)
 		} else {
@@ -231,22 +279,15 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 		}
 		return
 	}
-	if !x.estimatedAt.IsZero() && p.Time.Sub(x.estimatedAt) < w.cfg.Every {
-		return
-	}
-	x.estimatedAt = p.Time
-	e := w.model.Estimate(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng)
-	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time,
-		Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
-	w.mu.Lock()
-	w.progress[x.a.ID] = pr
-	w.mu.Unlock()
-	if w.pub != nil {
-		w.pub.PublishProgress(pr)
-	}
 	// Past the window: ask about a running-late message, at most every
 	// lateEvery of the fixes' time (the margin is the rules' to judge).
-	if w.Late != nil && !x.lateDone && pr.ETA.After(x.windowEnd) && (x.lateAskedAt.IsZero() || p.Time.Sub(x.lateAskedAt) >= lateEvery) {
+	if w.Late == nil || x.lateDone || (!x.lateAskedAt.IsZero() && p.Time.Sub(x.lateAskedAt) < lateEvery) {
+		return
+	}
+	w.mu.Lock()
+	pr := w.progress[x.a.ID]
+	w.mu.Unlock()
+	if pr != nil && pr.ETA.After(x.windowEnd) {
 		x.lateAskedAt = p.Time
 		done, err := w.Late(ctx, x.a.ID, pr.ETA)
 		if err != nil {

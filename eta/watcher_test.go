@@ -81,13 +81,15 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 		arrived = append(arrived, id)
 		return nil
 	}, func(context.Context) bool { return true }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	// Drive the watcher synchronously: the same steps Run takes.
+	// Drive the watcher synchronously: the tracker's publish, then the
+	// steps Run takes.
 	as, _ := store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}})
 	for _, x := range as {
 		w.follow(ctx, x)
 	}
 	for _, p := range drive {
 		p.TechnicianID = tech.ID
+		w.PublishPosition(&p)
 		w.observe(ctx, p)
 	}
 	return arrived, log.ps

@@ -345,28 +345,52 @@ func (v *viewer) drain() bool {
 		if len(q) == 0 && len(bufs.ps) == 0 && len(bufs.ev) == 0 {
 			return true
 		}
-		if len(bufs.ps) > 0 {
-			bufs.frame = appendFrame(bufs.frame[:0], bufs.ps)
-			if !writeRaw(v.ws, wait, bufs.frame, v.s) {
+		if len(bufs.ps) > 0 || len(bufs.ev) > 0 {
+			if !writeRaw(v.ws, wait, bufs.updates(), v.s) {
 				return false
 			}
 			v.lastWrite = time.Now()
 		}
-		for _, e := range bufs.ev {
-			b := e.Msg
-			switch {
-			case b != nil:
-			case e.Progress != nil:
-				b = EncodeProgress(e.Progress)
-			default:
-				b, _ = json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
-			}
-			if !writeRaw(v.ws, wait, b, v.s) {
-				return false
-			}
-		}
 	}
 	return true
+}
+
+// batchPrefix opens a message holding several: a drain's positions and
+// events go out as one WebSocket message, one system call (the position
+// and the progress it gave, for a customer), clients handle each inside.
+const batchPrefix = `{"type":"batch","messages":[`
+
+// updates encodes what a drain took as one message: the positions (one,
+// or several in a "positions" message) and the events; several such
+// messages are wrapped in a "batch".
+func (bufs *drainBufs) updates() []byte {
+	b := append(bufs.frame[:0], batchPrefix...)
+	n := 0
+	if len(bufs.ps) > 0 {
+		b = appendFrame(b, bufs.ps)
+		n++
+	}
+	for _, e := range bufs.ev {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		switch {
+		case e.Msg != nil:
+			b = append(b, e.Msg...)
+		case e.Progress != nil:
+			b = append(b, EncodeProgress(e.Progress)...)
+		default:
+			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
+			b = append(b, m...)
+		}
+	}
+	bufs.frame = b
+	if n == 1 {
+		return b[len(batchPrefix):]
+	}
+	bufs.frame = append(b, "]}"...)
+	return bufs.frame
 }
 
 func (v *viewer) close() {

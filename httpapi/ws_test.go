@@ -54,3 +54,49 @@ func TestEncodePosition(t *testing.T) {
 		t.Fatalf("EncodeProgress = %v, want %v", got, want)
 	}
 }
+
+// TestDrainUpdatesOneMessage: what one drain took goes out as one message:
+// alone as itself, several wrapped in a "batch" in order, positions first.
+func TestDrainUpdatesOneMessage(t *testing.T) {
+	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	pos := tracker.Update{Pos: enroute.Position{TechnicianID: 7, Time: at, Lat: 41.15, Lng: -8.61}}
+	pr := &enroute.Progress{AssignmentID: 3, TechnicianID: 7, DistanceM: 1200, ETA: at.Add(4 * time.Minute), At: at}
+	status := &enroute.Assignment{ID: 3, Status: enroute.StatusWorking}
+	type msg struct {
+		Type     string            `json:"type"`
+		Messages []json.RawMessage `json:"messages"`
+		Lat      float64           `json:"lat"`
+		Status   string            `json:"status"`
+	}
+	decode := func(b []byte) msg {
+		t.Helper()
+		var m msg
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		return m
+	}
+	bufs := &drainBufs{ps: []tracker.Update{pos}}
+	if m := decode(bufs.updates()); m.Type != "position" || m.Lat != 41.15 {
+		t.Fatalf("one position = %+v", m)
+	}
+	bufs = &drainBufs{ev: []tracker.Event{{Progress: pr}}}
+	if m := decode(bufs.updates()); m.Type != "progress" {
+		t.Fatalf("one progress = %+v", m)
+	}
+	// Reused buffers, as the pool does: a position, its progress, a status.
+	bufs.ps, bufs.ev = []tracker.Update{pos}, []tracker.Event{{Progress: pr, Msg: EncodeProgress(pr)}, {Assignment: status}}
+	m := decode(bufs.updates())
+	if m.Type != "batch" || len(m.Messages) != 3 {
+		t.Fatalf("batch = %+v", m)
+	}
+	want := []string{"position", "progress", "status"}
+	for i, raw := range m.Messages {
+		if got := decode(raw); got.Type != want[i] {
+			t.Fatalf("message %d = %s, want %s", i, raw, want[i])
+		}
+	}
+	if got := decode(m.Messages[2]); got.Status != "working" {
+		t.Fatalf("status = %s", m.Messages[2])
+	}
+}

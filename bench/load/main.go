@@ -311,10 +311,11 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 			return
 		}
 		now := time.Now()
-		if !bytes.HasPrefix(msg, []byte(`{"type":"position`)) || !measuring.Load() {
-			continue // snapshots and status events
+		if !(bytes.HasPrefix(msg, []byte(`{"type":"position`)) || bytes.HasPrefix(msg, []byte(`{"type":"batch"`))) || !measuring.Load() {
+			continue // snapshots, status and progress events
 		}
-		// A frame holds one position or several: time each by its "ts".
+		// A message holds one position or several, or a batch of them and
+		// events (only positions have a "ts"): time each by its "ts".
 		for rest := msg; ; {
 			i := bytes.Index(rest, tsKey)
 			if i < 0 {

@@ -44,12 +44,50 @@ func (st *stack) boardAll() (*websocket.Conn, map[string]any) {
 // next reads the next JSON message within timeout.
 func next(t *testing.T, ws *websocket.Conn, timeout time.Duration) map[string]any {
 	t.Helper()
-	_ = ws.SetReadDeadline(time.Now().Add(timeout))
-	var m map[string]any
-	if err := ws.ReadJSON(&m); err != nil {
-		t.Fatalf("read: %v", err)
+	unreadMu.Lock()
+	q := unread[ws]
+	if len(q) == 0 {
+		unreadMu.Unlock()
+		_ = ws.SetReadDeadline(time.Now().Add(timeout))
+		_, raw, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		for _, r := range unbatch(raw) {
+			var m map[string]any
+			if err := json.Unmarshal(r, &m); err != nil {
+				t.Fatalf("message %s: %v", r, err)
+			}
+			q = append(q, m)
+		}
+		unreadMu.Lock()
 	}
+	m := q[0]
+	unread[ws] = q[1:]
+	if len(q) == 1 {
+		delete(unread, ws)
+	}
+	unreadMu.Unlock()
 	return m
+}
+
+// unread holds the messages of a batch that next has not returned yet.
+var (
+	unreadMu sync.Mutex
+	unread   = map[*websocket.Conn][]map[string]any{}
+)
+
+// unbatch returns the messages a WebSocket message holds: itself, or those
+// of a "batch".
+func unbatch(raw []byte) []json.RawMessage {
+	var b struct {
+		Type     string            `json:"type"`
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if json.Unmarshal(raw, &b) == nil && b.Type == "batch" {
+		return b.Messages
+	}
+	return []json.RawMessage{raw}
 }
 
 // nextNotProgress reads the next message that is not a progress update,

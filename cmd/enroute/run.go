@@ -122,8 +122,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err == nil && st.Dispatch.Tracking.AutoArrival
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
-	m.Tracker.Subscribe(out)
+	// The watcher first: it publishes a due estimate through out before
+	// out gets the position, so a customer's writer sends both at once.
 	m.Tracker.Subscribe(watcher)
+	m.Tracker.Subscribe(out)
 	// Status changes go to this node's hub and watcher, and to the others'.
 	var events enroute.Publisher = tracker.Fanout{hub, watcher}
 	if m.bus != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -63,27 +64,34 @@ func TestSlowConsumerEvicted(t *testing.T) {
 				TS   time.Time `json:"ts"`
 				Lat  float64   `json:"lat"`
 			}
-			var m struct {
-				Type      string `json:"type"`
-				Positions []pos  `json:"positions"`
-				pos
-			}
-			if good.ReadJSON(&m) != nil {
+			_, raw, err := good.ReadMessage()
+			if err != nil {
 				return
 			}
-			switch m.Type {
-			case "position":
-				m.Positions = []pos{m.pos}
-			case "positions":
-			default:
-				continue
+			for _, r := range unbatch(raw) {
+				var m struct {
+					Type      string `json:"type"`
+					Positions []pos  `json:"positions"`
+					pos
+				}
+				if err := json.Unmarshal(r, &m); err != nil {
+					t.Errorf("message %s: %v", r, err)
+					return
+				}
+				switch m.Type {
+				case "position":
+					m.Positions = []pos{m.pos}
+				case "positions":
+				default:
+					continue
+				}
+				mu.Lock()
+				for _, p := range m.Positions {
+					latencies = append(latencies, time.Since(p.TS))
+					last[p.Tech] = p.Lat
+				}
+				mu.Unlock()
 			}
-			mu.Lock()
-			for _, p := range m.Positions {
-				latencies = append(latencies, time.Since(p.TS))
-				last[p.Tech] = p.Lat
-			}
-			mu.Unlock()
 		}
 	}()
 

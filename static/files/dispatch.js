@@ -74,18 +74,20 @@
     });
   }
 
+  // handle applies one message of the live stream; a "batch" holds several.
+  function handle(m) {
+    if (m.type === "batch") { m.messages.forEach(handle); return; }
+    if (m.type === "snapshot" || m.type === "positions") { m.positions.forEach(place); }
+    if (m.type === "snapshot") { (m.progress || []).forEach(function (p) { tech(p.technician_id).eta = p.eta; }); }
+    else if (m.type === "position") { place(m); }
+    else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
+  }
+
   function connect() {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + location.host + "/api/v1/live");
     ws.onopen = function () { retry = 0; $("conn").textContent = "live"; ws.send(JSON.stringify({ type: "subscribe" })); };
-    ws.onmessage = function (ev) {
-      var m = JSON.parse(ev.data);
-      if (m.type === "snapshot" || m.type === "positions") { m.positions.forEach(place); }
-      if (m.type === "snapshot") { (m.progress || []).forEach(function (p) { tech(p.technician_id).eta = p.eta; }); }
-      else if (m.type === "position") { place(m); }
-      else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
-      redraw();
-    };
+    ws.onmessage = function (ev) { handle(JSON.parse(ev.data)); redraw(); };
     ws.onclose = function () {
       $("conn").textContent = "reconnecting…";
       retry = Math.min(retry + 1, 6);

@@ -106,27 +106,32 @@
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + location.host + base + "/live");
     ws.onopen = function () { retry = 0; };
-    ws.onmessage = function (ev) {
-      var m = JSON.parse(ev.data);
-      if (m.type === "snapshot") {
-        state.status = m.status;
-        if (m.position) { state.position = m.position; }
-        renderStatus();
-      } else if (m.type === "position" && enRoute()) {
-        moveTo(m);
-      } else if (m.type === "progress" && enRoute()) {
-        showETA(m.distance_m, new Date(m.eta));
-      } else if (m.type === "status") {
-        state.status = m.status;
-        renderStatus();
-      }
-    };
+    ws.onmessage = function (ev) { handle(JSON.parse(ev.data)); };
     ws.onclose = function (ev) {
       if (ev.code === 1008) { inactive(); return; } // the link expired
       if (state.status === "done" || state.status === "cancelled") { return; }
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, retry)); // reconnect after a drop
     };
+  }
+
+  // handle applies one message of the live stream; a "batch" holds several
+  // (a position and the ETA it gave arrive together).
+  function handle(m) {
+    if (m.type === "batch") {
+      m.messages.forEach(handle);
+    } else if (m.type === "snapshot") {
+      state.status = m.status;
+      if (m.position) { state.position = m.position; }
+      renderStatus();
+    } else if (m.type === "position" && enRoute()) {
+      moveTo(m);
+    } else if (m.type === "progress" && enRoute()) {
+      showETA(m.distance_m, new Date(m.eta));
+    } else if (m.type === "status") {
+      state.status = m.status;
+      renderStatus();
+    }
   }
 
   function load() {
