@@ -42,7 +42,8 @@ import (
 type config struct {
 	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
 	devices, batch, conns, watchers, boards, pid             int
-	duration, interval                                       time.Duration
+	duration, interval, warmup                               time.Duration
+	timeline                                                 bool
 	profile                                                  *os.File // -cpuprofile: the sending phase only
 	// nodes are the API base URLs of -url (several, comma-separated, when
 	// Enroute runs on several nodes); url is the first, for setup.
@@ -65,6 +66,8 @@ func main() {
 	flag.IntVar(&c.batch, "batch", 100, "fixes per request (batch, stream)")
 	flag.IntVar(&c.conns, "conns", 16, "concurrent senders (throughput modes)")
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send")
+	flag.DurationVar(&c.warmup, "warmup", 0, "send this long before measuring (live modes: the first seconds fill the server's caches)")
+	flag.BoolVar(&c.timeline, "timeline", false, "live modes: also print the watchers' latency per second")
 	flag.DurationVar(&c.interval, "interval", time.Second, "live mode: each device's fix period")
 	flag.IntVar(&c.watchers, "watchers", 0, "customer watchers (one per device, up to -devices)")
 	flag.IntVar(&c.boards, "boards", 0, "dispatcher boards watching everything")
@@ -251,6 +254,23 @@ type latencies struct {
 	buckets [64 * 64]atomic.Int64
 	n       atomic.Int64
 	max     atomic.Int64
+	// Per second since start (-timeline): samples, those over 10 ms, the
+	// largest.
+	start         time.Time
+	secN, secSlow [3600]atomic.Int64
+	secMax        [3600]atomic.Int64
+}
+
+// timeline prints, per second, how many samples there were, how many
+// took over 10 ms, and the largest: a tail that comes in bursts shows
+// when.
+func (l *latencies) timeline(name string) {
+	fmt.Printf("%s per second: samples, over 10 ms, max\n", name)
+	for i := range l.secN {
+		if n := l.secN[i].Load(); n > 0 {
+			fmt.Printf("  %4ds %7d %7d %10v\n", i, n, l.secSlow[i].Load(), time.Duration(l.secMax[i].Load()).Round(100*time.Microsecond))
+		}
+	}
 }
 
 // bucketOf maps a duration (ns) to its bucket: below 64 ns one each, then
@@ -275,7 +295,20 @@ func lowerBound(b int) time.Duration {
 func (l *latencies) add(d time.Duration) {
 	l.n.Add(1)
 	l.buckets[min(bucketOf(int64(d)), len(l.buckets)-1)].Add(1)
-	for m := l.max.Load(); int64(d) > m && !l.max.CompareAndSwap(m, int64(d)); m = l.max.Load() {
+	raise(&l.max, int64(d))
+	if !l.start.IsZero() {
+		i := min(int(time.Since(l.start)/time.Second), len(l.secN)-1)
+		l.secN[i].Add(1)
+		if d > 10*time.Millisecond {
+			l.secSlow[i].Add(1)
+		}
+		raise(&l.secMax[i], int64(d))
+	}
+}
+
+// raise sets m to v if v is larger.
+func raise(m *atomic.Int64, v int64) {
+	for old := m.Load(); v > old && !m.CompareAndSwap(old, v); old = m.Load() {
 	}
 }
 
@@ -470,8 +503,37 @@ func run(c config) error {
 			}
 		}()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
+	ctx, cancel := context.WithTimeout(context.Background(), c.warmup+c.duration)
 	defer cancel()
+	// The measured time starts after -warmup: counts, CPU, latencies and
+	// the profile are the steady state's; the stored check counts all.
+	var (
+		start time.Time
+		base  struct {
+			accepted, rejected, sent, errs int64
+			cpuServer, cpuGen              float64
+		}
+		began = make(chan struct{})
+	)
+	begin := func() {
+		base.accepted, base.rejected, base.sent, base.errs = accepted.Load(), rejected.Load(), sent.Load(), errs.Load()
+		base.cpuServer, base.cpuGen = cpuSeconds(c.pid), cpuSeconds(0)
+		start = time.Now()
+		if c.timeline {
+			watchers.start, boards.start = start, start
+		}
+		if c.profile != nil {
+			pprof.StartCPUProfile(c.profile)
+		}
+		peakRSS.Store(0)
+		measuring.Store(true)
+		close(began)
+	}
+	if c.warmup > 0 {
+		time.AfterFunc(c.warmup, begin)
+	} else {
+		begin()
+	}
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
@@ -486,12 +548,6 @@ func run(c config) error {
 			}
 		}
 	}()
-	measuring.Store(true)
-	start := time.Now()
-	cpuServer0, cpuGen0 := cpuSeconds(c.pid), cpuSeconds(0)
-	if c.profile != nil {
-		pprof.StartCPUProfile(c.profile)
-	}
 	switch c.mode {
 	case "batch", "osmand":
 		err = throughputHTTP(ctx, c, devs, &accepted, &rejected, &sent, &errs)
@@ -504,8 +560,9 @@ func run(c config) error {
 	default:
 		err = fmt.Errorf("unknown -mode %q", c.mode)
 	}
+	<-began
 	elapsed := time.Since(start)
-	cpuServer, cpuGen := cpuSeconds(c.pid)-cpuServer0, cpuSeconds(0)-cpuGen0
+	cpuServer, cpuGen := cpuSeconds(c.pid)-base.cpuServer, cpuSeconds(0)-base.cpuGen
 	if c.profile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -514,14 +571,21 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	if c.warmup > 0 {
+		fmt.Printf("after a warm-up of %v (sent %d, not measured):\n", c.warmup, base.sent)
+	}
+	measured := accepted.Load() - base.accepted
 	fmt.Printf("mode %s: %d fixes sent in %v: %d accepted (%.0f/s), %d rejected, %d request errors\n",
-		c.mode, sent.Load(), elapsed.Round(time.Millisecond), accepted.Load(), float64(accepted.Load())/elapsed.Seconds(), rejected.Load(), errs.Load())
+		c.mode, sent.Load()-base.sent, elapsed.Round(time.Millisecond), measured, float64(measured)/elapsed.Seconds(), rejected.Load()-base.rejected, errs.Load()-base.errs)
 	if c.pid != 0 {
 		fmt.Printf("server RSS peak %d KiB; CPU while sending: server %.2f cores, generator %.2f cores\n",
 			peakRSS.Load(), cpuServer/elapsed.Seconds(), cpuGen/elapsed.Seconds())
 	}
 	watchers.report("watchers")
 	boards.report("boards")
+	if c.timeline {
+		watchers.timeline("watchers")
+	}
 	for _, conn := range conns {
 		conn.Close()
 	}
