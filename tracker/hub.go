@@ -28,9 +28,10 @@ type HubConfig struct {
 // cells, or a box too large for cells) or everything. It implements
 // enroute.Publisher.
 //
-// Positions are state, not events: a subscriber holds at most one pending
-// position per technician (latest wins), so a slow reader gets fewer,
-// fresher updates. Status events queue, bounded. A subscriber that leaves
+// Positions and progress are state, not events: a subscriber holds at
+// most one pending position per technician and one progress per
+// assignment (latest wins), so a slow reader gets fewer, fresher updates.
+// Status events queue, bounded. A subscriber that leaves
 // updates unread for MaxLag, or overflows its events, is evicted: its Evict
 // callback runs (the connection closes with 4008) and the hub forgets it.
 // Publishing never blocks and never waits for a subscriber.
@@ -94,7 +95,9 @@ type Sub struct {
 	mu        sync.Mutex
 	pending   []Update      // one per technician, oldest first
 	index     map[int64]int // technician -> position in pending
-	events    []Event
+	progress  []Event       // one per assignment, oldest first
+	pindex    map[int64]int // assignment -> position in progress
+	events    []Event       // status changes
 	since     time.Time // when the oldest unread update arrived
 	streaming bool      // customers: positions flow while dispatched...
 	located   bool      // ...to a verified address; otherwise never
@@ -105,7 +108,7 @@ type Sub struct {
 func (s *Sub) Pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending) > 0 || len(s.events) > 0
+	return len(s.pending) > 0 || len(s.progress) > 0 || len(s.events) > 0
 }
 
 // Update is a pending position and its encoding (HubConfig.Encode).
@@ -114,8 +117,8 @@ type Update struct {
 	Msg []byte
 }
 
-// Take returns the pending positions (oldest technician first) and events,
-// and clears them.
+// Take returns the pending positions (oldest technician first) and events
+// (status changes in order, then progress), and clears them.
 func (s *Sub) Take() ([]Update, []Event) { return s.TakeInto(nil, nil) }
 
 // TakeInto is Take appending to ps and ev from their start, so that a
@@ -128,9 +131,12 @@ func (s *Sub) TakeInto(ps []Update, ev []Event) ([]Update, []Event) {
 	clear(s.pending) // what they point to may go
 	s.pending = s.pending[:0]
 	clear(s.index)
-	ev = append(ev[:0], s.events...)
+	ev = append(append(ev[:0], s.events...), s.progress...)
 	clear(s.events)
 	s.events = s.events[:0]
+	clear(s.progress)
+	s.progress = s.progress[:0]
+	clear(s.pindex)
 	s.since = time.Time{}
 	return ps, ev
 }
@@ -148,11 +154,8 @@ func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.
 		// only if it was shown; cells cover a little more than the box.
 		return false
 	}
-	if !s.since.IsZero() && now.Sub(s.since) > maxLag {
+	if s.lagging(now, maxLag) {
 		return true
-	}
-	if s.since.IsZero() {
-		s.since = now
 	}
 	// Latest wins, in place; a slice because Update is too large for a
 	// map to hold inline (BenchmarkHub_Publish: 22 allocations -> 0).
@@ -161,6 +164,37 @@ func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.
 	} else {
 		s.index[p.TechnicianID] = len(s.pending)
 		s.pending = append(s.pending, Update{Pos: *p, Msg: msg})
+	}
+	s.signal()
+	return false
+}
+
+// lagging reports whether the oldest unread update has waited longer than
+// maxLag, and otherwise notes now as its time if there is none. Under mu.
+func (s *Sub) lagging(now time.Time, maxLag time.Duration) bool {
+	if s.since.IsZero() {
+		s.since = now
+		return false
+	}
+	return now.Sub(s.since) > maxLag
+}
+
+// offerProgress queues p (latest wins per assignment) and reports whether
+// the subscriber is too slow and must go.
+func (s *Sub) offerProgress(p *enroute.Progress, msg []byte, now time.Time, maxLag time.Duration) (evict bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone || (s.tech != 0 && !s.streaming) || (s.box != nil && !s.box.Contains(p.Lat, p.Lng)) {
+		return false
+	}
+	if s.lagging(now, maxLag) {
+		return true
+	}
+	if i, ok := s.pindex[p.AssignmentID]; ok {
+		s.progress[i] = Event{Progress: p, Msg: msg}
+	} else {
+		s.pindex[p.AssignmentID] = len(s.progress)
+		s.progress = append(s.progress, Event{Progress: p, Msg: msg})
 	}
 	s.signal()
 	return false
@@ -211,7 +245,7 @@ func (h *Hub) SubscribeView(box *geo.BBox, notify, evict func()) *Sub {
 }
 
 func (h *Hub) newSub(notify, evict func()) *Sub {
-	return &Sub{hub: h, notify: notify, evict: evict, index: map[int64]int{}}
+	return &Sub{hub: h, notify: notify, evict: evict, index: map[int64]int{}, pindex: map[int64]int{}}
 }
 
 func add[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
@@ -327,8 +361,12 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 		}
 		s.streaming = s.located && a.Status == enroute.StatusDispatched
 		if !s.streaming {
+			clear(s.pending)
 			s.pending = s.pending[:0]
 			clear(s.index)
+			clear(s.progress)
+			s.progress = s.progress[:0]
+			clear(s.pindex)
 		}
 		overflow := len(s.events) >= h.cfg.MaxEvents
 		if !overflow {
@@ -354,22 +392,11 @@ func (h *Hub) PublishProgress(p *enroute.Progress) {
 	if len(subs) > 0 && h.cfg.EncodeProgress != nil {
 		msg = h.cfg.EncodeProgress(p)
 	}
+	now := h.now()
 	for _, s := range subs {
-		s.mu.Lock()
-		ok := !s.gone && (s.tech == 0 || s.streaming) && (s.box == nil || s.box.Contains(p.Lat, p.Lng))
-		if ok {
-			replaced := false
-			for i := range s.events {
-				if q := s.events[i].Progress; q != nil && q.AssignmentID == p.AssignmentID {
-					s.events[i].Progress, s.events[i].Msg, replaced = p, msg, true
-				}
-			}
-			if !replaced && len(s.events) < h.cfg.MaxEvents {
-				s.events = append(s.events, Event{Progress: p, Msg: msg})
-			}
-			s.signal()
+		if s.offerProgress(p, msg, now, h.cfg.MaxLag) {
+			h.drop(s)
 		}
-		s.mu.Unlock()
 	}
 }
 

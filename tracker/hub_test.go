@@ -208,3 +208,39 @@ func TestHubProgressToCustomerAndBoards(t *testing.T) {
 		t.Fatalf("a board elsewhere got %+v", ev)
 	}
 }
+
+// TestHubProgressIsState: progress is held per assignment, latest wins,
+// however many assignments a board sees between two reads (it used to
+// share the bounded queue of status events, and a board drops none of
+// them); a customer's pending progress goes when the assignment stops.
+func TestHubProgressIsState(t *testing.T) {
+	h := NewHub(HubConfig{MaxEvents: 4}, 8, 4096)
+	all := h.SubscribeView(nil, nil, nil)
+	pos := livePos(1, 41.15, -8.61)
+	const n = 50
+	for round := range 2 {
+		for id := int64(1); id <= n; id++ {
+			h.PublishProgress(&enroute.Progress{AssignmentID: id, TechnicianID: id, DistanceM: float64(round), Lat: pos.Lat, Lng: pos.Lng, Cell: pos.Cell})
+		}
+	}
+	_, ev := all.Take()
+	if len(ev) != n {
+		t.Fatalf("board got %d progress, want %d (one per assignment)", len(ev), n)
+	}
+	for i, e := range ev {
+		if e.Progress.AssignmentID != int64(i+1) || e.Progress.DistanceM != 1 {
+			t.Fatalf("progress %d = %+v, want assignment %d's latest", i, e.Progress, i+1)
+		}
+	}
+	if h.Len() != 1 {
+		t.Fatal("a board reading in time was evicted")
+	}
+
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	customer := h.SubscribeAssignment(a, true, nil, nil)
+	h.PublishProgress(&enroute.Progress{AssignmentID: 9, TechnicianID: 1, Lat: pos.Lat, Lng: pos.Lng, Cell: pos.Cell})
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusWorking})
+	if _, ev := customer.Take(); len(ev) != 1 || ev[0].Assignment == nil || ev[0].Assignment.Status != enroute.StatusWorking {
+		t.Fatalf("customer after arrival got %+v, want the status only", ev)
+	}
+}
