@@ -98,9 +98,9 @@ type Sub struct {
 	progress  []Event       // one per assignment, oldest first
 	pindex    map[int64]int // assignment -> position in progress
 	events    []Event       // status changes
-	since     time.Time // when the oldest unread update arrived
-	streaming bool      // customers: positions flow while dispatched...
-	located   bool      // ...to a verified address; otherwise never
+	since     time.Time     // when the oldest unread update arrived
+	streaming bool          // customers: positions flow while dispatched...
+	located   bool          // ...to a verified address; otherwise never
 	gone      bool
 }
 
