@@ -89,6 +89,9 @@ type AssignmentFilter struct {
 	// LocationID selects the assignments of every job at a job site.
 	LocationID *int64
 	Statuses   []AssignmentStatus
+	// ArrivedSince, when set, selects the assignments whose technician
+	// arrived (became working) at or after it.
+	ArrivedSince *time.Time
 	Page
 }
 

@@ -216,6 +216,29 @@ func (m *Model) AddTrip(ps []Point) {
 	if len(ps) < 2 {
 		return
 	}
+	m.calibrate(ps)
+	for i := 1; i < len(ps); i++ {
+		m.AddSegment(ps[i-1], ps[i])
+	}
+	m.learnDetour(ps)
+}
+
+// AddArrival learns what only a whole drive to its destination shows, the
+// calibration and the detour ratio (as AddTrip), from a drive whose
+// segments were learned as they came (AddSegment): the server's case, when
+// a technician arrives. Its estimates along the drive have then seen its
+// segments, so its calibration samples lean a little toward 1.
+func (m *Model) AddArrival(ps []Point) {
+	if len(ps) < 2 {
+		return
+	}
+	m.calibrate(ps)
+	m.learnDetour(ps)
+}
+
+// calibrate records, at a few fixes of a trip, its true remaining time over
+// the model's uncalibrated estimate.
+func (m *Model) calibrate(ps []Point) {
 	end := ps[len(ps)-1]
 	for i := 0; i < len(ps)-1; i += max(1, len(ps)/8) {
 		truth := end.Time.Sub(ps[i].Time).Seconds()
@@ -231,9 +254,12 @@ func (m *Model) AddTrip(ps []Point) {
 		m.calib[band(straight)] = appendBounded(m.calib[band(straight)], truth/pred, i+len(ps))
 		m.mu.Unlock()
 	}
-	for i := 1; i < len(ps); i++ {
-		m.AddSegment(ps[i-1], ps[i])
-	}
+}
+
+// learnDetour records, at each fix of a trip, the distance still driven
+// over the straight line to its end, and refreshes the medians.
+func (m *Model) learnDetour(ps []Point) {
+	end := ps[len(ps)-1]
 	remaining := make([]float64, len(ps)) // driven distance to the end
 	for i := len(ps) - 2; i >= 0; i-- {
 		d := geo.DistanceM(ps[i].Lat, ps[i].Lng, ps[i+1].Lat, ps[i+1].Lng)

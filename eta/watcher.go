@@ -16,6 +16,10 @@ type WatcherConfig struct {
 	ArrivalRadiusM float64       // default 125 m
 	Dwell          time.Duration // time within the radius that is an arrival; default 60 s
 	Every          time.Duration // at most one estimate per assignment this often; default 2 s
+	// History is how far back Run relearns, at start, the drives of the
+	// assignments that arrived (the model's detour ratio and calibration;
+	// Model.LearnHistory relearns the segments). Default 48 h.
+	History time.Duration
 }
 
 func (c *WatcherConfig) defaults() {
@@ -27,6 +31,9 @@ func (c *WatcherConfig) defaults() {
 	}
 	if c.Every <= 0 {
 		c.Every = 2 * time.Second
+	}
+	if c.History <= 0 {
+		c.History = 48 * time.Hour
 	}
 }
 
@@ -188,6 +195,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	for _, a := range as {
 		w.follow(ctx, a)
 	}
+	w.learnArrivals(ctx, time.Now().Add(-w.cfg.History))
 	spare := map[int64]enroute.Position{}
 	for {
 		select {
@@ -218,8 +226,10 @@ func (w *Watcher) Run(ctx context.Context) {
 func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 	w.mu.Lock()
 	ws := w.byTech[a.TechnicianID]
+	var was *watch
 	for i, x := range ws {
 		if x.a.ID == a.ID {
+			was = x
 			ws = append(ws[:i], ws[i+1:]...)
 			break
 		}
@@ -229,20 +239,82 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 		delete(w.progress, a.ID)
 	}
 	w.mu.Unlock()
+	if a.Status == enroute.StatusWorking && was != nil {
+		w.learnArrival(ctx, a, was.lat, was.lng)
+	}
 	if a.Status != enroute.StatusDispatched {
 		return
 	}
-	job, err := w.store.FindJobByID(ctx, a.JobID)
-	if err != nil {
+	job, loc := w.destination(ctx, a)
+	if loc == nil {
 		return
-	}
-	loc, err := w.store.FindLocationByID(ctx, job.LocationID)
-	if err != nil || !loc.Verified {
-		return // no distance, ETA or arrival for an unverified address
 	}
 	w.mu.Lock()
 	w.byTech[a.TechnicianID] = append(w.byTech[a.TechnicianID], &watch{a: a, lat: loc.Lat, lng: loc.Lng, windowEnd: job.WindowEnd})
 	w.mu.Unlock()
+}
+
+// learnArrival teaches the model the drive of an assignment that arrived at
+// (lat, lng): its technician's fixes from dispatch to arrival, if they end
+// near the address (a status set by hand far from it is no arrival to
+// learn from). It reports whether it learned.
+func (w *Watcher) learnArrival(ctx context.Context, a *enroute.Assignment, lat, lng float64) bool {
+	if a.DispatchedAt == nil || a.WorkingAt == nil {
+		return false
+	}
+	ps, err := w.store.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &a.TechnicianID, Since: *a.DispatchedAt, Until: *a.WorkingAt, Unlimited: true})
+	if err != nil {
+		w.logger.Warn("read a drive to learn", "assignment_id", a.ID, "err", err)
+		return false
+	}
+	if len(ps) < 2 || geo.DistanceM(ps[len(ps)-1].Lat, ps[len(ps)-1].Lng, lat, lng) > 2*w.cfg.ArrivalRadiusM {
+		return false
+	}
+	drive := make([]Point, len(ps))
+	for i, p := range ps {
+		drive[i] = Point{p.Lat, p.Lng, p.Time}
+	}
+	w.model.AddArrival(drive)
+	return true
+}
+
+// learnArrivals relearns the drives of the assignments to verified
+// addresses that arrived since since (after a restart).
+func (w *Watcher) learnArrivals(ctx context.Context, since time.Time) {
+	n := 0
+	for page := (enroute.Page{Limit: enroute.MaxLimit}); ctx.Err() == nil; page.Offset += page.Limit {
+		as, err := w.store.FindAssignments(ctx, enroute.AssignmentFilter{ArrivedSince: &since, Page: page})
+		if err != nil {
+			w.logger.Error("load arrived assignments", "err", err)
+			return
+		}
+		for _, a := range as {
+			if _, loc := w.destination(ctx, a); loc != nil && w.learnArrival(ctx, a, loc.Lat, loc.Lng) {
+				n++
+			}
+		}
+		if len(as) < page.Limit {
+			break
+		}
+	}
+	if n > 0 {
+		w.logger.Info("drives relearned", "arrivals", n)
+	}
+}
+
+// destination returns an assignment's job and its location if that is
+// verified; loc is nil otherwise: no distance, ETA or arrival for an
+// unverified address.
+func (w *Watcher) destination(ctx context.Context, a *enroute.Assignment) (job *enroute.Job, loc *enroute.Location) {
+	job, err := w.store.FindJobByID(ctx, a.JobID)
+	if err != nil {
+		return nil, nil
+	}
+	loc, err = w.store.FindLocationByID(ctx, job.LocationID)
+	if err != nil || !loc.Verified {
+		return job, nil
+	}
+	return job, loc
 }
 
 // observe handles a technician's new position.

@@ -2,6 +2,7 @@ package eta
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -198,5 +199,93 @@ func TestModelSurvivesRestart(t *testing.T) {
 	}
 	if empty := New(Config{}).Estimate(from, -1, drive[100].Lat, drive[100].Lng); empty == a {
 		t.Fatal("the history taught the model nothing")
+	}
+}
+
+// samples counts what a model learned from whole drives.
+func (m *Model) samples() (detour, calib int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for b := range detourBands {
+		detour += len(m.detour[b])
+		calib += len(m.calib[b])
+	}
+	return detour, calib
+}
+
+// TestArrivalTeachesTheModel: when an assignment to a verified address
+// becomes working, the drive from dispatch to arrival teaches the model its
+// detour ratio and calibration (segments it learned as they came); a
+// "working" set far from the address teaches nothing; after a restart the
+// arrivals of the last History are relearned.
+func TestArrivalTeachesTheModel(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	t97, t98 := trace(t)
+	var clock time.Time
+	store.Now = func() time.Time { return clock }
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	cust := &enroute.Customer{Name: "Maria", Language: "en"}
+	must(t, store.CreateCustomer(ctx, cust))
+	tech := &enroute.Technician{Name: "Ana", Active: true}
+	must(t, store.CreateTechnician(ctx, tech))
+	// dispatch creates an assignment to (lat, lng), dispatched at the
+	// drive's start and arriving (working) at its end.
+	drive := func(lat, lng float64, ps []enroute.Position) (dispatched, arrived *enroute.Assignment) {
+		t.Helper()
+		loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: lat, Lng: lng, Verified: true}
+		must(t, store.CreateLocation(ctx, loc))
+		job := &enroute.Job{Number: fmt.Sprintf("J-%d", loc.ID), CustomerID: cust.ID, LocationID: loc.ID, WindowStart: ps[0].Time, WindowEnd: ps[0].Time.Add(2 * time.Hour)}
+		must(t, store.CreateJob(ctx, job))
+		a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
+		must(t, store.CreateAssignment(ctx, a))
+		clock = ps[0].Time.Add(-time.Minute)
+		dispatched, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+		must(t, err)
+		for i := range ps {
+			ps[i].TechnicianID, ps[i].ReceivedAt = tech.ID, ps[i].Time
+		}
+		must(t, store.InsertPositions(ctx, ps))
+		clock = ps[len(ps)-1].Time.Add(time.Second)
+		arrived, err = store.TransitionAssignment(ctx, a.ID, enroute.StatusWorking)
+		must(t, err)
+		return dispatched, arrived
+	}
+
+	model := New(Config{})
+	w := NewWatcher(WatcherConfig{}, store, model, nil, nil, nil, quiet)
+	stop := t97[len(t97)-1]
+	from := Point{t97[5].Lat, t97[5].Lng, t97[5].Time}
+	before := model.Estimate(from, -1, stop.Lat, stop.Lng)
+	dispatched, arrived := drive(stop.Lat, stop.Lng, t97)
+	w.follow(ctx, dispatched)
+	w.follow(ctx, arrived)
+	detour, calib := model.samples()
+	if detour == 0 || calib == 0 {
+		t.Fatalf("the arrival taught %d detour and %d calibration samples", detour, calib)
+	}
+	if model.Estimate(from, -1, stop.Lat, stop.Lng) == before {
+		t.Fatal("the learned drive does not change the estimate")
+	}
+
+	// Working set 2 km from the address: no arrival to learn from.
+	far := t98[len(t98)/2]
+	dispatched, arrived = drive(far.Lat+0.02, far.Lng, t98)
+	w.follow(ctx, dispatched)
+	w.follow(ctx, arrived)
+	if d, c := model.samples(); d != detour || c != calib {
+		t.Fatalf("a status set far from the address taught %d and %d more samples", d-detour, c-calib)
+	}
+
+	// A restart relearns the arrival from the store.
+	restarted := New(Config{})
+	NewWatcher(WatcherConfig{}, store, restarted, nil, nil, nil, quiet).learnArrivals(ctx, t97[0].Time.Add(-time.Hour))
+	if d, c := restarted.samples(); d != detour || c == 0 {
+		t.Fatalf("after a restart: %d detour samples (want %d), %d calibration", d, detour, c)
 	}
 }

@@ -112,7 +112,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The watcher follows the fixes this node ingests (it keeps state per
 	// technician) and every node's status changes.
-	watcher := eta.NewWatcher(eta.WatcherConfig{}, m.Store, model, out,
+	watcher := eta.NewWatcher(eta.WatcherConfig{History: etaHistory}, m.Store, model, out,
 		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
 			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
 			return err

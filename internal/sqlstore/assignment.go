@@ -38,6 +38,9 @@ func (s *Store) FindAssignments(ctx context.Context, f enroute.AssignmentFilter)
 		w.add("job_id IN (SELECT id FROM jobs WHERE location_id = ?)", *f.LocationID)
 	}
 	in(&w, "status", f.Statuses)
+	if f.ArrivedSince != nil {
+		w.add("working_at >= ?", enroute.Timestamp(*f.ArrivedSince))
+	}
 	return list(ctx, s.q(ctx), "SELECT "+assignmentCols+" FROM assignments"+w.sql(f.Page), w.args, scanAssignment)
 }
 

@@ -226,6 +226,17 @@ func testDevices(t *testing.T, s enroute.Store) {
 		if len(all) != 1 {
 			t.Fatalf("with revoked = %v", all)
 		}
+		// Revoked since: at or after the time, not before.
+		since := *r.RevokedAt
+		lately, err := s.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &since})
+		must(t, err)
+		if len(lately) != 1 || lately[0].ID != d.ID {
+			t.Fatalf("revoked since its revocation = %v", lately)
+		}
+		after := since.Add(time.Millisecond)
+		if later, err := s.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &after}); err != nil || len(later) != 0 {
+			t.Fatalf("revoked since after its revocation = %v, %v", later, err)
+		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		d := &enroute.Device{TechnicianID: 999999, Identifier: enroute.NewDeviceIdentifier()}
@@ -424,6 +435,15 @@ func testAssignments(t *testing.T, s enroute.Store) {
 		}
 		if got.DispatchedAt.Before(got.ScheduledAt) || got.WorkingAt.Before(*got.DispatchedAt) || got.DoneAt.Before(*got.WorkingAt) {
 			t.Fatalf("transition times out of order: %+v", got)
+		}
+		// Arrived since: by the time it became working.
+		arrived := *got.WorkingAt
+		if as, err := s.FindAssignments(ctx, enroute.AssignmentFilter{JobID: &f.job.ID, ArrivedSince: &arrived}); err != nil || len(as) != 1 || as[0].ID != a.ID {
+			t.Fatalf("arrived since its arrival = %v, %v", as, err)
+		}
+		later := arrived.Add(time.Millisecond)
+		if as, err := s.FindAssignments(ctx, enroute.AssignmentFilter{JobID: &f.job.ID, ArrivedSince: &later}); err != nil || len(as) != 0 {
+			t.Fatalf("arrived since after its arrival = %v, %v", as, err)
 		}
 		// A finished assignment frees the technician for another on the job.
 		again := &enroute.Assignment{JobID: f.job.ID, TechnicianID: f.tech.ID}
