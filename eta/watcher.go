@@ -188,14 +188,7 @@ func (w *Watcher) AllProgress() []*enroute.Progress {
 
 // Run loads the assignments en route, then works until ctx ends.
 func (w *Watcher) Run(ctx context.Context) {
-	as, err := w.store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}, Page: enroute.Page{Limit: enroute.MaxLimit}})
-	if err != nil {
-		w.logger.Error("load assignments en route", "err", err)
-	}
-	for _, a := range as {
-		w.follow(ctx, a)
-	}
-	w.learnArrivals(ctx, time.Now().Add(-w.cfg.History))
+	w.load(ctx)
 	spare := map[int64]enroute.Position{}
 	for {
 		select {
@@ -278,27 +271,45 @@ func (w *Watcher) learnArrival(ctx context.Context, a *enroute.Assignment, lat, 
 	return true
 }
 
-// learnArrivals relearns the drives of the assignments to verified
-// addresses that arrived since since (after a restart).
-func (w *Watcher) learnArrivals(ctx context.Context, since time.Time) {
-	n := 0
-	for page := (enroute.Page{Limit: enroute.MaxLimit}); ctx.Err() == nil; page.Offset += page.Limit {
-		as, err := w.store.FindAssignments(ctx, enroute.AssignmentFilter{ArrivedSince: &since, Page: page})
-		if err != nil {
-			w.logger.Error("load arrived assignments", "err", err)
-			return
+// load follows every assignment en route and relearns the drives of those
+// that arrived within History: what a start needs.
+func (w *Watcher) load(ctx context.Context) {
+	err := w.eachAssignment(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}}, func(a *enroute.Assignment) {
+		w.follow(ctx, a)
+	})
+	if err != nil {
+		w.logger.Error("load assignments en route", "err", err)
+	}
+	since, n := time.Now().Add(-w.cfg.History), 0
+	err = w.eachAssignment(ctx, enroute.AssignmentFilter{ArrivedSince: &since}, func(a *enroute.Assignment) {
+		if _, loc := w.destination(ctx, a); loc != nil && w.learnArrival(ctx, a, loc.Lat, loc.Lng) {
+			n++
 		}
-		for _, a := range as {
-			if _, loc := w.destination(ctx, a); loc != nil && w.learnArrival(ctx, a, loc.Lat, loc.Lng) {
-				n++
-			}
-		}
-		if len(as) < page.Limit {
-			break
-		}
+	})
+	if err != nil {
+		w.logger.Error("load arrived assignments", "err", err)
 	}
 	if n > 0 {
 		w.logger.Info("drives relearned", "arrivals", n)
+	}
+}
+
+// assignmentPage is how many assignments eachAssignment reads at a time.
+var assignmentPage = enroute.MaxLimit
+
+// eachAssignment calls fn with every assignment f selects, a page at a time.
+func (w *Watcher) eachAssignment(ctx context.Context, f enroute.AssignmentFilter, fn func(*enroute.Assignment)) error {
+	for f.Page = (enroute.Page{Limit: assignmentPage}); ; f.Page.Offset += f.Page.Limit {
+		as, err := w.store.FindAssignments(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			fn(a)
+		}
+		if len(as) < f.Page.Limit {
+			return nil
+		}
 	}
 }
 

@@ -282,10 +282,45 @@ func TestArrivalTeachesTheModel(t *testing.T) {
 		t.Fatalf("a status set far from the address taught %d and %d more samples", d-detour, c-calib)
 	}
 
-	// A restart relearns the arrival from the store.
+	// A restart relearns the arrival from the store (History reaches
+	// back to the recorded drive), a page of assignments at a time.
+	defer func(n int) { assignmentPage = n }(assignmentPage)
+	assignmentPage = 1
 	restarted := New(Config{})
-	NewWatcher(WatcherConfig{}, store, restarted, nil, nil, nil, quiet).learnArrivals(ctx, t97[0].Time.Add(-time.Hour))
+	NewWatcher(WatcherConfig{History: time.Since(t97[0].Time) + time.Hour}, store, restarted, nil, nil, nil, quiet).load(ctx)
 	if d, c := restarted.samples(); d != detour || c == 0 {
 		t.Fatalf("after a restart: %d detour samples (want %d), %d calibration", d, detour, c)
+	}
+}
+
+// TestLoadFollowsEveryAssignmentEnRoute: a start follows all of them, not
+// the first page only.
+func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cust := &enroute.Customer{Name: "Maria", Language: "en"}
+	must(t, store.CreateCustomer(ctx, cust))
+	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: 41.87, Lng: -87.65, Verified: true}
+	must(t, store.CreateLocation(ctx, loc))
+	for i := range 5 {
+		job := &enroute.Job{Number: fmt.Sprintf("J-%d", i), CustomerID: cust.ID, LocationID: loc.ID, WindowStart: time.Now(), WindowEnd: time.Now().Add(time.Hour)}
+		must(t, store.CreateJob(ctx, job))
+		tech := &enroute.Technician{Name: fmt.Sprintf("Tech %d", i), Active: true}
+		must(t, store.CreateTechnician(ctx, tech))
+		a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
+		must(t, store.CreateAssignment(ctx, a))
+		_, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+		must(t, err)
+	}
+	defer func(n int) { assignmentPage = n }(assignmentPage)
+	assignmentPage = 2
+	w := NewWatcher(WatcherConfig{}, store, New(Config{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.load(ctx)
+	if len(w.byTech) != 5 {
+		t.Fatalf("following %d technicians' assignments, want 5", len(w.byTech))
 	}
 }
