@@ -60,6 +60,25 @@ const (
 	MaxLimit     = 1000
 )
 
+// EachPage calls fn with every item that find returns, asking for pages of
+// size items until one comes back short; it stops at the first error.
+func EachPage[T any](size int, find func(Page) ([]T, error), fn func(T) error) error {
+	for p := (Page{Limit: size}); ; p.Offset += size {
+		items, err := find(p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) < size {
+			return nil
+		}
+	}
+}
+
 // Normalize returns p with Limit in [1, MaxLimit] and Offset >= 0.
 func (p Page) Normalize() Page {
 	if p.Limit <= 0 {

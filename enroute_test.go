@@ -151,3 +151,38 @@ func TestPageNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestEachPage(t *testing.T) {
+	for _, n := range []int{0, 4, 5} { // none, whole pages, a short last page
+		items := make([]int, n)
+		for i := range items {
+			items[i] = i
+		}
+		var got []int
+		calls := 0
+		err := enroute.EachPage(2, func(p enroute.Page) ([]int, error) {
+			calls++
+			return items[min(p.Offset, n):min(p.Offset+p.Limit, n)], nil
+		}, func(x int) error { got = append(got, x); return nil })
+		if err != nil || len(got) != n || calls != n/2+1 {
+			t.Fatalf("%d items: got %v in %d calls, %v", n, got, calls, err)
+		}
+		for i, x := range got {
+			if x != i {
+				t.Fatalf("%d items: got %v", n, got)
+			}
+		}
+	}
+	stop := errors.New("stop")
+	seen := 0
+	err := enroute.EachPage(2, func(p enroute.Page) ([]int, error) { return []int{1, 2}, nil }, func(int) error {
+		seen++
+		if seen == 3 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || seen != 3 {
+		t.Fatalf("an error from fn: %v after %d", err, seen)
+	}
+}

@@ -299,18 +299,13 @@ var assignmentPage = enroute.MaxLimit
 
 // eachAssignment calls fn with every assignment f selects, a page at a time.
 func (w *Watcher) eachAssignment(ctx context.Context, f enroute.AssignmentFilter, fn func(*enroute.Assignment)) error {
-	for f.Page = (enroute.Page{Limit: assignmentPage}); ; f.Page.Offset += f.Page.Limit {
-		as, err := w.store.FindAssignments(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			fn(a)
-		}
-		if len(as) < f.Page.Limit {
-			return nil
-		}
-	}
+	return enroute.EachPage(assignmentPage, func(p enroute.Page) ([]*enroute.Assignment, error) {
+		f.Page = p
+		return w.store.FindAssignments(ctx, f)
+	}, func(a *enroute.Assignment) error {
+		fn(a)
+		return nil
+	})
 }
 
 // destination returns an assignment's job and its location if that is

@@ -49,20 +49,12 @@ func (s *Service) InboundSMS(ctx context.Context, from, body string) (string, er
 		return "", nil
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		for offset := 0; ; offset += enroute.MaxLimit {
-			cs, err := s.store.FindCustomers(ctx, enroute.CustomerFilter{Phone: &from, Page: enroute.Page{Limit: enroute.MaxLimit, Offset: offset}})
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				if _, err := s.store.UpdateCustomer(ctx, c.ID, enroute.CustomerUpdate{SMSOptOut: &optOut}); err != nil {
-					return err
-				}
-			}
-			if len(cs) < enroute.MaxLimit {
-				return nil
-			}
-		}
+		return enroute.EachPage(enroute.MaxLimit, func(p enroute.Page) ([]*enroute.Customer, error) {
+			return s.store.FindCustomers(ctx, enroute.CustomerFilter{Phone: &from, Page: p})
+		}, func(c *enroute.Customer) error {
+			_, err := s.store.UpdateCustomer(ctx, c.ID, enroute.CustomerUpdate{SMSOptOut: &optOut})
+			return err
+		})
 	})
 	if err != nil {
 		return "", err

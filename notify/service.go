@@ -211,23 +211,27 @@ func (s *Service) GPSSettings(ctx context.Context) (*enroute.GPSSettingsView, er
 }
 
 func (s *Service) gpsView(ctx context.Context, st *enroute.Settings) (*enroute.GPSSettingsView, error) {
-	devices, err := s.store.FindDevices(ctx, enroute.DeviceFilter{Page: enroute.Page{Limit: enroute.MaxLimit}})
-	if err != nil {
-		return nil, err
-	}
 	active := map[int64]bool{}
-	techs, err := s.store.FindTechnicians(ctx, enroute.TechnicianFilter{Active: ptr(true), Page: enroute.Page{Limit: enroute.MaxLimit}})
+	err := enroute.EachPage(enroute.MaxLimit, func(p enroute.Page) ([]*enroute.Technician, error) {
+		return s.store.FindTechnicians(ctx, enroute.TechnicianFilter{Active: ptr(true), Page: p})
+	}, func(t *enroute.Technician) error {
+		active[t.ID] = true
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	for _, t := range techs {
-		active[t.ID] = true
 	}
 	v := &enroute.GPSSettingsView{GPSSettings: st.GPS}
-	for _, d := range devices {
+	err = enroute.EachPage(enroute.MaxLimit, func(p enroute.Page) ([]*enroute.Device, error) {
+		return s.store.FindDevices(ctx, enroute.DeviceFilter{Page: p})
+	}, func(d *enroute.Device) error {
 		if active[d.TechnicianID] {
 			v.ActiveDevices++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	v.Ready = st.GPS.Enabled && v.ActiveDevices > 0
 	return v, nil
