@@ -337,12 +337,20 @@ func (l *latencies) report(name string) {
 var tsKey = []byte(`"ts":"`)
 
 // watch reads a WebSocket, timing every position by its fix timestamp.
+// Messages are read into one buffer per connection (boards' are tens of
+// kilobytes): the generator shares the server's cores, so it spends little.
 func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
+	var buf bytes.Buffer
 	for {
-		_, msg, err := ws.ReadMessage()
+		_, r, err := ws.NextReader()
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		msg := buf.Bytes()
 		now := time.Now()
 		if !(bytes.HasPrefix(msg, []byte(`{"type":"position`)) || bytes.HasPrefix(msg, []byte(`{"type":"batch"`))) || !measuring.Load() {
 			continue // snapshots, status and progress events
@@ -356,12 +364,52 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 			}
 			rest = rest[i+len(tsKey):]
 			if j := bytes.IndexByte(rest, '"'); j > 0 {
-				if ts, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+				if ts, ok := parseUTC(rest[:j]); ok {
 					lat.add(now.Sub(ts))
 				}
 			}
 		}
 	}
+}
+
+// parseUTC parses the server's timestamps, RFC 3339 in UTC with up to
+// nine fractional digits ("2006-01-02T15:04:05.999999999Z"), without
+// time.Parse's generality; anything else goes to time.Parse.
+func parseUTC(b []byte) (time.Time, bool) {
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	if len(b) >= 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[len(b)-1] == 'Z' {
+		y, ok1 := num(b[0:4])
+		mo, ok2 := num(b[5:7])
+		d, ok3 := num(b[8:10])
+		h, ok4 := num(b[11:13])
+		mi, ok5 := num(b[14:16])
+		sec, ok6 := num(b[17:19])
+		ns, frac := 0, b[19:len(b)-1]
+		ok7 := true
+		if len(frac) > 0 {
+			if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+				ok7 = false
+			} else if ns, ok7 = num(frac[1:]); ok7 {
+				for range 10 - len(frac) {
+					ns *= 10
+				}
+			}
+		}
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	return t, err == nil
 }
 
 func connect(c config, devs []*device, watchers, boards *latencies, measuring *atomic.Bool) ([]*websocket.Conn, error) {

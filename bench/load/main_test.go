@@ -33,3 +33,25 @@ func TestLatencies(t *testing.T) {
 		t.Fatalf("max %v, n %d", time.Duration(l.max.Load()), l.n.Load())
 	}
 }
+
+// TestParseUTC: the fast path reads what time.Parse reads, at every
+// precision the server writes; other forms fall back to time.Parse.
+func TestParseUTC(t *testing.T) {
+	base := time.Date(2026, 11, 27, 5, 21, 18, 0, time.UTC)
+	for _, ns := range []int{0, 100_000_000, 120_000_000, 123_456_000, 123_456_789, 5} {
+		want := base.Add(time.Duration(ns))
+		b := want.AppendFormat(nil, time.RFC3339Nano)
+		got, ok := parseUTC(b)
+		if !ok || !got.Equal(want) {
+			t.Fatalf("%s: %v %v, want %v", b, got, ok, want)
+		}
+	}
+	if got, ok := parseUTC([]byte("2026-11-27T06:21:18.5+01:00")); !ok || !got.Equal(base.Add(500*time.Millisecond)) {
+		t.Fatalf("with an offset: %v %v", got, ok)
+	}
+	for _, bad := range []string{"", "2026-11-27", "2026-11-27T05:21:18.Z", "2026-1x-27T05:21:18Z"} {
+		if _, ok := parseUTC([]byte(bad)); ok {
+			t.Fatalf("%q parsed", bad)
+		}
+	}
+}
