@@ -33,7 +33,8 @@ func main() {
 	minFixes := flag.Int("min-fixes", 8, "shortest trip scored, in fixes")
 	bias := flag.Bool("bias", false, "also print the model's median ratio of predicted to true time")
 	validate := flag.Float64("validate", 0.15, "share of trips, after the training ones, to choose the model's settings on (0: the defaults)")
-	online := flag.Bool("online", false, "also score as the server runs: before each prediction the model has also learned every scored trip that ended before that moment")
+	online := flag.Bool("online", false, "also score with the model having learned, before each prediction, every scored trip that ended before that moment")
+	live := flag.Bool("live", false, "also score exactly as the server learns: every fix of every scored trip as it is taken (its segment), each trip's drive when it ends (detour, calibration), predictions in between")
 	flag.Parse()
 	trips, err := load(*data, *minFixes)
 	if err != nil {
@@ -89,61 +90,93 @@ func main() {
 			fmt.Printf("       model's median predicted/true: %.2f\n", med(ratio))
 		}
 	}
+	if *online && *live {
+		fmt.Fprintln(os.Stderr, "etaeval: -online and -live each change the model; give one")
+		os.Exit(2)
+	}
 	if *online {
-		fmt.Printf("\nas the server runs (learning each scored trip once it has ended, before the predictions that follow):\n")
-		apes := onlineScore(m, score)
-		for k, frac := range fracs {
-			fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", fmt.Sprintf("%.0f%%", frac*100), "model", mean(apes[k].abs), 100*med(apes[k].ape), len(apes[k].ape))
-		}
+		fmt.Printf("\nlearning each scored trip once it has ended, before the predictions that follow:\n")
+		printErrs(inTimeScore(m, score, false))
+	}
+	if *live {
+		fmt.Printf("\nas the server learns (each fix's segment as it is taken, each drive when it ends):\n")
+		printErrs(inTimeScore(m, score, true))
 	}
 }
 
 var fracs = []float64{0.25, 0.5, 0.75}
 
+// errs are a fraction's absolute errors (s) and absolute percentage errors.
 type errs struct{ abs, ape []float64 }
 
-// onlineScore predicts at 25%, 50% and 75% of every scored trip in time
-// order, with m having learned, at each moment, the scored trips that ended
-// before it: what the server knows, since it learns every fix it accepts.
-// A trip never helps its own predictions (it ends after them).
-func onlineScore(m *eta.Model, score []trip) []errs {
+func printErrs(apes []errs) {
+	for k, frac := range fracs {
+		fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", fmt.Sprintf("%.0f%%", frac*100), "model", mean(apes[k].abs), 100*med(apes[k].ape), len(apes[k].ape))
+	}
+}
+
+// inTimeScore predicts at 25%, 50% and 75% of every scored trip in time
+// order, the model learning meanwhile what it would know by then. With
+// live false, each scored trip once it has ended (AddTrip). With live
+// true, exactly as the server learns: the segment of every fix already
+// taken on any scored trip (AddSegment, as the server learns each accepted
+// fix), and each trip's whole drive once it has ended (AddArrival, as the
+// server does when a technician arrives). A trip never helps its own
+// predictions beyond the fixes before them. At equal times predictions
+// come first: the server estimates at a fix before it learns the segment
+// that fix ends, and a trip ending at that moment is not yet known.
+func inTimeScore(m *eta.Model, score []trip, live bool) []errs {
+	const (
+		predict = iota
+		segment
+		ended
+	)
 	type event struct {
 		at   time.Time
 		t    *trip
-		frac int // -1: the trip ends and is learned
+		kind int
+		frac int
 		i    int
 	}
 	var evs []event
 	for k := range score {
 		t := &score[k]
-		evs = append(evs, event{at: t.ps[len(t.ps)-1].Time, t: t, frac: -1})
+		if live {
+			for i := 1; i < len(t.ps); i++ {
+				evs = append(evs, event{at: t.ps[i].Time, t: t, kind: segment, i: i})
+			}
+		}
+		evs = append(evs, event{at: t.ps[len(t.ps)-1].Time, t: t, kind: ended})
 		for f, frac := range fracs {
 			i := int(math.Round(frac * float64(len(t.ps)-1)))
-			evs = append(evs, event{at: t.ps[i].Time, t: t, frac: f, i: i})
+			evs = append(evs, event{at: t.ps[i].Time, t: t, kind: predict, frac: f, i: i})
 		}
 	}
-	// At equal times, predictions first: a trip ending at the moment of a
-	// prediction is not yet known.
 	slices.SortStableFunc(evs, func(a, b event) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
-		return b.frac - a.frac
+		return a.kind - b.kind
 	})
 	out := make([]errs, len(fracs))
 	for _, e := range evs {
-		if e.frac < 0 {
+		switch {
+		case e.kind == segment:
+			m.AddSegment(e.t.ps[e.i-1], e.t.ps[e.i])
+		case e.kind == ended && live:
+			m.AddArrival(e.t.ps)
+		case e.kind == ended:
 			m.AddTrip(e.t.ps)
-			continue
+		default:
+			cur, end := e.t.ps[e.i], e.t.ps[len(e.t.ps)-1]
+			truth := end.Time.Sub(cur.Time).Seconds()
+			if truth <= 0 {
+				continue
+			}
+			pred := m.Estimate(cur, currentSpeed(e.t.ps, e.i), end.Lat, end.Lng).Duration.Seconds()
+			out[e.frac].abs = append(out[e.frac].abs, math.Abs(pred-truth))
+			out[e.frac].ape = append(out[e.frac].ape, math.Abs(pred-truth)/truth)
 		}
-		cur, end := e.t.ps[e.i], e.t.ps[len(e.t.ps)-1]
-		truth := end.Time.Sub(cur.Time).Seconds()
-		if truth <= 0 {
-			continue
-		}
-		pred := m.Estimate(cur, currentSpeed(e.t.ps, e.i), end.Lat, end.Lng).Duration.Seconds()
-		out[e.frac].abs = append(out[e.frac].abs, math.Abs(pred-truth))
-		out[e.frac].ape = append(out[e.frac].ape, math.Abs(pred-truth)/truth)
 	}
 	return out
 }
@@ -161,7 +194,7 @@ func choose(train, val []trip) (eta.Config, float64) {
 					m.AddTrip(t.ps)
 				}
 				e := 0.0
-				for _, frac := range []float64{0.25, 0.5, 0.75} {
+				for _, frac := range fracs {
 					var apes []float64
 					for _, t := range val {
 						i := int(math.Round(frac * float64(len(t.ps)-1)))
