@@ -69,8 +69,8 @@ type Watcher struct {
 	logger *slog.Logger
 
 	mu       sync.Mutex
-	queued   map[int64]enroute.Position // latest unprocessed position per technician
-	changed  []int64                    // assignments whose status changed
+	fixes    map[int64][]enroute.Position // accepted fixes per technician, not yet learned
+	changed  []int64                      // assignments whose status changed
 	wake     chan struct{}
 	byTech   map[int64][]*watch
 	last     map[int64]enroute.Position // the technician's previous position, for learning
@@ -98,7 +98,7 @@ type watch struct {
 func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, auto func(context.Context) bool, logger *slog.Logger) *Watcher {
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
-		queued: map[int64]enroute.Position{}, wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
+		fixes: map[int64][]enroute.Position{}, wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
 		last: map[int64]enroute.Position{}, progress: map[int64]*enroute.Progress{}}
 }
 
@@ -115,18 +115,37 @@ func (w *Watcher) signal() {
 }
 
 // PublishPosition implements enroute.Publisher: it estimates for the
-// technician's assignments whose estimate is due, publishes the progress,
-// and queues the rest of the work for Run.
+// technician's assignments whose estimate is due and publishes the
+// progress. Learning and arrival work on every accepted fix (Learn).
 func (w *Watcher) PublishPosition(p *enroute.Position) {
 	var buf [4]*watch
 	w.mu.Lock()
-	w.queued[p.TechnicianID] = *p
 	ws := append(buf[:0], w.byTech[p.TechnicianID]...)
 	w.mu.Unlock()
-	w.signal()
 	for _, x := range ws {
 		w.estimate(x, p)
 	}
+}
+
+// maxQueuedFixes bounds a technician's fixes waiting for Run: a phone
+// uploading hours it buffered offline is learned from its newest ones.
+const maxQueuedFixes = 4096
+
+// Learn implements tracker.Learner: every accepted fix, not only each
+// request's newest (which is what is published), so that a phone sending
+// batches teaches the model every segment it drove. It only queues; ps is
+// the caller's.
+func (w *Watcher) Learn(ps []enroute.Position) {
+	w.mu.Lock()
+	for i := range ps {
+		q := append(w.fixes[ps[i].TechnicianID], ps[i])
+		if len(q) > maxQueuedFixes {
+			q = q[len(q)-maxQueuedFixes:]
+		}
+		w.fixes[ps[i].TechnicianID] = q
+	}
+	w.mu.Unlock()
+	w.signal()
 }
 
 // estimate publishes x's progress at p if an estimate is due.
@@ -189,29 +208,35 @@ func (w *Watcher) AllProgress() []*enroute.Progress {
 // Run loads the assignments en route, then works until ctx ends.
 func (w *Watcher) Run(ctx context.Context) {
 	w.load(ctx)
-	spare := map[int64]enroute.Position{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
 		}
-		w.mu.Lock()
-		changed, queued := w.changed, w.queued
-		w.changed, w.queued = nil, spare
-		w.mu.Unlock()
-		for _, id := range changed {
-			a, err := w.store.FindAssignmentByID(ctx, id)
-			if err != nil {
-				continue
-			}
-			w.follow(ctx, a)
+		w.round(ctx)
+	}
+}
+
+// round does what was queued: status changes first, then each
+// technician's fixes in time order.
+func (w *Watcher) round(ctx context.Context) {
+	w.mu.Lock()
+	changed, fixes := w.changed, w.fixes
+	w.changed, w.fixes = nil, map[int64][]enroute.Position{}
+	w.mu.Unlock()
+	for _, id := range changed {
+		a, err := w.store.FindAssignmentByID(ctx, id)
+		if err != nil {
+			continue
 		}
-		for _, p := range queued {
+		w.follow(ctx, a)
+	}
+	for _, ps := range fixes {
+		slices.SortFunc(ps, func(a, b enroute.Position) int { return a.Time.Compare(b.Time) })
+		for _, p := range ps {
 			w.observe(ctx, p)
 		}
-		clear(queued)
-		spare = queued // the next swap's: no new map per wake-up
 	}
 }
 
@@ -323,10 +348,16 @@ func (w *Watcher) destination(ctx context.Context, a *enroute.Assignment) (job *
 	return job, loc
 }
 
-// observe handles a technician's new position.
+// observe handles a technician's accepted fix: the segment from the
+// previous one is learned, and arrival checked. A fix older than the
+// previous one (sent late) changes nothing.
 func (w *Watcher) observe(ctx context.Context, p enroute.Position) {
 	w.mu.Lock()
 	prev, hadPrev := w.last[p.TechnicianID]
+	if hadPrev && !p.Time.After(prev.Time) {
+		w.mu.Unlock()
+		return
+	}
 	w.last[p.TechnicianID] = p
 	ws := append([]*watch(nil), w.byTech[p.TechnicianID]...)
 	w.mu.Unlock()

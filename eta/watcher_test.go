@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -91,7 +92,8 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 	for _, p := range drive {
 		p.TechnicianID = tech.ID
 		w.PublishPosition(&p)
-		w.observe(ctx, p)
+		w.Learn([]enroute.Position{p})
+		w.round(ctx)
 	}
 	return arrived, log.ps
 }
@@ -322,5 +324,38 @@ func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
 	w.load(ctx)
 	if len(w.byTech) != 5 {
 		t.Fatalf("following %d technicians' assignments, want 5", len(w.byTech))
+	}
+}
+
+// TestLearnsEveryFixOfABatch: a phone sending its fixes in batches (the
+// tracker publishes each batch's newest only) teaches the model every
+// segment it drove, in time order whatever the order sent; a fix sent late
+// teaches nothing.
+func TestLearnsEveryFixOfABatch(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	t97, _ := trace(t)
+	drive := t97[:41]
+	driven := 0.0
+	for i := 1; i < len(drive); i++ {
+		driven += geo.DistanceM(drive[i-1].Lat, drive[i-1].Lng, drive[i].Lat, drive[i].Lng)
+	}
+	model := New(Config{})
+	w := NewWatcher(WatcherConfig{}, store, model, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Two batches of 20, the second sent shuffled; then a stale fix.
+	w.Learn(drive[:21])
+	w.round(ctx)
+	second := slices.Clone(drive[21:])
+	slices.Reverse(second)
+	w.Learn(second)
+	w.Learn(drive[5:6])
+	w.round(ctx)
+	km, _ := model.Stats()
+	if math.Abs(km*1000-driven) > 1 {
+		t.Fatalf("learned %.0f m of a %.0f m drive", km*1000, driven)
 	}
 }

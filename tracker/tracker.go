@@ -65,8 +65,9 @@ type Tracker struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	mu   sync.RWMutex
-	pubs []enroute.Publisher
+	mu       sync.RWMutex
+	pubs     []enroute.Publisher
+	learners []Learner
 }
 
 // New returns a tracker over store.
@@ -78,6 +79,20 @@ func New(cfg Config, store enroute.Store, logger *slog.Logger) *Tracker {
 
 // Config returns the tracker's configuration, defaults filled in.
 func (t *Tracker) Config() Config { return t.cfg }
+
+// Learner is told of every accepted fix, a request's at a time, where
+// publishers get each request's newest only: what learns from driving
+// (the ETA model) needs every segment. Learn must not block nor keep ps.
+type Learner interface {
+	Learn(ps []enroute.Position)
+}
+
+// SubscribeLearner adds a learner.
+func (t *Tracker) SubscribeLearner(l Learner) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.learners = append(t.learners, l)
+}
 
 // Subscribe adds a publisher told of every new live position.
 func (t *Tracker) Subscribe(p enroute.Publisher) {
@@ -167,6 +182,12 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 	}
 	if len(take) == 0 {
 		return res, nil
+	}
+	t.mu.RLock()
+	learners := t.learners
+	t.mu.RUnlock()
+	for _, l := range learners {
+		l.Learn(take)
 	}
 	done := t.rec.Submit(take)
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.CommitTimeout)

@@ -30,8 +30,9 @@ func openStore(t testing.TB) enroute.Store {
 
 // collector is a Publisher that keeps what it is told.
 type collector struct {
-	mu sync.Mutex
-	ps []enroute.Position
+	mu      sync.Mutex
+	ps      []enroute.Position
+	learned []enroute.Position
 }
 
 func (c *collector) PublishPosition(p *enroute.Position) {
@@ -40,7 +41,14 @@ func (c *collector) PublishPosition(p *enroute.Position) {
 	c.mu.Unlock()
 }
 func (c *collector) PublishAssignment(*enroute.Assignment) {}
-func (c *collector) PublishProgress(*enroute.Progress)     {}
+
+// Learn implements tracker.Learner.
+func (c *collector) Learn(ps []enroute.Position) {
+	c.mu.Lock()
+	c.learned = append(c.learned, ps...)
+	c.mu.Unlock()
+}
+func (c *collector) PublishProgress(*enroute.Progress) {}
 
 func pos(lat, lng float64, t time.Time) tracker.Item {
 	return tracker.Item{Pos: enroute.Position{Time: t, Lat: lat, Lng: lng, AccuracyM: 5, SpeedMPS: 10, HeadingDeg: 90, Battery: 80}}
@@ -254,5 +262,34 @@ func TestMirror(t *testing.T) {
 	}
 	if n := len(live.Near(41.1440, -8.6075, 500, 100)); n != 1 {
 		t.Fatalf("near finds %d technicians", n)
+	}
+}
+
+// TestIngestLearners: publishers get a request's newest fix, learners
+// every accepted one (not the rejected nor the duplicates).
+func TestIngestLearners(t *testing.T) {
+	tr, _, c := start(t, tracker.Config{})
+	tr.SubscribeLearner(c)
+	dev := &enroute.Device{ID: 1, TechnicianID: 1}
+	now := time.Now()
+	if _, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.15, -8.61, now.Add(-3*time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Ingest(context.Background(), dev, []tracker.Item{
+		pos(41.1501, -8.61, now.Add(-2*time.Second)),
+		pos(91, -8.61, now.Add(-90*time.Second)),   // invalid
+		pos(41.15, -8.61, now.Add(-3*time.Second)), // duplicate
+		pos(41.1502, -8.61, now.Add(-1*time.Second)),
+	})
+	if err != nil || res.Accepted != 2 {
+		t.Fatalf("ingest = %+v, %v", res, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.ps) != 2 || c.ps[1].Lat != 41.1502 {
+		t.Fatalf("published %+v, want each request's newest", c.ps)
+	}
+	if len(c.learned) != 3 || c.learned[1].Lat != 41.1501 || c.learned[2].Lat != 41.1502 {
+		t.Fatalf("learned %+v, want the three accepted fixes", c.learned)
 	}
 }

@@ -126,6 +126,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// out gets the position, so a customer's writer sends both at once.
 	m.Tracker.Subscribe(watcher)
 	m.Tracker.Subscribe(out)
+	m.Tracker.SubscribeLearner(watcher)
 	// Status changes go to this node's hub and watcher, and to the others'.
 	var events enroute.Publisher = tracker.Fanout{hub, watcher}
 	if m.bus != nil {
