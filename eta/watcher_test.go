@@ -59,11 +59,7 @@ func (l *progressLog) PublishProgress(p *enroute.Progress) {
 func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	cust := &enroute.Customer{Name: "Maria", Language: "en"}
 	must(t, store.CreateCustomer(ctx, cust))
 	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: lat, Lng: lng, Verified: verified}
@@ -74,7 +70,7 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 	must(t, store.CreateTechnician(ctx, tech))
 	a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
 	must(t, store.CreateAssignment(ctx, a))
-	_, err = store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+	_, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
 	must(t, err)
 
 	var arrived []int64
@@ -96,6 +92,17 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 		w.round(ctx)
 	}
 	return arrived, log.ps
+}
+
+// openStore opens a store in a fresh directory for the test.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
 
 func must(t *testing.T, err error) {
@@ -174,11 +181,7 @@ func TestUnverifiedGetsNoETAOrArrival(t *testing.T) {
 // estimates as the one that learned live.
 func TestModelSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	t97, t98 := trace(t)
 	drive := append(t97, t98...)
 	live := New(Config{})
@@ -222,11 +225,7 @@ func (m *Model) samples() (detour, calib int) {
 // arrivals of the last History are relearned.
 func TestArrivalTeachesTheModel(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	t97, t98 := trace(t)
 	var clock time.Time
 	store.Now = func() time.Time { return clock }
@@ -299,11 +298,7 @@ func TestArrivalTeachesTheModel(t *testing.T) {
 // the first page only.
 func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	cust := &enroute.Customer{Name: "Maria", Language: "en"}
 	must(t, store.CreateCustomer(ctx, cust))
 	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: 41.87, Lng: -87.65, Verified: true}
@@ -333,11 +328,7 @@ func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
 // teaches nothing.
 func TestLearnsEveryFixOfABatch(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	t97, _ := trace(t)
 	drive := t97[:41]
 	driven := 0.0

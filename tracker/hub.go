@@ -93,14 +93,12 @@ type Sub struct {
 	cells      []geo.Cell
 
 	mu        sync.Mutex
-	pending   []Update      // one per technician, oldest first
-	index     map[int64]int // technician -> position in pending
-	progress  []Event       // one per assignment, oldest first
-	pindex    map[int64]int // assignment -> position in progress
-	events    []Event       // status changes
-	since     time.Time     // when the oldest unread update arrived
-	streaming bool          // customers: positions flow while dispatched...
-	located   bool          // ...to a verified address; otherwise never
+	pending   latest[Update] // by technician
+	progress  latest[Event]  // by assignment
+	events    []Event        // status changes
+	since     time.Time      // when the oldest unread update arrived
+	streaming bool           // customers: positions flow while dispatched...
+	located   bool           // ...to a verified address; otherwise never
 	gone      bool
 }
 
@@ -108,7 +106,7 @@ type Sub struct {
 func (s *Sub) Pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending) > 0 || len(s.progress) > 0 || len(s.events) > 0
+	return len(s.pending.items) > 0 || len(s.progress.items) > 0 || len(s.events) > 0
 }
 
 // Update is a pending position and its encoding (HubConfig.Encode).
@@ -127,16 +125,12 @@ func (s *Sub) Take() ([]Update, []Event) { return s.TakeInto(nil, nil) }
 func (s *Sub) TakeInto(ps []Update, ev []Event) ([]Update, []Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps = append(ps[:0], s.pending...)
-	clear(s.pending) // what they point to may go
-	s.pending = s.pending[:0]
-	clear(s.index)
-	ev = append(append(ev[:0], s.events...), s.progress...)
-	clear(s.events)
+	ps = append(ps[:0], s.pending.items...)
+	s.pending.reset()
+	ev = append(append(ev[:0], s.events...), s.progress.items...)
+	clear(s.events) // what they point to may go
 	s.events = s.events[:0]
-	clear(s.progress)
-	s.progress = s.progress[:0]
-	clear(s.pindex)
+	s.progress.reset()
 	s.since = time.Time{}
 	return ps, ev
 }
@@ -157,14 +151,7 @@ func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.
 	if s.lagging(now, maxLag) {
 		return true
 	}
-	// Latest wins, in place; a slice because Update is too large for a
-	// map to hold inline (BenchmarkHub_Publish: 22 allocations -> 0).
-	if i, ok := s.index[p.TechnicianID]; ok {
-		s.pending[i] = Update{Pos: *p, Msg: msg}
-	} else {
-		s.index[p.TechnicianID] = len(s.pending)
-		s.pending = append(s.pending, Update{Pos: *p, Msg: msg})
-	}
+	s.pending.put(p.TechnicianID, Update{Pos: *p, Msg: msg})
 	s.signal()
 	return false
 }
@@ -190,14 +177,37 @@ func (s *Sub) offerProgress(p *enroute.Progress, msg []byte, now time.Time, maxL
 	if s.lagging(now, maxLag) {
 		return true
 	}
-	if i, ok := s.pindex[p.AssignmentID]; ok {
-		s.progress[i] = Event{Progress: p, Msg: msg}
-	} else {
-		s.pindex[p.AssignmentID] = len(s.progress)
-		s.progress = append(s.progress, Event{Progress: p, Msg: msg})
-	}
+	s.progress.put(p.AssignmentID, Event{Progress: p, Msg: msg})
 	s.signal()
 	return false
+}
+
+// latest holds one item per key, oldest key first: a newer item for a key
+// replaces the pending one in place. A slice with an index rather than a
+// map of items, which could not hold an Update inline
+// (BenchmarkHub_Publish: 22 allocations -> 0).
+type latest[T any] struct {
+	items []T
+	index map[int64]int // key -> position in items
+}
+
+func (l *latest[T]) put(key int64, v T) {
+	if i, ok := l.index[key]; ok {
+		l.items[i] = v
+		return
+	}
+	if l.index == nil {
+		l.index = map[int64]int{}
+	}
+	l.index[key] = len(l.items)
+	l.items = append(l.items, v)
+}
+
+// reset empties l, keeping its memory for the next items.
+func (l *latest[T]) reset() {
+	clear(l.items) // what they point to may go
+	l.items = l.items[:0]
+	clear(l.index)
 }
 
 func (s *Sub) signal() {
@@ -245,7 +255,7 @@ func (h *Hub) SubscribeView(box *geo.BBox, notify, evict func()) *Sub {
 }
 
 func (h *Hub) newSub(notify, evict func()) *Sub {
-	return &Sub{hub: h, notify: notify, evict: evict, index: map[int64]int{}, pindex: map[int64]int{}}
+	return &Sub{hub: h, notify: notify, evict: evict}
 }
 
 func add[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
@@ -361,12 +371,8 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 		}
 		s.streaming = s.located && a.Status == enroute.StatusDispatched
 		if !s.streaming {
-			clear(s.pending)
-			s.pending = s.pending[:0]
-			clear(s.index)
-			clear(s.progress)
-			s.progress = s.progress[:0]
-			clear(s.pindex)
+			s.pending.reset()
+			s.progress.reset()
 		}
 		overflow := len(s.events) >= h.cfg.MaxEvents
 		if !overflow {
