@@ -1,6 +1,7 @@
 package eta
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -69,8 +70,9 @@ type Watcher struct {
 	logger *slog.Logger
 
 	mu       sync.Mutex
-	fixes    map[int64][]enroute.Position // accepted fixes per technician, not yet learned
-	changed  []int64                      // assignments whose status changed
+	fixes    []enroute.Position // accepted fixes not yet learned, in arrival order
+	spare    []enroute.Position // the last round's, to reuse
+	changed  []int64            // assignments whose status changed
 	wake     chan struct{}
 	byTech   map[int64][]*watch
 	last     map[int64]enroute.Position // the technician's previous position, for learning
@@ -98,7 +100,7 @@ type watch struct {
 func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, auto func(context.Context) bool, logger *slog.Logger) *Watcher {
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
-		fixes: map[int64][]enroute.Position{}, wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
+		wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
 		last: map[int64]enroute.Position{}, progress: map[int64]*enroute.Progress{}}
 }
 
@@ -127,22 +129,18 @@ func (w *Watcher) PublishPosition(p *enroute.Position) {
 	}
 }
 
-// maxQueuedFixes bounds a technician's fixes waiting for Run: a phone
-// uploading hours it buffered offline is learned from its newest ones.
-const maxQueuedFixes = 4096
+// maxQueuedFixes bounds the fixes waiting for Run; past it, a request's
+// fixes are not learned (its newest still is published and estimated).
+const maxQueuedFixes = 200_000
 
 // Learn implements tracker.Learner: every accepted fix, not only each
 // request's newest (which is what is published), so that a phone sending
-// batches teaches the model every segment it drove. It only queues; ps is
-// the caller's.
+// batches teaches the model every segment it drove. It only queues (one
+// slice, reused: nothing allocated per fix); ps is the caller's.
 func (w *Watcher) Learn(ps []enroute.Position) {
 	w.mu.Lock()
-	for i := range ps {
-		q := append(w.fixes[ps[i].TechnicianID], ps[i])
-		if len(q) > maxQueuedFixes {
-			q = q[len(q)-maxQueuedFixes:]
-		}
-		w.fixes[ps[i].TechnicianID] = q
+	if len(w.fixes)+len(ps) <= maxQueuedFixes {
+		w.fixes = append(w.fixes, ps...)
 	}
 	w.mu.Unlock()
 	w.signal()
@@ -218,12 +216,12 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 }
 
-// round does what was queued: status changes first, then each
-// technician's fixes in time order.
+// round does what was queued: status changes first, then the fixes, each
+// technician's in time order.
 func (w *Watcher) round(ctx context.Context) {
 	w.mu.Lock()
 	changed, fixes := w.changed, w.fixes
-	w.changed, w.fixes = nil, map[int64][]enroute.Position{}
+	w.changed, w.fixes = nil, w.spare[:0]
 	w.mu.Unlock()
 	for _, id := range changed {
 		a, err := w.store.FindAssignmentByID(ctx, id)
@@ -232,12 +230,19 @@ func (w *Watcher) round(ctx context.Context) {
 		}
 		w.follow(ctx, a)
 	}
-	for _, ps := range fixes {
-		slices.SortFunc(ps, func(a, b enroute.Position) int { return a.Time.Compare(b.Time) })
-		for _, p := range ps {
-			w.observe(ctx, p)
+	slices.SortStableFunc(fixes, func(a, b enroute.Position) int {
+		if c := cmp.Compare(a.TechnicianID, b.TechnicianID); c != 0 {
+			return c
 		}
+		return a.Time.Compare(b.Time)
+	})
+	for _, p := range fixes {
+		w.observe(ctx, p)
 	}
+	clear(fixes)
+	w.mu.Lock()
+	w.spare = fixes[:0] // for the round after the next: Learn fills w.fixes meanwhile
+	w.mu.Unlock()
 }
 
 // follow starts or stops following an assignment after its status change.
