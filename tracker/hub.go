@@ -340,14 +340,19 @@ func (h *Hub) putSubscribers(bufp *[]*Sub) {
 func (h *Hub) PublishPosition(p *enroute.Position) {
 	bufp := h.subscribers(h.byTech, p.TechnicianID, geo.Cell(p.Cell))
 	defer h.putSubscribers(bufp)
-	subs := *bufp
+	fanOut(h, *bufp, p, h.cfg.Encode, (*Sub).offer)
+}
+
+// fanOut offers v, encoded once (encode may be nil), to subs, and evicts
+// those too slow.
+func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*Sub, T, []byte, time.Time, time.Duration) bool) {
 	var msg []byte
-	if len(subs) > 0 && h.cfg.Encode != nil {
-		msg = h.cfg.Encode(p)
+	if len(subs) > 0 && encode != nil {
+		msg = encode(v)
 	}
 	now := h.now()
 	for _, s := range subs {
-		if s.offer(p, msg, now, h.cfg.MaxLag) {
+		if offer(s, v, msg, now, h.cfg.MaxLag) {
 			h.drop(s)
 		}
 	}
@@ -393,17 +398,7 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 func (h *Hub) PublishProgress(p *enroute.Progress) {
 	bufp := h.subscribers(h.byAssignment, p.AssignmentID, geo.Cell(p.Cell))
 	defer h.putSubscribers(bufp)
-	subs := *bufp
-	var msg []byte
-	if len(subs) > 0 && h.cfg.EncodeProgress != nil {
-		msg = h.cfg.EncodeProgress(p)
-	}
-	now := h.now()
-	for _, s := range subs {
-		if s.offerProgress(p, msg, now, h.cfg.MaxLag) {
-			h.drop(s)
-		}
-	}
+	fanOut(h, *bufp, p, h.cfg.EncodeProgress, (*Sub).offerProgress)
 }
 
 // drop evicts a slow subscriber.
