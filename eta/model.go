@@ -121,23 +121,55 @@ type Model struct {
 // model's read lock; it has its own. Bounded: emptied when full.
 type shapeCache struct {
 	mu sync.Mutex
-	m  map[geo.Cell]*geo.Shape
+	m  map[geo.Cell]*shapeEntry
 }
 
-const maxShapes = 20000 // ~200 B each
+type shapeEntry struct {
+	shape *geo.Shape
+	near  []*geo.Shape // the neighbours' outlines, once asked for
+}
+
+const maxShapes = 20000 // ~200 B each, and their neighbours' pointers
+
+// entry returns cell's entry, made if new. Under mu.
+func (c *shapeCache) entry(cell geo.Cell) *shapeEntry {
+	if e, ok := c.m[cell]; ok {
+		return e
+	}
+	if c.m == nil || len(c.m) >= maxShapes {
+		c.m = map[geo.Cell]*shapeEntry{}
+	}
+	s := cell.Shape()
+	e := &shapeEntry{shape: &s}
+	c.m[cell] = e
+	return e
+}
 
 func (c *shapeCache) of(cell geo.Cell) *geo.Shape {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.m[cell]; ok {
-		return s
+	return c.entry(cell).shape
+}
+
+// next returns the outline of the cell holding (lat, lng), a point that
+// has just left from: one of from's neighbours surely holds it (by 1 m,
+// pure Go) unless it lies on an edge, and only then is it looked up.
+func (c *shapeCache) next(from *geo.Shape, lat, lng float64, res int) *geo.Shape {
+	c.mu.Lock()
+	e := c.entry(from.Cell)
+	if e.near == nil {
+		for _, n := range from.Cell.Neighbors() {
+			e.near = append(e.near, c.entry(n).shape)
+		}
 	}
-	if c.m == nil || len(c.m) >= maxShapes {
-		c.m = map[geo.Cell]*geo.Shape{}
+	near := e.near
+	c.mu.Unlock()
+	for _, s := range near {
+		if s.Holds(lat, lng, 1) {
+			return s
+		}
 	}
-	s := cell.Shape()
-	c.m[cell] = &s
-	return &s
+	return c.of(geo.CellOf(lat, lng, res))
 }
 
 // New returns an empty model: it estimates from the prior alone.
@@ -383,8 +415,11 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 		// Consecutive steps mostly stay in one cell: a pure-Go test on
 		// its outline (surely inside by 1 m) spares the C call of a
 		// lookup, with the same cell as the lookup would give.
-		if shape == nil || !shape.Holds(lat, lng, 1) {
+		switch {
+		case shape == nil:
 			shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
+		case !shape.Holds(lat, lng, 1):
+			shape = m.shapes.next(shape, lat, lng, m.cfg.FineRes)
 		}
 		sec += straight / float64(steps) * detour * m.paceAt(shape.Cell, bucket)
 	}

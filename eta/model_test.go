@@ -121,3 +121,32 @@ func BenchmarkEstimate(b *testing.B) {
 		m.Estimate(from, 10, 41.18, -8.60)
 	}
 }
+
+// TestShapeCacheNext: walking in small steps, the outline found among the
+// previous cell's neighbours is the cell a lookup gives, at every step.
+func TestShapeCacheNext(t *testing.T) {
+	var c shapeCache
+	for _, res := range []int{8, 9} {
+		lat, lng := 41.15, -8.62
+		var shape *geo.Shape
+		crossings := 0
+		for i := range 5000 { // 5 km north-east in 1.3 m steps
+			lat += 1e-5
+			lng += 1e-5 * float64(i%3)
+			want := geo.CellOf(lat, lng, res)
+			switch {
+			case shape == nil:
+				shape = c.of(want)
+			case !shape.Holds(lat, lng, 1):
+				shape = c.next(shape, lat, lng, res)
+				crossings++
+			}
+			if shape.Cell != want {
+				t.Fatalf("res %d step %d: cell %v, a lookup gives %v", res, i, shape.Cell, want)
+			}
+		}
+		if crossings < 5 {
+			t.Fatalf("res %d: only %d cells crossed: the walk tests little", res, crossings)
+		}
+	}
+}

@@ -193,6 +193,17 @@ type Shape struct {
 	xs, ys     []float64
 }
 
+// Neighbors returns the cells around c (six, or five around a pentagon).
+func (c Cell) Neighbors() []Cell {
+	var out []Cell
+	for _, n := range h3.Cell(c).GridDisk(1) {
+		if Cell(n) != c {
+			out = append(out, Cell(n))
+		}
+	}
+	return out
+}
+
 // Shape returns c's outline.
 func (c Cell) Shape() Shape {
 	const rad = math.Pi / 180
