@@ -190,20 +190,36 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 		l.Learn(take)
 	}
 	done := t.rec.Submit(take)
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.CommitTimeout)
-	defer cancel()
+	// A pooled timer, not a context.WithTimeout: that is a timer and a
+	// child registered with the request's context on every request
+	// (2% of the server at 10,000 one-fix requests a second).
+	timer := timers.Get().(*time.Timer)
+	timer.Reset(t.cfg.CommitTimeout)
+	defer func() {
+		timer.Stop() // since Go 1.23 no stale tick can follow
+		timers.Put(timer)
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
 			return nil, err
 		}
 		return res, nil
+	// Not acknowledged in either case: the device will resend, and the
+	// copy is then dropped as a duplicate while this one is still written.
 	case <-ctx.Done():
-		// Not acknowledged: the device will resend, and the copy is then
-		// dropped as a duplicate while this one is still written.
 		return nil, fmt.Errorf("commit fixes: %w", ctx.Err())
+	case <-timer.C:
+		return nil, fmt.Errorf("commit fixes: %w", context.DeadlineExceeded)
 	}
 }
+
+// timers are stopped timers for Ingest's commit wait.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 func (t *Tracker) publish(p *enroute.Position) {
 	t.mu.RLock()

@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -291,5 +292,54 @@ func TestIngestLearners(t *testing.T) {
 	}
 	if len(c.learned) != 3 || c.learned[1].Lat != 41.1501 || c.learned[2].Lat != 41.1502 {
 		t.Fatalf("learned %+v, want the three accepted fixes", c.learned)
+	}
+}
+
+// stallingStore is the real store whose position inserts wait while its
+// gate is shut: a database that has stopped answering.
+type stallingStore struct {
+	enroute.Store
+	gate chan struct{} // closed: open
+}
+
+func (s *stallingStore) InsertPositions(ctx context.Context, ps []enroute.Position) error {
+	<-s.gate
+	return s.Store.InsertPositions(ctx, ps)
+}
+
+// TestIngestCommitTimeout: while the store does not answer, Ingest gives
+// up after CommitTimeout without acknowledging, and the fixes are still
+// written once the store answers; the next request's wait is a fresh one.
+func TestIngestCommitTimeout(t *testing.T) {
+	s := &stallingStore{Store: openStore(t), gate: make(chan struct{})}
+	tr := tracker.New(tracker.Config{CommitTimeout: 100 * time.Millisecond}, s, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { tr.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	dev := &enroute.Device{ID: 7, TechnicianID: 3}
+	now := time.Now().UTC().Truncate(time.Second)
+
+	started := time.Now()
+	_, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.1496, -8.6109, now.Add(-3*time.Second))})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ingest with the store stalled = %v, want a deadline error", err)
+	}
+	if d := time.Since(started); d > 5*time.Second {
+		t.Fatalf("gave up after %v, want about 100 ms", d)
+	}
+	close(s.gate)
+	for i := 0; ; i++ {
+		if n, _ := s.CountPositions(context.Background()); n == 1 {
+			break
+		} else if i == 100 {
+			t.Fatalf("stored %d after the store answered, want the unacknowledged fix", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 3 { // timers from the pool, one of them fired before
+		if _, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.1496, -8.6109, now.Add(time.Duration(i-2)*time.Second))}); err != nil {
+			t.Fatalf("Ingest %d after the store answered: %v", i, err)
+		}
 	}
 }
