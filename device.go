@@ -15,6 +15,9 @@ type Device struct {
 	Name         string     `json:"name"`
 	CreatedAt    time.Time  `json:"created_at"`
 	RevokedAt    *time.Time `json:"revoked_at"`
+	// TokenHash is the hash of the device's token (never the token), as
+	// stores read it: what lets a node know its devices before they send.
+	TokenHash []byte `json:"-"`
 }
 
 // Revoked reports whether the device may no longer send positions.

@@ -5,7 +5,9 @@
 # PostgreSQL and NATS (see .ci/run); run from the repository root after
 # `make build && go build -o bin/load ./bench/load`.
 # STORE=sqlite runs one node on the embedded store in a fresh directory
-# instead (N is ignored), with its OsmAnd listener on 127.0.0.1:15055.
+# instead (N is ignored), with its OsmAnd listener on 127.0.0.1:15055;
+# with RESTART=1 too, it sets the fleet up, restarts Enroute, and then
+# measures (the restart storm).
 set -euo pipefail
 n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
@@ -13,11 +15,24 @@ nats=${NATS:-nats://127.0.0.1:4222}
 export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
 if [ "${STORE:-}" = sqlite ]; then
   dir=$(mktemp -d)
-  ./bin/enroute --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 --data-dir "$dir" --log-level warn &
-  pid=$!
+  start() {
+    ./bin/enroute --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 --data-dir "$dir" --log-level warn &
+    pid=$!
+    until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
+  }
+  start
   trap 'kill $pid 2>/dev/null; wait; rm -rf "$dir"' EXIT
-  until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
-  ./bin/load -url http://127.0.0.1:18081 -osmand http://127.0.0.1:15055 -pid $pid -sqlite "$dir/enroute.db" "$@"
+  fleet=()
+  if [ "${RESTART:-}" = 1 ]; then
+    # The restart storm: set the fleet up, restart Enroute (SIGTERM), and
+    # send to the restarted server, which has never seen a request from
+    # these devices.
+    ./bin/load -url http://127.0.0.1:18081 -fleet "$dir/fleet.json" -setup-only "$@"
+    kill $pid; wait $pid || true
+    start
+    fleet=(-fleet "$dir/fleet.json")
+  fi
+  ./bin/load -url http://127.0.0.1:18081 -osmand http://127.0.0.1:15055 -pid $pid -sqlite "$dir/enroute.db" "${fleet[@]}" "$@"
   exit
 fi
 psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS enroute_bench" -c "CREATE DATABASE enroute_bench"

@@ -106,3 +106,77 @@ func TestDeviceCacheRevocation(t *testing.T) {
 		t.Fatalf("new device = %v, %v", d, err)
 	}
 }
+
+// lookupCounter is the real store, counting device lookups by token or
+// identifier (not the revocation questions).
+type lookupCounter struct {
+	enroute.Store
+	mu      sync.Mutex
+	lookups int
+}
+
+func (s *lookupCounter) FindDevices(ctx context.Context, f enroute.DeviceFilter) ([]*enroute.Device, error) {
+	if f.TokenHash != nil || f.Identifier != nil {
+		s.mu.Lock()
+		s.lookups++
+		s.mu.Unlock()
+	}
+	return s.Store.FindDevices(ctx, f)
+}
+
+// TestDeviceCacheWarm: a warmed cache answers every active device's first
+// request, by token and by identifier, without asking the store; a revoked
+// device is not cached; warmed entries expire over the second half of
+// deviceFoundTTL, not all at once.
+func TestDeviceCacheWarm(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tech := &enroute.Technician{Name: "Ana"}
+	if err := s.CreateTechnician(ctx, tech); err != nil {
+		t.Fatal(err)
+	}
+	var devs []*enroute.Device
+	var tokens []string
+	for range 3 {
+		tok := enroute.NewDeviceToken()
+		d := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier()}
+		if err := s.CreateDevice(ctx, d, enroute.HashSecret(tok)); err != nil {
+			t.Fatal(err)
+		}
+		devs, tokens = append(devs, d), append(tokens, tok)
+	}
+	if _, err := s.RevokeDevice(ctx, devs[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	store := &lookupCounter{Store: s}
+	c := newDeviceCache(store)
+	clock := time.Now()
+	c.now = func() time.Time { return clock }
+	c.checked = clock
+	if n, err := c.warm(ctx); err != nil || n != 2 {
+		t.Fatalf("warm = %d, %v; want the 2 active devices", n, err)
+	}
+	for i := range 2 {
+		if d, err := c.byToken(ctx, tokens[i]); err != nil || d == nil || d.ID != devs[i].ID {
+			t.Fatalf("byToken(device %d) = %v, %v", i, d, err)
+		}
+		if d, err := c.byIdentifier(ctx, devs[i].Identifier); err != nil || d == nil || d.ID != devs[i].ID {
+			t.Fatalf("byIdentifier(device %d) = %v, %v", i, d, err)
+		}
+	}
+	if store.lookups != 0 {
+		t.Fatalf("%d store lookups after warming, want none", store.lookups)
+	}
+	if d, _ := c.byToken(ctx, tokens[2]); d != nil || store.lookups != 1 {
+		t.Fatalf("revoked device = %v after %d lookups, want nil after asking the store", d, store.lookups)
+	}
+	for _, e := range c.m {
+		if e.dev != nil && (e.at.After(clock) || e.at.Before(clock.Add(-deviceFoundTTL/2))) {
+			t.Fatalf("warmed entry dated %v before warming, want within %v", clock.Sub(e.at), deviceFoundTTL/2)
+		}
+	}
+}

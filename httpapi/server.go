@@ -160,6 +160,12 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	return s
 }
 
+// WarmDevices reads every active device into the device cache before the
+// server takes requests: after a restart, thousands of phones send within
+// a second, and each would otherwise wait for a store query of its own.
+// It returns how many devices it read.
+func (s *Server) WarmDevices(ctx context.Context) (int, error) { return s.devices.warm(ctx) }
+
 // Handler returns the server's http.Handler, for tests.
 func (s *Server) Handler() http.Handler { return s.echo }
 

@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +42,8 @@ import (
 
 type config struct {
 	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
+	fleet                                                    string // -fleet: the set-up devices' file
+	setupOnly                                                bool
 	devices, batch, conns, watchers, boards, pid             int
 	duration, interval, warmup                               time.Duration
 	timeline                                                 bool
@@ -75,6 +78,8 @@ func main() {
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
 	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
+	flag.StringVar(&c.fleet, "fleet", "", "a file of set-up devices and watchers: read instead of setting up when it exists, else written after setup (a server restarted between two runs meets its known fleet: bench/restart.sh)")
+	flag.BoolVar(&c.setupOnly, "setup-only", false, "set up (and write -fleet), then exit")
 	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile, while sending, here")
 	gogc := flag.Int("gogc", 400, "the generator's own GOGC: it allocates per message read, and its garbage collection must not delay the reads it times")
 	flag.Parse()
@@ -243,6 +248,55 @@ func setup(c config, trips [][]point) ([]*device, error) {
 		return nil
 	})
 	return devs, err
+}
+
+// fleetDevice is a set-up device as -fleet keeps it.
+type fleetDevice struct {
+	Tech       int64  `json:"tech"`
+	Ident      string `json:"ident"`
+	Token      string `json:"token"`
+	Assignment int64  `json:"assignment,omitempty"`
+	WatchToken string `json:"watch_token,omitempty"`
+}
+
+// readFleet reads the devices of an earlier setup from path, if there is
+// one: known is false when path is empty or does not exist.
+func readFleet(path string, trips [][]point) (devs []*device, known bool, err error) {
+	if path == "" {
+		return nil, false, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	var fs []fleetDevice
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	start := time.Now().Add(-20 * time.Hour)
+	for i, f := range fs {
+		devs = append(devs, &device{n: i, tech: f.Tech, ident: f.Ident, tok: f.Token, trip: trips[i%len(trips)], clock: start,
+			assignment: f.Assignment, watchToken: f.WatchToken})
+	}
+	return devs, true, nil
+}
+
+// writeFleet writes the set-up devices to path, unless it is empty.
+func writeFleet(path string, devs []*device) error {
+	if path == "" {
+		return nil
+	}
+	fs := make([]fleetDevice, len(devs))
+	for i, d := range devs {
+		fs[i] = fleetDevice{Tech: d.tech, Ident: d.ident, Token: d.tok, Assignment: d.assignment, WatchToken: d.watchToken}
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }
 
 // latencies collects fix-to-receiver latencies in a log-linear histogram
@@ -515,11 +569,24 @@ func run(c config) error {
 		return err
 	}
 	t0 := time.Now()
-	devs, err := setup(c, trips)
+	devs, known, err := readFleet(c.fleet, trips)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("setup: %d devices, %d watchers in %v (%d trips from %s)\n", len(devs), min(c.watchers, len(devs)), time.Since(t0).Round(time.Millisecond), len(trips), c.data)
+	if !known {
+		if devs, err = setup(c, trips); err != nil {
+			return err
+		}
+		fmt.Printf("setup: %d devices, %d watchers in %v (%d trips from %s)\n", len(devs), min(c.watchers, len(devs)), time.Since(t0).Round(time.Millisecond), len(trips), c.data)
+		if err := writeFleet(c.fleet, devs); err != nil {
+			return err
+		}
+	} else {
+		fmt.Printf("fleet: %d devices, %d watchers from %s\n", len(devs), min(c.watchers, len(devs)), c.fleet)
+	}
+	if c.setupOnly {
+		return nil
+	}
 
 	var watchers, boards latencies
 	var measuring atomic.Bool

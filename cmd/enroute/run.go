@@ -139,6 +139,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
+	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
+		return fmt.Errorf("read devices: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("devices read", "devices", n)
+	}
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

@@ -7,11 +7,11 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const deviceCols = "id, technician_id, identifier, name, created_at, revoked_at"
+const deviceCols = "id, technician_id, identifier, name, created_at, revoked_at, token_hash"
 
 func scanDevice(r scanner) (*enroute.Device, error) {
 	var d enroute.Device
-	err := r.Scan(&d.ID, &d.TechnicianID, &d.Identifier, &d.Name, &d.CreatedAt, &d.RevokedAt)
+	err := r.Scan(&d.ID, &d.TechnicianID, &d.Identifier, &d.Name, &d.CreatedAt, &d.RevokedAt, &d.TokenHash)
 	return &d, err
 }
 
@@ -53,7 +53,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *enroute.Device, tokenHash [
 	if len(tokenHash) != 32 {
 		return enroute.Errorf(enroute.EINVALID, "Device token hash must be 32 bytes.")
 	}
-	d.CreatedAt, d.RevokedAt = s.now(), nil
+	d.CreatedAt, d.RevokedAt, d.TokenHash = s.now(), nil, tokenHash
 	return s.InTx(ctx, func(ctx context.Context) error {
 		if ok, err := s.exists(ctx, "technicians", d.TechnicianID); err != nil {
 			return err

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -199,8 +200,8 @@ func testDevices(t *testing.T, s enroute.Store) {
 		}
 		byID, err := s.FindDevices(ctx, enroute.DeviceFilter{Identifier: &d.Identifier})
 		must(t, err)
-		if len(byID) != 1 || byID[0].ID != d.ID {
-			t.Fatalf("by identifier = %v", byID)
+		if len(byID) != 1 || byID[0].ID != d.ID || !bytes.Equal(byID[0].TokenHash, enroute.HashSecret(token)) {
+			t.Fatalf("by identifier = %v, want the device with its token's hash", byID)
 		}
 		wrong, err := s.FindDevices(ctx, enroute.DeviceFilter{TokenHash: enroute.HashSecret(token + "x")})
 		must(t, err)
