@@ -35,7 +35,8 @@ type PositionFilter struct {
 // PositionStore keeps the history of every accepted fix.
 type PositionStore interface {
 	// InsertPositions stores a batch atomically. A fix already stored (same
-	// device and time) is skipped, so a retried batch is stored once.
+	// device and time) is skipped, so a retried batch is stored once. It
+	// keeps nothing of ps once it returns: callers reuse its memory.
 	InsertPositions(ctx context.Context, ps []Position) error
 	// FindPositions returns matching positions ordered by time.
 	FindPositions(ctx context.Context, f PositionFilter) ([]Position, error)

@@ -88,7 +88,7 @@ type watch struct {
 	lateAskedAt time.Time // fix time of the last running-late ask
 	lateDone    bool
 	insideSince time.Time
-	stillAt     *enroute.Position // where the technician was when they seemed to stop
+	stillAt     Point // where the technician was when they seemed to stop (zero: moving)
 
 	mu          sync.Mutex // publishers estimate, Run detects arrival
 	estimatedAt time.Time
@@ -419,7 +419,7 @@ const lateEvery = 30 * time.Second
 // (less than 10 m moved over at least 10 s). Times are the fixes' own.
 func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64) bool {
 	if d > w.cfg.ArrivalRadiusM {
-		x.insideSince, x.stillAt = time.Time{}, nil
+		x.insideSince, x.stillAt = time.Time{}, Point{}
 		return false
 	}
 	if x.insideSince.IsZero() {
@@ -428,8 +428,8 @@ func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64) bool {
 	if p.Time.Sub(x.insideSince) >= w.cfg.Dwell {
 		return true
 	}
-	if x.stillAt == nil || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {
-		x.stillAt = &p
+	if x.stillAt.Time.IsZero() || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {
+		x.stillAt = Point{Lat: p.Lat, Lng: p.Lng, Time: p.Time} // a value: &p escaped, an allocation a fix
 		return false
 	}
 	return p.Time.Sub(x.stillAt.Time) >= 10*time.Second

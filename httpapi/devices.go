@@ -1,8 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
-	"encoding/hex"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -57,18 +58,28 @@ func newDeviceCache(store enroute.Store) *deviceCache {
 	return c
 }
 
+// Cache keys are built in a stack buffer and looked up as string(key),
+// which does not allocate: 't' and the token's SHA-256 (enroute.HashSecret),
+// or 'i' and the identifier.
+const maxIdentifier = 64
+
 // byToken finds the active device with this token.
 func (c *deviceCache) byToken(ctx context.Context, token string) (*enroute.Device, error) {
-	h := enroute.HashSecret(token)
-	return c.get(ctx, "t:"+hex.EncodeToString(h), enroute.DeviceFilter{TokenHash: h})
+	h := sha256.Sum256([]byte(token))
+	var key [1 + sha256.Size]byte
+	key[0] = 't'
+	copy(key[1:], h[:])
+	return c.get(ctx, key[:])
 }
 
 // byIdentifier finds the active device with this identifier.
 func (c *deviceCache) byIdentifier(ctx context.Context, id string) (*enroute.Device, error) {
-	if len(id) < 20 || len(id) > 64 {
+	if len(id) < 20 || len(id) > maxIdentifier {
 		return nil, nil // not an identifier we issue: no lookup
 	}
-	return c.get(ctx, "i:"+id, enroute.DeviceFilter{Identifier: &id})
+	var key [1 + maxIdentifier]byte
+	key[0] = 'i'
+	return c.get(ctx, key[:1+copy(key[1:], id)])
 }
 
 // warm caches every active device under its token and its identifier, so
@@ -92,8 +103,8 @@ func (c *deviceCache) warm(ctx context.Context) (int, error) {
 		}
 		e := deviceEntry{dev: d, at: now.Add(-time.Duration(rand.Int64N(int64(deviceFoundTTL / 2))))}
 		c.mu.Lock()
-		c.m["t:"+hex.EncodeToString(d.TokenHash)] = e
-		c.m["i:"+d.Identifier] = e
+		c.m["t"+string(d.TokenHash)] = e
+		c.m["i"+d.Identifier] = e
 		c.mu.Unlock()
 		n++
 		return nil
@@ -106,18 +117,24 @@ func (c *deviceCache) warm(ctx context.Context) (int, error) {
 
 var errEnough = errors.New("enough")
 
-func (c *deviceCache) get(ctx context.Context, key string, f enroute.DeviceFilter) (*enroute.Device, error) {
+func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, error) {
 	if err := c.forgetRevoked(ctx); err != nil {
 		return nil, err
 	}
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.m[key]
+	e, ok := c.m[string(key)]
 	c.mu.Unlock()
 	if ok && (e.dev != nil && now.Sub(e.at) < deviceFoundTTL || e.dev == nil && now.Sub(e.at) < deviceMissingTTL) {
 		return e.dev, nil
 	}
-	f.Page = enroute.Page{Limit: 1}
+	f := enroute.DeviceFilter{Page: enroute.Page{Limit: 1}}
+	if key[0] == 't' {
+		f.TokenHash = bytes.Clone(key[1:])
+	} else {
+		id := string(key[1:])
+		f.Identifier = &id
+	}
 	ds, err := c.store.FindDevices(ctx, f)
 	if err != nil {
 		return nil, err
@@ -130,7 +147,7 @@ func (c *deviceCache) get(ctx context.Context, key string, f enroute.DeviceFilte
 	if len(c.m) > maxCachedDevices { // unknown keys from scanners must not grow it forever
 		clear(c.m)
 	}
-	c.m[key] = e
+	c.m[string(key)] = e
 	c.mu.Unlock()
 	return e.dev, nil
 }

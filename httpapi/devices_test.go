@@ -73,7 +73,7 @@ func TestDeviceCacheRevocation(t *testing.T) {
 	// A lookup that read the device just before it was revoked is
 	// dropped by a later question (the margin).
 	c.mu.Lock()
-	c.m["t:late"] = deviceEntry{dev: b, at: now()}
+	c.m["tlate"] = deviceEntry{dev: b, at: now()}
 	c.mu.Unlock()
 	if _, err := store.RevokeDevice(ctx, b.ID); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestDeviceCacheRevocation(t *testing.T) {
 		t.Fatalf("revoked device = %v, %v", d, err)
 	}
 	c.mu.Lock()
-	_, late := c.m["t:late"]
+	_, late := c.m["tlate"]
 	c.mu.Unlock()
 	if late {
 		t.Fatal("a device revoked just before the last question is still cached")
@@ -177,6 +177,32 @@ func TestDeviceCacheWarm(t *testing.T) {
 	for _, e := range c.m {
 		if e.dev != nil && (e.at.After(clock) || e.at.Before(clock.Add(-deviceFoundTTL/2))) {
 			t.Fatalf("warmed entry dated %v before warming, want within %v", clock.Sub(e.at), deviceFoundTTL/2)
+		}
+	}
+}
+
+// BenchmarkDeviceCache_ByToken is the hot path's device lookup, found in
+// the cache.
+func BenchmarkDeviceCache_ByToken(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "enroute.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tech := &enroute.Technician{Name: "Ana"}
+	tok := enroute.NewDeviceToken()
+	if err := s.CreateTechnician(ctx, tech); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateDevice(ctx, &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier()}, enroute.HashSecret(tok)); err != nil {
+		b.Fatal(err)
+	}
+	c := newDeviceCache(s)
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, err := c.byToken(ctx, tok); err != nil || d == nil {
+			b.Fatal(d, err)
 		}
 	}
 }

@@ -21,10 +21,11 @@ import (
 	"github.com/enroutehq/enroute/tracker"
 )
 
-const ctxDevice = "enroute.device"
-
-// authenticateDevice requires a device token: Authorization: Bearer <token>.
-func (s *Server) authenticateDevice(next echo.HandlerFunc) echo.HandlerFunc {
+// withDevice requires a device token (Authorization: Bearer <token>) and
+// hands next its device: an argument, not echo's per-request map (c.Set
+// made one for each fix sent, 4% of the bytes the server allocated at
+// 10,000 requests a second).
+func (s *Server) withDevice(next func(echo.Context, *enroute.Device) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
 		if !ok {
@@ -36,8 +37,7 @@ func (s *Server) authenticateDevice(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if dev == nil {
 			return errorf(enroute.EUNAUTHORIZED, "The device token is unknown or revoked.")
 		}
-		c.Set(ctxDevice, dev)
-		return next(c)
+		return next(c, dev)
 	}
 }
 
@@ -85,18 +85,21 @@ func (s *Server) ingest(ctx context.Context, protocol string, dev *enroute.Devic
 var errBusy = errorf(codeBusy, "Too many fixes in flight; send again in a second.")
 
 // postPositions is the native batch API: a JSON array of fixes.
-func (s *Server) postPositions(c echo.Context) error {
+func (s *Server) postPositions(c echo.Context, dev *enroute.Device) error {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	body, err := readBodyInto(c, buf)
 	if err != nil {
 		return err
 	}
-	items, err := tracker.DecodeNative(body) // copies what it keeps
+	pooled := itemPool.Get().(*[]tracker.Item)
+	defer putItems(pooled)
+	items, err := tracker.DecodeNativeInto(*pooled, body) // copies what it keeps
 	if err != nil {
 		return errorf(enroute.EINVALID, "%s", err.Error())
 	}
-	res, err := s.ingest(c.Request().Context(), "native", c.Get(ctxDevice).(*enroute.Device), items)
+	*pooled = items
+	res, err := s.ingest(c.Request().Context(), "native", dev, items)
 	if err != nil {
 		return err
 	}
@@ -106,6 +109,16 @@ func (s *Server) postPositions(c echo.Context) error {
 // bodyPool holds request body buffers of the ingest path (a new one per
 // request was 3% of the bytes the server allocated under live load).
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// itemPool holds decoded batches of the ingest path, for the same reason;
+// Ingest keeps nothing of them.
+var itemPool = sync.Pool{New: func() any { return new([]tracker.Item) }}
+
+func putItems(items *[]tracker.Item) {
+	if cap(*items) <= 1024 {
+		itemPool.Put(items)
+	}
+}
 
 func putBody(b *bytes.Buffer) {
 	if b.Cap() <= 1<<20 { // the odd huge batch is not kept

@@ -39,8 +39,8 @@ func (s *Server) routes() {
 	api.PATCH("/company", s.patchCompany, admin...)
 
 	if s.tracker != nil {
-		api.POST("/positions", s.postPositions, s.authenticateDevice)
-		api.GET("/devices/stream", s.deviceStream, s.authenticateDevice)
+		api.POST("/positions", s.withDevice(s.postPositions))
+		api.GET("/devices/stream", s.withDevice(s.deviceStream))
 		api.POST("/owntracks", s.postOwnTracks)
 		api.GET("/technicians/positions", s.listLivePositions, staff...)
 	}

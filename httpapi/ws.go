@@ -611,8 +611,7 @@ type streamBatch struct {
 // {"seq":n,"fixes":[...]} continuously and gets {"type":"ack","seq":n,...}
 // for each once its fixes are committed (or an error to resend it later).
 // Batches are handled in order, one at a time.
-func (s *Server) deviceStream(c echo.Context) error {
-	dev := c.Get(ctxDevice).(*enroute.Device)
+func (s *Server) deviceStream(c echo.Context, dev *enroute.Device) error {
 	ws, err := s.upgrade(c)
 	if err != nil {
 		return nil

@@ -85,18 +85,7 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 	if len(ps) == 0 {
 		return nil
 	}
-	perTech := map[int64]int{}
-	for i := range ps {
-		perTech[ps[i].TechnicianID]++
-	}
-	var direct, staged []enroute.Position
-	for i := range ps {
-		if perTech[ps[i].TechnicianID] >= stageBelow {
-			direct = append(direct, ps[i])
-		} else {
-			staged = append(staged, ps[i])
-		}
-	}
+	direct, staged := split(ps)
 	conn, err := s.w.Conn(ctx) // the one write connection, pinned for the pragmas
 	if err != nil {
 		return fmt.Errorf("write connection: %w", err)
@@ -128,6 +117,41 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		}
 	}
 	return nil
+}
+
+// split divides ps into the fixes of technicians with stageBelow or more
+// in it (direct) and the others (staged); when all go one way, ps itself,
+// not a copy (at 10,000 one-fix requests a second, every commit's fixes
+// are staged, and copying them was 6% of the bytes the server allocated).
+func split(ps []enroute.Position) (direct, staged []enroute.Position) {
+	if len(ps) < stageBelow {
+		return nil, ps
+	}
+	perTech := make(map[int64]int, len(ps))
+	for i := range ps {
+		perTech[ps[i].TechnicianID]++
+	}
+	n := 0 // direct
+	for i := range ps {
+		if perTech[ps[i].TechnicianID] >= stageBelow {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil, ps
+	case len(ps):
+		return ps, nil
+	}
+	direct, staged = make([]enroute.Position, 0, n), make([]enroute.Position, 0, len(ps)-n)
+	for i := range ps {
+		if perTech[ps[i].TechnicianID] >= stageBelow {
+			direct = append(direct, ps[i])
+		} else {
+			staged = append(staged, ps[i])
+		}
+	}
+	return direct, staged
 }
 
 // insertRows inserts ps with many (rowsPerInsert rows) and one (a row).

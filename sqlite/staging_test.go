@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,5 +151,41 @@ func TestStagedFixesMergedAtOpen(t *testing.T) {
 	}
 	if n, err := s.CountPositions(ctx); err != nil || n != 1 {
 		t.Fatalf("count = %d, %v", n, err)
+	}
+}
+
+// TestSplit: fixes of technicians with stageBelow or more in a batch go
+// straight to positions, the others to staging, in order; a batch that
+// goes all one way is passed on as it is.
+func TestSplit(t *testing.T) {
+	batch := func(techs ...int64) []enroute.Position {
+		ps := make([]enroute.Position, len(techs))
+		for i, tech := range techs {
+			ps[i] = enroute.Position{TechnicianID: tech, Lat: float64(i)}
+		}
+		return ps
+	}
+	many := func(tech int64, n int) []int64 { return slices.Repeat([]int64{tech}, n) }
+
+	few := batch(1, 2, 3)
+	if d, s := split(few); d != nil || &s[0] != &few[0] {
+		t.Fatalf("a short batch: direct %v, staged not the batch itself", d)
+	}
+	var techs []int64
+	for i := range int64(2 * stageBelow) {
+		techs = append(techs, i)
+	}
+	spread := batch(techs...)
+	if d, s := split(spread); d != nil || &s[0] != &spread[0] {
+		t.Fatalf("one fix per technician: direct %v, staged not the batch itself", d)
+	}
+	one := batch(many(7, stageBelow)...)
+	if d, s := split(one); s != nil || &d[0] != &one[0] {
+		t.Fatalf("one technician's %d fixes: staged %v, direct not the batch itself", stageBelow, s)
+	}
+	mixed := batch(append(append([]int64{1}, many(7, stageBelow)...), 2)...)
+	d, s := split(mixed)
+	if len(d) != stageBelow || len(s) != 2 || s[0].TechnicianID != 1 || s[1].TechnicianID != 2 || d[0].Lat != 1 || d[stageBelow-1].Lat != stageBelow {
+		t.Fatalf("mixed: direct %v, staged %v", d, s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,22 +42,26 @@ type nativeFix struct {
 
 // DecodeNative reads a JSON array of fixes. A malformed body is an error;
 // a malformed fix is an Item with Err, and the others still count.
-func DecodeNative(body []byte) ([]Item, error) {
-	if items, ok := decodeNativeFast(body); ok {
+func DecodeNative(body []byte) ([]Item, error) { return DecodeNativeInto(nil, body) }
+
+// DecodeNativeInto is DecodeNative into dst's memory (its items are
+// overwritten), for callers that reuse it: the items hold nothing of body.
+func DecodeNativeInto(dst []Item, body []byte) ([]Item, error) {
+	if items, ok := decodeNativeFast(dst, body); ok {
 		return items, nil
 	}
-	return decodeNativeSlow(body)
+	return decodeNativeSlow(dst, body)
 }
 
-// decodeNativeSlow is DecodeNative through encoding/json: the reference.
-func decodeNativeSlow(body []byte) ([]Item, error) {
+// decodeNativeSlow is DecodeNativeInto through encoding/json: the reference.
+func decodeNativeSlow(dst []Item, body []byte) ([]Item, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		return nil, errors.New("the body must be a JSON array of fixes")
 	}
-	items := make([]Item, len(raws))
-	for i, raw := range raws {
-		items[i] = decodeNativeFix(raw)
+	items := slices.Grow(dst[:0], len(raws))
+	for _, raw := range raws {
+		items = append(items, decodeNativeFix(raw))
 	}
 	return items, nil
 }

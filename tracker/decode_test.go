@@ -192,11 +192,11 @@ func FuzzDecodeNativeFast(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		fast, ok := decodeNativeFast([]byte(s))
+		fast, ok := decodeNativeFast(nil, []byte(s))
 		if !ok {
 			return
 		}
-		slow, err := decodeNativeSlow([]byte(s))
+		slow, err := decodeNativeSlow(nil, []byte(s))
 		if err != nil {
 			t.Fatalf("fast path accepted %q, encoding/json refused it: %v", s, err)
 		}

