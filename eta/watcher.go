@@ -68,6 +68,9 @@ type Watcher struct {
 	arrive Arrive
 	auto   func(context.Context) bool // whether arrival detection is on
 	logger *slog.Logger
+	// last is each technician's previous fix, for learning; only Run's
+	// goroutine (round, observe) touches it.
+	last map[int64]lastFix
 
 	mu       sync.Mutex
 	fixes    []enroute.Position // accepted fixes not yet learned, in arrival order
@@ -75,7 +78,6 @@ type Watcher struct {
 	changed  []int64            // assignments whose status changed
 	wake     chan struct{}
 	byTech   map[int64][]*watch
-	last     map[int64]enroute.Position // the technician's previous position, for learning
 	progress map[int64]*enroute.Progress
 }
 
@@ -101,7 +103,7 @@ func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enrout
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
 		wake: make(chan struct{}, 1), byTech: map[int64][]*watch{},
-		last: map[int64]enroute.Position{}, progress: map[int64]*enroute.Progress{}}
+		last: map[int64]lastFix{}, progress: map[int64]*enroute.Progress{}}
 }
 
 var (
@@ -353,22 +355,29 @@ func (w *Watcher) destination(ctx context.Context, a *enroute.Assignment) (job *
 	return job, loc
 }
 
+// lastFix is a technician's previous fix, and the outline of the cell its
+// segment was learned in (for the next one: Model.AddSegmentNear).
+type lastFix struct {
+	Point
+	near *geo.Shape
+}
+
 // observe handles a technician's accepted fix: the segment from the
 // previous one is learned, and arrival checked. A fix older than the
 // previous one (sent late) changes nothing.
 func (w *Watcher) observe(ctx context.Context, p enroute.Position) {
-	w.mu.Lock()
 	prev, hadPrev := w.last[p.TechnicianID]
 	if hadPrev && !p.Time.After(prev.Time) {
-		w.mu.Unlock()
 		return
 	}
-	w.last[p.TechnicianID] = p
+	cur := Point{p.Lat, p.Lng, p.Time}
+	if hadPrev {
+		prev.near = w.model.AddSegmentNear(prev.Point, cur, prev.near)
+	}
+	w.last[p.TechnicianID] = lastFix{Point: cur, near: prev.near}
+	w.mu.Lock()
 	ws := append([]*watch(nil), w.byTech[p.TechnicianID]...)
 	w.mu.Unlock()
-	if hadPrev {
-		w.model.AddSegment(Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time})
-	}
 	for _, x := range ws {
 		w.check(ctx, x, p)
 	}

@@ -350,3 +350,36 @@ func TestLearnsEveryFixOfABatch(t *testing.T) {
 		t.Fatalf("learned %.0f m of a %.0f m drive", km*1000, driven)
 	}
 }
+
+// TestAddSegmentNearLearnsAsAddSegment: following a recorded drive with
+// the outline each segment returns learns exactly what AddSegment learns
+// (the same cells, the same driving), with a glitch and a gap on the way.
+func TestAddSegmentNearLearnsAsAddSegment(t *testing.T) {
+	trip97, trip98 := trace(t)
+	var ps []Point
+	for _, p := range append(trip97, trip98...) {
+		ps = append(ps, Point{p.Lat, p.Lng, p.Time})
+	}
+	glitch := ps[len(ps)/2]
+	glitch.Lat += 0.05 // 5 km away within seconds
+	ps = slices.Insert(ps, len(ps)/2, glitch)
+	for _, res := range []int{8, 9} {
+		plain, near := New(Config{FineRes: res}), New(Config{FineRes: res})
+		var shape *geo.Shape
+		for i := 1; i < len(ps); i++ {
+			plain.AddSegment(ps[i-1], ps[i])
+			shape = near.AddSegmentNear(ps[i-1], ps[i], shape)
+		}
+		if len(plain.fine) != len(near.fine) || len(plain.fine) < 10 {
+			t.Fatalf("res %d: %d cell-hours learned plainly, %d following", res, len(plain.fine), len(near.fine))
+		}
+		for k, st := range plain.fine {
+			if got := near.fine[k]; got == nil || *got != *st {
+				t.Fatalf("res %d cell %v: %+v following, %+v plainly", res, k, got, st)
+			}
+		}
+		if plain.global != near.global {
+			t.Fatalf("res %d: driving %+v following, %+v plainly", res, near.global, plain.global)
+		}
+	}
+}
