@@ -103,7 +103,24 @@ func (s *Server) postPositions(c echo.Context, dev *enroute.Device) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, res)
+	return writeResult(c, res)
+}
+
+// writeResult answers a batch as c.JSON would; the common answer, nothing
+// rejected, is written by hand (c.JSON parsed the query string for
+// "pretty" and reflected over the result: 3% of the server at 10,000
+// one-fix requests a second).
+func writeResult(c echo.Context, res *tracker.Result) error {
+	if len(res.Rejected) > 0 {
+		return c.JSON(http.StatusOK, res)
+	}
+	var buf [64]byte
+	b := append(buf[:0], `{"accepted":`...)
+	b = strconv.AppendInt(b, int64(res.Accepted), 10)
+	b = append(b, `,"duplicates":`...)
+	b = strconv.AppendInt(b, int64(res.Duplicates), 10)
+	b = append(b, `,"rejected":[]}`+"\n"...)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
 // bodyPool holds request body buffers of the ingest path (a new one per
