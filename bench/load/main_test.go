@@ -55,3 +55,35 @@ func TestParseUTC(t *testing.T) {
 		}
 	}
 }
+
+// TestEachTS: every position's "ts" in a batch is found, and keys that
+// only end in ts are not.
+func TestEachTS(t *testing.T) {
+	msg := []byte(`{"type":"batch","messages":[{"type":"progress","assignment_id":3,"eta_ts":"2026-11-27T07:00:09Z","distance_m":120},` +
+		`{"type":"positions","positions":[{"type":"position","technician_id":1,"ts":"2026-11-27T07:00:01.5Z","lat":41.1},` +
+		`{"type":"position","technician_id":2,"ts":"2026-11-27T07:00:02Z","lat":41.2}]}]}`)
+	var got []string
+	eachTS(msg, func(ts time.Time) { got = append(got, ts.Format(time.RFC3339Nano)) })
+	if len(got) != 2 || got[0] != "2026-11-27T07:00:01.5Z" || got[1] != "2026-11-27T07:00:02Z" {
+		t.Fatalf("eachTS = %v, want the two positions' times", got)
+	}
+}
+
+// TestParseAllAccepted: the common answer is read by hand, anything else
+// is left to encoding/json.
+func TestParseAllAccepted(t *testing.T) {
+	var r ingestResult
+	if !r.parseAllAccepted([]byte(`{"accepted":12,"duplicates":0,"rejected":[]}` + "\n")) || r.Accepted != 12 || r.Rejected != nil {
+		t.Fatalf("all accepted = %+v", r)
+	}
+	for _, other := range []string{
+		`{"accepted":1,"duplicates":0,"rejected":[{"index":1,"reason":"x"}]}`,
+		`{"duplicates":0,"accepted":1,"rejected":[]}`,
+		`{"accepted":x,"duplicates":0,"rejected":[]}`,
+		`{"error":{"code":"invalid"}}`,
+	} {
+		if r.parseAllAccepted([]byte(other)) {
+			t.Errorf("read %s by hand", other)
+		}
+	}
+}
