@@ -73,7 +73,7 @@ func TestEachTS(t *testing.T) {
 // is left to encoding/json.
 func TestParseAllAccepted(t *testing.T) {
 	var r ingestResult
-	if !r.parseAllAccepted([]byte(`{"accepted":12,"duplicates":0,"rejected":[]}` + "\n")) || r.Accepted != 12 || r.Rejected != nil {
+	if !r.parseAllAccepted([]byte(`{"accepted":12,"duplicates":0,"rejected":[]}`+"\n")) || r.Accepted != 12 || r.Rejected != nil {
 		t.Fatalf("all accepted = %+v", r)
 	}
 	for _, other := range []string{
