@@ -58,10 +58,12 @@ func newDeviceCache(store enroute.Store) *deviceCache {
 	return c
 }
 
-// Cache keys are built in a stack buffer and looked up as string(key),
-// which does not allocate: 't' and the token's SHA-256 (enroute.HashSecret),
-// or 'i' and the identifier.
+// maxIdentifier is the longest identifier looked up (we issue shorter).
 const maxIdentifier = 64
+
+// Cache keys are 't' and the token's SHA-256 (enroute.HashSecret, as the
+// store keeps it), or 'i' and the identifier, built in a stack buffer and
+// looked up as string(key), which does not allocate.
 
 // byToken finds the active device with this token.
 func (c *deviceCache) byToken(ctx context.Context, token string) (*enroute.Device, error) {

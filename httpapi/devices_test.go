@@ -11,35 +11,56 @@ import (
 	"github.com/enroutehq/enroute/sqlite"
 )
 
+// testStore is a fresh SQLite store with one technician, to give devices.
+type testStore struct {
+	*sqlite.Store
+	tb   testing.TB
+	tech *enroute.Technician
+}
+
+func newTestStore(tb testing.TB) *testStore {
+	s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "enroute.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	tech := &enroute.Technician{Name: "Ana"}
+	if err := s.CreateTechnician(context.Background(), tech); err != nil {
+		tb.Fatal(err)
+	}
+	return &testStore{Store: s, tb: tb, tech: tech}
+}
+
+// device gives the technician a device with this identifier and token,
+// or new ones where they are empty; it returns the device and its token.
+func (s *testStore) device(ident, token string) (*enroute.Device, string) {
+	if ident == "" {
+		ident = enroute.NewDeviceIdentifier()
+	}
+	if token == "" {
+		token = enroute.NewDeviceToken()
+	}
+	d := &enroute.Device{TechnicianID: s.tech.ID, Identifier: ident}
+	if err := s.CreateDevice(context.Background(), d, enroute.HashSecret(token)); err != nil {
+		s.tb.Fatal(err)
+	}
+	return d, token
+}
+
 // TestDeviceCacheRevocation: a device revoked elsewhere (another node, or
 // straight in the store) is refused once the cache has asked about
 // revocations, within deviceRevokedEvery, though its lookup is cached for
 // much longer; one unknown is remembered for deviceMissingTTL only.
 func TestDeviceCacheRevocation(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := newTestStore(t)
 	var mu sync.Mutex
 	clock := time.Now()
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	store.Now = now
-	tech := &enroute.Technician{Name: "Ana"}
-	if err := store.CreateTechnician(ctx, tech); err != nil {
-		t.Fatal(err)
-	}
-	mk := func(ident, token string) *enroute.Device {
-		d := &enroute.Device{TechnicianID: tech.ID, Identifier: ident}
-		if err := store.CreateDevice(ctx, d, enroute.HashSecret(token)); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	a := mk("aaaaaaaaaaaaaaaaaaaaaaaa", "token-a")
-	b := mk("bbbbbbbbbbbbbbbbbbbbbbbb", "token-b")
+	a, _ := store.device("aaaaaaaaaaaaaaaaaaaaaaaa", "token-a")
+	b, _ := store.device("bbbbbbbbbbbbbbbbbbbbbbbb", "token-b")
 
 	c := newDeviceCache(store)
 	c.now = now
@@ -97,7 +118,7 @@ func TestDeviceCacheRevocation(t *testing.T) {
 	if d, err := c.byToken(ctx, "token-c"); err != nil || d != nil {
 		t.Fatalf("unknown = %v, %v", d, err)
 	}
-	mk("cccccccccccccccccccccccc", "token-c")
+	store.device("cccccccccccccccccccccccc", "token-c")
 	if d, _ := c.byToken(ctx, "token-c"); d != nil {
 		t.Fatal("an unknown lookup was not remembered")
 	}
@@ -130,29 +151,17 @@ func (s *lookupCounter) FindDevices(ctx context.Context, f enroute.DeviceFilter)
 // deviceFoundTTL, not all at once.
 func TestDeviceCacheWarm(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	tech := &enroute.Technician{Name: "Ana"}
-	if err := s.CreateTechnician(ctx, tech); err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
 	var devs []*enroute.Device
 	var tokens []string
 	for range 3 {
-		tok := enroute.NewDeviceToken()
-		d := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier()}
-		if err := s.CreateDevice(ctx, d, enroute.HashSecret(tok)); err != nil {
-			t.Fatal(err)
-		}
+		d, tok := s.device("", "")
 		devs, tokens = append(devs, d), append(tokens, tok)
 	}
 	if _, err := s.RevokeDevice(ctx, devs[2].ID); err != nil {
 		t.Fatal(err)
 	}
-	store := &lookupCounter{Store: s}
+	store := &lookupCounter{Store: s.Store}
 	c := newDeviceCache(store)
 	clock := time.Now()
 	c.now = func() time.Time { return clock }
@@ -185,19 +194,8 @@ func TestDeviceCacheWarm(t *testing.T) {
 // the cache.
 func BenchmarkDeviceCache_ByToken(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "enroute.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	tech := &enroute.Technician{Name: "Ana"}
-	tok := enroute.NewDeviceToken()
-	if err := s.CreateTechnician(ctx, tech); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.CreateDevice(ctx, &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier()}, enroute.HashSecret(tok)); err != nil {
-		b.Fatal(err)
-	}
+	s := newTestStore(b)
+	_, tok := s.device("", "")
 	c := newDeviceCache(s)
 	b.ReportAllocs()
 	for b.Loop() {
