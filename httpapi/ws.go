@@ -424,7 +424,7 @@ func appendFrame(b []byte, ps []tracker.Update) []byte {
 		if u.Msg != nil {
 			return u.Msg
 		}
-		return EncodePosition(&u.Pos)
+		return EncodePosition(u.Pos)
 	}
 	if len(ps) == 1 {
 		return append(b, msg(&ps[0])...)

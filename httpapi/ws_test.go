@@ -32,7 +32,7 @@ func TestEncodePosition(t *testing.T) {
 			}
 		}
 	}
-	ps := []tracker.Update{{Pos: enroute.Position{TechnicianID: 1}}, {Pos: enroute.Position{TechnicianID: 2}}}
+	ps := []tracker.Update{{Pos: &enroute.Position{TechnicianID: 1}}, {Pos: &enroute.Position{TechnicianID: 2}}}
 	var m struct {
 		Type      string           `json:"type"`
 		Positions []map[string]any `json:"positions"`
@@ -59,7 +59,7 @@ func TestEncodePosition(t *testing.T) {
 // alone as itself, several wrapped in a "batch" in order, positions first.
 func TestDrainUpdatesOneMessage(t *testing.T) {
 	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	pos := tracker.Update{Pos: enroute.Position{TechnicianID: 7, Time: at, Lat: 41.15, Lng: -8.61}}
+	pos := tracker.Update{Pos: &enroute.Position{TechnicianID: 7, Time: at, Lat: 41.15, Lng: -8.61}}
 	pr := &enroute.Progress{AssignmentID: 3, TechnicianID: 7, DistanceM: 1200, ETA: at.Add(4 * time.Minute), At: at}
 	status := &enroute.Assignment{ID: 3, Status: enroute.StatusWorking}
 	type msg struct {

@@ -109,9 +109,10 @@ func (s *Sub) Pending() bool {
 	return len(s.pending.items) > 0 || len(s.progress.items) > 0 || len(s.events) > 0
 }
 
-// Update is a pending position and its encoding (HubConfig.Encode).
+// Update is a pending position and its encoding (HubConfig.Encode). Pos
+// is one copy shared by every subscriber the position went to: read-only.
 type Update struct {
-	Pos enroute.Position
+	Pos *enroute.Position
 	Msg []byte
 }
 
@@ -151,7 +152,7 @@ func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.
 	if s.lagging(now, maxLag) {
 		return true
 	}
-	s.pending.put(p.TechnicianID, Update{Pos: *p, Msg: msg})
+	s.pending.put(p.TechnicianID, Update{Pos: p, Msg: msg})
 	s.signal()
 	return false
 }
@@ -340,7 +341,13 @@ func (h *Hub) putSubscribers(bufp *[]*Sub) {
 func (h *Hub) PublishPosition(p *enroute.Position) {
 	bufp := h.subscribers(h.byTech, p.TechnicianID, geo.Cell(p.Cell))
 	defer h.putSubscribers(bufp)
-	fanOut(h, *bufp, p, h.cfg.Encode, (*Sub).offer)
+	if len(*bufp) == 0 {
+		return
+	}
+	// One copy for every subscriber, which the caller may not keep
+	// (a copy per subscriber was 21 a fix with 20 boards).
+	cp := *p
+	fanOut(h, *bufp, &cp, h.cfg.Encode, (*Sub).offer)
 }
 
 // fanOut offers v, encoded once (encode may be nil), to subs, and evicts

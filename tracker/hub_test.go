@@ -244,3 +244,18 @@ func TestHubProgressIsState(t *testing.T) {
 		t.Fatalf("customer after arrival got %+v, want the status only", ev)
 	}
 }
+
+// TestHubKeepsItsOwnCopy: every subscriber gets the position as published,
+// one copy shared, whatever the publisher does with its own afterwards.
+func TestHubKeepsItsOwnCopy(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a, b := h.SubscribeView(nil, func() {}, nil), h.SubscribeView(nil, func() {}, nil)
+	p := livePos(1, 41.15, -8.61)
+	h.PublishPosition(p)
+	p.Lat = 0
+	pa, _ := a.Take()
+	pb, _ := b.Take()
+	if len(pa) != 1 || len(pb) != 1 || pa[0].Pos.Lat != 41.15 || pa[0].Pos != pb[0].Pos || pa[0].Pos == p {
+		t.Fatalf("taken %+v and %+v, want one copy of the published position", pa, pb)
+	}
+}
