@@ -259,3 +259,34 @@ func TestHubKeepsItsOwnCopy(t *testing.T) {
 		t.Fatalf("taken %+v and %+v, want one copy of the published position", pa, pb)
 	}
 }
+
+// TestLatest: each key keeps its first place and its newest item, however
+// the merges fall; put merges as it goes, so a subscriber that never
+// takes holds at most about twice its keys.
+func TestLatest(t *testing.T) {
+	var l latest[int]
+	for round := range 5 {
+		for k := range int64(3000) {
+			l.put(k%1500, round*10000+int(k))
+			if n := len(l.items); n > 2*1500+minCompact {
+				t.Fatalf("round %d key %d: %d items held for 1500 keys", round, k, n)
+			}
+		}
+	}
+	got := l.all()
+	if len(got) != 1500 || len(l.keys) != 1500 {
+		t.Fatalf("%d items, %d keys after merging, want 1500", len(got), len(l.keys))
+	}
+	for i, v := range got {
+		if l.keys[i] != int64(i) || v != 4*10000+1500+i {
+			t.Fatalf("item %d = key %d value %d, want key %d value %d", i, l.keys[i], v, i, 4*10000+1500+i)
+		}
+	}
+	l.reset()
+	l.put(7, 1)
+	l.put(3, 2)
+	l.put(7, 3)
+	if got := l.all(); len(got) != 2 || got[0] != 3 || got[1] != 2 || l.keys[0] != 7 {
+		t.Fatalf("after reset: keys %v items %v, want 7 -> 3 first, then 3 -> 2", l.keys, got)
+	}
+}
