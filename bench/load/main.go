@@ -78,7 +78,7 @@ func main() {
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
 	flag.StringVar(&c.pprof, "pprof", "", "the server's pprof address (--pprof-addr), to collect garbage before measuring memory")
-	flag.StringVar(&c.fleet, "fleet", "", "a file of set-up devices and watchers: read instead of setting up when it exists, else written after setup (a server restarted between two runs meets its known fleet: bench/restart.sh)")
+	flag.StringVar(&c.fleet, "fleet", "", "a file of set-up devices and watchers: read instead of setting up when it exists, else written after setup (a server restarted between two runs meets a fleet it knows: RESTART=1 bench/nodes.sh)")
 	flag.BoolVar(&c.setupOnly, "setup-only", false, "set up (and write -fleet), then exit")
 	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile, while sending, here")
 	gogc := flag.Int("gogc", 400, "the generator's own GOGC: it allocates per message read, and its garbage collection must not delay the reads it times")
