@@ -197,10 +197,24 @@ type progressMsg struct {
 }
 
 // EncodeProgress renders a progress message once for all its watchers
-// (tracker.HubConfig.EncodeProgress).
+// (tracker.HubConfig.EncodeProgress), as progressMsg would encode, without
+// reflection (json.Marshal was 1.2% of the server at 5,000 estimates a
+// second).
 func EncodeProgress(p *enroute.Progress) []byte {
-	b, _ := json.Marshal(progressMsg{Type: "progress", Progress: p, ETAS: etaSeconds(p)})
-	return b
+	b := make([]byte, 0, 192)
+	b = append(b, `{"type":"progress","assignment_id":`...)
+	b = strconv.AppendInt(b, p.AssignmentID, 10)
+	b = append(b, `,"technician_id":`...)
+	b = strconv.AppendInt(b, p.TechnicianID, 10)
+	b = append(b, `,"distance_m":`...)
+	b = strconv.AppendFloat(b, p.DistanceM, 'f', -1, 64)
+	b = append(b, `,"eta":"`...)
+	b = p.ETA.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","at":"`...)
+	b = p.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","eta_s":`...)
+	b = strconv.AppendFloat(b, etaSeconds(p), 'f', -1, 64)
+	return append(b, '}')
 }
 
 // etaSeconds is the time left until the ETA, from now.

@@ -42,16 +42,31 @@ func TestEncodePosition(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil || m.Type != "positions" || len(m.Positions) != 2 {
 		t.Fatalf("frame = %s (%v)", b, err)
 	}
-	// A progress message encoded once reads as the one marshalled per viewer.
-	pr := &enroute.Progress{AssignmentID: 7, TechnicianID: 1, DistanceM: 1234, ETA: time.Now().Add(time.Minute)}
-	var got, want map[string]any
-	if err := json.Unmarshal(EncodeProgress(pr), &got); err != nil {
-		t.Fatal(err)
-	}
-	wb, _ := json.Marshal(progressMsg{Type: "progress", Progress: pr, ETAS: etaSeconds(pr)})
-	json.Unmarshal(wb, &want)
-	if got["type"] != "progress" || got["assignment_id"] != want["assignment_id"] || got["distance_m"] != want["distance_m"] || got["eta"] != want["eta"] {
-		t.Fatalf("EncodeProgress = %v, want %v", got, want)
+	// A progress message encoded once reads as the one marshalled per
+	// viewer, field for field (eta_s, counted from now, within a second).
+	at := time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC)
+	for _, pr := range []*enroute.Progress{
+		{AssignmentID: 7, TechnicianID: 1, DistanceM: 1234.5, ETA: time.Now().Add(time.Minute), At: at},
+		{AssignmentID: 1 << 40, TechnicianID: 3, DistanceM: 0, ETA: at.In(time.FixedZone("", -5*3600)), At: at.Add(-time.Hour)},
+	} {
+		var got, want map[string]any
+		if err := json.Unmarshal(EncodeProgress(pr), &got); err != nil {
+			t.Fatalf("invalid JSON %s: %v", EncodeProgress(pr), err)
+		}
+		wb, _ := json.Marshal(progressMsg{Type: "progress", Progress: pr, ETAS: etaSeconds(pr)})
+		_ = json.Unmarshal(wb, &want)
+		if len(got) != len(want) {
+			t.Fatalf("EncodeProgress = %v, want %v", got, want)
+		}
+		for k, v := range want {
+			if k == "eta_s" {
+				if g, _ := got[k].(float64); math.Abs(g-v.(float64)) > 1 {
+					t.Fatalf("eta_s = %v, want about %v", got[k], v)
+				}
+			} else if got[k] != v {
+				t.Fatalf("%s = %v, want %v (%s)", k, got[k], v, EncodeProgress(pr))
+			}
+		}
 	}
 }
 
