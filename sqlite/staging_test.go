@@ -63,14 +63,17 @@ func TestStaging(t *testing.T) {
 	if n := stagedRows(t, s); n != 0 {
 		t.Fatalf("a batch staged %d fixes", n)
 	}
-	// One fix at a time, from ten technicians: staged, and seen.
-	for sec := range 2 {
-		for tech := int64(2); tech <= 11; tech++ {
+	// oneByOne inserts technicians' fixes at sec, one insert each.
+	oneByOne := func(from, to int64, sec int) {
+		for tech := from; tech <= to; tech++ {
 			if err := s.InsertPositions(ctx, []enroute.Position{fix(tech, sec)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	// One fix at a time, from ten technicians: staged, and seen.
+	oneByOne(2, 11, 0)
+	oneByOne(2, 11, 1)
 	if n := stagedRows(t, s); n != 20 {
 		t.Fatalf("staged %d, want 20", n)
 	}
@@ -90,11 +93,7 @@ func TestStaging(t *testing.T) {
 		t.Fatalf("latest = %d, %v", len(latest), err)
 	}
 	// The 30th staged fix merges them all.
-	for tech := int64(2); tech <= 9; tech++ {
-		if err := s.InsertPositions(ctx, []enroute.Position{fix(tech, 2)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	oneByOne(2, 9, 2)
 	if n := stagedRows(t, s); n != 0 {
 		t.Fatalf("after 30 staged fixes, %d are still staged", n)
 	}
