@@ -150,3 +150,42 @@ func TestShapeCacheNext(t *testing.T) {
 		}
 	}
 }
+
+// TestLearningDoesNotHoldBackEstimates: a learner waiting for the write
+// lock while an estimate reads does not make the next estimate wait (as
+// sync.RWMutex's Lock would), and learns once the reader is done.
+func TestLearningDoesNotHoldBackEstimates(t *testing.T) {
+	m := New(Config{})
+	ps := drive(41.15, -8.65, 15, 2, t0)
+	m.mu.RLock() // an estimate in progress
+	learned := make(chan struct{})
+	go func() {
+		m.AddSegment(ps[0], ps[1])
+		close(learned)
+	}()
+	time.Sleep(20 * time.Millisecond) // the learner is waiting by now
+	read := make(chan struct{})
+	go func() {
+		m.Estimate(ps[0], -1, ps[1].Lat, ps[1].Lng)
+		close(read)
+	}()
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an estimate waited behind a learner waiting for the lock")
+	}
+	select {
+	case <-learned:
+		t.Fatal("learned while an estimate held the read lock")
+	default:
+	}
+	m.mu.RUnlock()
+	select {
+	case <-learned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the learner never got the lock")
+	}
+	if km, _ := m.Stats(); km <= 0 {
+		t.Fatalf("learned %.3f km, want the segment", km)
+	}
+}

@@ -317,8 +317,10 @@ func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
 	assignmentPage = 2
 	w := NewWatcher(WatcherConfig{}, store, New(Config{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.load(ctx)
-	if len(w.byTech) != 5 {
-		t.Fatalf("following %d technicians' assignments, want 5", len(w.byTech))
+	followed := 0
+	w.byTech.Range(func(_, _ any) bool { followed++; return true })
+	if followed != 5 {
+		t.Fatalf("following %d technicians' assignments, want 5", followed)
 	}
 }
 
@@ -381,5 +383,38 @@ func TestAddSegmentNearLearnsAsAddSegment(t *testing.T) {
 		if plain.global != near.global {
 			t.Fatalf("res %d: driving %+v following, %+v plainly", res, near.global, plain.global)
 		}
+	}
+}
+
+// TestEstimatesSpreadOverEvery: assignments followed from the same moment
+// (a restart, a fleet dispatched together) get their first estimate at
+// once, and then do not all estimate in the same second of every Every:
+// with fixes each second and Every 2 s, each second carries about half.
+func TestEstimatesSpreadOverEvery(t *testing.T) {
+	log := &progressLog{}
+	w := NewWatcher(WatcherConfig{}, nil, New(Config{}), log, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const n = 400
+	for id := int64(1); id <= n; id++ {
+		w.setWatches(id, []*watch{{a: &enroute.Assignment{ID: id, TechnicianID: id}, lat: 41.16, lng: -8.61}})
+	}
+	perSecond := make([]int, 6)
+	for s := range perSecond {
+		for id := int64(1); id <= n; id++ {
+			before := len(log.ps)
+			w.PublishPosition(&enroute.Position{TechnicianID: id, Lat: 41.15, Lng: -8.61, Time: t0.Add(time.Duration(s) * time.Second)})
+			perSecond[s] += len(log.ps) - before
+		}
+	}
+	if perSecond[0] != n {
+		t.Fatalf("first fixes estimated %d times, want all %d at once", perSecond[0], n)
+	}
+	for s, got := range perSecond[1:] {
+		if got < n/2-n/8 || got > n/2+n/8 {
+			t.Fatalf("second %d: %d estimates of %d assignments, want about half (seconds: %v)", s+1, got, n, perSecond)
+		}
+	}
+	// Each assignment still estimates once every Every after its first.
+	if total := perSecond[1] + perSecond[2]; total != n {
+		t.Fatalf("seconds 1 and 2 carried %d estimates, want each of %d assignments once", total, n)
 	}
 }
