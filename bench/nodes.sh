@@ -8,11 +8,24 @@
 # instead (N is ignored), with its OsmAnd listener on 127.0.0.1:15055;
 # with RESTART=1 too, it sets the fleet up, restarts Enroute, and then
 # measures (the restart storm).
+# SERVER=floor runs bench/floor instead of Enroute (go build -o bin/floor
+# ./bench/floor): what the machine allows the same load with no server
+# work behind it.
 set -euo pipefail
 n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 nats=${NATS:-nats://127.0.0.1:4222}
 export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
+if [ "${SERVER:-}" = floor ]; then
+  # The floor: bench/floor, the endpoints with nothing behind them, in
+  # Enroute's place (FLOOR_FLAGS, e.g. -inline, are its flags).
+  ./bin/floor --addr 127.0.0.1:18081 ${FLOOR_FLAGS:-} &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait' EXIT
+  until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
+  ./bin/load -url http://127.0.0.1:18081 -pid $pid "$@"
+  exit
+fi
 if [ "${STORE:-}" = sqlite ]; then
   dir=$(mktemp -d)
   start() {

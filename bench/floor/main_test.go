@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestFloorForwardsAFix: the floor answers the generator's setup calls, and
+// a posted fix reaches its technician's watcher and a board, answered as
+// Enroute answers an all-accepted batch.
+func TestFloorForwardsAFix(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		srv := httptest.NewServer(newServer(5*time.Millisecond, inline))
+		call := func(path string, body any, out any) {
+			t.Helper()
+			b, _ := json.Marshal(body)
+			res, err := http.Post(srv.URL+path, "application/json", bytes.NewReader(b))
+			if err != nil || res.StatusCode != 200 {
+				t.Fatalf("POST %s: %v %v", path, err, res)
+			}
+			defer res.Body.Close()
+			if out != nil {
+				if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var tech, a struct{ ID int64 }
+		var dev struct{ Token string }
+		var link struct{ Token string }
+		call("/api/v1/technicians", map[string]string{"name": "Ana"}, &tech)
+		call("/api/v1/technicians/"+itoa(tech.ID)+"/devices", nil, &dev)
+		call("/api/v1/jobs/1/assignments", map[string]int64{"technician_id": tech.ID}, &a)
+		call("/api/v1/assignments/"+itoa(a.ID)+"/tracking-link", nil, &link)
+
+		ws := "ws" + strings.TrimPrefix(srv.URL, "http")
+		watcher, _, err := websocket.DefaultDialer.Dial(ws+"/t/"+link.Token+"/live", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		board, _, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := board.WriteJSON(map[string]string{"type": "subscribe"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // the board has taken its place in the log
+
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[{"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63}]`))
+		req.Header.Set("Authorization", "Bearer "+dev.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer bytes.Buffer
+		_, _ = answer.ReadFrom(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || answer.String() != `{"accepted":1,"duplicates":0,"rejected":[]}` {
+			t.Fatalf("answer %d %s", res.StatusCode, answer.String())
+		}
+		want := `"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63`
+		for name, c := range map[string]*websocket.Conn{"watcher": watcher, "board": board} {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := c.ReadMessage()
+			if err != nil || !strings.Contains(string(msg), want) {
+				t.Fatalf("inline %v: %s got %s, %v; want a message with %s", inline, name, msg, err, want)
+			}
+		}
+
+		req, _ = http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[]`))
+		req.Header.Set("Authorization", "Bearer unknown")
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("an unknown device: %v %v, want 401", err, res)
+		}
+		watcher.Close()
+		board.Close()
+		srv.Close()
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
