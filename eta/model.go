@@ -197,22 +197,11 @@ type Point struct {
 // (impossible speeds) and gaps are ignored; so is standing still, which
 // says nothing about how fast a street is driven.
 func (m *Model) AddSegment(a, b Point) {
-	var s Segments
-	m.PrepareSegment(&s, a, b, nil, false)
-	m.Learn(&s)
-}
-
-// AddSegmentNear is AddSegment for a caller that follows a drive: near is
-// the outline AddSegmentNear returned for the drive's last segment (nil at
-// first), and the segment's cell is looked for there and among its
-// neighbours in pure Go before H3 is asked (a cgo call for each fix the
-// server accepts: 2% of it at 10,000 fixes/s). It returns the outline to
-// pass with the next segment, or near when it learned nothing.
-func (m *Model) AddSegmentNear(a, b Point, near *geo.Shape) *geo.Shape {
-	var s Segments
-	near = m.PrepareSegment(&s, a, b, near, true)
-	m.Learn(&s)
-	return near
+	if g, _, ok := m.segmentOf(a, b, nil, false); ok {
+		m.lock()
+		m.learn(&g)
+		m.mu.Unlock()
+	}
 }
 
 // Segments are driven segments prepared for learning, outside the model's
@@ -232,17 +221,31 @@ type segment struct {
 }
 
 // PrepareSegment adds the segment a→b to s, as AddSegment would learn it,
-// or nothing for a glitch, a gap or standing still. With follow, near is
-// as for AddSegmentNear and the outline for the next segment is returned.
+// or nothing for a glitch, a gap or standing still. A caller that follows
+// a drive passes follow and, as near, the outline PrepareSegment returned
+// for the drive's last segment (nil at first): the segment's cell is
+// looked for there and among its neighbours in pure Go before H3 is asked
+// (a cgo call for each fix the server accepts: 2% of it at 10,000
+// fixes/s). It returns the outline to pass with the next segment, or near
+// when it prepared nothing.
 func (m *Model) PrepareSegment(s *Segments, a, b Point, near *geo.Shape, follow bool) *geo.Shape {
+	g, near, ok := m.segmentOf(a, b, near, follow)
+	if ok {
+		s.s = append(s.s, g)
+	}
+	return near
+}
+
+// segmentOf is PrepareSegment's segment; ok is false when there is none.
+func (m *Model) segmentOf(a, b Point, near *geo.Shape, follow bool) (g segment, next *geo.Shape, ok bool) {
 	dt := b.Time.Sub(a.Time)
 	if dt <= 0 || dt > m.cfg.MaxGap {
-		return near
+		return g, near, false
 	}
 	d := geo.DistanceM(a.Lat, a.Lng, b.Lat, b.Lng)
 	sec := dt.Seconds()
 	if d/sec > m.cfg.MaxSpeedMPS || d < 1 {
-		return near
+		return g, near, false
 	}
 	lat, lng := (a.Lat+b.Lat)/2, (a.Lng+b.Lng)/2
 	var mid geo.Cell
@@ -258,8 +261,7 @@ func (m *Model) PrepareSegment(s *Segments, a, b Point, near *geo.Shape, follow 
 	if follow && near == nil {
 		near = m.shapes.of(mid)
 	}
-	s.s = append(s.s, segment{fine: mid, coarse: mid.Parent(m.cfg.CoarseRes), bucket: HourOfWeek(a.Time), m: d, sec: sec, end: b.Time})
-	return near
+	return segment{fine: mid, coarse: mid.Parent(m.cfg.CoarseRes), bucket: HourOfWeek(a.Time), m: d, sec: sec, end: b.Time}, near, true
 }
 
 // Learn learns the segments of s and empties it.
@@ -269,18 +271,22 @@ func (m *Model) Learn(s *Segments) {
 	}
 	m.lock()
 	for i := range s.s {
-		g := &s.s[i]
-		m.global.add(g.m, g.sec)
-		if g.end.After(m.recentAt) {
-			m.recent, m.recentAt = m.decayed(g.end), g.end
-		}
-		m.recent.add(g.m, g.sec)
-		m.stat(m.coarse, g.coarse).add(g.m, g.sec)
-		m.statKey(key{g.fine, -1}).add(g.m, g.sec)
-		m.statKey(key{g.fine, g.bucket}).add(g.m, g.sec)
+		m.learn(&s.s[i])
 	}
 	m.mu.Unlock()
 	s.s = s.s[:0]
+}
+
+// learn adds one segment's driving. Under the write lock.
+func (m *Model) learn(g *segment) {
+	m.global.add(g.m, g.sec)
+	if g.end.After(m.recentAt) {
+		m.recent, m.recentAt = m.decayed(g.end), g.end
+	}
+	m.recent.add(g.m, g.sec)
+	m.stat(m.coarse, g.coarse).add(g.m, g.sec)
+	m.statKey(key{g.fine, -1}).add(g.m, g.sec)
+	m.statKey(key{g.fine, g.bucket}).add(g.m, g.sec)
 }
 
 // lock takes the write lock without queueing for it. A writer waiting in
@@ -533,11 +539,16 @@ func (m *Model) LearnHistory(ctx context.Context, store enroute.PositionStore, s
 		return 0, err
 	}
 	last := map[int64]enroute.Position{} // positions come in time order
+	var segs Segments
 	for _, p := range ps {
 		if prev, ok := last[p.TechnicianID]; ok {
-			m.AddSegment(Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time})
+			m.PrepareSegment(&segs, Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time}, nil, false)
+			if segs.Len() >= 4096 {
+				m.Learn(&segs)
+			}
 		}
 		last[p.TechnicianID] = p
 	}
+	m.Learn(&segs)
 	return len(ps), nil
 }

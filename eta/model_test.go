@@ -122,6 +122,23 @@ func BenchmarkEstimate(b *testing.B) {
 	}
 }
 
+// BenchmarkLearn is the write lock's hold: learning a watcher round's
+// batch of learnBatch segments prepared beforehand (ns/op per batch).
+func BenchmarkLearn(b *testing.B) {
+	m := New(Config{})
+	ps := drive(41.15, -8.65, 12, learnBatch+1, t0)
+	var prepared Segments
+	for i := 1; i < len(ps); i++ {
+		m.PrepareSegment(&prepared, ps[i-1], ps[i], nil, false)
+	}
+	segs := Segments{s: make([]segment, 0, learnBatch)}
+	b.ReportAllocs()
+	for range b.N {
+		segs.s = append(segs.s[:0], prepared.s...)
+		m.Learn(&segs)
+	}
+}
+
 // TestShapeCacheNext: walking in small steps, the outline found among the
 // previous cell's neighbours is the cell a lookup gives, at every step.
 func TestShapeCacheNext(t *testing.T) {

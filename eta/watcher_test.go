@@ -353,10 +353,11 @@ func TestLearnsEveryFixOfABatch(t *testing.T) {
 	}
 }
 
-// TestAddSegmentNearLearnsAsAddSegment: following a recorded drive with
-// the outline each segment returns learns exactly what AddSegment learns
-// (the same cells, the same driving), with a glitch and a gap on the way.
-func TestAddSegmentNearLearnsAsAddSegment(t *testing.T) {
+// TestFollowingLearnsAsAddSegment: following a recorded drive with the
+// outline each segment returns, learning a few segments at a time as the
+// watcher does, learns exactly what AddSegment learns (the same cells, the
+// same driving), with a glitch and a gap on the way.
+func TestFollowingLearnsAsAddSegment(t *testing.T) {
 	trip97, trip98 := trace(t)
 	var ps []Point
 	for _, p := range append(trip97, trip98...) {
@@ -367,11 +368,18 @@ func TestAddSegmentNearLearnsAsAddSegment(t *testing.T) {
 	ps = slices.Insert(ps, len(ps)/2, glitch)
 	for _, res := range []int{8, 9} {
 		plain, near := New(Config{FineRes: res}), New(Config{FineRes: res})
-		var shape *geo.Shape
+		var (
+			shape *geo.Shape
+			segs  Segments
+		)
 		for i := 1; i < len(ps); i++ {
 			plain.AddSegment(ps[i-1], ps[i])
-			shape = near.AddSegmentNear(ps[i-1], ps[i], shape)
+			shape = near.PrepareSegment(&segs, ps[i-1], ps[i], shape, true)
+			if segs.Len() == 7 {
+				near.Learn(&segs)
+			}
 		}
+		near.Learn(&segs)
 		if len(plain.fine) != len(near.fine) || len(plain.fine) < 10 {
 			t.Fatalf("res %d: %d cell-hours learned plainly, %d following", res, len(plain.fine), len(near.fine))
 		}
