@@ -72,6 +72,13 @@ func reply(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// fail answers with status and a JSON error naming the problem.
+func fail(w http.ResponseWriter, status int, problem string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": problem})
+}
+
 // ServeHTTP routes by path: the generator's calls only.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -132,7 +139,7 @@ func (s *server) positions(w http.ResponseWriter, r *http.Request) {
 	tech, ok := s.byDevice[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	s.mu.Unlock()
 	if !ok {
-		http.Error(w, `{"error":"unknown device"}`, http.StatusUnauthorized)
+		fail(w, http.StatusUnauthorized, "unknown device")
 		return
 	}
 	buf := bodies.Get().(*bytes.Buffer)
@@ -140,7 +147,7 @@ func (s *server) positions(w http.ResponseWriter, r *http.Request) {
 	buf.Reset()
 	var fixes []fix
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, 1<<20)); err != nil || json.Unmarshal(buf.Bytes(), &fixes) != nil || len(fixes) == 0 {
-		http.Error(w, `{"error":"bad fixes"}`, http.StatusBadRequest)
+		fail(w, http.StatusBadRequest, "bad fixes")
 		return
 	}
 	f := fixes[len(fixes)-1]
@@ -163,6 +170,7 @@ type watcher struct {
 	mu   sync.Mutex
 	next []byte
 	wake chan struct{}
+	done chan struct{} // closed when the customer goes: the writer ends
 }
 
 func (wt *watcher) send(msg []byte, inline bool) {
@@ -183,7 +191,12 @@ func (wt *watcher) send(msg []byte, inline bool) {
 }
 
 func (wt *watcher) writer() {
-	for range wt.wake {
+	for {
+		select {
+		case <-wt.wake:
+		case <-wt.done:
+			return
+		}
 		wt.mu.Lock()
 		msg := wt.next
 		wt.next = nil
@@ -210,16 +223,23 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request, tok string) {
 	if err != nil {
 		return
 	}
-	wt := &watcher{conn: conn, wake: make(chan struct{}, 1)}
+	wt := &watcher{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.mu.Lock()
 	s.watchers[tech] = wt
 	s.mu.Unlock()
 	go wt.writer()
 	for {
 		if _, _, err := conn.NextReader(); err != nil {
-			return
+			break
 		}
 	}
+	close(wt.done)
+	s.mu.Lock()
+	if s.watchers[tech] == wt {
+		delete(s.watchers, tech)
+	}
+	s.mu.Unlock()
+	_ = conn.Close()
 }
 
 // board sends every position, at most every s.flush, from the shared log.
