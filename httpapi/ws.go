@@ -561,17 +561,9 @@ func (s *Server) board(ws *websocket.Conn) {
 		}
 	}()
 	v.read(func(msg []byte) error {
-		var m viewMsg
-		if err := json.Unmarshal(msg, &m); err != nil || m.Type != "subscribe" || (m.BBox != nil && len(m.BBox) != 4) {
-			return errViewMsg
-		}
-		var box *geo.BBox
-		if m.BBox != nil {
-			b := geo.BBox{MinLat: m.BBox[0], MinLng: m.BBox[1], MaxLat: m.BBox[2], MaxLng: m.BBox[3]}
-			if b.Validate() != nil {
-				return errViewMsg
-			}
-			box = &b
+		box, err := decodeView(msg)
+		if err != nil {
+			return err
 		}
 		sub := s.hub.SubscribeView(box, v.kick, func() { s.evict(ws) })
 		if cur != nil {
@@ -606,6 +598,23 @@ func (s *Server) board(ws *websocket.Conn) {
 
 var errViewMsg = errorf(enroute.EINVALID, `Send {"type":"subscribe","bbox":[minLat,minLng,maxLat,maxLng]} or {"type":"subscribe"}.`)
 
+// decodeView reads a dispatcher's subscribe message: the viewport it asks
+// for, or nil for everything.
+func decodeView(msg []byte) (*geo.BBox, error) {
+	var m viewMsg
+	if err := json.Unmarshal(msg, &m); err != nil || m.Type != "subscribe" || (m.BBox != nil && len(m.BBox) != 4) {
+		return nil, errViewMsg
+	}
+	if m.BBox == nil {
+		return nil, nil
+	}
+	b := geo.BBox{MinLat: m.BBox[0], MinLng: m.BBox[1], MaxLat: m.BBox[2], MaxLng: m.BBox[3]}
+	if err := b.Validate(); err != nil {
+		return nil, errorf(enroute.EINVALID, "The bbox %v: [minLat,minLng,maxLat,maxLng].", err)
+	}
+	return &b, nil
+}
+
 // deviceAck acknowledges one batch on the device stream, once its fixes
 // are committed: the phone may then discard them.
 type deviceAck struct {
@@ -619,6 +628,20 @@ type deviceAck struct {
 type streamBatch struct {
 	Seq   int64           `json:"seq"`
 	Fixes json.RawMessage `json:"fixes"`
+}
+
+// decodeBatch reads one batch of the device stream: its sequence number
+// (0 when the message is not a batch at all) and its fixes.
+func decodeBatch(msg []byte) (int64, []tracker.Item, error) {
+	var b streamBatch
+	if err := json.Unmarshal(msg, &b); err != nil || b.Fixes == nil {
+		return 0, nil, errorf(enroute.EINVALID, `Send {"seq":n,"fixes":[...]}.`)
+	}
+	items, err := tracker.DecodeNative(b.Fixes)
+	if err != nil {
+		return b.Seq, nil, errorf(enroute.EINVALID, "%s", err.Error())
+	}
+	return b.Seq, items, nil
 }
 
 // deviceStream is /api/v1/devices/stream: a device sends batches
@@ -650,14 +673,12 @@ func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
 		if err != nil {
 			return
 		}
-		var b streamBatch
 		ack := deviceAck{Type: "ack"}
-		if err := json.Unmarshal(msg, &b); err != nil || b.Fixes == nil {
-			ack.Error = &ErrorBody{Code: enroute.EINVALID, Message: `Send {"seq":n,"fixes":[...]}.`}
-		} else if items, err := tracker.DecodeNative(b.Fixes); err != nil {
-			ack.Seq, ack.Error = b.Seq, &ErrorBody{Code: enroute.EINVALID, Message: err.Error()}
+		seq, items, err := decodeBatch(msg)
+		ack.Seq = seq
+		if err != nil {
+			ack.Error = &ErrorBody{Code: enroute.ErrorCode(err), Message: enroute.ErrorMessage(err)}
 		} else {
-			ack.Seq = b.Seq
 			res, err := s.ingest(ctx, "stream", dev, items)
 			if err != nil {
 				ack.Error = &ErrorBody{Code: enroute.ErrorCode(err), Message: enroute.ErrorMessage(err)}
