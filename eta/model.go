@@ -495,6 +495,7 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 	var (
 		sec   float64
 		shape *geo.Shape // the last step's cell
+		pace  float64    // its pace
 	)
 	for i := range steps {
 		f := (float64(i) + 0.5) / float64(steps)
@@ -502,14 +503,20 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 		lng := from.Lng + (toLng-from.Lng)*f
 		// Consecutive steps mostly stay in one cell: a pure-Go test on
 		// its outline (surely inside by 1 m) spares the C call of a
-		// lookup, with the same cell as the lookup would give.
+		// lookup, with the same cell as the lookup would give, and the
+		// cell's pace is looked up once for all its steps.
 		switch {
 		case shape == nil:
 			shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
+			pace = m.paceAt(shape.Cell, bucket)
 		case !shape.Holds(lat, lng, 1):
-			shape = m.shapes.next(shape, lat, lng, m.cfg.FineRes)
+			next := m.shapes.next(shape, lat, lng, m.cfg.FineRes)
+			if next != shape {
+				pace = m.paceAt(next.Cell, bucket)
+			}
+			shape = next
 		}
-		sec += straight / float64(steps) * detour * m.paceAt(shape.Cell, bucket)
+		sec += straight / float64(steps) * detour * pace
 	}
 	driven := straight * detour
 	if speedMPS > 1 && straight < 1000 {

@@ -190,8 +190,13 @@ type Shape struct {
 	Cell       Cell
 	lat0, lng0 float64 // the plane's origin: the cell's centre
 	kx, ky     float64 // metres per degree of longitude and latitude there
-	xs, ys     []float64
+	edges      []edge
 }
+
+// edge is one side of an outline as the line nx*x + ny*y + c = 0, its
+// normal (nx, ny) of unit length and pointing inward: nx*x + ny*y + c is a
+// point's distance inside that side, in metres.
+type edge struct{ nx, ny, c float64 }
 
 // Neighbors returns the cells around c (six, or five around a pentagon).
 func (c Cell) Neighbors() []Cell {
@@ -209,9 +214,22 @@ func (c Cell) Shape() Shape {
 	const rad = math.Pi / 180
 	ll := h3.Cell(c).LatLng()
 	s := Shape{Cell: c, lat0: ll.Lat, lng0: ll.Lng, kx: rad * earthRadiusM * math.Cos(ll.Lat*rad), ky: rad * earthRadiusM}
-	for _, v := range h3.Cell(c).Boundary() {
-		s.xs = append(s.xs, (v.Lng-s.lng0)*s.kx)
-		s.ys = append(s.ys, (v.Lat-s.lat0)*s.ky)
+	vs := h3.Cell(c).Boundary()
+	s.edges = make([]edge, 0, len(vs))
+	for i, a := range vs {
+		b := vs[(i+1)%len(vs)]
+		ax, ay := (a.Lng-s.lng0)*s.kx, (a.Lat-s.lat0)*s.ky
+		bx, by := (b.Lng-s.lng0)*s.kx, (b.Lat-s.lat0)*s.ky
+		l := math.Hypot(bx-ax, by-ay)
+		if l == 0 {
+			continue
+		}
+		e := edge{nx: (ay - by) / l, ny: (bx - ax) / l}
+		e.c = -(e.nx*ax + e.ny*ay)
+		if e.c < 0 { // the centre, (0, 0), is inside: turn the normal toward it
+			e = edge{-e.nx, -e.ny, -e.c}
+		}
+		s.edges = append(s.edges, e)
 	}
 	return s
 }
@@ -221,21 +239,12 @@ func (c Cell) Shape() Shape {
 // projection, and a local plane departs from it by far less than a metre
 // over a cell of resolution 5 or finer. Cells are convex.
 func (s *Shape) Holds(lat, lng, marginM float64) bool {
-	n := len(s.xs)
-	if n < 3 {
+	if len(s.edges) < 3 {
 		return false
 	}
 	px, py := (lng-s.lng0)*s.kx, (lat-s.lat0)*s.ky
-	sign := 0.0
-	for i := range n {
-		ax, ay := s.xs[i], s.ys[i]
-		bx, by := s.xs[(i+1)%n], s.ys[(i+1)%n]
-		ex, ey := bx-ax, by-ay
-		d := (ex*(py-ay) - ey*(px-ax)) / math.Hypot(ex, ey) // signed distance to the edge's line
-		if sign == 0 {
-			sign = math.Copysign(1, d)
-		}
-		if d*sign <= marginM {
+	for _, e := range s.edges {
+		if e.nx*px+e.ny*py+e.c <= marginM {
 			return false
 		}
 	}

@@ -268,9 +268,13 @@ func (v *viewer) pinger() {
 }
 
 // kick makes sure a writing goroutine runs. The hub calls it (via the
-// subscription's notify) under its locks: it never blocks.
+// subscription's notify) under its locks: it never blocks. A board's writer
+// runs most of the time (it waits out the board's gap), so running is read
+// before it is swapped: a read leaves the cache line shared between the
+// cores, where even a failing swap takes it for one core, and every
+// position published is a kick for each board.
 func (v *viewer) kick() {
-	if !v.closed.Load() && v.running.CompareAndSwap(false, true) {
+	if !v.closed.Load() && !v.running.Load() && v.running.CompareAndSwap(false, true) {
 		v.s.wsWG.Go(v.write)
 	}
 }
