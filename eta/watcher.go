@@ -88,6 +88,7 @@ type Watcher struct {
 	fixes   []enroute.Position // accepted fixes not yet learned, in arrival order
 	spare   []enroute.Position // the last round's, to reuse
 	changed []int64            // assignments whose status changed
+	busy    bool               // a round is under way
 	wake    chan struct{}
 
 	// byTech maps a technician's ID to the []*watch followed for them.
@@ -267,6 +268,7 @@ func (w *Watcher) round(ctx context.Context) {
 	w.qmu.Lock()
 	changed, fixes := w.changed, w.fixes
 	w.changed, w.fixes = nil, w.spare[:0]
+	w.busy = true
 	w.qmu.Unlock()
 	for _, id := range changed {
 		a, err := w.store.FindAssignmentByID(ctx, id)
@@ -288,7 +290,17 @@ func (w *Watcher) round(ctx context.Context) {
 	clear(fixes)
 	w.qmu.Lock()
 	w.spare = fixes[:0] // for the round after the next: Learn fills w.fixes meanwhile
+	w.busy = false
 	w.qmu.Unlock()
+}
+
+// Idle reports whether nothing is queued and no round is under way: every
+// fix and status change published before has been checked for arrival
+// and lateness.
+func (w *Watcher) Idle() bool {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	return !w.busy && len(w.fixes) == 0 && len(w.changed) == 0
 }
 
 // follow starts or stops following an assignment after its status change.

@@ -340,8 +340,17 @@ func TestLearnsEveryFixOfABatch(t *testing.T) {
 	model := New(Config{})
 	w := NewWatcher(WatcherConfig{}, store, model, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// Two batches of 20, the second sent shuffled; then a stale fix.
+	if !w.Idle() {
+		t.Fatal("a new watcher is not idle")
+	}
 	w.Learn(drive[:21])
+	if w.Idle() {
+		t.Fatal("idle with 21 fixes queued")
+	}
 	w.round(ctx)
+	if !w.Idle() {
+		t.Fatal("not idle after the round that took every fix")
+	}
 	second := slices.Clone(drive[21:])
 	slices.Reverse(second)
 	w.Learn(second)

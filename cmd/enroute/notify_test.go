@@ -498,6 +498,12 @@ func TestRunningLate(t *testing.T) {
 	st.move(st.assign(job, tech), "dispatch")
 	drive(token, 5, 4*time.Minute)
 	waitTexts(1)
+	// Every fix of the drive checked while the setting is off (checks run
+	// on the watcher's goroutine, after the fixes are answered).
+	deadline := time.Now().Add(10 * time.Second)
+	for !st.m.watcher.Idle() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	st.settle([]int64{job}, 1, 0)
 
 	// On: one running-late text, then none however long the drive.

@@ -47,6 +47,7 @@ type Main struct {
 	hooks     []enroute.AssignmentHook
 	bus       *natsbus.Bus
 	Tracker   *tracker.Tracker
+	watcher   *eta.Watcher
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -122,6 +123,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err == nil && st.Dispatch.Tracking.AutoArrival
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
+	m.watcher = watcher
 	// The watcher first: it publishes a due estimate through out before
 	// out gets the position, so a customer's writer sends both at once.
 	m.Tracker.Subscribe(watcher)
