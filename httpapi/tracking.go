@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 	"github.com/enroutehq/enroute/static"
 )
 
@@ -28,9 +29,10 @@ type trackingState struct {
 }
 
 type stateCompany struct {
-	Name    string `json:"name"`
-	Phone   string `json:"phone"`
-	LogoURL string `json:"logo_url"`
+	Name         string `json:"name"`
+	Phone        string `json:"phone"`         // E.164, for tel: links
+	PhoneDisplay string `json:"phone_display"` // as people in the company's region write it
+	LogoURL      string `json:"logo_url"`
 }
 
 type stateTechnician struct {
@@ -84,7 +86,7 @@ func (s *Server) trackingState(c echo.Context) error {
 	}
 	st := trackingState{
 		Status:      a.Status,
-		Company:     stateCompany{Name: co.Name, Phone: co.Phone, LogoURL: co.LogoURL},
+		Company:     stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL},
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
 		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
 		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},

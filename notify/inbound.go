@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 )
 
 // Reply keywords, as carriers and Twilio define them.
@@ -42,7 +43,7 @@ func (s *Service) InboundSMS(ctx context.Context, from, body string) (string, er
 	case slices.Contains(helpWords, k):
 		reply := fmt.Sprintf("%s: texts about your service visits.", company.Name)
 		if company.Phone != "" {
-			reply += " Call " + company.Phone + " for help."
+			reply += " Call " + phone.Display(company.Phone, company.Locale) + " for help."
 		}
 		return reply + " Reply STOP to unsubscribe.", nil
 	default:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 )
 
 // subject is everything a message about one assignment talks of.
@@ -26,7 +27,7 @@ func (s subject) values(link string) Values {
 		TokenTechnicianName:      s.tech.Name,
 		TokenTechnicianFirstName: firstName(s.tech.Name),
 		TokenCompanyName:         s.company.Name,
-		TokenCompanyPhone:        s.company.Phone,
+		TokenCompanyPhone:        phone.Display(s.company.Phone, s.company.Locale),
 		TokenJobNumber:           s.job.Number,
 		TokenServiceAddress:      s.location.Address,
 		TokenArrivalWindow:       ArrivalWindow(s.job.WindowStart, s.job.WindowEnd, s.company.TimeZone),

@@ -334,6 +334,12 @@ func TestPreview(t *testing.T) {
 	if strings.Contains(p.str("html"), "<b>") {
 		t.Fatalf("html not escaped: %s", p.str("html"))
 	}
+	// {CompanyPhone} as people in the company's region (en-US) write it.
+	st.ok("PATCH", "/api/v1/company", map[string]any{"phone": "+13125550100"})
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "job_id": job, "template": "Questions? Call {CompanyPhone}."})
+	if p.str("body") != "Questions? Call (312) 555-0100." {
+		t.Fatalf("body = %q", p.str("body"))
+	}
 	if r := st.do("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "template": "{Oops"}); r.status != 400 {
 		t.Fatalf("bad template preview = %d", r.status)
 	}
@@ -370,7 +376,8 @@ func TestInboundSMS(t *testing.T) {
 	job := st.job(s)
 	st.move(st.assign(job, st.technician("Ana Silva")), "dispatch")
 	st.settle([]int64{job}, 0, 0)
-	if r := send("HELP", true); !strings.Contains(r.raw, "Reply STOP to unsubscribe") {
+	st.ok("PATCH", "/api/v1/company", map[string]any{"phone": "+13125550100"})
+	if r := send("HELP", true); !strings.Contains(r.raw, "Call (312) 555-0100 for help. Reply STOP to unsubscribe") {
 		t.Fatalf("HELP = %s", r.raw)
 	}
 	send("Start", true)

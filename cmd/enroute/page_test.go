@@ -121,6 +121,11 @@ func TestTrackingPageVerified(t *testing.T) {
 	if got := text(t, ctx, "#rating"); !strings.Contains(got, "4.8") {
 		t.Fatalf("rating = %q", got)
 	}
+	// The company's number as people write it (the company's locale is
+	// en-US), dialled in E.164.
+	if got, href := text(t, ctx, "#phone"), eval[string](t, ctx, `document.querySelector("#phone").getAttribute("href")`); got != "(312) 555-0100" || href != "tel:+13125550100" {
+		t.Fatalf("phone = %q, %q", got, href)
+	}
 	// Distance and ETA come with the next fix's progress.
 	st.fixAt(token, 41.1430, -8.6075)
 	if got := text(t, ctx, "#distance"); got == "" {

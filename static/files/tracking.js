@@ -41,7 +41,7 @@
     $("address").textContent = s.destination.address;
     var ws0 = new Date(s.window.start), we = new Date(s.window.end);
     $("window").textContent = "Arrival window " + fmtClock(ws0) + " – " + fmtClock(we);
-    if (s.company.phone) { $("phone").textContent = s.company.phone; $("phone").href = "tel:" + s.company.phone; $("phone-line").hidden = false; }
+    if (s.company.phone) { $("phone").textContent = s.company.phone_display || s.company.phone; $("phone").href = "tel:" + s.company.phone; $("phone-line").hidden = false; }
     renderStatus();
     document.querySelector("main").setAttribute("aria-busy", "false");
   }

@@ -1,0 +1,51 @@
+// Package phone formats phone numbers for people to read. It is the only
+// importer of nyaruka/phonenumbers (Google's libphonenumber metadata);
+// numbers are stored and sent in E.164 form, and only shown this way.
+package phone
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// shown remembers what Display gave (a company's own number is shown on
+// every tracking page and in every message, and formatting it takes tens
+// of microseconds), up to maxShown numbers.
+var (
+	shown  sync.Map // [2]string{e164, locale} -> string
+	nShown atomic.Int32
+)
+
+const maxShown = 256
+
+// Display formats an E.164 number the way someone in locale's region
+// writes it: nationally when the number is from that region ("(312)
+// 555-0100" for en-US), otherwise internationally ("+351 912 345 678"). A
+// locale without a region ("en") gives the international form; a number
+// it cannot parse comes back as it was.
+func Display(e164, locale string) string {
+	key := [2]string{e164, locale}
+	if s, ok := shown.Load(key); ok {
+		return s.(string)
+	}
+	s := format(e164, locale)
+	if nShown.Add(1) <= maxShown {
+		shown.Store(key, s)
+	}
+	return s
+}
+
+func format(e164, locale string) string {
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return e164
+	}
+	_, region, _ := strings.Cut(locale, "-")
+	if region != "" && phonenumbers.GetRegionCodeForNumber(n) == strings.ToUpper(region) {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}

@@ -1,0 +1,27 @@
+package phone
+
+import "testing"
+
+// TestDisplay, twice: the second time from what Display remembers.
+func TestDisplay(t *testing.T) {
+	for range 2 {
+		testDisplay(t)
+	}
+}
+
+func testDisplay(t *testing.T) {
+	for _, tc := range []struct{ e164, locale, want string }{
+		{"+13125550100", "en-US", "(312) 555-0100"},
+		{"+13125550100", "pt-PT", "+1 312-555-0100"},
+		{"+13125550100", "en", "+1 312-555-0100"},
+		{"+351912345678", "pt-PT", "912 345 678"},
+		{"+351912345678", "en-US", "+351 912 345 678"},
+		{"+442079460958", "en-GB", "020 7946 0958"},
+		{"", "en-US", ""},
+		{"not a number", "en-US", "not a number"},
+	} {
+		if got := Display(tc.e164, tc.locale); got != tc.want {
+			t.Errorf("Display(%q, %q) = %q, want %q", tc.e164, tc.locale, got, tc.want)
+		}
+	}
+}
