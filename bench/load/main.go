@@ -41,13 +41,13 @@ import (
 )
 
 type config struct {
-	url, osmand, token, data, mode, sqlitePath, pgURL, pprof string
-	fleet                                                    string // -fleet: the set-up devices' file
-	setupOnly                                                bool
-	devices, batch, conns, watchers, boards, pid             int
-	duration, interval, warmup                               time.Duration
-	timeline                                                 bool
-	profile                                                  *os.File // -cpuprofile: the sending phase only
+	url, osmand, token, data, mode, sqlitePath, pgURL, pprof  string
+	fleet                                                     string // -fleet: the set-up devices' file
+	setupOnly                                                 bool
+	devices, batch, conns, watchers, boards, timedBoards, pid int
+	duration, interval, warmup                                time.Duration
+	timeline                                                  bool
+	profile                                                   *os.File // -cpuprofile: the sending phase only
 	// nodes are the API base URLs of -url (several, comma-separated, when
 	// Enroute runs on several nodes); url is the first, for setup.
 	nodes []string
@@ -74,6 +74,7 @@ func main() {
 	flag.DurationVar(&c.interval, "interval", time.Second, "live mode: each device's fix period")
 	flag.IntVar(&c.watchers, "watchers", 0, "customer watchers (one per device, up to -devices)")
 	flag.IntVar(&c.boards, "boards", 0, "dispatcher boards watching everything")
+	flag.IntVar(&c.timedBoards, "timed-boards", -1, "time the updates of only this many boards (the others read everything, untimed: every board gets the same updates, and timing them all was a seventh of the generator's CPU); -1: all")
 	flag.IntVar(&c.pid, "pid", 0, "the server's pid, to read its RSS")
 	flag.StringVar(&c.sqlitePath, "sqlite", "", "the server's SQLite file, to count stored fixes")
 	flag.StringVar(&c.pgURL, "pg", "", "the server's PostgreSQL URL, to count stored fixes")
@@ -393,7 +394,8 @@ func (l *latencies) report(name string) {
 // messages are tens of kilobytes: the search was 12% of the generator).
 var tsKey = []byte(`ts":"`)
 
-// watch reads a WebSocket, timing every position by its fix timestamp.
+// watch reads a WebSocket, timing every position by its fix timestamp
+// (nil lat: reading only).
 // Messages are read into one buffer per connection (boards' are tens of
 // kilobytes): the generator shares the server's cores, so it spends little.
 func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
@@ -409,7 +411,7 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 		}
 		msg := buf.Bytes()
 		now := time.Now()
-		if !(bytes.HasPrefix(msg, []byte(`{"type":"position`)) || bytes.HasPrefix(msg, []byte(`{"type":"batch"`))) || !measuring.Load() {
+		if lat == nil || !(bytes.HasPrefix(msg, []byte(`{"type":"position`)) || bytes.HasPrefix(msg, []byte(`{"type":"batch"`))) || !measuring.Load() {
 			continue // snapshots, status and progress events
 		}
 		eachTS(msg, func(ts time.Time) { lat.add(now.Sub(ts)) })
@@ -498,10 +500,13 @@ func connect(c config, devs []*device, watchers, boards *latencies, measuring *a
 			return err
 		}
 		conns[i] = conn
-		if i < c.watchers {
+		switch board := i - c.watchers; {
+		case board < 0:
 			go watch(conn, watchers, measuring)
-		} else {
+		case c.timedBoards < 0 || board < c.timedBoards:
 			go watch(conn, boards, measuring)
+		default:
+			go watch(conn, nil, measuring)
 		}
 		return nil
 	})
