@@ -64,7 +64,7 @@ func (v validator) url(field, s string) {
 
 func (v validator) phone(field, s string) {
 	if s != "" && !ValidPhone(s) {
-		v.add(field, "must be in E.164 form, like +14155550123")
+		v.add(field, "must be a phone number: +14155550123, or as it is written in the company's country")
 	}
 }
 

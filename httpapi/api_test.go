@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -232,6 +234,45 @@ func TestCRUD(t *testing.T) {
 	other := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Bo"}).id()
 	e.must(204, e.admin, "DELETE", "/api/v1/technicians/"+itoa(other), nil)
 	e.must(404, e.admin, "GET", "/api/v1/technicians/"+itoa(other), nil)
+}
+
+// TestPhonesAsWritten: phone numbers are taken as people write them in the
+// company's country (its locale) or with their country code, and kept in
+// E.164 form; what is no number is refused, naming the field.
+func TestPhonesAsWritten(t *testing.T) {
+	e := newEnv(t)
+	cust := e.must(201, e.dispatcher, "POST", "/api/v1/customers", map[string]any{"name": "Maria Costa", "phone": "(312) 555-0100"}) // en-US, the default
+	if cust.body["phone"] != "+13125550100" {
+		t.Fatalf("customer phone = %v", cust.body["phone"])
+	}
+	if got := e.must(200, e.dispatcher, "GET", "/api/v1/customers?phone="+url.QueryEscape("312-555-0100"), nil); len(got.body["items"].([]any)) != 1 {
+		t.Fatalf("found by phone = %s", got.raw)
+	}
+	if got := e.must(200, e.dispatcher, "PATCH", fmt.Sprintf("/api/v1/customers/%d", cust.id()), map[string]any{"phone": "+351 912 345 678"}); got.body["phone"] != "+351912345678" {
+		t.Fatalf("patched phone = %v", got.body["phone"])
+	}
+	// The locale set in the same request reads the company's number.
+	co := e.must(200, e.admin, "PATCH", "/api/v1/company", map[string]any{"phone": "22 123 4567", "locale": "pt-PT"})
+	if co.body["phone"] != "+351221234567" {
+		t.Fatalf("company phone = %v", co.body["phone"])
+	}
+	text := e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": "912 345 678"})
+	if text.body["from_number"] != "+351912345678" {
+		t.Fatalf("from_number = %v", text.body["from_number"])
+	}
+	for _, bad := range []struct{ path, field string }{{"/api/v1/customers", "phone"}, {"/api/v1/company", "phone"}, {"/api/v1/settings/dispatch-notifications/text", "from_number"}} {
+		method, body := "PATCH", map[string]any{bad.field: "555-01"}
+		switch bad.path {
+		case "/api/v1/customers":
+			method, body["name"] = "POST", "Bo"
+		case "/api/v1/settings/dispatch-notifications/text":
+			method = "PUT"
+		}
+		r := e.must(400, e.admin, method, bad.path, body)
+		if msg, _ := r.errFields()[bad.field].(string); !strings.Contains(msg, "must be a phone number") {
+			t.Fatalf("%s %s = %s", method, bad.path, r.raw)
+		}
+	}
 }
 
 func TestDevices(t *testing.T) {

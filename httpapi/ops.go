@@ -51,6 +51,9 @@ func (s *Server) patchCompany(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if err := s.phonesIn(c.Request().Context(), req.Locale, req.Phone); err != nil {
+		return err
+	}
 	co, err := s.store.UpdateCompany(c.Request().Context(), enroute.CompanyUpdate(req))
 	if err != nil {
 		return err

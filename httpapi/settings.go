@@ -88,6 +88,9 @@ func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 	}, admin...)
 	get, put := settingsTab(s, func(t allTabs) any { return t.Text },
 		func(n enroute.NotificationService, c echo.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {
+			if err := s.phonesIn(c.Request().Context(), nil, u.FromNumber); err != nil {
+				return nil, err
+			}
 			return n.UpdateText(c.Request().Context(), u)
 		})
 	g.GET(base+"/text", get, admin...)

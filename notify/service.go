@@ -92,7 +92,7 @@ func (s *Service) UpdateText(ctx context.Context, u enroute.TextUpdate) (*enrout
 		set(&t.Template, u.Template)
 		set(&t.Enabled, u.Enabled)
 		if t.FromNumber != "" && !enroute.ValidPhone(t.FromNumber) {
-			return enroute.FieldErrors(map[string]string{"from_number": "must be in E.164 form, like +14155550123"})
+			return enroute.FieldErrors(map[string]string{"from_number": "must be a phone number: +14155550123, or as it is written in the company's country"})
 		}
 		if err := validTemplate("template", t.Template, 1600); err != nil {
 			return err

@@ -49,3 +49,32 @@ func format(e164, locale string) string {
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
 }
+
+// Normalize returns s in E.164 form when it is a phone number written
+// either with its country code ("+1 312 555 0100") or as it is written
+// in locale's region ("(312) 555-0100" for en-US); anything else, and a
+// number already in E.164 form, comes back unchanged, for validation to
+// refuse or keep.
+func Normalize(s, locale string) string {
+	if s == "" || isE164(s) {
+		return s
+	}
+	_, region, _ := strings.Cut(locale, "-")
+	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE {
+		return s
+	}
+	return phonenumbers.Format(n, phonenumbers.E164)
+}
+
+func isE164(s string) bool {
+	if len(s) < 2 || s[0] != '+' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -25,3 +25,22 @@ func testDisplay(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, locale, want string }{
+		{"(312) 555-0100", "en-US", "+13125550100"},
+		{"312.555.0100", "en-US", "+13125550100"},
+		{"+1 312 555 0100", "pt-PT", "+13125550100"},
+		{"912 345 678", "pt-PT", "+351912345678"},
+		{"020 7946 0958", "en-GB", "+442079460958"},
+		{"+13125550100", "en-US", "+13125550100"},
+		{"(312) 555-0100", "en", "(312) 555-0100"}, // no region to read it in
+		{"555-0100", "en-US", "555-0100"},          // too short to be a number
+		{"call me", "en-US", "call me"},
+		{"", "en-US", ""},
+	} {
+		if got := Normalize(tc.in, tc.locale); got != tc.want {
+			t.Errorf("Normalize(%q, %q) = %q, want %q", tc.in, tc.locale, got, tc.want)
+		}
+	}
+}
