@@ -1,6 +1,6 @@
-// Package phone formats phone numbers for people to read. It is the only
-// importer of nyaruka/phonenumbers (Google's libphonenumber metadata);
-// numbers are stored and sent in E.164 form, and only shown this way.
+// Package phone reads phone numbers as people write them and shows them
+// that way. It is the only importer of nyaruka/phonenumbers (Google's
+// libphonenumber metadata); numbers are stored and sent in E.164 form.
 package phone
 
 import (
@@ -43,8 +43,7 @@ func format(e164, locale string) string {
 	if err != nil {
 		return e164
 	}
-	_, region, _ := strings.Cut(locale, "-")
-	if region != "" && phonenumbers.GetRegionCodeForNumber(n) == strings.ToUpper(region) {
+	if region := regionOf(locale); region != "" && phonenumbers.GetRegionCodeForNumber(n) == region {
 		return phonenumbers.Format(n, phonenumbers.NATIONAL)
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
@@ -59,12 +58,17 @@ func Normalize(s, locale string) string {
 	if s == "" || isE164(s) {
 		return s
 	}
-	_, region, _ := strings.Cut(locale, "-")
-	n, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	n, err := phonenumbers.Parse(s, regionOf(locale))
 	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE {
 		return s
 	}
 	return phonenumbers.Format(n, phonenumbers.E164)
+}
+
+// regionOf is a locale's region ("US" of "en-US"), or "" when it has none.
+func regionOf(locale string) string {
+	_, region, _ := strings.Cut(locale, "-")
+	return strings.ToUpper(region)
 }
 
 func isE164(s string) bool {
