@@ -1,38 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
-	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
-	"github.com/enroutehq/enroute/phone"
 )
-
-// phonesIn turns the phone numbers of a request into E.164 form
-// (phone.Normalize): written with their country code, or as they are
-// written in the company's country (its locale; locale, when not nil,
-// is the one the request sets). Validation then refuses what is no number.
-func (s *Server) phonesIn(ctx context.Context, locale *string, ps ...*string) error {
-	if !slices.ContainsFunc(ps, func(p *string) bool { return p != nil && *p != "" }) {
-		return nil
-	}
-	if locale == nil {
-		co, err := s.store.FindCompany(ctx)
-		if err != nil {
-			return err
-		}
-		locale = &co.Locale
-	}
-	for _, p := range ps {
-		if p != nil {
-			*p = phone.Normalize(*p, *locale)
-		}
-	}
-	return nil
-}
 
 // customerRequest is the body of POST (name required) and PATCH.
 type customerRequest struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 )
 
 // decode reads exactly one JSON object into v, refusing unknown fields and
@@ -232,3 +234,26 @@ type list[T any] struct {
 }
 
 func listOf[T any](items []T) list[T] { return list[T]{Items: items} }
+
+// phonesIn turns the phone numbers of a request into E.164 form
+// (phone.Normalize): written with their country code, or as they are
+// written in the company's country (its locale; locale, when not nil,
+// is the one the request sets). Validation then refuses what is no number.
+func (s *Server) phonesIn(ctx context.Context, locale *string, ps ...*string) error {
+	if !slices.ContainsFunc(ps, func(p *string) bool { return p != nil && *p != "" }) {
+		return nil
+	}
+	if locale == nil {
+		co, err := s.store.FindCompany(ctx)
+		if err != nil {
+			return err
+		}
+		locale = &co.Locale
+	}
+	for _, p := range ps {
+		if p != nil {
+			*p = phone.Normalize(*p, *locale)
+		}
+	}
+	return nil
+}
