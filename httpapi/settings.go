@@ -1,21 +1,24 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/xml"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 )
 
 // The settings tabs as the screens show them.
 type (
 	textTab struct {
-		FromNumber       string `json:"from_number"`
-		FromNumberStatus string `json:"from_number_status"`
-		Template         string `json:"template"`
-		Enabled          bool   `json:"enabled"`
+		FromNumber        string `json:"from_number"`
+		FromNumberDisplay string `json:"from_number_display"` // as people in the company's country write it
+		FromNumberStatus  string `json:"from_number_status"`
+		Template          string `json:"template"`
+		Enabled           bool   `json:"enabled"`
 	}
 	emailTab struct {
 		FromName     string `json:"from_name"`
@@ -42,14 +45,20 @@ type (
 	}
 )
 
-func tabsOf(v *enroute.DispatchSettingsView) allTabs {
+// tabsOf is v as the screens show it; numbers are shown as people in the
+// company's country write them.
+func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (allTabs, error) {
+	co, err := s.store.FindCompany(ctx)
+	if err != nil {
+		return allTabs{}, err
+	}
 	return allTabs{
-		Text:     textTab{v.Text.FromNumber, v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
+		Text:     textTab{v.Text.FromNumber, phone.Display(v.Text.FromNumber, co.Locale), v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
 		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
 		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
 		Late:     v.Late,
-	}
+	}, nil
 }
 
 // settingsTab serves GET and PUT of one tab: pick chooses it from the
@@ -61,7 +70,11 @@ func settingsTab[U any](s *Server, pick func(allTabs) any,
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, pick(tabsOf(v)))
+		tabs, err := s.tabsOf(c.Request().Context(), v)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pick(tabs))
 	}
 	put = func(c echo.Context) error {
 		var u U
@@ -72,7 +85,11 @@ func settingsTab[U any](s *Server, pick func(allTabs) any,
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, pick(tabsOf(v)))
+		tabs, err := s.tabsOf(c.Request().Context(), v)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pick(tabs))
 	}
 	return get, put
 }
@@ -84,7 +101,11 @@ func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, tabsOf(v))
+		tabs, err := s.tabsOf(c.Request().Context(), v)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, tabs)
 	}, admin...)
 	get, put := settingsTab(s, func(t allTabs) any { return t.Text },
 		func(n enroute.NotificationService, c echo.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {

@@ -243,10 +243,11 @@ func TestSettingsScreen(t *testing.T) {
 		t.Fatalf("SMS info = %q", got)
 	}
 
-	// With a number, Save holds, and persists across a reload.
+	// With a number (typed as it is written in the US, the company's
+	// locale), Save holds, and persists across a reload.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#edit-phone")),
-		chromedp.SendKeys(chromedp.CSS("#from-number"), "+13125550100"),
+		chromedp.SendKeys(chromedp.CSS("#from-number"), "(312) 555-0100"),
 		chromedp.Click(chromedp.CSS(`button[data-save="text"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#saved")),
 		chromedp.Reload(),
@@ -254,7 +255,7 @@ func TestSettingsScreen(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, "#sms-status"); got != "+13125550100" || !eval[bool](t, ctx, `document.querySelector("#text-enabled").checked`) ||
+	if got := text(t, ctx, "#sms-status"); got != "(312) 555-0100" || !eval[bool](t, ctx, `document.querySelector("#text-enabled").checked`) ||
 		eval[string](t, ctx, `document.querySelector("#text-template").value`) != "Hello {CustomerFirstName}, see you soon" {
 		t.Fatalf("after reload: number %q, enabled %v", got, eval[bool](t, ctx, `document.querySelector("#text-enabled").checked`))
 	}

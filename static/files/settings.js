@@ -41,7 +41,7 @@
 
   function fill(all, gps) {
     var t = all.text, e = all.email, tr = all.tracking, l = all.late;
-    $("sms-status").textContent = t.from_number_status === "ok" ? t.from_number : "No default SMS number";
+    $("sms-status").textContent = t.from_number_status === "ok" ? (t.from_number_display || t.from_number) : "No default SMS number";
     $("sms-status").className = "status-" + t.from_number_status;
     $("from-number").value = t.from_number;
     $("from-number").hidden = t.from_number_status === "ok";
