@@ -10,12 +10,14 @@
 # measures (the restart storm).
 # SERVER=floor runs bench/floor instead of Enroute (go build -o bin/floor
 # ./bench/floor): what the machine allows the same load with no server
-# work behind it.
+# work behind it. ENROUTE_BIN runs another build of Enroute than
+# ./bin/enroute (bench/alternate.sh compares builds that way).
 set -euo pipefail
 n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 nats=${NATS:-nats://127.0.0.1:4222}
 export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
+bin=${ENROUTE_BIN:-./bin/enroute}
 if [ "${SERVER:-}" = floor ]; then
   # The floor: bench/floor, the endpoints with nothing behind them, in
   # Enroute's place (FLOOR_FLAGS, e.g. -inline, are its flags).
@@ -29,7 +31,7 @@ fi
 if [ "${STORE:-}" = sqlite ]; then
   dir=$(mktemp -d)
   start() {
-    ./bin/enroute --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 --data-dir "$dir" --log-level warn &
+    "$bin" --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 --data-dir "$dir" --log-level warn &
     pid=$!
     until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
   }
@@ -57,7 +59,7 @@ pids=() urls=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
 for i in $(seq 1 "$n"); do
   port=$((18080 + i))
-  ./bin/enroute --addr 127.0.0.1:$port --osmand-addr "" --log-level warn &
+  "$bin" --addr 127.0.0.1:$port --osmand-addr "" --log-level warn &
   pids+=($!) urls+=("http://127.0.0.1:$port")
 done
 for u in "${urls[@]}"; do

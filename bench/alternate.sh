@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/alternate.sh ROUNDS [load flags...]: runs the same load against
+# several servers in turn, ROUNDS times, and prints each run and each
+# server's medians, with its p99 as a ratio to the first server's. This
+# machine's noise moves p99 by 2x from one run to the next, so builds are
+# only ever compared this way: alternating, medians, ratios.
+# BUILDS lists the servers: "floor" (bench/floor) or the path of an Enroute
+# binary (one node on a fresh SQLite store each run, via bench/nodes.sh).
+# Default: BUILDS="floor bin/enroute". Build first: make build &&
+# go build -o bin/load ./bench/load && go build -o bin/floor ./bench/floor.
+# Example: BUILDS="bin/enroute.old bin/enroute" bench/alternate.sh 3 -mode live
+#   -devices 10000 -interval 1s -watchers 10000 -boards 20 -conns 512 -duration 20s -warmup 5s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=$1; shift
+read -ra builds <<< "${BUILDS:-floor bin/enroute}"
+declare -A p99s cores
+for r in $(seq 1 "$rounds"); do
+  for b in "${builds[@]}"; do
+    if [ "$b" = floor ]; then
+      out=$(SERVER=floor bench/nodes.sh 1 "$@" 2>&1)
+    else
+      out=$(ENROUTE_BIN=$b STORE=sqlite bench/nodes.sh 1 "$@" 2>&1)
+    fi
+    # "watchers  N updates: p50 Xms  p99 Yms  max Zms" and "CPU while sending: server C cores"
+    p99=$(awk '/^watchers/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i+1) }' <<< "$out")
+    cpu=$(sed -n 's/.*CPU while sending: server \([0-9.]*\) cores.*/\1/p' <<< "$out")
+    stored=$(grep -E '^stored' <<< "$out" || true)
+    ms=$(awk '{ v = $1; if (v ~ /µs$/) { sub(/µs$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }' <<< "${p99:-nan}")
+    echo "round $r  $b  p99 ${ms} ms  server ${cpu:-?} cores  ${stored}"
+    p99s[$b]+="$ms "
+    cores[$b]+="${cpu:-0} "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+first=""
+for b in "${builds[@]}"; do
+  m=$(median <<< "${p99s[$b]}")
+  c=$(median <<< "${cores[$b]}")
+  [ -n "$first" ] || first=$m
+  echo "median  $b  p99 $m ms  server $c cores  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { printf "%.2f", a / b }')"
+done
