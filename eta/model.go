@@ -366,7 +366,8 @@ func (m *Model) calibrate(ps []Point) {
 		if truth <= 0 || straight < 50 {
 			continue
 		}
-		pred := m.estimate(ps[i], -1, end.Lat, end.Lng, false).Duration.Seconds()
+		e, _ := m.estimate(ps[i], -1, end.Lat, end.Lng, nil, false)
+		pred := e.Duration.Seconds()
 		if pred <= 0 {
 			continue
 		}
@@ -482,10 +483,20 @@ type Estimate struct {
 // technician's current speed (negative: unknown); within a kilometre of
 // the destination it counts more and more.
 func (m *Model) Estimate(from Point, speedMPS, toLat, toLng float64) Estimate {
-	return m.estimate(from, speedMPS, toLat, toLng, true)
+	e, _ := m.estimate(from, speedMPS, toLat, toLng, nil, true)
+	return e
 }
 
-func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated bool) Estimate {
+// EstimateNear is Estimate for a caller that follows a drive: near is the
+// outline EstimateNear returned for the previous estimate (nil at first),
+// where the route's first cell is looked for, and among its neighbours, in
+// pure Go before H3 is asked (the one cgo call an estimate made, a third
+// of its time). It returns the outline to pass next time.
+func (m *Model) EstimateNear(from Point, speedMPS, toLat, toLng float64, near *geo.Shape) (Estimate, *geo.Shape) {
+	return m.estimate(from, speedMPS, toLat, toLng, near, true)
+}
+
+func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, near *geo.Shape, calibrated bool) (Estimate, *geo.Shape) {
 	straight := geo.DistanceM(from.Lat, from.Lng, toLat, toLng)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -495,6 +506,7 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 	var (
 		sec   float64
 		shape *geo.Shape // the last step's cell
+		first *geo.Shape // the first step's
 		pace  float64    // its pace
 	)
 	for i := range steps {
@@ -507,8 +519,15 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 		// cell's pace is looked up once for all its steps.
 		switch {
 		case shape == nil:
-			shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
-			pace = m.paceAt(shape.Cell, bucket)
+			switch {
+			case near == nil:
+				shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
+			case near.Holds(lat, lng, 1):
+				shape = near
+			default:
+				shape = m.shapes.next(near, lat, lng, m.cfg.FineRes)
+			}
+			first, pace = shape, m.paceAt(shape.Cell, bucket)
 		case !shape.Holds(lat, lng, 1):
 			next := m.shapes.next(shape, lat, lng, m.cfg.FineRes)
 			if next != shape {
@@ -527,7 +546,7 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, calibrated 
 	if calibrated {
 		sec *= m.calibration(straight)
 	}
-	return Estimate{DistanceM: driven, Duration: time.Duration(sec * float64(time.Second))}
+	return Estimate{DistanceM: driven, Duration: time.Duration(sec * float64(time.Second))}, first
 }
 
 // Stats says how much the model has learned.

@@ -110,6 +110,33 @@ func TestCalibrationLearnsFromArrivals(t *testing.T) {
 	}
 }
 
+// TestEstimateNearIsEstimate: following a drive with the outline each
+// estimate returns gives the estimates Estimate gives, whether the
+// technician stays in the hinted cell, moves to a neighbour, or jumps far.
+func TestEstimateNearIsEstimate(t *testing.T) {
+	m := New(Config{})
+	for k := range 20 {
+		m.AddTrip(drive(41.15, -8.65, 12, 60, t0.Add(time.Duration(k)*time.Hour)))
+	}
+	var near *geo.Shape
+	check := func(from Point) {
+		t.Helper()
+		want := m.Estimate(from, 10, 41.18, -8.60)
+		got, next := m.EstimateNear(from, 10, 41.18, -8.60, near)
+		if got != want {
+			t.Fatalf("from %+v: EstimateNear %+v, Estimate %+v", from, got, want)
+		}
+		if next == nil {
+			t.Fatalf("from %+v: no outline returned", from)
+		}
+		near = next
+	}
+	for _, p := range drive(41.15, -8.65, 12, 200, t0) { // 12 m/s, a fix a second: 2.4 km, cell after cell
+		check(p)
+	}
+	check(Point{Lat: 41.30, Lng: -8.40, Time: t0}) // far from the last hint
+}
+
 func BenchmarkEstimate(b *testing.B) {
 	m := New(Config{})
 	for k := range 50 {
@@ -204,5 +231,20 @@ func TestLearningDoesNotHoldBackEstimates(t *testing.T) {
 	}
 	if km, _ := m.Stats(); km <= 0 {
 		t.Fatalf("learned %.3f km, want the segment", km)
+	}
+}
+
+// BenchmarkEstimateNear is BenchmarkEstimate as the watcher estimates: with
+// the outline the previous estimate returned.
+func BenchmarkEstimateNear(b *testing.B) {
+	m := New(Config{})
+	for k := range 50 {
+		m.AddTrip(drive(41.15, -8.65, 12, 60, t0.Add(time.Duration(k)*time.Hour)))
+	}
+	from := Point{Lat: 41.15, Lng: -8.65, Time: t0}
+	_, near := m.EstimateNear(from, 10, 41.18, -8.60, nil)
+	b.ReportAllocs()
+	for range b.N {
+		m.EstimateNear(from, 10, 41.18, -8.60, near)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -114,6 +115,8 @@ type watch struct {
 	mu          sync.Mutex // publishers estimate, Run detects arrival
 	estimatedAt time.Time
 	arrived     bool
+
+	near atomic.Pointer[geo.Shape] // the last estimate's first cell (Model.EstimateNear)
 }
 
 // NewWatcher returns a watcher; auto reports whether automatic arrival is
@@ -191,7 +194,8 @@ func (w *Watcher) estimate(x *watch, p *enroute.Position) {
 	if !due {
 		return
 	}
-	e := w.model.Estimate(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng)
+	e, near := w.model.EstimateNear(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng, x.near.Load())
+	x.near.Store(near)
 	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time,
 		Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
 	w.pmu.Lock()
