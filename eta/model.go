@@ -174,6 +174,20 @@ func (c *shapeCache) next(from *geo.Shape, lat, lng float64, res int) *geo.Shape
 	return c.of(geo.CellOf(lat, lng, res))
 }
 
+// locate returns the outline of the cell holding (lat, lng), looked for
+// in near and then among its neighbours before H3 is asked (nil near:
+// asked at once).
+func (c *shapeCache) locate(near *geo.Shape, lat, lng float64, res int) *geo.Shape {
+	switch {
+	case near == nil:
+		return c.of(geo.CellOf(lat, lng, res))
+	case near.Holds(lat, lng, 1):
+		return near
+	default:
+		return c.next(near, lat, lng, res)
+	}
+}
+
 // New returns an empty model: it estimates from the prior alone.
 func New(cfg Config) *Model {
 	cfg.defaults()
@@ -516,22 +530,19 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, near *geo.S
 		// Consecutive steps mostly stay in one cell: a pure-Go test on
 		// its outline (surely inside by 1 m) spares the C call of a
 		// lookup, with the same cell as the lookup would give, and the
-		// cell's pace is looked up once for all its steps.
-		switch {
-		case shape == nil:
-			switch {
-			case near == nil:
-				shape = m.shapes.of(geo.CellOf(lat, lng, m.cfg.FineRes))
-			case near.Holds(lat, lng, 1):
-				shape = near
-			default:
-				shape = m.shapes.next(near, lat, lng, m.cfg.FineRes)
+		// cell's pace is looked up once for all its steps. The first
+		// step is looked for from near.
+		if shape == nil || !shape.Holds(lat, lng, 1) {
+			from := shape
+			if from == nil {
+				from = near
 			}
-			first, pace = shape, m.paceAt(shape.Cell, bucket)
-		case !shape.Holds(lat, lng, 1):
-			next := m.shapes.next(shape, lat, lng, m.cfg.FineRes)
+			next := m.shapes.locate(from, lat, lng, m.cfg.FineRes)
 			if next != shape {
 				pace = m.paceAt(next.Cell, bucket)
+			}
+			if shape == nil {
+				first = next
 			}
 			shape = next
 		}
