@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,7 @@ func (s *Server) newUpgrader() *websocket.Upgrader {
 	public, _ := url.Parse(s.cfg.PublicURL)
 	return &websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   512,
+		ReadBufferSize:   0, // the 512-byte reader upgrade's hijack lends (hijacker)
 		WriteBufferSize:  1024,
 		WriteBufferPool:  &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
@@ -130,15 +131,18 @@ func closeWith(c *websocket.Conn, code int, reason string) {
 	_ = c.Close()
 }
 
-// upgrade upgrades the request and registers the connection.
-func (s *Server) upgrade(c echo.Context) (*websocket.Conn, error) {
-	ws, err := s.upgrader.Upgrade(c.Response(), c.Request(), nil)
+// upgrade upgrades the request and registers the connection. It returns
+// the connection's buffered reader too, which gorilla reads frames from:
+// a viewer looks at what it holds before waiting for the socket.
+func (s *Server) upgrade(c echo.Context) (*websocket.Conn, *bufio.Reader, error) {
+	h := &hijacker{ResponseWriter: c.Response()}
+	ws, err := s.upgrader.Upgrade(h, c.Request(), nil)
 	if err != nil {
-		return nil, err // the upgrader has answered
+		return nil, nil, err // the upgrader has answered
 	}
 	if !s.conns.add(ws) {
 		closeWith(ws, closeGoingAway, "server shutting down")
-		return nil, websocket.ErrCloseSent
+		return nil, nil, websocket.ErrCloseSent
 	}
 	s.ingestMetrics.wsOpen.Inc()
 	if tc, ok := ws.NetConn().(*net.TCPConn); ok {
@@ -147,7 +151,33 @@ func (s *Server) upgrade(c echo.Context) (*websocket.Conn, error) {
 	ws.SetReadLimit(maxClientFrame)
 	_ = ws.SetReadDeadline(time.Now().Add(pongWait))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
-	return ws, nil
+	return ws, h.br, nil
+}
+
+// readBuffer is a WebSocket's read buffer: what a viewer sends is small.
+const readBuffer = 512
+
+// hijacker hands gorilla a reader of readBuffer bytes in place of
+// net/http's 4 KiB one, and keeps it: gorilla reads frames through the
+// hijacked reader when it is over 256 bytes and ReadBufferSize is 0, and
+// does not say how much it holds (viewer.read must know).
+type hijacker struct {
+	http.ResponseWriter
+	br *bufio.Reader
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("websocket: response does not implement http.Hijacker")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		return conn, brw, err // gorilla refuses data sent before the handshake
+	}
+	h.br = bufio.NewReaderSize(conn, readBuffer)
+	brw.Reader = h.br
+	return conn, brw, nil
 }
 
 // positionMsg is a live position on the wire.
@@ -229,14 +259,17 @@ type statusMsg struct {
 	Status       enroute.AssignmentStatus `json:"status"`
 }
 
-// viewer is a watcher's connection: a goroutine reading, and a goroutine
-// writing that exists only while there is something to write, so an idle
-// connection holds one goroutine (BENCHMARKS.md, memory per watcher). Pings
-// come from a timer; gorilla allows WriteControl beside the one writer.
+// viewer is a watcher's connection: a goroutine waiting for the peer to
+// send, one reading what it sent that exists only while there is something
+// to read, and a goroutine writing that exists only while there is
+// something to write, so an idle connection holds one goroutine on a
+// shallow stack (BENCHMARKS.md, memory per watcher). Pings come from a
+// timer; gorilla allows WriteControl beside the one writer.
 type viewer struct {
 	s       *Server
 	ws      *websocket.Conn
-	running atomic.Bool // a writing goroutine exists
+	br      *bufio.Reader // gorilla's reader of ws (upgrade)
+	running atomic.Bool   // a writing goroutine exists
 	closed  atomic.Bool
 	ping    *time.Timer
 	// gap is the shortest time between two writes (boards' BoardFlush; 0
@@ -250,8 +283,8 @@ type viewer struct {
 	sub   *tracker.Sub // the current subscription; changed under mu with queue
 }
 
-func (s *Server) newViewer(ws *websocket.Conn) *viewer {
-	v := &viewer{s: s, ws: ws}
+func (s *Server) newViewer(ws *websocket.Conn, br *bufio.Reader) *viewer {
+	v := &viewer{s: s, ws: ws, br: br}
 	v.ping = time.AfterFunc(pingPeriod, v.pinger)
 	return v
 }
@@ -419,20 +452,44 @@ func (v *viewer) close() {
 
 // read reads until the connection ends (onMessage handles client
 // messages; nil ignores them), then closes it.
+//
+// Waiting and reading are split: a goroutine's stack grows to the deepest
+// call it has made and, in practice, never shrinks back (the runtime
+// halves a stack only when under a quarter of it is in use), and
+// gorilla's frame reader is deep enough to double a reader's stack from 2
+// to 4 KiB, for the life of the connection. So this goroutine only waits,
+// shallow, for the peer to send (waitReadable, which respects the read
+// deadline the pongs extend), and a short-lived goroutine reads and
+// handles what came while it waits (BENCHMARKS.md, memory per watcher).
 func (v *viewer) read(onMessage func([]byte) error) {
+	done := make(chan bool, 1)
+	for v.br == nil || v.br.Buffered() > 0 || waitReadable(v.ws.NetConn()) == nil {
+		go func() { done <- v.readBuffered(onMessage) }()
+		if !<-done {
+			break
+		}
+	}
+	v.close()
+}
+
+// readBuffered reads one message and then those already buffered, handing
+// each to onMessage; it reports whether the connection goes on.
+func (v *viewer) readBuffered(onMessage func([]byte) error) bool {
 	for {
 		_, msg, err := v.ws.ReadMessage()
 		if err != nil {
-			break
+			return false
 		}
 		if onMessage != nil {
 			if err := onMessage(msg); err != nil {
 				closeWith(v.ws, closePolicy, enroute.ErrorMessage(err))
-				break
+				return false
 			}
 		}
+		if v.br == nil || v.br.Buffered() == 0 {
+			return true
+		}
 	}
-	v.close()
 }
 
 // appendFrame appends one position message, or
@@ -476,7 +533,7 @@ func writeRaw(ws *websocket.Conn, wait time.Duration, b []byte, s *Server) bool 
 func (s *Server) watchAssignment(c echo.Context) error {
 	ctx := c.Request().Context()
 	a, loc, lerr := s.trackedAssignment(ctx, c.Param("token"))
-	ws, err := s.upgrade(c)
+	ws, br, err := s.upgrade(c)
 	if err != nil {
 		return nil
 	}
@@ -485,7 +542,7 @@ func (s *Server) watchAssignment(c echo.Context) error {
 		s.release(ws)
 		return nil
 	}
-	v := s.newViewer(ws)
+	v := s.newViewer(ws, br)
 	// Subscribe before reading the snapshot, so no update falls between.
 	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, func() { s.evict(ws) })
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
@@ -546,17 +603,17 @@ type viewMsg struct {
 // for everything); the answer is a snapshot, then updates inside it. A new
 // subscribe message replaces the viewport.
 func (s *Server) watchBoard(c echo.Context) error {
-	ws, err := s.upgrade(c)
+	ws, br, err := s.upgrade(c)
 	if err != nil {
 		return nil
 	}
-	s.detach(ws, func() { s.board(ws) })
+	s.detach(ws, func() { s.board(ws, br) })
 	return nil
 }
 
 // board reads a dispatcher's subscribe messages and serves them.
-func (s *Server) board(ws *websocket.Conn) {
-	v := s.newViewer(ws)
+func (s *Server) board(ws *websocket.Conn, br *bufio.Reader) {
+	v := s.newViewer(ws, br)
 	v.gap = max(0, s.cfg.BoardFlush)
 	var cur *tracker.Sub // touched by the reading goroutine only
 	defer func() {
@@ -653,7 +710,7 @@ func decodeBatch(msg []byte) (int64, []tracker.Item, error) {
 // for each once its fixes are committed (or an error to resend it later).
 // Batches are handled in order, one at a time.
 func (s *Server) deviceStream(c echo.Context, dev *enroute.Device) error {
-	ws, err := s.upgrade(c)
+	ws, _, err := s.upgrade(c)
 	if err != nil {
 		return nil
 	}

@@ -532,3 +532,100 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo photo = %d", status)
 	}
 }
+
+// clientFrame is a masked text frame as a browser sends it (payloads under
+// 126 bytes).
+func clientFrame(payload string) []byte {
+	mask := [4]byte{0x1f, 0x2e, 0x3d, 0x4c}
+	b := append([]byte{0x81, 0x80 | byte(len(payload))}, mask[:]...)
+	for i := range len(payload) {
+		b = append(b, payload[i]^mask[i%4])
+	}
+	return b
+}
+
+// Messages that reach the server in one packet are all handled: the
+// viewer's reader waits on the socket only when gorilla's buffer is empty
+// (viewer.read), so the second must not sit in the buffer unread.
+func TestBoardReadsMessagesSentTogether(t *testing.T) {
+	st := newIngestStack(t)
+	_, _, portoToken := st.device("Ana Silva")
+	_, _, chicagoToken := st.device("Bruno Reis")
+	st.fixAt(portoToken, 41.15, -8.61)
+	st.fixAt(chicagoToken, 41.88, -87.63)
+	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	both := append(clientFrame(`{"type":"subscribe","bbox":[41.0,-8.8,41.3,-8.4]}`), clientFrame(`{"type":"subscribe"}`)...)
+	if _, err := ws.NetConn().Write(both); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 2} {
+		snap := next(t, ws, 5*time.Second)
+		if snap["type"] != "snapshot" || len(snap["positions"].([]any)) != want {
+			t.Fatalf("snapshot %d = %v, want %d positions", i+1, snap, want)
+		}
+	}
+	// And one sent alone later still is.
+	if err := ws.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{41.0, -8.8, 41.3, -8.4}}); err != nil {
+		t.Fatal(err)
+	}
+	if snap := next(t, ws, 5*time.Second); len(snap["positions"].([]any)) != 1 {
+		t.Fatalf("third snapshot = %v", snap)
+	}
+}
+
+// An idle customer's connection, whose reader only waits on the socket,
+// still answers a ping, takes the peer's close handshake, and is released
+// when the peer just drops the socket.
+func TestIdleViewerSeesItsPeer(t *testing.T) {
+	st := newIngestStack(t)
+	ana, _, anaToken := st.device("Ana Silva")
+	st.fixAt(anaToken, 41.1490, -8.6100)
+	_, token := st.trackingLink(ana)
+	open := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(metric(t, st), fmt.Sprintf("enroute_websockets_open %d", n)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("want %d open:\n%s", n, metric(t, st))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	polite, _, err := st.wsDial("/t/" + token + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rude, _, err := st.wsDial("/t/" + token + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, polite, 5*time.Second)
+	next(t, rude, 5*time.Second)
+	open(2)
+	// A ping from the idle client: the server's gorilla answers it.
+	pong := make(chan string, 1)
+	polite.SetPongHandler(func(s string) error { pong <- s; return nil })
+	if err := polite.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = polite.SetReadDeadline(time.Now().Add(5 * time.Second)); _, _, _ = polite.ReadMessage() }()
+	select {
+	case s := <-pong:
+		if s != "are you there" {
+			t.Fatalf("pong %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong from an idle viewer")
+	}
+	// Dropped without a word: released.
+	_ = rude.NetConn().Close()
+	open(1)
+	// The close handshake: released too.
+	_ = polite.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Second))
+	open(0)
+}
