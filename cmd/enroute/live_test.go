@@ -30,15 +30,34 @@ func (st *stack) wsDial(path string, headers ...string) (*websocket.Conn, *http.
 // with its snapshot; it is closed when the test ends.
 func (st *stack) boardAll() (*websocket.Conn, map[string]any) {
 	st.t.Helper()
+	ws := st.board()
+	if err := ws.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
+		st.t.Fatal(err)
+	}
+	return ws, next(st.t, ws, 5*time.Second)
+}
+
+// board opens a dispatcher board, not subscribed yet; it is closed when the
+// test ends.
+func (st *stack) board() *websocket.Conn {
+	st.t.Helper()
 	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
 	if err != nil {
 		st.t.Fatal(err)
 	}
 	st.t.Cleanup(func() { ws.Close() })
-	if err := ws.WriteJSON(map[string]any{"type": "subscribe"}); err != nil {
-		st.t.Fatal(err)
-	}
-	return ws, next(st.t, ws, 5*time.Second)
+	return ws
+}
+
+// portoAndChicago makes two technicians, one in Porto and one in Chicago,
+// and returns the first one's id and both devices' tokens.
+func (st *stack) portoAndChicago() (porto int64, portoToken, chicagoToken string) {
+	st.t.Helper()
+	porto, _, portoToken = st.device("Ana Silva")
+	_, _, chicagoToken = st.device("Bruno Reis")
+	st.fixAt(portoToken, 41.15, -8.61)
+	st.fixAt(chicagoToken, 41.88, -87.63)
+	return porto, portoToken, chicagoToken
 }
 
 // next reads the next JSON message within timeout.
@@ -202,19 +221,11 @@ func TestCustomerStream(t *testing.T) {
 
 func TestDispatcherViewport(t *testing.T) {
 	st := newIngestStack(t)
-	porto, _, portoToken := st.device("Ana Silva")
-	_, _, chicagoToken := st.device("Bruno Reis")
-	st.fixAt(portoToken, 41.15, -8.61)
-	st.fixAt(chicagoToken, 41.88, -87.63)
-
+	porto, portoToken, chicagoToken := st.portoAndChicago()
 	if _, res, err := st.wsDial("/api/v1/live"); err == nil || res.StatusCode != 401 {
 		t.Fatalf("without a key = %v %v", res, err)
 	}
-	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws := st.board()
 	if err := ws.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{41.0, -8.8, 41.3, -8.4}}); err != nil {
 		t.Fatal(err)
 	}
@@ -549,15 +560,8 @@ func clientFrame(payload string) []byte {
 // (viewer.read), so the second must not sit in the buffer unread.
 func TestBoardReadsMessagesSentTogether(t *testing.T) {
 	st := newIngestStack(t)
-	_, _, portoToken := st.device("Ana Silva")
-	_, _, chicagoToken := st.device("Bruno Reis")
-	st.fixAt(portoToken, 41.15, -8.61)
-	st.fixAt(chicagoToken, 41.88, -87.63)
-	ws, _, err := st.wsDial("/api/v1/live", "Authorization", "Bearer "+testAdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	st.portoAndChicago()
+	ws := st.board()
 	both := append(clientFrame(`{"type":"subscribe","bbox":[41.0,-8.8,41.3,-8.4]}`), clientFrame(`{"type":"subscribe"}`)...)
 	if _, err := ws.NetConn().Write(both); err != nil {
 		t.Fatal(err)
