@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,11 +43,14 @@ type Hub struct {
 	cfg HubConfig
 	now func() time.Time
 
-	mu           sync.RWMutex
-	byTech       map[int64]map[*Sub]struct{}
-	byAssignment map[int64]map[*Sub]struct{}
-	byCell       map[geo.Cell]map[*Sub]struct{}
-	wide         map[*Sub]struct{} // everything, or a box checked per update
+	mu sync.RWMutex
+	// Subscribers by technician, assignment and cell, and the wide ones:
+	// slices, not sets, since they hold one or a few and each update
+	// copies them (ranging over a map was 3% of the server).
+	byTech       map[int64][]*Sub
+	byAssignment map[int64][]*Sub
+	byCell       map[geo.Cell][]*Sub
+	wide         []*Sub // everything, or a box checked per update
 	res          int
 	maxCells     int
 	subs         int
@@ -64,8 +68,7 @@ func NewHub(cfg HubConfig, res, maxCells int) *Hub {
 		cfg.MaxEvents = 64
 	}
 	h := &Hub{cfg: cfg, now: time.Now, res: res, maxCells: maxCells,
-		byTech: map[int64]map[*Sub]struct{}{}, byAssignment: map[int64]map[*Sub]struct{}{},
-		byCell: map[geo.Cell]map[*Sub]struct{}{}, wide: map[*Sub]struct{}{}}
+		byTech: map[int64][]*Sub{}, byAssignment: map[int64][]*Sub{}, byCell: map[geo.Cell][]*Sub{}}
 	h.pool.New = func() any { s := make([]*Sub, 0, 64); return &s }
 	return h
 }
@@ -284,7 +287,7 @@ func (h *Hub) SubscribeView(box *geo.BBox, notify, evict func()) *Sub {
 			add(h.byCell, c, s)
 		}
 	} else {
-		h.wide[s] = struct{}{}
+		h.wide = append(h.wide, s)
 	}
 	h.subs++
 	h.mu.Unlock()
@@ -295,22 +298,24 @@ func (h *Hub) newSub(notify, evict func()) *Sub {
 	return &Sub{hub: h, notify: notify, evict: evict}
 }
 
-func add[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
-	set := m[k]
-	if set == nil {
-		set = map[*Sub]struct{}{}
-		m[k] = set
-	}
-	set[s] = struct{}{}
+func add[K comparable](m map[K][]*Sub, k K, s *Sub) {
+	m[k] = append(m[k], s)
 }
 
-func del[K comparable](m map[K]map[*Sub]struct{}, k K, s *Sub) {
-	if set := m[k]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
-			delete(m, k)
-		}
+func del[K comparable](m map[K][]*Sub, k K, s *Sub) {
+	if subs := without(m[k], s); len(subs) > 0 {
+		m[k] = subs
+	} else {
+		delete(m, k)
 	}
+}
+
+// without removes s from subs, in place, order kept.
+func without(subs []*Sub, s *Sub) []*Sub {
+	if i := slices.Index(subs, s); i >= 0 {
+		return slices.Delete(subs, i, i+1)
+	}
+	return subs
 }
 
 // Unsubscribe forgets s. It is idempotent.
@@ -335,7 +340,7 @@ func (h *Hub) Unsubscribe(s *Sub) {
 			del(h.byCell, c, s)
 		}
 	} else {
-		delete(h.wide, s)
+		h.wide = without(h.wide, s)
 	}
 }
 
@@ -349,19 +354,13 @@ func (h *Hub) Len() int {
 // subscribers collects who may want an update: byID[id] (a technician's
 // or an assignment's subscribers), the cell's, and the wide ones, in a
 // pooled buffer to give back with putSubscribers.
-func (h *Hub) subscribers(byID map[int64]map[*Sub]struct{}, id int64, cell geo.Cell) *[]*Sub {
+func (h *Hub) subscribers(byID map[int64][]*Sub, id int64, cell geo.Cell) *[]*Sub {
 	bufp := h.pool.Get().(*[]*Sub)
 	subs := (*bufp)[:0]
 	h.mu.RLock()
-	for s := range byID[id] {
-		subs = append(subs, s)
-	}
-	for s := range h.byCell[cell] {
-		subs = append(subs, s)
-	}
-	for s := range h.wide {
-		subs = append(subs, s)
-	}
+	subs = append(subs, byID[id]...)
+	subs = append(subs, h.byCell[cell]...)
+	subs = append(subs, h.wide...)
 	h.mu.RUnlock()
 	*bufp = subs
 	return bufp
@@ -406,10 +405,7 @@ func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*
 // route.
 func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 	h.mu.RLock()
-	var subs []*Sub
-	for s := range h.byAssignment[a.ID] {
-		subs = append(subs, s)
-	}
+	subs := slices.Clone(h.byAssignment[a.ID])
 	h.mu.RUnlock()
 	for _, s := range subs {
 		s.mu.Lock()
