@@ -52,6 +52,31 @@ func TestHubViewport(t *testing.T) {
 	}
 }
 
+// Unsubscribing takes a subscriber out of every index it was put in, the
+// others staying, and leaves nothing behind once all are gone.
+func TestHubForgetsUnsubscribed(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	first, second := h.SubscribeAssignment(a, true, nil, nil), h.SubscribeAssignment(a, true, nil, nil) // two tabs
+	view := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil, nil)
+	all, all2 := h.SubscribeView(nil, nil, nil), h.SubscribeView(nil, nil, nil)
+	h.Unsubscribe(first)
+	h.Unsubscribe(all)
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	for name, s := range map[string]*Sub{"second tab": second, "view": view, "other board": all2} {
+		if ps, _ := s.Take(); len(ps) != 1 {
+			t.Fatalf("%s got %+v after another left", name, ps)
+		}
+	}
+	for _, s := range []*Sub{first, second, second, view, all, all2} {
+		h.Unsubscribe(s)
+	}
+	if h.Len() != 0 || len(h.byTech) != 0 || len(h.byAssignment) != 0 || len(h.byCell) != 0 || len(h.wide) != 0 {
+		t.Fatalf("left behind: %d subscribers, %d technicians, %d assignments, %d cells, %d wide",
+			h.Len(), len(h.byTech), len(h.byAssignment), len(h.byCell), len(h.wide))
+	}
+}
+
 func TestHubAssignmentStream(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
 	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
