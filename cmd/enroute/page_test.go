@@ -90,9 +90,12 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// hidden reports whether the element is not shown: not laid out at all
+// (display: none, its own or an ancestor's). Not the hidden attribute
+// alone: a stylesheet's display rule overrides it, and the element shows.
 func hidden(t *testing.T, ctx context.Context, sel string) bool {
 	t.Helper()
-	return eval[bool](t, ctx, fmt.Sprintf(`document.querySelector(%q).hidden`, sel))
+	return eval[bool](t, ctx, fmt.Sprintf(`document.querySelector(%q).getClientRects().length === 0`, sel))
 }
 
 func navigate(t *testing.T, ctx context.Context, url string) {
