@@ -294,7 +294,7 @@ func TestDispatchBoard(t *testing.T) {
 	st := newPageStack(t)
 	ctx := browser(t)
 	ana, _, anaToken := st.device("Ana Silva")
-	_, _, boToken := st.device("Bruno Reis")
+	bruno, _, boToken := st.device("Bruno Reis")
 	st.fixAt(boToken, 41.1600, -8.6000)
 	_, _ = st.trackingLink(ana) // Ana is dispatched to a verified address
 	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
@@ -317,8 +317,9 @@ func TestDispatchBoard(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
 	}
-	if got := eval[string](t, ctx, `document.querySelector("#techs tbody").innerText`); !strings.Contains(got, "Bruno Reis") {
-		t.Fatalf("the list = %q", got)
+	// Bruno has no assignment: his status reads as the legend's grey dot.
+	if got := eval[string](t, ctx, row(bruno)); !strings.Contains(got, "Bruno Reis") || !strings.Contains(got, "Not assigned") {
+		t.Fatalf("Bruno's row = %q", got)
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#map path.leaflet-interactive").length`); n != 2 {
 		t.Fatalf("%d markers on the map, want 2", n)

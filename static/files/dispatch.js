@@ -65,7 +65,7 @@
       var t = techs[id], tr = document.createElement("tr");
       tr.dataset.tech = id;
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
-      [t.name, { dispatched: "On the way", working: "Working", idle: "—" }[t.status] || t.status,
+      [t.name, { dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
        t.pos ? ago(t.pos.ts) : "no position",
        t.status === "dispatched" && t.eta ? new Date(t.eta).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
