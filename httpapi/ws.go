@@ -132,8 +132,9 @@ func closeWith(c *websocket.Conn, code int, reason string) {
 }
 
 // upgrade upgrades the request and registers the connection. It returns
-// the connection's buffered reader too, which gorilla reads frames from:
-// a viewer looks at what it holds before waiting for the socket.
+// the connection's buffered reader too, which gorilla reads frames from
+// (never nil when the upgrade succeeds): a viewer looks at what it holds
+// before waiting for the socket.
 func (s *Server) upgrade(c echo.Context) (*websocket.Conn, *bufio.Reader, error) {
 	h := &hijacker{ResponseWriter: c.Response()}
 	ws, err := s.upgrader.Upgrade(h, c.Request(), nil)
@@ -463,7 +464,7 @@ func (v *viewer) close() {
 // handles what came while it waits (BENCHMARKS.md, memory per watcher).
 func (v *viewer) read(onMessage func([]byte) error) {
 	done := make(chan bool, 1)
-	for v.br == nil || v.br.Buffered() > 0 || waitReadable(v.ws.NetConn()) == nil {
+	for v.br.Buffered() > 0 || waitReadable(v.ws.NetConn()) == nil {
 		go func() { done <- v.readBuffered(onMessage) }()
 		if !<-done {
 			break
@@ -486,7 +487,7 @@ func (v *viewer) readBuffered(onMessage func([]byte) error) bool {
 				return false
 			}
 		}
-		if v.br == nil || v.br.Buffered() == 0 {
+		if v.br.Buffered() == 0 {
 			return true
 		}
 	}
