@@ -46,6 +46,7 @@ type ingestMetrics struct {
 	fixes     *prometheus.CounterVec
 	wsOpen    prometheus.Gauge
 	evictions prometheus.Counter
+	deferred  prometheus.Counter
 }
 
 func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
@@ -55,8 +56,9 @@ func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
 		}, []string{"protocol", "outcome"}),
 		wsOpen:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "enroute_websockets_open", Help: "Open WebSocket connections."}),
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_evictions_total", Help: "WebSocket peers dropped for reading too slowly."}),
+		deferred:  prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_writes_deferred_total", Help: "Customers' updates the socket could not take at once, left to a writing goroutine (a peer reading slowly)."}),
 	}
-	r.MustRegister(m.fixes, m.wsOpen, m.evictions)
+	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.deferred)
 	return m
 }
 

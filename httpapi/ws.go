@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net"
@@ -12,7 +13,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -74,10 +77,12 @@ func (s *Server) newUpgrader() *websocket.Upgrader {
 }
 
 // conns tracks open WebSockets so shutdown can close them with 1001:
-// http.Server.Shutdown does not close hijacked connections.
+// http.Server.Shutdown does not close hijacked connections. Each has the
+// function that closes it (closeWith, or its viewer's, which takes the
+// viewer's write lock first).
 type conns struct {
 	mu     sync.Mutex
-	m      map[*websocket.Conn]struct{}
+	m      map[*websocket.Conn]func(code int, reason string)
 	closed bool
 }
 
@@ -88,21 +93,24 @@ func (cs *conns) add(c *websocket.Conn) bool {
 		return false
 	}
 	if cs.m == nil {
-		cs.m = map[*websocket.Conn]struct{}{}
+		cs.m = map[*websocket.Conn]func(int, string){}
 	}
-	cs.m[c] = struct{}{}
+	cs.m[c] = func(code int, reason string) { closeWith(c, code, reason) }
 	return true
+}
+
+// closeBy makes f the function that closes c.
+func (cs *conns) closeBy(c *websocket.Conn, f func(code int, reason string)) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.m[c]; ok {
+		cs.m[c] = f
+	}
 }
 
 func (s *Server) release(ws *websocket.Conn) {
 	s.conns.remove(ws)
 	s.ingestMetrics.wsOpen.Dec()
-}
-
-// evict drops a peer that reads too slowly.
-func (s *Server) evict(ws *websocket.Conn) {
-	s.ingestMetrics.evictions.Inc()
-	closeWith(ws, closeSlowConsumer, "slow consumer")
 }
 
 func (cs *conns) remove(c *websocket.Conn) {
@@ -114,18 +122,22 @@ func (cs *conns) remove(c *websocket.Conn) {
 func (cs *conns) closeAll() {
 	cs.mu.Lock()
 	cs.closed = true
-	all := make([]*websocket.Conn, 0, len(cs.m))
-	for c := range cs.m {
-		all = append(all, c)
+	all := make([]func(int, string), 0, len(cs.m))
+	for _, f := range cs.m {
+		all = append(all, f)
 	}
 	cs.mu.Unlock()
-	for _, c := range all {
-		closeWith(c, closeGoingAway, "server shutting down")
+	// Together: a peer that stopped reading holds its close up to a second.
+	var wg sync.WaitGroup
+	for _, f := range all {
+		wg.Go(func() { f(closeGoingAway, "server shutting down") })
 	}
+	wg.Wait()
 }
 
-// closeWith sends a close frame (concurrent-safe in gorilla) and closes the
-// socket, which also unblocks a writer stuck on a full connection.
+// closeWith sends a close frame (concurrent-safe in gorilla, for the
+// connections gorilla writes to: not viewers') and closes the socket,
+// which also unblocks a writer stuck on a full connection.
 func closeWith(c *websocket.Conn, code int, reason string) {
 	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	_ = c.Close()
@@ -265,27 +277,85 @@ type statusMsg struct {
 // to read, and a goroutine writing that exists only while there is
 // something to write, so an idle connection holds one goroutine on a
 // shallow stack (BENCHMARKS.md, memory per watcher). Pings come from a
-// timer; gorilla allows WriteControl beside the one writer.
+// timer.
+//
+// Writing. One writer at a time has the turn (running): a customer's
+// writes are made at once on the publisher's goroutine, in the hub's
+// notify (writeNow), whenever the socket takes the frame without waiting,
+// which saves waking a goroutine per fix (BENCHMARKS.md: the fix-to-watcher
+// tail); otherwise, and for boards, which wait out their gap, a writing
+// goroutine takes the turn. The viewer frames its messages itself and
+// writes them to the socket, so that a write can stop short without
+// blocking: wl is held by whoever writes a frame (the writer, pings,
+// pongs, closes), from its first byte to its last, even when a goroutine
+// finishes what writeNow began. gorilla writes nothing to a viewer's
+// connection; its reader only reads.
 type viewer struct {
 	s       *Server
 	ws      *websocket.Conn
-	br      *bufio.Reader // gorilla's reader of ws (upgrade)
-	running atomic.Bool   // a writing goroutine exists
+	br      *bufio.Reader   // gorilla's reader of ws (upgrade)
+	raw     syscall.RawConn // ws's socket for writes that do not wait; nil: always a goroutine
+	wl      wlock
+	running atomic.Bool // a writer has the turn
 	closed  atomic.Bool
 	ping    *time.Timer
 	// gap is the shortest time between two writes (boards' BoardFlush; 0
 	// for customers, who get one technician's positions); lastWrite is
-	// touched by the writing goroutine only.
+	// touched by the writer only.
 	gap       time.Duration
 	lastWrite time.Time
+	// rest is what writeNow's frame the socket did not take: the writing
+	// goroutine sends it first, holding wl since writeNow.
+	rest []byte
 
 	mu    sync.Mutex
 	queue [][]byte     // frames to send before updates: snapshots
 	sub   *tracker.Sub // the current subscription; changed under mu with queue
 }
 
+// wlock is a connection's write lock, a channel so that it can be tried
+// and waited for a while.
+type wlock chan struct{}
+
+func (l wlock) lock()         { l <- struct{}{} }
+func (l wlock) unlock()       { <-l }
+func (l wlock) tryLock() bool { return l.lockWithin(0) }
+
+// lockWithin takes the lock if it is free within d.
+func (l wlock) lockWithin(d time.Duration) bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	default:
+	}
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case l <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 func (s *Server) newViewer(ws *websocket.Conn, br *bufio.Reader) *viewer {
-	v := &viewer{s: s, ws: ws, br: br}
+	v := &viewer{s: s, ws: ws, br: br, raw: rawConnOf(ws.NetConn()), wl: make(wlock, 1)}
+	// gorilla's handlers would answer pings and closes with writes of
+	// their own, beside the viewer's.
+	ws.SetPingHandler(func(data string) error {
+		if v.send(websocket.PongMessage, []byte(data)) != nil {
+			v.close()
+		}
+		return nil
+	})
+	ws.SetCloseHandler(func(code int, _ string) error {
+		_ = v.send(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+		return nil
+	})
+	s.conns.closeBy(ws, func(code int, reason string) { v.closeWith(code, reason, time.Second) })
 	v.ping = time.AfterFunc(pingPeriod, v.pinger)
 	return v
 }
@@ -294,23 +364,28 @@ func (v *viewer) pinger() {
 	if v.closed.Load() {
 		return
 	}
-	if v.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(v.s.cfg.WSWriteTimeout)) != nil {
+	if v.send(websocket.PingMessage, nil) != nil {
 		v.close()
 		return
 	}
 	v.ping.Reset(pingPeriod)
 }
 
-// kick makes sure a writing goroutine runs. The hub calls it (via the
-// subscription's notify) under its locks: it never blocks. A board's writer
-// runs most of the time (it waits out the board's gap), so running is read
-// before it is swapped: a read leaves the cache line shared between the
-// cores, where even a failing swap takes it for one core, and every
-// position published is a kick for each board.
+// kick makes sure what is pending gets written. The hub calls it (via the
+// subscription's notify) on the publisher's goroutine, with no locks
+// held: it never waits for the peer. A board's writer runs most of the
+// time (it waits out the board's gap), so running is read before it is
+// swapped: a read leaves the cache line shared between the cores, where
+// even a failing swap takes it for one core, and every position published
+// is a kick for each board.
 func (v *viewer) kick() {
-	if !v.closed.Load() && !v.running.Load() && v.running.CompareAndSwap(false, true) {
-		v.s.wsWG.Go(v.write)
+	if v.closed.Load() || v.running.Load() || !v.running.CompareAndSwap(false, true) {
+		return
 	}
+	if v.gap == 0 && v.raw != nil && v.writeNow() {
+		return
+	}
+	v.s.wsWG.Go(v.write)
 }
 
 // switchTo queues first (a snapshot) and makes sub the subscription, in one
@@ -328,16 +403,72 @@ func (v *viewer) switchTo(sub *tracker.Sub, first any) error {
 	return nil
 }
 
-// write drains, then exits; a notification that raced with its exit finds
-// work pending and takes over again.
+// writeNow is a write turn on the caller's goroutine: it takes what the
+// subscription has pending and writes it as one frame, as far as the
+// socket takes it at once. It reports whether the turn is over; false
+// hands it to a writing goroutine: snapshots are queued, a control frame
+// is being written, the socket took only part of the frame (v.rest holds
+// the rest, and the goroutine inherits wl), or more came meanwhile.
+func (v *viewer) writeNow() bool {
+	if !v.wl.tryLock() {
+		return false
+	}
+	v.mu.Lock()
+	sub, snapshots := v.sub, len(v.queue) > 0
+	v.mu.Unlock()
+	if sub == nil || snapshots {
+		v.wl.unlock()
+		return false
+	}
+	bufs := getDrainBufs()
+	defer putDrainBufs(bufs)
+	bufs.ps, bufs.ev = sub.TakeInto(bufs.ps, bufs.ev)
+	if len(bufs.ps) == 0 && len(bufs.ev) == 0 {
+		v.wl.unlock()
+		return v.endTurn()
+	}
+	frame := bufs.frame(websocket.TextMessage, bufs.updates())
+	n, err := tryWrite(v.raw, frame)
+	if err != nil {
+		v.wl.unlock()
+		v.close()
+		return true // closed: the turn is never given back
+	}
+	if n < len(frame) {
+		v.rest = append([]byte(nil), frame[n:]...)
+		v.s.ingestMetrics.deferred.Inc()
+		return false
+	}
+	v.wl.unlock()
+	return v.endTurn()
+}
+
+// endTurn gives the turn back. It reports false when something came
+// meanwhile and the turn was taken again, for a writing goroutine.
+func (v *viewer) endTurn() bool {
+	v.running.Store(false)
+	return !v.pending() || !v.running.CompareAndSwap(false, true)
+}
+
+// write is a writing goroutine's turn: it finishes the frame writeNow
+// began, drains, then exits; a notification that raced with its exit
+// finds work pending and takes over again.
 func (v *viewer) write() {
-	for {
-		if !v.drain() {
-			v.close()
+	if rest := v.rest; rest != nil {
+		v.rest = nil
+		err := v.writeAll(&net.Buffers{rest})
+		v.wl.unlock()
+		if err != nil {
+			v.fail(err)
 			return
 		}
-		v.running.Store(false)
-		if !v.pending() || !v.running.CompareAndSwap(false, true) {
+	}
+	for {
+		if err := v.drain(); err != nil {
+			v.fail(err)
+			return
+		}
+		if v.endTurn() {
 			return
 		}
 	}
@@ -350,29 +481,63 @@ func (v *viewer) pending() bool {
 	return q || (sub != nil && sub.Pending())
 }
 
-// drainBufs are a drain's buffers, pooled: a writing goroutine exists only
-// while there is something to write, and holding them per connection would
-// cost every idle watcher memory.
+// drainBufs are a write turn's buffers, pooled: a writer exists only while
+// there is something to write, and holding them per connection would cost
+// every idle watcher memory.
 type drainBufs struct {
-	ps    []tracker.Update
-	ev    []tracker.Event
-	frame []byte
+	ps   []tracker.Update
+	ev   []tracker.Event
+	msg  []byte // updates' message
+	wire []byte // frame's: header and payload
 }
 
 var drainPool = sync.Pool{New: func() any { return new(drainBufs) }}
 
+func getDrainBufs() *drainBufs { return drainPool.Get().(*drainBufs) }
+
+func putDrainBufs(bufs *drainBufs) {
+	clear(bufs.ps) // they point to positions' encodings
+	clear(bufs.ev)
+	bufs.ps, bufs.ev = bufs.ps[:0], bufs.ev[:0]
+	drainPool.Put(bufs)
+}
+
+// frame returns payload as one WebSocket frame of type op (appendFrame),
+// in bufs: writeNow's single system call takes it whole.
+func (bufs *drainBufs) frame(op int, payload []byte) []byte {
+	bufs.wire = appendFrame(bufs.wire[:0], op, payload)
+	return bufs.wire
+}
+
+// maxHeader is the longest frame header a server writes.
+const maxHeader = 10
+
+// appendHeader appends the header of an unmasked, final frame of type op
+// carrying n bytes (RFC 6455, section 5.2: a server does not mask).
+// Viewers' connections never negotiate compression (newUpgrader), so
+// their payloads go as they are.
+func appendHeader(b []byte, op, n int) []byte {
+	b = append(b, 0x80|byte(op))
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return append(b, 126, byte(n>>8), byte(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
+}
+
+func appendFrame(b []byte, op int, payload []byte) []byte {
+	return append(appendHeader(b, op, len(payload)), payload...)
+}
+
 // drain writes queued frames, then the subscription's updates (everything
 // pending as one frame: one write per drain, BENCHMARKS.md) and events,
-// until nothing is left. It reports false when a write failed.
-func (v *viewer) drain() bool {
-	wait := v.s.cfg.WSWriteTimeout
-	bufs := drainPool.Get().(*drainBufs)
-	defer func() {
-		clear(bufs.ps) // they point to positions' encodings
-		clear(bufs.ev)
-		bufs.ps, bufs.ev = bufs.ps[:0], bufs.ev[:0]
-		drainPool.Put(bufs)
-	}()
+// until nothing is left. An error means the connection must go.
+func (v *viewer) drain() error {
+	bufs := getDrainBufs()
+	defer putDrainBufs(bufs)
 	for !v.closed.Load() {
 		// With a gap, wait until it has passed since the last write: what
 		// arrives meanwhile joins the frame.
@@ -386,8 +551,8 @@ func (v *viewer) drain() bool {
 		v.queue = nil
 		v.mu.Unlock()
 		for _, b := range q {
-			if !writeRaw(v.ws, wait, b, v.s) {
-				return false
+			if err := v.send(websocket.TextMessage, b); err != nil {
+				return err
 			}
 		}
 		bufs.ps, bufs.ev = bufs.ps[:0], bufs.ev[:0]
@@ -395,16 +560,91 @@ func (v *viewer) drain() bool {
 			bufs.ps, bufs.ev = sub.TakeInto(bufs.ps, bufs.ev)
 		}
 		if len(q) == 0 && len(bufs.ps) == 0 && len(bufs.ev) == 0 {
-			return true
+			return nil
 		}
 		if len(bufs.ps) > 0 || len(bufs.ev) > 0 {
-			if !writeRaw(v.ws, wait, bufs.updates(), v.s) {
-				return false
+			if err := v.send(websocket.TextMessage, bufs.updates()); err != nil {
+				return err
 			}
 			v.lastWrite = time.Now()
 		}
 	}
-	return true
+	return nil
+}
+
+// send writes payload as one frame of type op (text, or a ping, pong or
+// close between the writer's), holding wl: the header and the payload in
+// one system call, without copying the payload (a board's snapshot may
+// hold thousands of positions).
+func (v *viewer) send(op int, payload []byte) error {
+	var h [maxHeader]byte
+	bufs := net.Buffers{appendHeader(h[:0], op, len(payload)), payload}
+	v.wl.lock()
+	defer v.wl.unlock()
+	return v.writeAll(&bufs)
+}
+
+// writeAll writes bufs, under wl, waiting at most the write timeout for
+// the peer to take them. It leaves no deadline behind: tryWrite would take
+// an expired one for a full socket.
+func (v *viewer) writeAll(bufs *net.Buffers) error {
+	c := v.ws.NetConn()
+	_ = c.SetWriteDeadline(time.Now().Add(v.s.cfg.WSWriteTimeout))
+	_, err := bufs.WriteTo(c)
+	if err == nil {
+		_ = c.SetWriteDeadline(time.Time{})
+	}
+	return err
+}
+
+// fail ends the connection after a failed write: a write blocked past its
+// deadline marks a slow consumer. No close frame: the peer is not reading.
+func (v *viewer) fail(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		v.s.ingestMetrics.evictions.Inc()
+	}
+	v.close()
+}
+
+// evict drops a peer that reads too slowly (close 4008). The hub calls it
+// on the publisher's goroutine, which never waits: the close frame goes
+// only if no write holds the connection and the socket takes it at once.
+func (v *viewer) evict() {
+	v.s.ingestMetrics.evictions.Inc()
+	v.closeWith(closeSlowConsumer, "slow consumer", 0)
+}
+
+// closeWith sends a close frame, if the connection is free to write it
+// within wait (with no wait: free, and the socket takes it at once), and
+// closes it.
+func (v *viewer) closeWith(code int, reason string, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	if v.wl.lockWithin(wait) {
+		var b [2 + 125]byte
+		frame := appendFrame(b[:0], websocket.CloseMessage, closePayload(code, reason))
+		switch c := v.ws.NetConn(); {
+		case wait > 0:
+			_ = c.SetWriteDeadline(deadline)
+			_, _ = c.Write(frame)
+		case v.raw != nil:
+			_, _ = tryWrite(v.raw, frame) // a part of it is as good as none: the socket closes
+		}
+		v.wl.unlock()
+	}
+	v.close()
+}
+
+// closePayload is a close frame's payload: the code, and the reason cut to
+// fit a control frame (125 bytes) at a character's boundary.
+func closePayload(code int, reason string) []byte {
+	if len(reason) > 123 {
+		reason = reason[:123]
+		for !utf8.ValidString(reason) { // cut inside a character
+			reason = reason[:len(reason)-1]
+		}
+	}
+	return websocket.FormatCloseMessage(code, reason)
 }
 
 // batchPrefix opens a message holding several: a drain's positions and
@@ -412,14 +652,14 @@ func (v *viewer) drain() bool {
 // and the progress it gave, for a customer), clients handle each inside.
 const batchPrefix = `{"type":"batch","messages":[`
 
-// updates encodes what a drain took as one message: the positions (one,
-// or several in a "positions" message) and the events; several such
-// messages are wrapped in a "batch".
+// updates encodes what a turn took as one message: the positions (one, or
+// several in a "positions" message) and the events; several such messages
+// are wrapped in a "batch".
 func (bufs *drainBufs) updates() []byte {
-	b := append(bufs.frame[:0], batchPrefix...)
+	b := append(bufs.msg[:0], batchPrefix...)
 	n := 0
 	if len(bufs.ps) > 0 {
-		b = appendFrame(b, bufs.ps)
+		b = appendPositions(b, bufs.ps)
 		n++
 	}
 	for _, e := range bufs.ev {
@@ -437,12 +677,12 @@ func (bufs *drainBufs) updates() []byte {
 			b = append(b, m...)
 		}
 	}
-	bufs.frame = b
+	bufs.msg = b
 	if n == 1 {
 		return b[len(batchPrefix):]
 	}
-	bufs.frame = append(b, "]}"...)
-	return bufs.frame
+	bufs.msg = append(b, "]}"...)
+	return bufs.msg
 }
 
 func (v *viewer) close() {
@@ -483,7 +723,7 @@ func (v *viewer) readBuffered(onMessage func([]byte) error) bool {
 		}
 		if onMessage != nil {
 			if err := onMessage(msg); err != nil {
-				closeWith(v.ws, closePolicy, enroute.ErrorMessage(err))
+				v.closeWith(closePolicy, enroute.ErrorMessage(err), time.Second)
 				return false
 			}
 		}
@@ -493,9 +733,9 @@ func (v *viewer) readBuffered(onMessage func([]byte) error) bool {
 	}
 }
 
-// appendFrame appends one position message, or
+// appendPositions appends one position message, or
 // {"type":"positions","positions":[...]} holding several, to b.
-func appendFrame(b []byte, ps []tracker.Update) []byte {
+func appendPositions(b []byte, ps []tracker.Update) []byte {
 	msg := func(u *tracker.Update) []byte {
 		if u.Msg != nil {
 			return u.Msg
@@ -513,18 +753,6 @@ func appendFrame(b []byte, ps []tracker.Update) []byte {
 		b = append(b, msg(&ps[i])...)
 	}
 	return append(b, "]}"...)
-}
-
-// writeRaw writes one text frame; a write blocked past the deadline marks a
-// slow consumer.
-func writeRaw(ws *websocket.Conn, wait time.Duration, b []byte, s *Server) bool {
-	_ = ws.SetWriteDeadline(time.Now().Add(wait))
-	err := ws.WriteMessage(websocket.TextMessage, b)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		s.evict(ws)
-	}
-	return err == nil
 }
 
 // watchAssignment is the customer's live stream, /t/{token}/live: the
@@ -545,7 +773,7 @@ func (s *Server) watchAssignment(c echo.Context) error {
 	}
 	v := s.newViewer(ws, br)
 	// Subscribe before reading the snapshot, so no update falls between.
-	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, func() { s.evict(ws) })
+	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, v.evict)
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
 	if a.Status == enroute.StatusDispatched && loc.Verified {
 		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
@@ -627,7 +855,7 @@ func (s *Server) board(ws *websocket.Conn, br *bufio.Reader) {
 		if err != nil {
 			return err
 		}
-		sub := s.hub.SubscribeView(box, v.kick, func() { s.evict(ws) })
+		sub := s.hub.SubscribeView(box, v.kick, v.evict)
 		if cur != nil {
 			s.hub.Unsubscribe(cur)
 		}

@@ -84,7 +84,9 @@ type Event struct {
 }
 
 // Sub is one subscriber. The hub calls its notify function (which must
-// not block) when it has updates; its owner then calls Take.
+// not block: it runs on the publisher's goroutine) when it has updates,
+// with none of the hub's or the subscriber's locks held; its owner then
+// calls Take, in notify itself if it likes.
 type Sub struct {
 	hub    *Hub
 	evict  func()
@@ -140,25 +142,32 @@ func (s *Sub) TakeInto(ps []Update, ev []Event) ([]Update, []Event) {
 	return ps, ev
 }
 
-// offer queues p (latest wins) and reports whether the subscriber is too
-// slow and must go.
-func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.Duration) (evict bool) {
+// offered is what became of an update offered to a subscriber.
+type offered int8
+
+const (
+	skipped offered = iota // not for this subscriber
+	queued                 // pending: notify the subscriber
+	tooSlow                // the subscriber lags: evict it
+)
+
+// offer queues p (latest wins).
+func (s *Sub) offer(p *enroute.Position, msg []byte, now time.Time, maxLag time.Duration) offered {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone || (s.tech != 0 && !s.streaming) {
-		return false
+		return skipped
 	}
 	if s.box != nil && !s.box.Contains(p.Lat, p.Lng) {
 		// Left the viewport: a last update lets the board drop the marker
 		// only if it was shown; cells cover a little more than the box.
-		return false
+		return skipped
 	}
 	if s.lagging(now, maxLag) {
-		return true
+		return tooSlow
 	}
 	s.pending.put(p.TechnicianID, Update{Pos: p, Msg: msg})
-	s.signal()
-	return false
+	return queued
 }
 
 // lagging reports whether the oldest unread update has waited longer than
@@ -171,20 +180,18 @@ func (s *Sub) lagging(now time.Time, maxLag time.Duration) bool {
 	return now.Sub(s.since) > maxLag
 }
 
-// offerProgress queues p (latest wins per assignment) and reports whether
-// the subscriber is too slow and must go.
-func (s *Sub) offerProgress(p *enroute.Progress, msg []byte, now time.Time, maxLag time.Duration) (evict bool) {
+// offerProgress queues p (latest wins per assignment).
+func (s *Sub) offerProgress(p *enroute.Progress, msg []byte, now time.Time, maxLag time.Duration) offered {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone || (s.tech != 0 && !s.streaming) || (s.box != nil && !s.box.Contains(p.Lat, p.Lng)) {
-		return false
+		return skipped
 	}
 	if s.lagging(now, maxLag) {
-		return true
+		return tooSlow
 	}
 	s.progress.put(p.AssignmentID, Event{Progress: p, Msg: msg})
-	s.signal()
-	return false
+	return queued
 }
 
 // latest holds one item per key, oldest key first: a newer item for a key
@@ -251,6 +258,8 @@ func (l *latest[T]) reset() {
 	l.keys, l.items, l.next = l.keys[:0], l.items[:0], 0
 }
 
+// signal tells the subscriber's owner it has updates. Never under s.mu:
+// the owner may take them at once, from the caller's goroutine.
 func (s *Sub) signal() {
 	if s.notify != nil {
 		s.notify()
@@ -386,16 +395,19 @@ func (h *Hub) PublishPosition(p *enroute.Position) {
 	fanOut(h, *bufp, &cp, h.cfg.Encode, (*Sub).offer)
 }
 
-// fanOut offers v, encoded once (encode may be nil), to subs, and evicts
-// those too slow.
-func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*Sub, T, []byte, time.Time, time.Duration) bool) {
+// fanOut offers v, encoded once (encode may be nil), to subs, notifies
+// those it was queued for, and evicts those too slow.
+func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*Sub, T, []byte, time.Time, time.Duration) offered) {
 	var msg []byte
 	if len(subs) > 0 && encode != nil {
 		msg = encode(v)
 	}
 	now := h.now()
 	for _, s := range subs {
-		if offer(s, v, msg, now, h.cfg.MaxLag) {
+		switch offer(s, v, msg, now, h.cfg.MaxLag) {
+		case queued:
+			s.signal()
+		case tooSlow:
 			h.drop(s)
 		}
 	}
@@ -422,11 +434,12 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 		overflow := len(s.events) >= h.cfg.MaxEvents
 		if !overflow {
 			s.events = append(s.events, Event{Assignment: a})
-			s.signal()
 		}
 		s.mu.Unlock()
 		if overflow {
 			h.drop(s)
+		} else {
+			s.signal()
 		}
 	}
 }

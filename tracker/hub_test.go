@@ -315,3 +315,33 @@ func TestLatest(t *testing.T) {
 		t.Fatalf("after reset: keys %v items %v, want 7 -> 3 first, then 3 -> 2", l.keys, got)
 	}
 }
+
+// notify runs with no lock held, so a subscriber may take its updates in
+// notify itself (a customer's viewer writes from the publisher's
+// goroutine): positions, progress and status events alike.
+func TestHubNotifyMayTake(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	var s *Sub
+	var took []string
+	s = h.SubscribeAssignment(a, true, func() {
+		ps, ev := s.Take() // under the subscriber's lock, this would deadlock
+		for _, p := range ps {
+			took = append(took, fmt.Sprintf("position %v", p.Pos.Lat))
+		}
+		for _, e := range ev {
+			if e.Progress != nil {
+				took = append(took, fmt.Sprintf("progress %v", e.Progress.DistanceM))
+			} else {
+				took = append(took, "status "+string(e.Assignment.Status))
+			}
+		}
+	}, nil)
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	h.PublishProgress(&enroute.Progress{AssignmentID: 9, TechnicianID: 1, DistanceM: 800, Lat: 41.15, Lng: -8.61})
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusWorking})
+	want := []string{"position 41.15", "progress 800", "status working"}
+	if fmt.Sprint(took) != fmt.Sprint(want) {
+		t.Fatalf("took %q, want %q", took, want)
+	}
+}

@@ -611,7 +611,7 @@ func TestIdleViewerSeesItsPeer(t *testing.T) {
 	next(t, polite, 5*time.Second)
 	next(t, rude, 5*time.Second)
 	open(2)
-	// A ping from the idle client: the server's gorilla answers it.
+	// A ping from the idle client: the viewer answers it (its ping handler).
 	pong := make(chan string, 1)
 	polite.SetPongHandler(func(s string) error { pong <- s; return nil })
 	if err := polite.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second)); err != nil {

@@ -178,3 +178,175 @@ func metric(t *testing.T, st *stack) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// counter reads one of the WebSocket metrics.
+func counter(t *testing.T, st *stack, name string) float64 {
+	t.Helper()
+	for _, l := range strings.Split(metric(t, st), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", l, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// TestSlowCustomers: customers' updates are written from the technician's
+// own request when the socket takes them at once. A customer who stops
+// reading for a while gets, once reading again, whole messages ending with
+// the technician's latest position (what the socket did not take at once
+// was finished by a goroutine); one who never reads is dropped; neither
+// holds up the technician's requests nor another customer.
+func TestSlowCustomers(t *testing.T) {
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_WS_WRITE_TIMEOUT": "5s"}}
+	st.m, _ = start(t, st.env)
+	ana, _, anaToken := st.device("Ana Silva")
+	st.fixAt(anaToken, 41.15, -8.61)
+	_, token := st.trackingLink(ana)
+
+	small := websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+	}}).DialContext}
+	dial := func(d *websocket.Dialer) *websocket.Conn {
+		t.Helper()
+		ws, _, err := d.Dial("ws://"+st.m.Addr()+"/t/"+token+"/live", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		return ws
+	}
+	dial(&small) // the stuck one: never reads
+	pausing, good := dial(&small), dial(websocket.DefaultDialer)
+
+	// Readers: every message must be whole JSON; they note the latest
+	// latitude and, for the good one, the longest fix-to-customer time.
+	type seen struct {
+		mu      sync.Mutex
+		lat     float64
+		msgs    int
+		longest time.Duration
+	}
+	var pausingSeen, goodSeen seen
+	var pause atomic.Bool // the pausing customer stops reading while set
+	read := func(ws *websocket.Conn, s *seen, pauses bool) {
+		for {
+			for pauses && pause.Load() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			_, raw, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			for _, r := range unbatch(raw) {
+				var m struct {
+					Type string    `json:"type"`
+					Lat  float64   `json:"lat"`
+					TS   time.Time `json:"ts"`
+				}
+				if err := json.Unmarshal(r, &m); err != nil {
+					t.Errorf("message %q: %v", r, err)
+					return
+				}
+				s.mu.Lock()
+				s.msgs++
+				if m.Type == "position" {
+					s.lat = m.Lat
+					s.longest = max(s.longest, time.Since(m.TS))
+				}
+				s.mu.Unlock()
+			}
+		}
+	}
+	var readers sync.WaitGroup
+	readers.Go(func() { read(pausing, &pausingSeen, true) })
+	readers.Go(func() { read(good, &goodSeen, false) })
+
+	// The technician: four senders, as fast as the server answers, 11 m
+	// back and forth; the longest request is noted.
+	var (
+		stop    atomic.Bool
+		sent    atomic.Int64
+		longest atomic.Int64
+		senders sync.WaitGroup
+	)
+	post := func(lat float64) {
+		body := fmt.Sprintf(`[{"ts":%q,"lat":%f,"lng":-8.61,"speed_mps":10,"accuracy_m":5}]`, time.Now().UTC().Format(time.RFC3339Nano), lat)
+		start := time.Now()
+		if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+anaToken); status != 200 {
+			t.Errorf("fix = %d %s", status, raw)
+		}
+		if d := int64(time.Since(start)); d > longest.Load() {
+			longest.Store(d)
+		}
+		sent.Add(1)
+	}
+	for range 4 {
+		senders.Go(func() {
+			for r := 0; !stop.Load() && !t.Failed(); r++ {
+				post(41.15 + float64(r%2)*1e-4)
+			}
+		})
+	}
+	waitFor := func(what string, within time.Duration, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for !ok() {
+			if time.Now().After(deadline) {
+				stop.Store(true)
+				senders.Wait()
+				t.Fatalf("%s: not within %v (%d fixes sent)\n%s", what, within, sent.Load(), metric(t, st))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// The customer who never reads fills the socket and is dropped once a
+	// write has waited the write timeout.
+	waitFor("the stuck customer dropped", 30*time.Second, func() bool {
+		return counter(t, st, "enroute_websocket_evictions_total") == 1
+	})
+	deferred := counter(t, st, "enroute_websocket_writes_deferred_total")
+	// The pausing customer stops reading for 2 s: its socket fills, and a
+	// goroutine finishes the write the socket did not take, once it
+	// reads again (well within the 5 s write timeout).
+	pause.Store(true)
+	time.Sleep(2 * time.Second)
+	pause.Store(false)
+	waitFor("a write deferred while the customer paused", 10*time.Second, func() bool {
+		return counter(t, st, "enroute_websocket_writes_deferred_total") > deferred
+	})
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	senders.Wait()
+
+	// The last position reaches both.
+	const final = 41.1502
+	post(final)
+	for _, s := range []*seen{&pausingSeen, &goodSeen} {
+		waitFor("the last position read", 5*time.Second, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.lat == final
+		})
+	}
+	t.Logf("%d fixes sent; the pausing customer read %d messages, the good one %d; longest fix-to-customer %v, longest request %v",
+		sent.Load(), pausingSeen.msgs, goodSeen.msgs, goodSeen.longest, time.Duration(longest.Load()))
+	if open := counter(t, st, "enroute_websockets_open"); open != 2 || counter(t, st, "enroute_websocket_evictions_total") != 1 {
+		t.Fatalf("want the pausing and the good customer still connected, one eviction:\n%s", metric(t, st))
+	}
+	// Nobody waited on the stuck customer's write timeout (5 s).
+	if d := time.Duration(longest.Load()); d >= time.Second {
+		t.Fatalf("a technician's request took %v", d)
+	}
+	if goodSeen.longest >= time.Second {
+		t.Fatalf("the good customer waited %v for a fix", goodSeen.longest)
+	}
+	good.Close()
+	pausing.Close()
+	readers.Wait()
+}

@@ -1,0 +1,72 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd
+
+package httpapi
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+)
+
+// waitReadable waits until conn has something to read, has been closed by
+// its peer or has failed, without reading it; it returns an error when the
+// read deadline passes or conn is closed here. It parks on Go's poller
+// directly, a few frames deep (viewer.read). A conn that is not a socket
+// is reported readable at once.
+func waitReadable(conn net.Conn) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var b [1]byte
+	return raw.Read(func(fd uintptr) bool {
+		// Peek: the poller may wake us for data already read.
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return err != syscall.EAGAIN && err != syscall.EINTR
+	})
+}
+
+// rawConnOf returns conn's socket for tryWrite, or nil when conn is not
+// one (then every write of a viewer goes through its writing goroutine).
+func rawConnOf(conn net.Conn) syscall.RawConn {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
+
+// tryWrite writes b to raw without waiting: it returns how much of b the
+// kernel took at once, 0 when the socket's send buffer is full or a write
+// deadline has passed (the caller's blocking write then sets its own).
+// An error means the connection is gone.
+func tryWrite(raw syscall.RawConn, b []byte) (int, error) {
+	var (
+		n    int
+		werr error
+	)
+	err := raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait for the socket
+	})
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case werr == syscall.EAGAIN || werr == syscall.EINTR:
+		return 0, nil
+	case werr != nil:
+		return 0, werr
+	}
+	return n, nil
+}
