@@ -120,7 +120,11 @@ type watch struct {
 }
 
 // NewWatcher returns a watcher; auto reports whether automatic arrival is
-// on (a company setting).
+// on (a company setting). Progress goes to pub; a pub that can queue it
+// for the position it was computed from (tracker.Hub, tracker.Fanout:
+// QueueProgress) must get each position after the watcher, on the same
+// goroutine (subscribe the watcher to the tracker first): it is queued
+// there, and goes out with the position.
 func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, auto func(context.Context) bool, logger *slog.Logger) *Watcher {
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
@@ -208,9 +212,17 @@ func (w *Watcher) estimate(x *watch, p *enroute.Position) {
 	}
 	w.progress[x.a.ID] = pr
 	w.pmu.Unlock()
-	if w.pub != nil {
+	if q, ok := w.pub.(progressQueuer); ok {
+		q.QueueProgress(pr)
+	} else if w.pub != nil {
 		w.pub.PublishProgress(pr)
 	}
+}
+
+// progressQueuer queues progress for the position published next
+// (tracker.Hub.QueueProgress).
+type progressQueuer interface {
+	QueueProgress(*enroute.Progress)
 }
 
 // phase spreads assignments over every: a fixed, well-mixed fraction of

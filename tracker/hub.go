@@ -392,12 +392,12 @@ func (h *Hub) PublishPosition(p *enroute.Position) {
 	// One copy for every subscriber, which the caller may not keep
 	// (a copy per subscriber was 21 a fix with 20 boards).
 	cp := *p
-	fanOut(h, *bufp, &cp, h.cfg.Encode, (*Sub).offer)
+	fanOut(h, *bufp, &cp, h.cfg.Encode, (*Sub).offer, true)
 }
 
 // fanOut offers v, encoded once (encode may be nil), to subs, notifies
-// those it was queued for, and evicts those too slow.
-func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*Sub, T, []byte, time.Time, time.Duration) offered) {
+// those it was queued for (if notify), and evicts those too slow.
+func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*Sub, T, []byte, time.Time, time.Duration) offered, notify bool) {
 	var msg []byte
 	if len(subs) > 0 && encode != nil {
 		msg = encode(v)
@@ -406,7 +406,9 @@ func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*
 	for _, s := range subs {
 		switch offer(s, v, msg, now, h.cfg.MaxLag) {
 		case queued:
-			s.signal()
+			if notify {
+				s.signal()
+			}
 		case tooSlow:
 			h.drop(s)
 		}
@@ -451,7 +453,20 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 func (h *Hub) PublishProgress(p *enroute.Progress) {
 	bufp := h.subscribers(h.byAssignment, p.AssignmentID, geo.Cell(p.Cell))
 	defer h.putSubscribers(bufp)
-	fanOut(h, *bufp, p, h.cfg.EncodeProgress, (*Sub).offerProgress)
+	fanOut(h, *bufp, p, h.cfg.EncodeProgress, (*Sub).offerProgress, true)
+}
+
+// QueueProgress is PublishProgress without notifying: for progress computed
+// from a position that the caller knows the hub gets next, on the same
+// goroutine (the ETA watcher, subscribed to the tracker before the hub),
+// so that the position's notification sends both in one write. Every
+// subscriber the progress is queued for gets that position: customers of
+// the assignment watch its technician, and boards get a technician's
+// progress where they get its position.
+func (h *Hub) QueueProgress(p *enroute.Progress) {
+	bufp := h.subscribers(h.byAssignment, p.AssignmentID, geo.Cell(p.Cell))
+	defer h.putSubscribers(bufp)
+	fanOut(h, *bufp, p, h.cfg.EncodeProgress, (*Sub).offerProgress, false)
 }
 
 // drop evicts a slow subscriber.
@@ -483,6 +498,24 @@ func (f Fanout) PublishAssignment(a *enroute.Assignment) {
 func (f Fanout) PublishProgress(p *enroute.Progress) {
 	for _, x := range f {
 		x.PublishProgress(p)
+	}
+}
+
+// ProgressQueuer queues progress for a position published next
+// (Hub.QueueProgress).
+type ProgressQueuer interface {
+	QueueProgress(p *enroute.Progress)
+}
+
+// QueueProgress queues p in those that can, and publishes it to the others
+// (a bus to other nodes, which gets the position on its own).
+func (f Fanout) QueueProgress(p *enroute.Progress) {
+	for _, x := range f {
+		if q, ok := x.(ProgressQueuer); ok {
+			q.QueueProgress(p)
+		} else {
+			x.PublishProgress(p)
+		}
 	}
 }
 

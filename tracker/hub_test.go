@@ -345,3 +345,41 @@ func TestHubNotifyMayTake(t *testing.T) {
 		t.Fatalf("took %q, want %q", took, want)
 	}
 }
+
+// progressCount is a publisher that only counts progress: a bus to other
+// nodes, which cannot queue.
+type progressCount struct{ n int }
+
+func (c *progressCount) PublishPosition(*enroute.Position)     {}
+func (c *progressCount) PublishAssignment(*enroute.Assignment) {}
+func (c *progressCount) PublishProgress(*enroute.Progress)     { c.n++ }
+
+// Progress queued for the position published next notifies nobody; that
+// position notifies each subscriber once, and one Take has both: one
+// write. A publisher that cannot queue still gets the progress.
+func TestHubQueuedProgressGoesWithThePosition(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	var customerKicks, boardKicks int
+	customer := h.SubscribeAssignment(a, true, func() { customerKicks++ }, nil)
+	board := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, func() { boardKicks++ }, nil)
+	pos := livePos(1, 41.15, -8.61)
+	bus := &progressCount{}
+	Fanout{h, bus}.QueueProgress(&enroute.Progress{AssignmentID: 9, TechnicianID: 1, DistanceM: 800, Lat: pos.Lat, Lng: pos.Lng, Cell: pos.Cell})
+	if customerKicks != 0 || boardKicks != 0 {
+		t.Fatalf("queued progress notified: customer %d, board %d", customerKicks, boardKicks)
+	}
+	if bus.n != 1 {
+		t.Fatalf("the bus got %d progress, want 1", bus.n)
+	}
+	h.PublishPosition(pos)
+	if customerKicks != 1 || boardKicks != 1 {
+		t.Fatalf("the position notified customer %d, board %d times, want once each", customerKicks, boardKicks)
+	}
+	for name, s := range map[string]*Sub{"customer": customer, "board": board} {
+		ps, ev := s.Take()
+		if len(ps) != 1 || len(ev) != 1 || ev[0].Progress == nil || ev[0].Progress.DistanceM != 800 {
+			t.Fatalf("%s took %+v and %+v, want the position and its progress", name, ps, ev)
+		}
+	}
+}

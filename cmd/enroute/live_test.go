@@ -219,6 +219,37 @@ func TestCustomerStream(t *testing.T) {
 	}
 }
 
+// A fix whose estimate is due reaches the customer as one message: the
+// position and the progress computed from it (the watcher queues the
+// progress for the position's write, Hub.QueueProgress).
+func TestPositionAndProgressInOneMessage(t *testing.T) {
+	st := newIngestStack(t)
+	ana, _, anaToken := st.device("Ana Silva")
+	st.fixAt(anaToken, 41.1400, -8.6060)
+	_, token := st.trackingLink(ana) // verified: distance and ETA are shown
+	ws, _, err := st.wsDial("/t/" + token + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	next(t, ws, 5*time.Second) // snapshot
+	st.fixAt(anaToken, 41.1410, -8.6060)
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, raw, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, r := range unbatch(raw) {
+		var m struct{ Type string }
+		_ = json.Unmarshal(r, &m)
+		types = append(types, m.Type)
+	}
+	if fmt.Sprint(types) != "[position progress]" {
+		t.Fatalf("one message held %v (%s), want the position and its progress", types, raw)
+	}
+}
+
 func TestDispatcherViewport(t *testing.T) {
 	st := newIngestStack(t)
 	porto, portoToken, chicagoToken := st.portoAndChicago()

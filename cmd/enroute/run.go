@@ -124,8 +124,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
 	m.watcher = watcher
-	// The watcher first: it publishes a due estimate through out before
-	// out gets the position, so a customer's writer sends both at once.
+	// The watcher first: it queues a due estimate in out's hub
+	// (QueueProgress) before out gets the position, whose notification
+	// then sends both at once.
 	m.Tracker.Subscribe(watcher)
 	m.Tracker.Subscribe(out)
 	m.Tracker.SubscribeLearner(watcher)
