@@ -8,35 +8,45 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// tcpPair returns the two ends of a loopback TCP connection and the
+// server end's socket; they are closed when the test ends.
+func tcpPair(t *testing.T) (client, server net.Conn, raw syscall.RawConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if client, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if server, err = ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	if raw = rawConnOf(server); raw == nil {
+		t.Fatal("no socket under a TCP conn")
+	}
+	return client, server, raw
+}
 
 // waitReadable returns when the peer sends, without consuming what it
 // sent; when the peer closes; and, with a silent peer, at the read
 // deadline (the pongs' keepalive depends on it: a phone gone without a
 // FIN is dropped then).
 func TestWaitReadable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server, raw := tcpPair(t)
 
 	// Silent peer: the deadline ends the wait.
 	_ = server.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	start := time.Now()
-	if err := waitReadable(server); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := waitReadable(raw); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("silent peer: %v, want the deadline", err)
 	}
 	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
@@ -49,7 +59,7 @@ func TestWaitReadable(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, _ = client.Write([]byte("hi"))
 	}()
-	if err := waitReadable(server); err != nil {
+	if err := waitReadable(raw); err != nil {
 		t.Fatalf("peer sent: %v", err)
 	}
 	buf := make([]byte, 2)
@@ -59,7 +69,7 @@ func TestWaitReadable(t *testing.T) {
 
 	// The peer closes: ready (the read then sees the end).
 	_ = client.Close()
-	if err := waitReadable(server); err != nil {
+	if err := waitReadable(raw); err != nil {
 		t.Fatalf("peer closed: %v", err)
 	}
 	if _, err := server.Read(buf); err == nil {
@@ -68,7 +78,7 @@ func TestWaitReadable(t *testing.T) {
 
 	// Closed here: the wait ends with an error.
 	_ = server.Close()
-	if err := waitReadable(server); err == nil {
+	if err := waitReadable(raw); err == nil {
 		t.Fatal("wait on a closed conn succeeded")
 	}
 }
@@ -78,27 +88,9 @@ func TestWaitReadable(t *testing.T) {
 // once the peer reads; an expired write deadline is nothing taken, not
 // an error; a closed connection is an error.
 func TestTryWrite(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client, server, raw := tcpPair(t)
 	_ = client.(*net.TCPConn).SetReadBuffer(4096)
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
 	_ = server.(*net.TCPConn).SetWriteBuffer(4096)
-	raw := rawConnOf(server)
-	if raw == nil {
-		t.Fatal("no raw conn for a TCP socket")
-	}
 
 	// Write numbered chunks until the socket takes only part of one, then
 	// once more: each call returns (one that blocked would hang here: the

@@ -9,30 +9,8 @@ import (
 	"syscall"
 )
 
-// waitReadable waits until conn has something to read, has been closed by
-// its peer or has failed, without reading it; it returns an error when the
-// read deadline passes or conn is closed here. It parks on Go's poller
-// directly, a few frames deep (viewer.read). A conn that is not a socket
-// is reported readable at once.
-func waitReadable(conn net.Conn) error {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var b [1]byte
-	return raw.Read(func(fd uintptr) bool {
-		// Peek: the poller may wake us for data already read.
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return err != syscall.EAGAIN && err != syscall.EINTR
-	})
-}
-
-// rawConnOf returns conn's socket for tryWrite, or nil when conn is not
-// one (then every write of a viewer goes through its writing goroutine).
+// rawConnOf returns conn's socket, for waitReadable and tryWrite, or nil
+// when conn is not one.
 func rawConnOf(conn net.Conn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -43,6 +21,23 @@ func rawConnOf(conn net.Conn) syscall.RawConn {
 		return nil
 	}
 	return raw
+}
+
+// waitReadable waits until raw has something to read, has been closed by
+// its peer or has failed, without reading it; it returns an error when the
+// read deadline passes or raw is closed here. It parks on Go's poller
+// directly, a few frames deep (viewer.read). Without a socket (nil), it
+// reports readable at once.
+func waitReadable(raw syscall.RawConn) error {
+	if raw == nil {
+		return nil
+	}
+	var b [1]byte
+	return raw.Read(func(fd uintptr) bool {
+		// Peek: the poller may wake us for data already read.
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return err != syscall.EAGAIN && err != syscall.EINTR
+	})
 }
 
 // tryWrite writes b to raw without waiting: it returns how much of b the

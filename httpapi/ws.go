@@ -294,7 +294,7 @@ type viewer struct {
 	s       *Server
 	ws      *websocket.Conn
 	br      *bufio.Reader   // gorilla's reader of ws (upgrade)
-	raw     syscall.RawConn // ws's socket for writes that do not wait; nil: always a goroutine
+	raw     syscall.RawConn // ws's socket: waits for the peer, writes that do not wait (nil: none)
 	wl      wlock
 	running atomic.Bool // a writer has the turn
 	closed  atomic.Bool
@@ -704,7 +704,7 @@ func (v *viewer) close() {
 // handles what came while it waits (BENCHMARKS.md, memory per watcher).
 func (v *viewer) read(onMessage func([]byte) error) {
 	done := make(chan bool, 1)
-	for v.br.Buffered() > 0 || waitReadable(v.ws.NetConn()) == nil {
+	for v.br.Buffered() > 0 || waitReadable(v.raw) == nil {
 		go func() { done <- v.readBuffered(onMessage) }()
 		if !<-done {
 			break
