@@ -501,9 +501,9 @@ func (f Fanout) PublishProgress(p *enroute.Progress) {
 	}
 }
 
-// ProgressQueuer queues progress for a position published next
+// progressQueuer queues progress for a position published next
 // (Hub.QueueProgress).
-type ProgressQueuer interface {
+type progressQueuer interface {
 	QueueProgress(p *enroute.Progress)
 }
 
@@ -511,7 +511,7 @@ type ProgressQueuer interface {
 // (a bus to other nodes, which gets the position on its own).
 func (f Fanout) QueueProgress(p *enroute.Progress) {
 	for _, x := range f {
-		if q, ok := x.(ProgressQueuer); ok {
+		if q, ok := x.(progressQueuer); ok {
 			q.QueueProgress(p)
 		} else {
 			x.PublishProgress(p)
