@@ -5,7 +5,8 @@
 # machine's noise moves p99 by 2x from one run to the next, so builds are
 # only ever compared this way: alternating, medians, ratios.
 # BUILDS lists the servers: "floor" (bench/floor) or the path of an Enroute
-# binary (one node on a fresh SQLite store each run, via bench/nodes.sh).
+# binary (one node on a fresh SQLite store each run, via bench/nodes.sh),
+# or pg:PATH for that binary on a fresh PostgreSQL database.
 # Default: BUILDS="floor bin/enroute". Build first: make build &&
 # go build -o bin/load ./bench/load && go build -o bin/floor ./bench/floor.
 # Example: BUILDS="bin/enroute.old bin/enroute" bench/alternate.sh 3 -mode live
@@ -19,6 +20,8 @@ for r in $(seq 1 "$rounds"); do
   for b in "${builds[@]}"; do
     if [ "$b" = floor ]; then
       out=$(SERVER=floor bench/nodes.sh 1 "$@" 2>&1)
+    elif [[ $b == pg:* ]]; then
+      out=$(ENROUTE_BIN=${b#pg:} bench/nodes.sh 1 "$@" 2>&1)
     else
       out=$(ENROUTE_BIN=$b STORE=sqlite bench/nodes.sh 1 "$@" 2>&1)
     fi
