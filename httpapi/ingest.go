@@ -49,7 +49,7 @@ type ingestMetrics struct {
 	deferred  prometheus.Counter
 }
 
-func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
+func newIngestMetrics(r prometheus.Registerer, t *tracker.Tracker) *ingestMetrics {
 	m := &ingestMetrics{
 		fixes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "enroute_fixes_total", Help: "GPS fixes received, by protocol and outcome (accepted, duplicate, rejected).",
@@ -59,6 +59,15 @@ func newIngestMetrics(r prometheus.Registerer) *ingestMetrics {
 		deferred:  prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_writes_deferred_total", Help: "Customers' updates the socket could not take at once, left to a writing goroutine (a peer reading slowly)."}),
 	}
 	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.deferred)
+	if t != nil {
+		r.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_history_commits_total", Help: "Transactions of fixes written to the history (group commit: many requests' fixes in each)."},
+				func() float64 { n, _ := t.Commits(); return float64(n) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_history_fixes_total", Help: "Fixes written to the history."},
+				func() float64 { _, n := t.Commits(); return float64(n) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_history_pending_fixes", Help: "Fixes accepted and waiting for their commit (at the buffer's limit, devices get 429)."},
+				func() float64 { return float64(t.Pending()) }))
+	}
 	return m
 }
 

@@ -138,7 +138,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		Generator: func() string { return enroute.NewSecret("", 12) },
 	}))
 	e.Use(s.observe, s.recoverPanic, s.limitBody)
-	s.ingestMetrics = newIngestMetrics(cfg.Registry)
+	s.ingestMetrics = newIngestMetrics(cfg.Registry, s.tracker)
 	s.upgrader = s.newUpgrader()
 	s.routes()
 	s.osmandSrv = &http.Server{

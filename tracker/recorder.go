@@ -19,19 +19,44 @@ var ErrBusy = errors.New("tracker: history buffer full")
 var ErrClosed = errors.New("tracker: closed")
 
 // RecorderConfig tunes the recorder. Zero values mean the defaults.
+//
+// A commit costs system calls and the writer's time whatever it holds, so
+// the recorder waits for more fixes before committing while its commits
+// would be small: it commits once Enough fixes or EnoughRequests requests
+// wait, once Worth fixes wait and Quiet has passed since the last commit
+// started (a batch that size pays for its commit; holding its senders
+// longer would only idle them), once nothing new has come for Quiet
+// (whoever sends is waiting for this commit: a lone phone, or a few
+// connections each waiting on its answer), or once Gap has passed since
+// the last commit started, whichever comes first. A fix arriving after a
+// quiet spell longer than Gap is committed at once. The live push waits
+// for none of this.
 type RecorderConfig struct {
 	MaxPending int // fixes accepted but not yet committed; default 200,000
 	MaxBatch   int // fixes written in one transaction; default 20,000
-	// Gap is the shortest time from one commit's start to the next's:
-	// fixes arriving meanwhile wait and share the next transaction. A
-	// commit costs system calls and locks whatever it holds, so at a few
-	// thousand one-fix requests a second this saves most commits; the
-	// acknowledgement waits at most Gap longer, the live push not at all.
-	// 0 means the default, 2 ms; negative means none.
+	// Gap is the longest from one commit's start to the next's while
+	// fixes keep coming: at 10,000 one-fix requests a second the default,
+	// 20 ms, makes 50 commits a second where committing as each quiet
+	// moment came made 400 (BENCHMARKS.md). 0 means the default; negative
+	// means none: commit at once.
 	Gap time.Duration
+	// Quiet ends the wait when no fix has come for this long, or when
+	// Worth fixes wait and this long has passed since the last commit
+	// started. Default 2 ms; negative means none (wait for Gap).
+	Quiet time.Duration
+	// Worth is a batch that pays for its commit (see Quiet). Default 100:
+	// device streams and batch uploads of 100 fixes commit as they did
+	// every 2 ms (waiting for more cost the stream benchmark a sixth of its
+	// throughput: its 16 senders each wait for their answer).
+	Worth int
 	// Enough ends the wait at once: that many fixes waiting make a batch
 	// worth its commit (batch uploads, a busy server). Default 1,000.
 	Enough int
+	// EnoughRequests ends the wait at once when that many requests wait:
+	// many connections each sending one fix and waiting for its answer
+	// (OsmAnd's clients) would otherwise each wait up to Gap and send at
+	// most once per Gap. Default 64.
+	EnoughRequests int
 }
 
 // Recorder writes accepted fixes to the history with group commit: while
@@ -49,11 +74,14 @@ type Recorder struct {
 	cfg     RecorderConfig
 	logger  *slog.Logger
 	pending atomic.Int64
+	commits atomic.Int64 // transactions written
+	written atomic.Int64 // fixes in them
 	mu      sync.Mutex
 	queue   []*batch
 	queued  int           // fixes in queue
+	lastIn  time.Time     // when the last request was queued
 	wake    chan struct{} // something was queued
-	enough  chan struct{} // Enough fixes are queued
+	enough  chan struct{} // Enough fixes or EnoughRequests requests are queued
 	closed  bool
 	done    chan struct{}
 	abort   chan struct{} // closed when Close gives up waiting
@@ -75,10 +103,19 @@ func NewRecorder(store enroute.PositionStore, cfg RecorderConfig, logger *slog.L
 		cfg.MaxBatch = 20_000
 	}
 	if cfg.Gap == 0 {
-		cfg.Gap = 2 * time.Millisecond
+		cfg.Gap = 20 * time.Millisecond
+	}
+	if cfg.Quiet == 0 {
+		cfg.Quiet = 2 * time.Millisecond
 	}
 	if cfg.Enough <= 0 {
 		cfg.Enough = 1000
+	}
+	if cfg.EnoughRequests <= 0 {
+		cfg.EnoughRequests = 64
+	}
+	if cfg.Worth <= 0 {
+		cfg.Worth = 100
 	}
 	return &Recorder{store: store, cfg: cfg, logger: logger.With("component", "recorder"), wake: make(chan struct{}, 1), enough: make(chan struct{}, 1), done: make(chan struct{}), abort: make(chan struct{})}
 }
@@ -99,6 +136,10 @@ func (r *Recorder) Release(n int) { r.pending.Add(-int64(n)) }
 // Pending returns how many fixes await their commit.
 func (r *Recorder) Pending() int { return int(r.pending.Load()) }
 
+// Commits returns how many transactions have been written, and how many
+// fixes they held.
+func (r *Recorder) Commits() (commits, fixes int64) { return r.commits.Load(), r.written.Load() }
+
 // Submit queues reserved fixes. The channel receives nil once they are
 // committed.
 func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
@@ -111,9 +152,10 @@ func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
 		return done
 	}
 	r.queue = append(r.queue, &batch{ps: ps, done: done})
+	r.lastIn = time.Now()
 	before := r.queued
 	r.queued += len(ps)
-	full := before < r.cfg.Enough && r.queued >= r.cfg.Enough
+	full := before < r.cfg.Enough && r.queued >= r.cfg.Enough || len(r.queue) == r.cfg.EnoughRequests
 	r.mu.Unlock()
 	signal(r.wake)
 	if full {
@@ -127,18 +169,7 @@ func (r *Recorder) Run(ctx context.Context) {
 	defer close(r.done)
 	var last time.Time // when the last commit started
 	for {
-		if d := r.cfg.Gap - time.Since(last); d > 0 {
-			r.mu.Lock()
-			few := r.queued < r.cfg.Enough
-			r.mu.Unlock()
-			if few {
-				select {
-				case <-r.enough: // stale: from before the last take
-				default:
-				}
-				r.sleep(d)
-			}
-		}
+		r.wait(last)
 		r.mu.Lock()
 		q, closed := r.take(), r.closed
 		r.mu.Unlock()
@@ -160,7 +191,41 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
-// sleep waits d, or less if Enough fixes come or Close gives up.
+// wait lets fixes gather for the next commit (see RecorderConfig): it
+// returns at once when nothing waits, and otherwise once enough wait,
+// Quiet passes with nothing new or with Worth waiting, Gap has passed
+// since last, or Close.
+func (r *Recorder) wait(last time.Time) {
+	for {
+		select {
+		case <-r.enough: // stale: from before the last take
+		default:
+		}
+		r.mu.Lock()
+		n, reqs, lastIn, closed := r.queued, len(r.queue), r.lastIn, r.closed
+		r.mu.Unlock()
+		now := time.Now()
+		since := now.Sub(last)
+		left := r.cfg.Gap - since
+		if n == 0 || closed || n >= r.cfg.Enough || reqs >= r.cfg.EnoughRequests || left <= 0 {
+			return
+		}
+		if r.cfg.Quiet > 0 {
+			quiet := r.cfg.Quiet - now.Sub(lastIn)
+			if quiet <= 0 || (since >= r.cfg.Quiet && n >= r.cfg.Worth) {
+				return
+			}
+			// Also look again when Quiet has passed since last, for Worth.
+			if q := r.cfg.Quiet - since; q > 0 {
+				quiet = min(quiet, q)
+			}
+			left = min(left, quiet)
+		}
+		r.sleep(left)
+	}
+}
+
+// sleep waits d, or less if enough come or Close gives up.
 func (r *Recorder) sleep(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -222,6 +287,8 @@ func (r *Recorder) write(ctx context.Context, q []*batch) {
 		}
 	}
 	r.pending.Add(-int64(len(all)))
+	r.commits.Add(1)
+	r.written.Add(int64(len(all)))
 	for _, b := range q {
 		b.done <- nil
 	}
@@ -234,6 +301,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	signal(r.wake)
+	signal(r.enough) // a wait for more fixes ends
 	select {
 	case <-r.done:
 		return nil

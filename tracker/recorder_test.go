@@ -30,23 +30,28 @@ func fixes(tech int64, n int, at time.Time) []enroute.Position {
 	return ps
 }
 
-// TestRecorderGap: a fix arriving when nothing was committed lately is
-// committed alone, at once; the fixes that arrive within the gap after a
-// commit started share the next transaction; Close commits what waits.
-func TestRecorderGap(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: 300 * time.Millisecond}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
+// submitter submits n fixes of technician tech to rec.
+func submitter(t *testing.T, rec *tracker.Recorder) func(tech int64, n int) <-chan error {
 	at := time.Now().Add(-time.Hour)
-
-	submit := func(tech int64, n int) <-chan error {
+	return func(tech int64, n int) <-chan error {
+		t.Helper()
 		if err := rec.Reserve(n); err != nil {
 			t.Fatal(err)
 		}
 		return rec.Submit(fixes(tech, n, at))
 	}
+}
+
+// TestRecorderGap: a fix arriving when nothing was committed lately is
+// committed alone, at once; the fixes that arrive within the gap after a
+// commit started share the next transaction; Close commits what waits.
+func TestRecorderGap(t *testing.T) {
+	store := &countingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: 300 * time.Millisecond, Quiet: -1}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rec.Run(ctx)
+	submit := submitter(t, rec)
 	if err := <-submit(1, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +85,91 @@ func TestRecorderGap(t *testing.T) {
 	}
 }
 
+// TestRecorderQuiet: requests that stop coming are committed once nothing
+// new has come for Quiet, not after the whole gap (their senders wait for
+// the commit); a trickle that never stops is committed at least every Gap.
+func TestRecorderQuiet(t *testing.T) {
+	store := &countingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: 20 * time.Millisecond}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rec.Run(ctx)
+	submit := submitter(t, rec)
+	if err := <-submit(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Five requests, then nothing: one transaction, long before the hour.
+	done := make([]<-chan error, 5)
+	for i := range done {
+		done[i] = submit(int64(2+i), 1)
+	}
+	for _, d := range done {
+		select {
+		case err := <-d:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("requests that stopped coming still wait for their commit after 10 s (Gap is an hour, Quiet 20 ms)")
+		}
+	}
+	if n := store.txs.Load(); n != 2 {
+		t.Fatalf("6 requests in %d transactions, want 2", n)
+	}
+	cancel()
+
+	// A request every 5 ms, never quiet for 50 ms: a commit every 100 ms.
+	store = &countingStore{PositionStore: openStore(t)}
+	rec = tracker.NewRecorder(store, tracker.RecorderConfig{Gap: 100 * time.Millisecond, Quiet: 50 * time.Millisecond}, quiet)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go rec.Run(ctx)
+	submit = submitter(t, rec)
+	const requests = 100 // 0.5 s
+	done = make([]<-chan error, 0, requests)
+	for i := range requests {
+		done = append(done, submit(int64(1+i), 1))
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, d := range done {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// At least 0.5 s / 100 ms; at most one per 50 ms quiet spell, and a
+	// busy test machine only stretches the gaps between requests.
+	if n := store.txs.Load(); n < 4 || n > requests/2 {
+		t.Fatalf("%d requests over 0.5 s in %d transactions, want about one per 100 ms", requests, n)
+	}
+}
+
+// TestRecorderEnoughRequests: once EnoughRequests requests wait, the gap
+// ends and they are committed together.
+func TestRecorderEnoughRequests(t *testing.T) {
+	store := &countingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, EnoughRequests: 4}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rec.Run(ctx)
+	submit := submitter(t, rec)
+	if err := <-submit(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	// An hour's gap now runs, with no quiet rule; four one-fix requests.
+	var wg sync.WaitGroup
+	for tech := int64(2); tech <= 5; tech++ {
+		wg.Go(func() {
+			if err := <-submit(tech, 1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := store.txs.Load(); n != 2 {
+		t.Fatalf("%d transactions, want 2", n)
+	}
+}
+
 // TestRecorderNoGap: with no gap, each request arriving after the last
 // commit has ended gets its own transaction.
 func TestRecorderNoGap(t *testing.T) {
@@ -106,7 +196,7 @@ func TestRecorderNoGap(t *testing.T) {
 // committed together.
 func TestRecorderEnough(t *testing.T) {
 	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Enough: 10}, quiet)
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, Enough: 10}, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go rec.Run(ctx)
@@ -133,5 +223,36 @@ func TestRecorderEnough(t *testing.T) {
 	wg.Wait()
 	if n := store.txs.Load(); n != 2 {
 		t.Fatalf("%d transactions, want 2", n)
+	}
+}
+
+// TestRecorderWorth: fixes that keep coming are committed once Worth of
+// them wait and Quiet has passed since the last commit, not held for the
+// whole gap (a batch that size pays for its commit).
+func TestRecorderWorth(t *testing.T) {
+	store := &countingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: 50 * time.Millisecond, Worth: 5}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rec.Run(ctx)
+	submit := submitter(t, rec)
+	// A request every 5 ms for 0.5 s: never quiet for 50 ms, and never
+	// the 64 requests that end a wait at once; 5 fixes wait well before
+	// each 50 ms has passed.
+	const requests = 100
+	done := make([]<-chan error, 0, requests)
+	for i := range requests {
+		done = append(done, submit(int64(1+i), 1))
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, d := range done {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// About one per 50 ms: 10; two (64 requests, then the rest) if Worth
+	// were ignored.
+	if n := store.txs.Load(); n < 4 || n > requests/2 {
+		t.Fatalf("%d requests over 0.5 s in %d transactions, want about one per 50 ms", requests, n)
 	}
 }

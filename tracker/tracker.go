@@ -123,6 +123,10 @@ func (t *Tracker) Close(ctx context.Context) error { return t.rec.Close(ctx) }
 // Pending returns how many accepted fixes await their commit.
 func (t *Tracker) Pending() int { return t.rec.Pending() }
 
+// Commits returns how many transactions of fixes the history has taken,
+// and how many fixes they held.
+func (t *Tracker) Commits() (commits, fixes int64) { return t.rec.Commits() }
+
 // Rejection says why one fix of a batch was not taken.
 type Rejection struct {
 	Index  int    `json:"index"`

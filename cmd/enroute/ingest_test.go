@@ -142,6 +142,13 @@ func TestIngestProtocols(t *testing.T) {
 	if got := st.stored(); got != before {
 		t.Fatalf("bad requests stored %d fixes", got-before)
 	}
+	// The history's metrics count what was written.
+	if fixes, commits := counter(t, st, "enroute_history_fixes_total"), counter(t, st, "enroute_history_commits_total"); fixes != float64(before) || commits < 1 || commits > fixes {
+		t.Fatalf("metrics: %v fixes in %v commits, %d stored", fixes, commits, before)
+	}
+	if pending := counter(t, st, "enroute_history_pending_fixes"); pending != 0 {
+		t.Fatalf("metrics: %v fixes pending after every answer", pending)
+	}
 	// A revoked device is refused.
 	dev := st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/devices", tech), nil).items()[0]
 	st.ok("DELETE", fmt.Sprintf("/api/v1/devices/%d", int64(dev["id"].(float64))), nil)

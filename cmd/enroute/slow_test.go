@@ -167,19 +167,19 @@ func TestSlowConsumerEvicted(t *testing.T) {
 	<-readerDone
 }
 
-// metric returns the WebSocket lines of /metrics.
+// metric returns the lines of /metrics with Enroute's own metrics.
 func metric(t *testing.T, st *stack) string {
 	_, raw := send(t, "GET", "http://"+st.m.Addr()+"/metrics", "", "")
 	var out []string
 	for _, l := range strings.Split(raw, "\n") {
-		if strings.HasPrefix(l, "enroute_websocket") {
+		if strings.HasPrefix(l, "enroute_") {
 			out = append(out, l)
 		}
 	}
 	return strings.Join(out, "\n")
 }
 
-// counter reads one of the WebSocket metrics.
+// counter reads one of Enroute's own metrics.
 func counter(t *testing.T, st *stack, name string) float64 {
 	t.Helper()
 	for _, l := range strings.Split(metric(t, st), "\n") {
