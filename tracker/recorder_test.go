@@ -30,10 +30,17 @@ func fixes(tech int64, n int, at time.Time) []enroute.Position {
 	return ps
 }
 
-// submitter submits n fixes of technician tech to rec.
-func submitter(t *testing.T, rec *tracker.Recorder) func(tech int64, n int) <-chan error {
+// recorder runs a recorder with cfg on a counting store until the test
+// ends, and returns a function that reserves and submits n fixes of
+// technician tech.
+func recorder(t *testing.T, cfg tracker.RecorderConfig) (*countingStore, *tracker.Recorder, func(tech int64, n int) <-chan error) {
+	store := &countingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, cfg, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go rec.Run(ctx)
 	at := time.Now().Add(-time.Hour)
-	return func(tech int64, n int) <-chan error {
+	return store, rec, func(tech int64, n int) <-chan error {
 		t.Helper()
 		if err := rec.Reserve(n); err != nil {
 			t.Fatal(err)
@@ -42,29 +49,45 @@ func submitter(t *testing.T, rec *tracker.Recorder) func(tech int64, n int) <-ch
 	}
 }
 
-// TestRecorderGap: a fix arriving when nothing was committed lately is
-// committed alone, at once; the fixes that arrive within the gap after a
-// commit started share the next transaction; Close commits what waits.
-func TestRecorderGap(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: 300 * time.Millisecond, Quiet: -1}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	submit := submitter(t, rec)
-	if err := <-submit(1, 1); err != nil {
-		t.Fatal(err)
-	}
-	// Ten requests right after the first commit: within its gap.
+// together submits a request of n fixes for each of techs at once and
+// waits for every answer.
+func together(t *testing.T, submit func(int64, int) <-chan error, techs, n int) {
 	var wg sync.WaitGroup
-	for tech := int64(2); tech <= 11; tech++ {
+	for i := range techs {
 		wg.Go(func() {
-			if err := <-submit(tech, 3); err != nil {
+			if err := <-submit(int64(100+i), n); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// trickle submits a one-fix request every 5 ms, requests times, and waits
+// for every answer.
+func trickle(t *testing.T, submit func(int64, int) <-chan error, requests int) {
+	done := make([]<-chan error, 0, requests)
+	for i := range requests {
+		done = append(done, submit(int64(1+i), 1))
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, d := range done {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRecorderGap: a fix arriving when nothing was committed lately is
+// committed alone, at once; the fixes that arrive within the gap after a
+// commit started share the next transaction; Close commits what waits.
+func TestRecorderGap(t *testing.T) {
+	store, rec, submit := recorder(t, tracker.RecorderConfig{Gap: 300 * time.Millisecond, Quiet: -1})
+	if err := <-submit(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Ten requests right after the first commit: within its gap.
+	together(t, submit, 10, 3)
 	if n := store.txs.Load(); n != 2 {
 		t.Fatalf("11 requests in %d transactions, want 2 (one alone, ten together)", n)
 	}
@@ -89,12 +112,7 @@ func TestRecorderGap(t *testing.T) {
 // new has come for Quiet, not after the whole gap (their senders wait for
 // the commit); a trickle that never stops is committed at least every Gap.
 func TestRecorderQuiet(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: 20 * time.Millisecond}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	submit := submitter(t, rec)
+	store, _, submit := recorder(t, tracker.RecorderConfig{Gap: time.Hour, Quiet: 20 * time.Millisecond})
 	if err := <-submit(1, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -116,26 +134,12 @@ func TestRecorderQuiet(t *testing.T) {
 	if n := store.txs.Load(); n != 2 {
 		t.Fatalf("6 requests in %d transactions, want 2", n)
 	}
-	cancel()
 
-	// A request every 5 ms, never quiet for 50 ms: a commit every 100 ms.
-	store = &countingStore{PositionStore: openStore(t)}
-	rec = tracker.NewRecorder(store, tracker.RecorderConfig{Gap: 100 * time.Millisecond, Quiet: 50 * time.Millisecond}, quiet)
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	submit = submitter(t, rec)
-	const requests = 100 // 0.5 s
-	done = make([]<-chan error, 0, requests)
-	for i := range requests {
-		done = append(done, submit(int64(1+i), 1))
-		time.Sleep(5 * time.Millisecond)
-	}
-	for _, d := range done {
-		if err := <-d; err != nil {
-			t.Fatal(err)
-		}
-	}
+	// A request every 5 ms for 0.5 s, never quiet for 50 ms: a commit
+	// every 100 ms.
+	store, _, submit = recorder(t, tracker.RecorderConfig{Gap: 100 * time.Millisecond, Quiet: 50 * time.Millisecond})
+	const requests = 100
+	trickle(t, submit, requests)
 	// At least 0.5 s / 100 ms; at most one per 50 ms quiet spell, and a
 	// busy test machine only stretches the gaps between requests.
 	if n := store.txs.Load(); n < 4 || n > requests/2 {
@@ -146,25 +150,12 @@ func TestRecorderQuiet(t *testing.T) {
 // TestRecorderEnoughRequests: once EnoughRequests requests wait, the gap
 // ends and they are committed together.
 func TestRecorderEnoughRequests(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, EnoughRequests: 4}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	submit := submitter(t, rec)
+	store, _, submit := recorder(t, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, EnoughRequests: 4})
 	if err := <-submit(1, 1); err != nil {
 		t.Fatal(err)
 	}
 	// An hour's gap now runs, with no quiet rule; four one-fix requests.
-	var wg sync.WaitGroup
-	for tech := int64(2); tech <= 5; tech++ {
-		wg.Go(func() {
-			if err := <-submit(tech, 1); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	together(t, submit, 4, 1)
 	if n := store.txs.Load(); n != 2 {
 		t.Fatalf("%d transactions, want 2", n)
 	}
@@ -173,17 +164,9 @@ func TestRecorderEnoughRequests(t *testing.T) {
 // TestRecorderNoGap: with no gap, each request arriving after the last
 // commit has ended gets its own transaction.
 func TestRecorderNoGap(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: -1}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	at := time.Now().Add(-time.Hour)
+	store, _, submit := recorder(t, tracker.RecorderConfig{Gap: -1})
 	for tech := int64(1); tech <= 3; tech++ {
-		if err := rec.Reserve(1); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-rec.Submit(fixes(tech, 1, at)); err != nil {
+		if err := <-submit(tech, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,32 +178,12 @@ func TestRecorderNoGap(t *testing.T) {
 // TestRecorderEnough: once Enough fixes wait, the gap ends and they are
 // committed together.
 func TestRecorderEnough(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, Enough: 10}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	at := time.Now().Add(-time.Hour)
-	if err := rec.Reserve(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-rec.Submit(fixes(1, 1, at)); err != nil {
+	store, _, submit := recorder(t, tracker.RecorderConfig{Gap: time.Hour, Quiet: -1, Enough: 10})
+	if err := <-submit(1, 1); err != nil {
 		t.Fatal(err)
 	}
 	// An hour's gap now runs; five requests of two fixes make ten.
-	var wg sync.WaitGroup
-	for tech := int64(2); tech <= 6; tech++ {
-		wg.Go(func() {
-			if err := rec.Reserve(2); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := <-rec.Submit(fixes(tech, 2, at)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	together(t, submit, 5, 2)
 	if n := store.txs.Load(); n != 2 {
 		t.Fatalf("%d transactions, want 2", n)
 	}
@@ -230,26 +193,12 @@ func TestRecorderEnough(t *testing.T) {
 // them wait and Quiet has passed since the last commit, not held for the
 // whole gap (a batch that size pays for its commit).
 func TestRecorderWorth(t *testing.T) {
-	store := &countingStore{PositionStore: openStore(t)}
-	rec := tracker.NewRecorder(store, tracker.RecorderConfig{Gap: time.Hour, Quiet: 50 * time.Millisecond, Worth: 5}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rec.Run(ctx)
-	submit := submitter(t, rec)
+	store, _, submit := recorder(t, tracker.RecorderConfig{Gap: time.Hour, Quiet: 50 * time.Millisecond, Worth: 5})
 	// A request every 5 ms for 0.5 s: never quiet for 50 ms, and never
 	// the 64 requests that end a wait at once; 5 fixes wait well before
 	// each 50 ms has passed.
 	const requests = 100
-	done := make([]<-chan error, 0, requests)
-	for i := range requests {
-		done = append(done, submit(int64(1+i), 1))
-		time.Sleep(5 * time.Millisecond)
-	}
-	for _, d := range done {
-		if err := <-d; err != nil {
-			t.Fatal(err)
-		}
-	}
+	trickle(t, submit, requests)
 	// About one per 50 ms: 10; two (64 requests, then the rest) if Worth
 	// were ignored.
 	if n := store.txs.Load(); n < 4 || n > requests/2 {
