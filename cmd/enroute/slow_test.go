@@ -202,7 +202,9 @@ func counter(t *testing.T, st *stack, name string) float64 {
 // was finished by a goroutine); one who never reads is dropped; neither
 // holds up the technician's requests nor another customer.
 func TestSlowCustomers(t *testing.T) {
-	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_WS_WRITE_TIMEOUT": "5s"}}
+	// Commits at once: the technician's four senders each wait for their
+	// answer, and the customers' sockets must fill within the pause.
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_WS_WRITE_TIMEOUT": "5s", "ENROUTE_COMMIT_GAP": "0"}}
 	st.m, _ = start(t, st.env)
 	ana, _, anaToken := st.device("Ana Silva")
 	st.fixAt(anaToken, 41.15, -8.61)
