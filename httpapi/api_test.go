@@ -525,7 +525,7 @@ func TestNotificationEndpoints(t *testing.T) {
 	if !strings.Contains(string(all.raw), `"from_number_status":"missing"`) {
 		t.Fatalf("settings = %s", all.raw)
 	}
-	for _, tab := range []string{"text", "email", "tracking", "general"} {
+	for _, tab := range []string{"text", "email", "tracking", "general", "late"} {
 		e.must(200, e.admin, "GET", "/api/v1/settings/dispatch-notifications/"+tab, nil)
 		e.must(403, e.dispatcher, "GET", "/api/v1/settings/dispatch-notifications/"+tab, nil)
 	}
@@ -540,6 +540,16 @@ func TestNotificationEndpoints(t *testing.T) {
 	}
 	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"templat": "x"}); r.status != 400 || r.errFields()["templat"] == nil {
 		t.Fatalf("unknown field = %d %s", r.status, r.raw)
+	}
+	// A subject is one line, on both tabs that have one.
+	for tab, field := range map[string]string{"email": "subject", "late": "email_subject"} {
+		r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/"+tab, map[string]any{field: "Your technician\r\nBcc: x@example.com"})
+		if r.status != 400 || r.errFields()[field] != "must be one line" {
+			t.Fatalf("%s %s on two lines = %d %s", tab, field, r.status, r.raw)
+		}
+		if r := e.must(200, e.admin, "GET", "/api/v1/settings/dispatch-notifications/"+tab, nil); strings.Contains(string(r.raw), "Bcc") {
+			t.Fatalf("a refused subject was kept: %s", r.raw)
+		}
 	}
 	e.must(200, e.admin, "GET", "/api/v1/settings/gps", nil)
 	e.must(200, e.admin, "PUT", "/api/v1/settings/gps", map[string]any{"enabled": true})

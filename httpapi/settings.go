@@ -61,85 +61,57 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 	}, nil
 }
 
-// settingsTab serves GET and PUT of one tab: pick chooses it from the
-// tabs; update applies a decoded U.
-func settingsTab[U any](s *Server, pick func(allTabs) any,
-	update func(enroute.NotificationService, echo.Context, U) (*enroute.DispatchSettingsView, error)) (get, put echo.HandlerFunc) {
-	get = func(c echo.Context) error {
-		v, err := s.notify.DispatchSettings(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		tabs, err := s.tabsOf(c.Request().Context(), v)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, pick(tabs))
-	}
-	put = func(c echo.Context) error {
+// settingsTab serves GET and PUT of the tab at path: pick chooses it from
+// the tabs; update applies a decoded U.
+func settingsTab[U any](s *Server, g *echo.Group, path string, admin []echo.MiddlewareFunc, pick func(allTabs) any,
+	update func(enroute.NotificationService, context.Context, U) (*enroute.DispatchSettingsView, error)) {
+	g.GET(path, func(c echo.Context) error { return s.tab(c, nil, pick) }, admin...)
+	g.PUT(path, func(c echo.Context) error {
 		var u U
 		if err := decode(c, &u); err != nil {
 			return err
 		}
-		v, err := update(s.notify, c, u)
+		v, err := update(s.notify, c.Request().Context(), u)
 		if err != nil {
 			return err
 		}
-		tabs, err := s.tabsOf(c.Request().Context(), v)
-		if err != nil {
+		return s.tab(c, v, pick)
+	}, admin...)
+}
+
+// tab answers with what pick chooses from the tabs of v, or of the
+// current settings when v is nil.
+func (s *Server) tab(c echo.Context, v *enroute.DispatchSettingsView, pick func(allTabs) any) error {
+	ctx := c.Request().Context()
+	if v == nil {
+		var err error
+		if v, err = s.notify.DispatchSettings(ctx); err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, pick(tabs))
 	}
-	return get, put
+	tabs, err := s.tabsOf(ctx, v)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pick(tabs))
 }
 
 func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 	const base = "/settings/dispatch-notifications"
 	g.GET(base, func(c echo.Context) error {
-		v, err := s.notify.DispatchSettings(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		tabs, err := s.tabsOf(c.Request().Context(), v)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, tabs)
+		return s.tab(c, nil, func(t allTabs) any { return t })
 	}, admin...)
-	get, put := settingsTab(s, func(t allTabs) any { return t.Text },
-		func(n enroute.NotificationService, c echo.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {
-			if err := s.phonesIn(c.Request().Context(), nil, u.FromNumber); err != nil {
+	settingsTab(s, g, base+"/text", admin, func(t allTabs) any { return t.Text },
+		func(n enroute.NotificationService, ctx context.Context, u enroute.TextUpdate) (*enroute.DispatchSettingsView, error) {
+			if err := s.phonesIn(ctx, nil, u.FromNumber); err != nil {
 				return nil, err
 			}
-			return n.UpdateText(c.Request().Context(), u)
+			return n.UpdateText(ctx, u)
 		})
-	g.GET(base+"/text", get, admin...)
-	g.PUT(base+"/text", put, admin...)
-	get, put = settingsTab(s, func(t allTabs) any { return t.Email },
-		func(n enroute.NotificationService, c echo.Context, u enroute.EmailUpdate) (*enroute.DispatchSettingsView, error) {
-			return n.UpdateEmail(c.Request().Context(), u)
-		})
-	g.GET(base+"/email", get, admin...)
-	g.PUT(base+"/email", put, admin...)
-	get, put = settingsTab(s, func(t allTabs) any { return t.Tracking },
-		func(n enroute.NotificationService, c echo.Context, u enroute.TrackingUpdate) (*enroute.DispatchSettingsView, error) {
-			return n.UpdateTracking(c.Request().Context(), u)
-		})
-	g.GET(base+"/tracking", get, admin...)
-	g.PUT(base+"/tracking", put, admin...)
-	get, put = settingsTab(s, func(t allTabs) any { return t.General },
-		func(n enroute.NotificationService, c echo.Context, u enroute.GeneralUpdate) (*enroute.DispatchSettingsView, error) {
-			return n.UpdateGeneral(c.Request().Context(), u)
-		})
-	g.GET(base+"/general", get, admin...)
-	g.PUT(base+"/general", put, admin...)
-	get, put = settingsTab(s, func(t allTabs) any { return t.Late },
-		func(n enroute.NotificationService, c echo.Context, u enroute.LateUpdate) (*enroute.DispatchSettingsView, error) {
-			return n.UpdateLate(c.Request().Context(), u)
-		})
-	g.GET(base+"/late", get, admin...)
-	g.PUT(base+"/late", put, admin...)
+	settingsTab(s, g, base+"/email", admin, func(t allTabs) any { return t.Email }, enroute.NotificationService.UpdateEmail)
+	settingsTab(s, g, base+"/tracking", admin, func(t allTabs) any { return t.Tracking }, enroute.NotificationService.UpdateTracking)
+	settingsTab(s, g, base+"/general", admin, func(t allTabs) any { return t.General }, enroute.NotificationService.UpdateGeneral)
+	settingsTab(s, g, base+"/late", admin, func(t allTabs) any { return t.Late }, enroute.NotificationService.UpdateLate)
 	g.POST(base+"/preview", s.preview, admin...)
 	g.GET(base+"/tokens", s.tokens, admin...)
 	g.GET("/settings/gps", s.getGPS, admin...)

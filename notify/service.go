@@ -119,11 +119,8 @@ func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enro
 		if strings.ContainsAny(e.FromName, "\r\n") || len(e.FromName) > 200 {
 			return enroute.FieldErrors(map[string]string{"from_name": "must be one line of at most 200 characters"})
 		}
-		if err := validTemplate("subject", e.Subject, 300); err != nil {
+		if err := validSubject("subject", e.Subject); err != nil {
 			return err
-		}
-		if strings.ContainsAny(e.Subject, "\r\n") {
-			return enroute.FieldErrors(map[string]string{"subject": "must be one line"})
 		}
 		if err := validTemplate("body", e.Body, 20000); err != nil {
 			return err
@@ -176,11 +173,8 @@ func (s *Service) UpdateLate(ctx context.Context, u enroute.LateUpdate) (*enrout
 		if err := validTemplate("text_template", l.TextTemplate, 1600); err != nil {
 			return err
 		}
-		if err := validTemplate("email_subject", l.EmailSubject, 300); err != nil {
+		if err := validSubject("email_subject", l.EmailSubject); err != nil {
 			return err
-		}
-		if strings.ContainsAny(l.EmailSubject, "\r\n") {
-			return enroute.FieldErrors(map[string]string{"email_subject": "must be one line"})
 		}
 		return validTemplate("email_body", l.EmailBody, 20000)
 	})
@@ -266,6 +260,18 @@ func validTemplate(field, s string, max int) error {
 	}
 	_, err := ParseTemplate(field, s)
 	return err
+}
+
+// validSubject checks an e-mail subject's template: one line of at most
+// 300 characters.
+func validSubject(field, s string) error {
+	if err := validTemplate(field, s, 300); err != nil {
+		return err
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return enroute.FieldErrors(map[string]string{field: "must be one line"})
+	}
+	return nil
 }
 
 // Preview implements enroute.NotificationService.
