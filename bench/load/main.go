@@ -643,12 +643,14 @@ func run(c config) error {
 		base  struct {
 			accepted, rejected, sent, errs int64
 			cpuServer, cpuGen              float64
+			sched                          schedWaits
 		}
 		began = make(chan struct{})
 	)
 	begin := func() {
 		base.accepted, base.rejected, base.sent, base.errs = accepted.Load(), rejected.Load(), sent.Load(), errs.Load()
 		base.cpuServer, base.cpuGen = cpuSeconds(c.pid), cpuSeconds(0)
+		base.sched = readSchedWaits()
 		start = time.Now()
 		if c.timeline {
 			watchers.start, boards.start = start, start
@@ -694,6 +696,7 @@ func run(c config) error {
 	<-began
 	elapsed := time.Since(start)
 	cpuServer, cpuGen := cpuSeconds(c.pid)-base.cpuServer, cpuSeconds(0)-base.cpuGen
+	sched := readSchedWaits()
 	if c.profile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -714,6 +717,7 @@ func run(c config) error {
 	}
 	watchers.report("watchers")
 	boards.report("boards")
+	sched.report(base.sched)
 	if c.timeline {
 		watchers.timeline("watchers")
 	}

@@ -87,3 +87,21 @@ func TestParseAllAccepted(t *testing.T) {
 		}
 	}
 }
+
+// schedWaits.since counts only the waits after its base and reports the
+// upper bounds of the buckets the quantiles fall in.
+func TestSchedWaitsSince(t *testing.T) {
+	buckets := []float64{0, 0.001, 0.002, 0.004, 0.008}
+	base := schedWaits{counts: []uint64{5, 0, 0, 7}, buckets: buckets}
+	now := schedWaits{counts: []uint64{5 + 900, 95, 0, 7 + 5}, buckets: buckets}
+	n, p50, p99, longest := now.since(base)
+	if n != 1000 || p50 != time.Millisecond || p99 != 2*time.Millisecond || longest != 8*time.Millisecond {
+		t.Fatalf("n %d p50 %v p99 %v max %v; want 1000, 1ms, 2ms, 8ms", n, p50, p99, longest)
+	}
+	if n, _, _, _ := base.since(base); n != 0 {
+		t.Fatalf("no new waits: n %d", n)
+	}
+	if n, _, _, _ := readSchedWaits().since(schedWaits{}); n != 0 {
+		t.Fatalf("a base of another shape: n %d, want 0", n)
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"runtime/metrics"
+	"time"
+)
+
+// schedWaits reads how long the generator's own goroutines have waited,
+// runnable, for a thread to run them (the runtime samples these waits).
+// The generator shares the two cores with the server it measures: a
+// watcher's read that waits here is latency it reports as the server's.
+type schedWaits struct {
+	counts  []uint64
+	buckets []float64
+}
+
+func readSchedWaits() schedWaits {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return schedWaits{}
+	}
+	h := s[0].Value.Float64Histogram()
+	return schedWaits{counts: append([]uint64(nil), h.Counts...), buckets: h.Buckets}
+}
+
+// since returns the waits sampled after base: their count and the upper
+// bounds of the buckets holding the median, the 99th percentile and the
+// longest.
+func (w schedWaits) since(base schedWaits) (n uint64, p50, p99, longest time.Duration) {
+	if len(w.counts) == 0 || len(base.counts) != len(w.counts) {
+		return 0, 0, 0, 0
+	}
+	d := make([]uint64, len(w.counts))
+	for i := range d {
+		d[i] = w.counts[i] - base.counts[i]
+		n += d[i]
+	}
+	upper := func(i int) time.Duration { return time.Duration(w.buckets[i+1] * float64(time.Second)) }
+	quantile := func(q float64) time.Duration {
+		rank := uint64(q * float64(n))
+		var c uint64
+		for i := range d {
+			if c += d[i]; c > rank {
+				return upper(i)
+			}
+		}
+		return 0
+	}
+	if n == 0 {
+		return 0, 0, 0, 0
+	}
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] > 0 {
+			longest = upper(i)
+			break
+		}
+	}
+	return n, quantile(0.5), quantile(0.99), longest
+}
+
+func (w schedWaits) report(base schedWaits) {
+	n, p50, p99, longest := w.since(base)
+	if n == 0 {
+		return
+	}
+	fmt.Printf("generator's goroutines waiting to run (%d sampled): p50 %v  p99 %v  max %v (bucket bounds)\n", n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), longest.Round(10*time.Microsecond))
+}
