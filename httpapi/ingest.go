@@ -47,6 +47,9 @@ type ingestMetrics struct {
 	wsOpen    prometheus.Gauge
 	evictions prometheus.Counter
 	deferred  prometheus.Counter
+	// pushDelay is Enroute's own part of a customer's fix-to-map latency:
+	// from a fix's acceptance to the write of the frame that carries it.
+	pushDelay prometheus.Histogram
 }
 
 func newIngestMetrics(r prometheus.Registerer, t *tracker.Tracker) *ingestMetrics {
@@ -58,7 +61,12 @@ func newIngestMetrics(r prometheus.Registerer, t *tracker.Tracker) *ingestMetric
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_evictions_total", Help: "WebSocket peers dropped for reading too slowly."}),
 		deferred:  prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_writes_deferred_total", Help: "Customers' updates the socket could not take at once, left to a writing goroutine (a peer reading slowly)."}),
 	}
-	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.deferred)
+	m.pushDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "enroute_customer_push_delay_seconds",
+		Help:    "From a fix's acceptance to the write of the frame carrying it to a customer's tracking page (each frame's oldest fix).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
+	})
+	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.deferred, m.pushDelay)
 	if t != nil {
 		r.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_history_commits_total", Help: "Transactions of fixes written to the history (group commit: many requests' fixes in each)."},

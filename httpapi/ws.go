@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/geo"
@@ -305,8 +306,14 @@ type viewer struct {
 	gap       time.Duration
 	lastWrite time.Time
 	// rest is what writeNow's frame the socket did not take: the writing
-	// goroutine sends it first, holding wl since writeNow.
-	rest []byte
+	// goroutine sends it first, holding wl since writeNow; restSince is
+	// its oldest fix's acceptance.
+	rest      []byte
+	restSince time.Time
+	// delays, for customers, times each frame's oldest fix from its
+	// acceptance to its write (nil for boards, whose frames wait for
+	// their gap by design).
+	delays prometheus.Observer
 
 	mu    sync.Mutex
 	queue [][]byte     // frames to send before updates: snapshots
@@ -435,12 +442,32 @@ func (v *viewer) writeNow() bool {
 		return true // closed: the turn is never given back
 	}
 	if n < len(frame) {
-		v.rest = append([]byte(nil), frame[n:]...)
+		v.rest, v.restSince = append([]byte(nil), frame[n:]...), oldest(bufs.ps)
 		v.s.ingestMetrics.deferred.Inc()
 		return false
 	}
 	v.wl.unlock()
+	v.written(oldest(bufs.ps))
 	return v.endTurn()
+}
+
+// oldest returns the earliest acceptance among ps (zero for none).
+func oldest(ps []tracker.Update) time.Time {
+	var t time.Time
+	for _, u := range ps {
+		if u.Pos != nil && (t.IsZero() || u.Pos.ReceivedAt.Before(t)) {
+			t = u.Pos.ReceivedAt
+		}
+	}
+	return t
+}
+
+// written times a frame just written whose oldest fix was accepted at
+// since, for a customer's stream.
+func (v *viewer) written(since time.Time) {
+	if v.delays != nil && !since.IsZero() {
+		v.delays.Observe(time.Since(since).Seconds())
+	}
 }
 
 // endTurn gives the turn back. It reports false when something came
@@ -462,6 +489,7 @@ func (v *viewer) write() {
 			v.fail(err)
 			return
 		}
+		v.written(v.restSince)
 	}
 	for {
 		if err := v.drain(); err != nil {
@@ -567,6 +595,7 @@ func (v *viewer) drain() error {
 				return err
 			}
 			v.lastWrite = time.Now()
+			v.written(oldest(bufs.ps))
 		}
 	}
 	return nil
@@ -772,6 +801,7 @@ func (s *Server) watchAssignment(c echo.Context) error {
 		return nil
 	}
 	v := s.newViewer(ws, br)
+	v.delays = s.ingestMetrics.pushDelay
 	// Subscribe before reading the snapshot, so no update falls between.
 	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, v.evict)
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}

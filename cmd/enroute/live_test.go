@@ -186,6 +186,17 @@ func TestCustomerStream(t *testing.T) {
 	if m["type"] != "position" || m["lat"] != 41.1492 || int64(m["technician_id"].(float64)) != ana {
 		t.Fatalf("update = %v", m)
 	}
+	// Enroute's own part of its latency is timed: one frame with a
+	// position so far (the snapshot is not one, and Bruno's fix never came).
+	for deadline := time.Now().Add(5 * time.Second); counter(t, st, "enroute_customer_push_delay_seconds_count") < 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the update's delay was not timed:\n%s", metric(t, st))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n, sum := counter(t, st, "enroute_customer_push_delay_seconds_count"), counter(t, st, "enroute_customer_push_delay_seconds_sum"); n != 1 || sum <= 0 || sum > 5 {
+		t.Fatalf("push delay: %v frames in %v s, want 1 in (0, 5]", n, sum)
+	}
 	// Arrived: a status event, and no more positions.
 	st.move(a, "start")
 	if m := nextNotProgress(t, ws, 5*time.Second); m["type"] != "status" || m["status"] != "working" {
