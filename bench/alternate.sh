@@ -29,8 +29,10 @@ for r in $(seq 1 "$rounds"); do
     p99=$(awk '/^watchers/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i+1) }' <<< "$out")
     cpu=$(sed -n 's/.*CPU while sending: server \([0-9.]*\) cores.*/\1/p' <<< "$out")
     stored=$(grep -E '^stored' <<< "$out" || true)
+    # Enroute's own part ("server's own part ... p99 <= X s"), when it has one.
+    own=$(sed -n "s/^server's own part.*p99 <= \([^ ]*\) s.*/  own p99 <= \1 s/p" <<< "$out")
     ms=$(awk '{ v = $1; if (v ~ /µs$/) { sub(/µs$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }' <<< "${p99:-nan}")
-    echo "round $r  $b  p99 ${ms} ms  server ${cpu:-?} cores  ${stored}"
+    echo "round $r  $b  p99 ${ms} ms  server ${cpu:-?} cores${own}  ${stored}"
     p99s[$b]+="$ms "
     cores[$b]+="${cpu:-0} "
   done

@@ -644,13 +644,14 @@ func run(c config) error {
 			accepted, rejected, sent, errs int64
 			cpuServer, cpuGen              float64
 			sched                          schedWaits
+			push                           pushDelays
 		}
 		began = make(chan struct{})
 	)
 	begin := func() {
 		base.accepted, base.rejected, base.sent, base.errs = accepted.Load(), rejected.Load(), sent.Load(), errs.Load()
 		base.cpuServer, base.cpuGen = cpuSeconds(c.pid), cpuSeconds(0)
-		base.sched = readSchedWaits()
+		base.sched, base.push = readSchedWaits(), readPushDelays(c)
 		start = time.Now()
 		if c.timeline {
 			watchers.start, boards.start = start, start
@@ -701,6 +702,7 @@ func run(c config) error {
 		pprof.StopCPUProfile()
 	}
 	time.Sleep(500 * time.Millisecond) // the last updates reach the watchers
+	push := readPushDelays(c)
 	measuring.Store(false)
 	if err != nil {
 		return err
@@ -717,6 +719,7 @@ func run(c config) error {
 	}
 	watchers.report("watchers")
 	boards.report("boards")
+	push.report(base.push)
 	sched.report(base.sched)
 	if c.timeline {
 		watchers.timeline("watchers")

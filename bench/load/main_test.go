@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -103,5 +106,26 @@ func TestSchedWaitsSince(t *testing.T) {
 	}
 	if n, _, _, _ := readSchedWaits().since(schedWaits{}); n != 0 {
 		t.Fatalf("a base of another shape: n %d, want 0", n)
+	}
+}
+
+// pushDelays reads Enroute's histogram from its exposition and reports the
+// buckets of the frames timed since a base.
+func TestPushDelays(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# HELP enroute_customer_push_delay_seconds x\n",
+			`enroute_customer_push_delay_seconds_bucket{le="0.001"} 95`+"\n",
+			`enroute_customer_push_delay_seconds_bucket{le="0.01"} 104`+"\n",
+			`enroute_customer_push_delay_seconds_bucket{le="+Inf"} 110`+"\n",
+			"enroute_customer_push_delay_seconds_count 110\n")
+	}))
+	defer srv.Close()
+	h := readPushDelays(config{url: srv.URL})
+	base := pushDelays{bounds: h.bounds, counts: []float64{5, 5, 10}}
+	if n, p50, p99 := h.since(base); n != 100 || p50 != "0.001" || p99 != "0.01" {
+		t.Fatalf("n %v p50 %s p99 %s; want 100, 0.001, 0.01", n, p50, p99)
+	}
+	if n, _, _ := h.since(pushDelays{}); n != 0 {
+		t.Fatalf("against a server without the histogram: n %v", n)
 	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,4 +69,67 @@ func (w schedWaits) report(base schedWaits) {
 		return
 	}
 	fmt.Printf("generator's goroutines waiting to run (%d sampled): p50 %v  p99 %v  max %v (bucket bounds)\n", n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), longest.Round(10*time.Microsecond))
+}
+
+// pushDelays is the server's enroute_customer_push_delay_seconds
+// histogram: cumulative counts by upper bound ("+Inf" last). Enroute's
+// own part of the watchers' latency, from a fix's acceptance to the write
+// of its frame; the floor has none.
+type pushDelays struct {
+	bounds []string
+	counts []float64
+}
+
+const pushDelayMetric = "enroute_customer_push_delay_seconds_bucket{le=\""
+
+func readPushDelays(c config) pushDelays {
+	res, err := client.Get(c.url + "/metrics")
+	if err != nil {
+		return pushDelays{}
+	}
+	defer res.Body.Close()
+	var h pushDelays
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), pushDelayMetric)
+		if !ok {
+			continue
+		}
+		le, v, ok := strings.Cut(rest, "\"} ")
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			continue
+		}
+		h.bounds, h.counts = append(h.bounds, le), append(h.counts, n)
+	}
+	return h
+}
+
+// since returns the frames timed after base and the upper bounds of the
+// buckets holding their median and 99th percentile.
+func (h pushDelays) since(base pushDelays) (n float64, p50, p99 string) {
+	if len(h.counts) == 0 || len(base.counts) != len(h.counts) {
+		return 0, "", ""
+	}
+	n = h.counts[len(h.counts)-1] - base.counts[len(base.counts)-1]
+	quantile := func(q float64) string {
+		for i := range h.counts {
+			if h.counts[i]-base.counts[i] >= q*n {
+				return h.bounds[i]
+			}
+		}
+		return "+Inf"
+	}
+	if n == 0 {
+		return 0, "", ""
+	}
+	return n, quantile(0.5), quantile(0.99)
+}
+
+func (h pushDelays) report(base pushDelays) {
+	n, p50, p99 := h.since(base)
+	if n == 0 {
+		return
+	}
+	fmt.Printf("server's own part, acceptance to write (%.0f customer frames): p50 <= %s s  p99 <= %s s (enroute_customer_push_delay_seconds buckets)\n", n, p50, p99)
 }
