@@ -204,6 +204,21 @@ func statuses(log []map[string]any, assignment int64) []string {
 
 // settle waits for the outbox to go quiet and checks that exactly sms texts
 // and emails have been delivered in all.
+// watcherIdle waits until the ETA watcher has taken in every status
+// change and fix queued so far: it does so in rounds, at most every 20 ms,
+// so a fix sent right after a dispatch may come before the dispatch is
+// followed.
+func (st *stack) watcherIdle(within time.Duration) {
+	st.t.Helper()
+	deadline := time.Now().Add(within)
+	for !st.m.watcher.Idle() {
+		if time.Now().After(deadline) {
+			st.t.Fatalf("the ETA watcher still busy after %v", within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (st *stack) settle(jobs []int64, sms, emails int) {
 	st.t.Helper()
 	for _, j := range jobs {

@@ -243,7 +243,8 @@ func TestPositionAndProgressInOneMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	next(t, ws, 5*time.Second) // snapshot
+	next(t, ws, 5*time.Second)      // snapshot
+	st.watcherIdle(5 * time.Second) // it follows the dispatch: the next fix gets an estimate
 	st.fixAt(anaToken, 41.1410, -8.6060)
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, raw, err := ws.ReadMessage()

@@ -507,13 +507,7 @@ func TestRunningLate(t *testing.T) {
 	waitTexts(1)
 	// Every fix of the drive checked while the setting is off (checks run
 	// on the watcher's goroutine, after the fixes are answered).
-	deadline := time.Now().Add(10 * time.Second)
-	for !st.m.watcher.Idle() {
-		if time.Now().After(deadline) {
-			t.Fatal("the watcher did not check the first drive within 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	st.watcherIdle(10 * time.Second)
 	st.settle([]int64{job}, 1, 0)
 
 	// On: one running-late text, then none however long the drive.
