@@ -4,24 +4,51 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 
 	"github.com/enroutehq/enroute/internal/sqlstore"
 )
 
-// conn adapts a writer and a reader *sql.DB to sqlstore.Conn.
+// conn adapts a writer and a reader *sql.DB to sqlstore.Conn. The
+// shared SQL's statements are prepared once per text and kept (ws, rs):
+// SQLite otherwise parses every statement anew, a fifth of the server's
+// CPU under the admin API's writes (BENCHMARKS.md).
 type conn struct {
-	w, r *sql.DB
+	w, r   *sql.DB
+	ws, rs stmts
 	// The history's inserts, prepared once on the writer (see
 	// InsertPositions): many rows, and one; and the same into staging.
 	insertMany, insertOne, stageMany, stageOne *sql.Stmt
 }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return execOn(ctx, c.w, q, args)
+	st, err := c.ws.get(ctx, c.w, q)
+	if err != nil {
+		return 0, err
+	}
+	var res sql.Result
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.w.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	rows, err := c.r.QueryContext(ctx, q, args...)
+	st, err := c.rs.get(ctx, c.r, q)
+	if err != nil {
+		return nil, err
+	}
+	var rows *sql.Rows
+	if st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = c.r.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +56,13 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 }
 
 func (c *conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	st, err := c.rs.get(ctx, c.r, q)
+	switch {
+	case err != nil:
+		return errRow{err}
+	case st != nil:
+		return row{st.QueryRowContext(ctx, args...)}
+	}
 	return row{c.r.QueryRowContext(ctx, q, args...)}
 }
 
@@ -37,7 +71,68 @@ func (c *conn) Begin(ctx context.Context) (sqlstore.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tx{t}, nil
+	return &tx{t: t, c: c}, nil
+}
+
+// stmts holds statements prepared on one pool, by their text. The shared
+// SQL has a bounded set of texts (its filters vary which clauses appear);
+// past maxStmts, a new text runs as plain SQL.
+type stmts struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+const maxStmts = 256
+
+// kept returns q's statement if it is prepared.
+func (s *stmts) kept(q string) *sql.Stmt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[q]
+}
+
+// get returns q prepared on db, preparing it if it is new; nil when
+// maxStmts are kept already.
+func (s *stmts) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	if st := s.kept(q); st != nil {
+		return st, nil
+	}
+	s.mu.Lock()
+	full := len(s.m) >= maxStmts
+	s.mu.Unlock()
+	if full {
+		return nil, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kept := s.m[q]; kept != nil { // prepared meanwhile by another caller
+		_ = st.Close()
+		return kept, nil
+	}
+	if len(s.m) >= maxStmts { // filled meanwhile
+		_ = st.Close()
+		return nil, nil
+	}
+	if s.m == nil {
+		s.m = map[string]*sql.Stmt{}
+	}
+	s.m[q] = st
+	return st, nil
+}
+
+func (s *stmts) close() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, st := range s.m {
+		errs = append(errs, st.Close())
+	}
+	s.m = nil
+	return errs
 }
 
 func (c *conn) Ping(ctx context.Context) error {
@@ -52,41 +147,93 @@ func (c *conn) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
+	errs = append(errs, c.ws.close()...)
+	errs = append(errs, c.rs.close()...)
 	return errors.Join(append(errs, c.r.Close(), c.w.Close())...)
 }
 
-type tx struct{ t *sql.Tx }
-
-func (t tx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return execOn(ctx, t.t, q, args)
+// tx runs the shared SQL's statements in its transaction: those prepared
+// on the writer already (Tx.StmtContext finds them on the writer's one
+// connection), the others as plain SQL, to be prepared once the
+// transaction has given the connection back (preparing needs it).
+type tx struct {
+	t       *sql.Tx
+	c       *conn
+	missing []string
 }
 
-func (t tx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	rows, err := t.t.QueryContext(ctx, q, args...)
+// stmt returns q's statement for the transaction, or nil for plain SQL.
+func (t *tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st := t.c.ws.kept(q); st != nil {
+		return t.t.StmtContext(ctx, st)
+	}
+	t.missing = append(t.missing, q)
+	return nil
+}
+
+func (t *tx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	var res sql.Result
+	var err error
+	if st := t.stmt(ctx, q); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = t.t.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *tx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	var rows *sql.Rows
+	var err error
+	if st := t.stmt(ctx, q); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = t.t.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return rowsOf{rows}, nil
 }
 
-func (t tx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+func (t *tx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	if st := t.stmt(ctx, q); st != nil {
+		return row{st.QueryRowContext(ctx, args...)}
+	}
 	return row{t.t.QueryRowContext(ctx, q, args...)}
 }
 
-func (t tx) Commit(context.Context) error   { return t.t.Commit() }
-func (t tx) Rollback(context.Context) error { return t.t.Rollback() }
-
-type execer interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-}
-
-func execOn(ctx context.Context, e execer, q string, args []any) (int64, error) {
-	res, err := e.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
+// done prepares what the transaction ran as plain SQL, for the next time.
+func (t *tx) done(ctx context.Context) {
+	for _, q := range t.missing {
+		if _, err := t.c.ws.get(context.WithoutCancel(ctx), t.c.w, q); err != nil {
+			return // it runs as plain SQL again next time
+		}
 	}
-	return res.RowsAffected()
+	t.missing = nil
 }
+
+func (t *tx) Commit(ctx context.Context) error {
+	err := t.t.Commit()
+	t.done(ctx)
+	return err
+}
+
+func (t *tx) Rollback(ctx context.Context) error {
+	err := t.t.Rollback()
+	if !errors.Is(err, sql.ErrTxDone) {
+		t.done(ctx)
+	}
+	return err
+}
+
+// errRow is a row whose statement could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 type row struct{ r *sql.Row }
 
