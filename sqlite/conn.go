@@ -26,16 +26,7 @@ func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var res sql.Result
-	if st != nil {
-		res, err = st.ExecContext(ctx, args...)
-	} else {
-		res, err = c.w.ExecContext(ctx, q, args...)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return exec(ctx, st, c.w, q, args)
 }
 
 func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
@@ -43,11 +34,47 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 	if err != nil {
 		return nil, err
 	}
+	return query(ctx, st, c.r, q, args)
+}
+
+func (c *conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	st, err := c.rs.get(ctx, c.r, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return queryRow(ctx, st, c.r, q, args)
+}
+
+// plainSQL runs a statement's text: a pool (*sql.DB) or a transaction.
+type plainSQL interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// exec runs q prepared (st) or, when st is nil, as plain SQL on p; so do
+// query and queryRow.
+func exec(ctx context.Context, st *sql.Stmt, p plainSQL, q string, args []any) (int64, error) {
+	var res sql.Result
+	var err error
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = p.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func query(ctx context.Context, st *sql.Stmt, p plainSQL, q string, args []any) (sqlstore.Rows, error) {
 	var rows *sql.Rows
+	var err error
 	if st != nil {
 		rows, err = st.QueryContext(ctx, args...)
 	} else {
-		rows, err = c.r.QueryContext(ctx, q, args...)
+		rows, err = p.QueryContext(ctx, q, args...)
 	}
 	if err != nil {
 		return nil, err
@@ -55,15 +82,11 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 	return rowsOf{rows}, nil
 }
 
-func (c *conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	st, err := c.rs.get(ctx, c.r, q)
-	switch {
-	case err != nil:
-		return errRow{err}
-	case st != nil:
+func queryRow(ctx context.Context, st *sql.Stmt, p plainSQL, q string, args []any) sqlstore.Row {
+	if st != nil {
 		return row{st.QueryRowContext(ctx, args...)}
 	}
-	return row{c.r.QueryRowContext(ctx, q, args...)}
+	return row{p.QueryRowContext(ctx, q, args...)}
 }
 
 func (c *conn) Begin(ctx context.Context) (sqlstore.Tx, error) {
@@ -172,38 +195,15 @@ func (t *tx) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (t *tx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	var res sql.Result
-	var err error
-	if st := t.stmt(ctx, q); st != nil {
-		res, err = st.ExecContext(ctx, args...)
-	} else {
-		res, err = t.t.ExecContext(ctx, q, args...)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return exec(ctx, t.stmt(ctx, q), t.t, q, args)
 }
 
 func (t *tx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	var rows *sql.Rows
-	var err error
-	if st := t.stmt(ctx, q); st != nil {
-		rows, err = st.QueryContext(ctx, args...)
-	} else {
-		rows, err = t.t.QueryContext(ctx, q, args...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return rowsOf{rows}, nil
+	return query(ctx, t.stmt(ctx, q), t.t, q, args)
 }
 
 func (t *tx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	if st := t.stmt(ctx, q); st != nil {
-		return row{st.QueryRowContext(ctx, args...)}
-	}
-	return row{t.t.QueryRowContext(ctx, q, args...)}
+	return queryRow(ctx, t.stmt(ctx, q), t.t, q, args)
 }
 
 // done prepares what the transaction ran as plain SQL, for the next time.
