@@ -503,6 +503,7 @@ func TestRunningLate(t *testing.T) {
 	tech, _, token := st.device("Ana Silva")
 	job := lateJob()
 	st.move(st.assign(job, tech), "dispatch")
+	st.watcherIdle(10 * time.Second) // following the dispatch before its fixes come
 	drive(token, 5, 4*time.Minute)
 	waitTexts(1)
 	// Every fix of the drive checked while the setting is off (checks run
@@ -516,6 +517,7 @@ func TestRunningLate(t *testing.T) {
 	job2 := lateJob()
 	a := st.assign(job2, tech2)
 	st.move(a, "dispatch")
+	st.watcherIdle(10 * time.Second)
 	drive(token2, 6, 10*time.Minute) // 10 to 6.7 minutes ago
 	waitTexts(3)
 	drive(token2, 6, 5*time.Minute) // later fixes, still late
