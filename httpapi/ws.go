@@ -442,18 +442,23 @@ func (v *viewer) writeNow() bool {
 		return true // closed: the turn is never given back
 	}
 	if n < len(frame) {
-		v.rest, v.restSince = append([]byte(nil), frame[n:]...), oldest(bufs.ps)
+		v.rest, v.restSince = append([]byte(nil), frame[n:]...), v.oldest(bufs.ps)
 		v.s.ingestMetrics.deferred.Inc()
 		return false
 	}
 	v.wl.unlock()
-	v.written(oldest(bufs.ps))
+	v.written(v.oldest(bufs.ps))
 	return v.endTurn()
 }
 
-// oldest returns the earliest acceptance among ps (zero for none).
-func oldest(ps []tracker.Update) time.Time {
+// oldest returns the earliest acceptance among ps (zero for none), for a
+// stream whose frames are timed: a board's hold thousands of positions,
+// and nobody times them.
+func (v *viewer) oldest(ps []tracker.Update) time.Time {
 	var t time.Time
+	if v.delays == nil {
+		return t
+	}
 	for _, u := range ps {
 		if u.Pos != nil && (t.IsZero() || u.Pos.ReceivedAt.Before(t)) {
 			t = u.Pos.ReceivedAt
@@ -463,9 +468,9 @@ func oldest(ps []tracker.Update) time.Time {
 }
 
 // written times a frame just written whose oldest fix was accepted at
-// since, for a customer's stream.
+// since (zero: not timed, see oldest).
 func (v *viewer) written(since time.Time) {
-	if v.delays != nil && !since.IsZero() {
+	if !since.IsZero() {
 		v.delays.Observe(time.Since(since).Seconds())
 	}
 }
@@ -595,7 +600,7 @@ func (v *viewer) drain() error {
 				return err
 			}
 			v.lastWrite = time.Now()
-			v.written(oldest(bufs.ps))
+			v.written(v.oldest(bufs.ps))
 		}
 	}
 	return nil
