@@ -33,6 +33,10 @@ type stateCompany struct {
 	Phone        string `json:"phone"`         // E.164, for tel: links
 	PhoneDisplay string `json:"phone_display"` // as people in the company's region write it
 	LogoURL      string `json:"logo_url"`
+	// TimeZone (IANA) is the zone the page gives times in, as the
+	// customer's messages do: the window and the ETA read the same on the
+	// page as in the text, wherever the customer's phone thinks it is.
+	TimeZone string `json:"time_zone"`
 }
 
 type stateTechnician struct {
@@ -86,7 +90,7 @@ func (s *Server) trackingState(c echo.Context) error {
 	}
 	st := trackingState{
 		Status:      a.Status,
-		Company:     stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL},
+		Company:     stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL, TimeZone: co.TimeZone},
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
 		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
 		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/enroutehq/enroute"
@@ -98,6 +99,10 @@ func hidden(t *testing.T, ctx context.Context, sel string) bool {
 	return eval[bool](t, ctx, fmt.Sprintf(`document.querySelector(%q).getClientRects().length === 0`, sel))
 }
 
+// clockText is a time as the page shows it with the spaces browsers put
+// around "AM" (a narrow no-break space, U+202F) made plain.
+func clockText(s string) string { return strings.ReplaceAll(s, "\u202f", " ") }
+
 func navigate(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
@@ -110,10 +115,16 @@ func TestTrackingPageVerified(t *testing.T) {
 	ctx := browser(t)
 	tech, _, token := st.device("Ana Silva")
 	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 4.8})
-	st.ok("PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100"})
+	st.ok("PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100", "time_zone": "America/Chicago"})
 	_, link := st.trackingLink(tech) // a verified address at 41.1496, -8.606
 	st.fixAt(token, 41.1420, -8.6080)
 
+	// The customer's phone is set to another zone than the company's: the
+	// page still gives times in the company's, as its messages do.
+	navigate(t, ctx, "about:blank") // a target to set it on
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
 	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
 	if got := text(t, ctx, "#tech-name"); got != "Ana" {
 		t.Fatalf("name = %q", got)
@@ -134,8 +145,28 @@ func TestTrackingPageVerified(t *testing.T) {
 	if got := text(t, ctx, "#distance"); got == "" {
 		t.Fatal("no distance")
 	}
-	if got := text(t, ctx, "#eta-clock"); got == "" {
-		t.Fatal("no ETA")
+	// The job's window is 09:00-11:00 UTC on 2026-11-27: in Chicago 3-5 AM
+	// (in Tokyo it would read 6-8 PM), its day named unless it is today.
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Arrival window 3:00 AM – 5:00 AM on Fri, Nov 27"
+	if time.Now().In(chicago).Format(time.DateOnly) == "2026-11-27" {
+		want = "Arrival window 3:00 AM – 5:00 AM"
+	}
+	if got := clockText(text(t, ctx, "#window")); got != want {
+		t.Fatalf("window = %q, want %q", got, want)
+	}
+	// The ETA, minutes away, reads as a Chicago clock does now.
+	eta, err := time.ParseInLocation("3:04 PM", clockText(text(t, ctx, "#eta-clock")), chicago)
+	if err != nil {
+		t.Fatalf("ETA clock: %v", err)
+	}
+	now := time.Now().In(chicago)
+	ahead := (eta.Hour()*60 + eta.Minute() - now.Hour()*60 - now.Minute() + 24*60) % (24 * 60)
+	if ahead > 120 && ahead < 24*60-5 { // more than 2 h ahead, or over 5 min behind
+		t.Fatalf("ETA clock %s with Chicago's now %s: not in the company's zone", eta.Format("15:04"), now.Format("15:04"))
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
 		t.Fatalf("no map: %v", err)

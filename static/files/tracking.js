@@ -18,7 +18,21 @@
 
   function inactive() { location.replace(base); } // the server answers the inactive page
 
-  function fmtClock(d) { return d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }); }
+  // Times read in the company's zone, as the customer's messages give them
+  // (the page may be opened on a phone set to another); in the browser's
+  // own when it does not know the zone.
+  function fmt(d, opts) {
+    try { return d.toLocaleString([], Object.assign({ timeZone: state.company.time_zone || undefined }, opts)); }
+    catch (e) { return d.toLocaleString([], opts); }
+  }
+  function fmtClock(d) { return fmt(d, { hour: "numeric", minute: "2-digit" }); }
+  function fmtDay(d) { return fmt(d, { weekday: "short", month: "short", day: "numeric" }); }
+  // fmtWindow: "9:00 AM – 11:00 AM", its day named unless it is today.
+  function fmtWindow(a, b) {
+    var da = fmtDay(a), db = fmtDay(b);
+    if (da !== db) { return da + ", " + fmtClock(a) + " – " + db + ", " + fmtClock(b); }
+    return fmtClock(a) + " – " + fmtClock(b) + (da === fmtDay(new Date()) ? "" : " on " + da);
+  }
   function fmtDistance(m) {
     var miles = /^en-US/.test(navigator.language || "en-US");
     if (miles) { var mi = m / 1609.344; return mi < 0.2 ? Math.round(m * 3.28084 / 10) * 10 + " ft" : mi.toFixed(1) + " mi"; }
@@ -39,8 +53,7 @@
       $("rating").hidden = false;
     }
     $("address").textContent = s.destination.address;
-    var ws0 = new Date(s.window.start), we = new Date(s.window.end);
-    $("window").textContent = "Arrival window " + fmtClock(ws0) + " – " + fmtClock(we);
+    $("window").textContent = "Arrival window " + fmtWindow(new Date(s.window.start), new Date(s.window.end));
     if (s.company.phone) { $("phone").textContent = s.company.phone_display || s.company.phone; $("phone").href = "tel:" + s.company.phone; $("phone-line").hidden = false; }
     renderStatus();
     document.querySelector("main").setAttribute("aria-busy", "false");
