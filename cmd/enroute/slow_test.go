@@ -313,15 +313,16 @@ func TestSlowCustomers(t *testing.T) {
 		return counter(t, st, "enroute_websocket_evictions_total") == 1
 	})
 	deferred := counter(t, st, "enroute_websocket_writes_deferred_total")
-	// The pausing customer stops reading for 2 s: its socket fills, and a
-	// goroutine finishes the write the socket did not take, once it
-	// reads again (well within the 5 s write timeout).
+	// The pausing customer stops reading until its socket is full (a
+	// write it did not take whole is deferred; on a slow machine that
+	// took more than the 2 s this test once paused for), then reads again
+	// at once: a goroutine finishes the deferred write, well within the
+	// 5 s write timeout, and the customer stays.
 	pause.Store(true)
-	time.Sleep(2 * time.Second)
-	pause.Store(false)
-	waitFor("a write deferred while the customer paused", 10*time.Second, func() bool {
+	waitFor("a write deferred while the customer paused", 30*time.Second, func() bool {
 		return counter(t, st, "enroute_websocket_writes_deferred_total") > deferred
 	})
+	pause.Store(false)
 	time.Sleep(200 * time.Millisecond)
 	stop.Store(true)
 	senders.Wait()
