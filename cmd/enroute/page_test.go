@@ -99,6 +99,32 @@ func hidden(t *testing.T, ctx context.Context, sel string) bool {
 	return eval[bool](t, ctx, fmt.Sprintf(`document.querySelector(%q).getClientRects().length === 0`, sel))
 }
 
+// inZone makes the browser's zone name (as a phone's settings would), on
+// a blank page: zone-dependent pages must not follow it.
+func inZone(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	navigate(t, ctx, "about:blank") // a target to set it on
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: name}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// soonIn fails unless clock (as the page shows it, "3:04 PM") is a time
+// in loc within the next two hours: an ETA minutes away, read in loc's
+// zone and not another (the tests' other zone is hours apart).
+func soonIn(t *testing.T, what, clock string, loc *time.Location) {
+	t.Helper()
+	c, err := time.Parse("3:04 PM", clockText(clock))
+	if err != nil {
+		t.Fatalf("%s clock: %v", what, err)
+	}
+	now := time.Now().In(loc)
+	ahead := (c.Hour()*60 + c.Minute() - now.Hour()*60 - now.Minute() + 24*60) % (24 * 60)
+	if ahead > 120 && ahead < 24*60-5 { // more than 2 h ahead, or over 5 min behind
+		t.Fatalf("%s clock %q with %s's now %s: not in that zone", what, clock, loc, now.Format("3:04 PM"))
+	}
+}
+
 // clockText is a time as the page shows it with the spaces browsers put
 // around "AM" (a narrow no-break space, U+202F) made plain.
 func clockText(s string) string { return strings.ReplaceAll(s, "\u202f", " ") }
@@ -121,10 +147,7 @@ func TestTrackingPageVerified(t *testing.T) {
 
 	// The customer's phone is set to another zone than the company's: the
 	// page still gives times in the company's, as its messages do.
-	navigate(t, ctx, "about:blank") // a target to set it on
-	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
-		t.Fatal(err)
-	}
+	inZone(t, ctx, "Asia/Tokyo")
 	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
 	if got := text(t, ctx, "#tech-name"); got != "Ana" {
 		t.Fatalf("name = %q", got)
@@ -158,16 +181,7 @@ func TestTrackingPageVerified(t *testing.T) {
 	if got := clockText(text(t, ctx, "#window")); got != want {
 		t.Fatalf("window = %q, want %q", got, want)
 	}
-	// The ETA, minutes away, reads as a Chicago clock does now.
-	eta, err := time.ParseInLocation("3:04 PM", clockText(text(t, ctx, "#eta-clock")), chicago)
-	if err != nil {
-		t.Fatalf("ETA clock: %v", err)
-	}
-	now := time.Now().In(chicago)
-	ahead := (eta.Hour()*60 + eta.Minute() - now.Hour()*60 - now.Minute() + 24*60) % (24 * 60)
-	if ahead > 120 && ahead < 24*60-5 { // more than 2 h ahead, or over 5 min behind
-		t.Fatalf("ETA clock %s with Chicago's now %s: not in the company's zone", eta.Format("15:04"), now.Format("15:04"))
-	}
+	soonIn(t, "ETA", text(t, ctx, "#eta-clock"), chicago)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
 		t.Fatalf("no map: %v", err)
 	}
@@ -329,6 +343,14 @@ func TestDispatchBoard(t *testing.T) {
 	st.fixAt(boToken, 41.1600, -8.6000)
 	_, _ = st.trackingLink(ana) // Ana is dispatched to a verified address
 	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
+	// ETAs read in the company's zone, as its customers are told them,
+	// whatever the dispatcher's browser is set to.
+	st.ok("PATCH", "/api/v1/company", map[string]any{"time_zone": "America/Chicago"})
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inZone(t, ctx, "Asia/Tokyo")
 
 	navigate(t, ctx, "http://"+st.m.Addr()+"/dispatch")
 	if err := chromedp.Do(ctx,
@@ -348,6 +370,7 @@ func TestDispatchBoard(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
 	}
+	soonIn(t, "Ana's ETA", eval[string](t, ctx, `document.querySelector('tr[data-tech="`+strconv.FormatInt(ana, 10)+`"] td:last-child').innerText`), chicago)
 	// Bruno has no assignment: his status reads as the legend's grey dot.
 	if got := eval[string](t, ctx, row(bruno)); !strings.Contains(got, "Bruno Reis") || !strings.Contains(got, "Not assigned") {
 		t.Fatalf("Bruno's row = %q", got)

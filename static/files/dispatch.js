@@ -5,6 +5,13 @@
   var $ = function (id) { return document.getElementById(id); };
   var techs = {};        // id -> {name, pos, marker, status, assignment, eta}
   var map = null, ws = null, retry = 0, userMoved = false;
+  var timeZone; // the company's: ETAs read as its customers are told them
+
+  function fmtClock(d) {
+    var opts = { hour: "numeric", minute: "2-digit" };
+    try { return d.toLocaleTimeString([], Object.assign({ timeZone: timeZone }, opts)); }
+    catch (e) { return d.toLocaleTimeString([], opts); } // a zone this browser does not know
+  }
 
   function api(method, path, body) {
     var opts = { method: method, credentials: "same-origin", headers: { "X-Enroute-CSRF": "1" } };
@@ -67,7 +74,7 @@
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
       [t.name, { dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
        t.pos ? ago(t.pos.ts) : "no position",
-       t.status === "dispatched" && t.eta ? new Date(t.eta).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) : ""
+       t.status === "dispatched" && t.eta ? fmtClock(new Date(t.eta)) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
       body.appendChild(tr);
       if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
@@ -96,7 +103,8 @@
   }
 
   function start() {
-    return Promise.all([loadPeople(), api("GET", "/api/v1/map")]).then(function (r) {
+    return Promise.all([loadPeople(), api("GET", "/api/v1/map"), api("GET", "/api/v1/company")]).then(function (r) {
+      timeZone = r[2].time_zone || undefined;
       $("login").hidden = true; $("app").hidden = false;
       if (window.L && !map) {
         map = L.map($("map")).setView([20, 0], 2);
