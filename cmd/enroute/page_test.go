@@ -182,6 +182,17 @@ func TestTrackingPageVerified(t *testing.T) {
 		t.Fatalf("window = %q, want %q", got, want)
 	}
 	soonIn(t, "ETA", text(t, ctx, "#eta-clock"), chicago)
+	// The minutes to the ETA count on between estimates: with the page's
+	// clock set 30 minutes back, the same ETA is soon 30 minutes further.
+	var before int
+	if _, err := fmt.Sscanf(text(t, ctx, "#eta-min"), "in about %d min", &before); err != nil {
+		t.Fatalf("minutes to the ETA: %v", err)
+	}
+	eval[bool](t, ctx, `(function () { var now = Date.now; Date.now = function () { return now.call(Date) - 30 * 60000; }; return true; })()`)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`parseInt(document.querySelector("#eta-min").textContent.replace(/\D+/g, "")) >= %d`, before+29),
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("minutes to the ETA = %q, were %d: %v", text(t, ctx, "#eta-min"), before, err)
+	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
 		t.Fatalf("no map: %v", err)
 	}

@@ -5,7 +5,7 @@
   var token = location.pathname.split("/")[2];
   var base = "/t/" + encodeURIComponent(token);
   var $ = function (id) { return document.getElementById(id); };
-  var state = null, map = null, techMarker = null, lastFixAt = null, ws = null, retry = 0;
+  var state = null, map = null, techMarker = null, lastFixAt = null, etaAt = null, ws = null, retry = 0;
 
   var statusText = {
     scheduled: "Your visit is scheduled",
@@ -76,11 +76,19 @@
   }
 
   function showETA(distance, eta) {
+    etaAt = eta;
     $("eta").hidden = false;
     $("eta-clock").textContent = fmtClock(eta);
-    var min = Math.max(1, Math.round((eta - Date.now()) / 60000));
-    $("eta-min").textContent = " in about " + min + " min";
     $("distance").textContent = fmtDistance(distance);
+    showMinutes();
+  }
+
+  // showMinutes counts the minutes to the ETA again: between estimates
+  // (none come while the phone is silent) they would otherwise stand still.
+  function showMinutes() {
+    if (!etaAt) { return; }
+    var min = Math.max(1, Math.round((etaAt - Date.now()) / 60000));
+    $("eta-min").textContent = " in about " + min + " min";
   }
 
   function showMap() {
@@ -157,7 +165,7 @@
       state = s;
       render();
       connect();
-      setInterval(updateStale, 15000);
+      setInterval(function () { updateStale(); showMinutes(); }, 5000);
     }).catch(function () { // offline or a server error: try again
       $("status").textContent = "Connecting…";
       setTimeout(load, 5000);
