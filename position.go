@@ -27,9 +27,9 @@ type Position struct {
 // PositionFilter selects stored positions.
 type PositionFilter struct {
 	TechnicianID *int64
-	Since, Until time.Time // zero: unbounded
-	Limit        int       // zero: DefaultLimit; at most MaxLimit unless Unlimited
-	Unlimited    bool      // for exports and the ETA model, never for the API
+	Since, Until time.Time // Since inclusive, Until exclusive; zero: unbounded
+	Page         Page      // in time order; Limit at most MaxLimit unless Unlimited
+	Unlimited    bool      // every match (the ETA model, tests), never for the API
 }
 
 // PositionStore keeps the history of every accepted fix.

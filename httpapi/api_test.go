@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -599,6 +600,61 @@ func TestIngestEndpoints(t *testing.T) {
 		e.must(400, e.dispatcher, "GET", "/api/v1/technicians/positions"+bad, nil)
 	}
 	e.must(200, "", "POST", "/api/v1/owntracks?id="+d.body["identifier"].(string), `{"_type":"location","lat":41.151,"lon":-8.611,"tst":`+strconv.FormatInt(time.Now().Add(-30*time.Second).Unix(), 10)+`}`)
+}
+
+// TestTechnicianHistory: a technician's stored fixes, in time order, by
+// time window and page; bad windows get 400 naming the parameter.
+func TestTechnicianHistory(t *testing.T) {
+	e := newEnv(t)
+	tech := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Ana"}).id()
+	idle := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Bo"}).id()
+	token := e.must(201, e.admin, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", nil).body["token"].(string)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	at := func(i int) string { return t0.Add(time.Duration(i) * 10 * time.Second).Format(time.RFC3339) }
+	var fixes []string
+	for i := range 5 { // sent newest first: stored and answered in time order
+		fixes = append(fixes, fmt.Sprintf(`{"ts":%q,"lat":%f,"lng":-8.61}`, at(4-i), 41.15+float64(4-i)*1e-4))
+	}
+	e.must(200, token, "POST", "/api/v1/positions", "["+strings.Join(fixes, ",")+"]")
+
+	history := func(query string) []any {
+		t.Helper()
+		return e.must(200, e.dispatcher, "GET", "/api/v1/technicians/"+itoa(tech)+"/positions"+query, nil).body["items"].([]any)
+	}
+	tsOf := func(items []any) (out []string) {
+		for _, it := range items {
+			out = append(out, it.(map[string]any)["ts"].(string))
+		}
+		return out
+	}
+	if got := tsOf(history("")); !slices.Equal(got, []string{at(0), at(1), at(2), at(3), at(4)}) {
+		t.Fatalf("the last day = %v", got)
+	}
+	if got := tsOf(history("?since=" + at(1) + "&until=" + at(3))); !slices.Equal(got, []string{at(1), at(2)}) {
+		t.Fatalf("since, until = %v", got)
+	}
+	if got := tsOf(history("?limit=2&offset=1")); !slices.Equal(got, []string{at(1), at(2)}) {
+		t.Fatalf("a page = %v", got)
+	}
+	if got := history("?until=" + at(0)); len(got) != 0 { // the day before the first fix
+		t.Fatalf("before the first = %v", got)
+	}
+	if r := e.must(200, e.admin, "GET", "/api/v1/technicians/"+itoa(idle)+"/positions", nil); string(r.raw) != `{"items":[]}`+"\n" {
+		t.Fatalf("no fixes = %s", r.raw)
+	}
+	for query, field := range map[string]string{
+		"?since=" + at(3) + "&until=" + at(1): "since",
+		"?since=yesterday":                    "since",
+		"?until=2026-13-01T00:00:00Z":         "until",
+		"?limit=0":                            "limit",
+	} {
+		if r := e.must(400, e.dispatcher, "GET", "/api/v1/technicians/"+itoa(tech)+"/positions"+query, nil); r.errFields()[field] == nil {
+			t.Fatalf("%s: fields = %v, want %s", query, r.errFields(), field)
+		}
+	}
+	e.must(404, e.dispatcher, "GET", "/api/v1/technicians/999/positions", nil)
+	e.must(401, token, "GET", "/api/v1/technicians/"+itoa(tech)+"/positions", nil) // a device may not read it
+	e.must(401, "", "GET", "/api/v1/technicians/"+itoa(tech)+"/positions", nil)
 }
 
 func TestBrowserSession(t *testing.T) {

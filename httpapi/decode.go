@@ -219,6 +219,20 @@ func (q *query) bool(name string) *bool {
 	return &v
 }
 
+// time reads an RFC 3339 time; nil when the parameter is absent.
+func (q *query) time(name string) *time.Time {
+	s := q.c.QueryParam(name)
+	if s == "" {
+		return nil
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		q.errs[name] = "must be an RFC 3339 time, e.g. 2026-11-27T09:00:00Z"
+		return nil
+	}
+	return &v
+}
+
 func (q *query) string(name string) *string {
 	if s := q.c.QueryParam(name); s != "" {
 		return &s
@@ -233,7 +247,13 @@ type list[T any] struct {
 	Items []T `json:"items"`
 }
 
-func listOf[T any](items []T) list[T] { return list[T]{Items: items} }
+// listOf answers items; none is an empty list, never null.
+func listOf[T any](items []T) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items}
+}
 
 // phonesIn turns the phone numbers of a request into E.164 form
 // (phone.Normalize): written with their country code, or as they are

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	api.GET("/technicians/:id", s.getTechnician, staff...)
 	api.PATCH("/technicians/:id", s.patchTechnician, admin...)
 	api.DELETE("/technicians/:id", s.deleteTechnician, admin...)
+	api.GET("/technicians/:id/positions", s.listTechnicianPositions, staff...)
 
 	api.POST("/technicians/:id/devices", s.createDevice, admin...)
 	api.GET("/technicians/:id/devices", s.listDevices, admin...)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -135,4 +136,42 @@ func (s *Server) revokeDevice(c echo.Context) error {
 	}
 	s.devices.forget()
 	return c.JSON(http.StatusOK, d)
+}
+
+// historySpan is how far back a technician's history goes when the
+// request names no since.
+const historySpan = 24 * time.Hour
+
+// listTechnicianPositions serves a technician's stored fixes in time
+// order: since (inclusive) to until (exclusive), by default the last day,
+// a page at a time (limit, offset) like every list.
+func (s *Server) listTechnicianPositions(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	q := newQuery(c)
+	f := enroute.PositionFilter{TechnicianID: &id, Until: time.Now(), Page: q.page()}
+	if v := q.time("until"); v != nil {
+		f.Until = *v
+	}
+	f.Since = f.Until.Add(-historySpan)
+	if v := q.time("since"); v != nil {
+		f.Since = *v
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	if !f.Since.Before(f.Until) {
+		return enroute.FieldErrors(map[string]string{"since": "must be before until"})
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.FindTechnicianByID(ctx, id); err != nil {
+		return err
+	}
+	ps, err := s.store.FindPositions(ctx, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(ps))
 }

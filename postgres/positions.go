@@ -86,7 +86,8 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	}
 	q += " ORDER BY ts, device_id"
 	if !f.Unlimited {
-		q += fmt.Sprintf(" LIMIT %d", enroute.Page{Limit: f.Limit}.Normalize().Limit)
+		p := f.Page.Normalize()
+		q += fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, p.Offset)
 	}
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {

@@ -259,7 +259,8 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	q := "SELECT " + positionCols + " FROM positions WHERE " + where +
 		" UNION ALL SELECT " + positionCols + " FROM (" + fmt.Sprintf(stagedNew, where) + ") ORDER BY ts, device_id"
 	if !f.Unlimited {
-		q += fmt.Sprintf(" LIMIT %d", enroute.Page{Limit: f.Limit}.Normalize().Limit)
+		p := f.Page.Normalize()
+		q += fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, p.Offset)
 	}
 	rows, err := s.r.QueryContext(ctx, q, append(args, args...)...)
 	if err != nil {

@@ -39,6 +39,14 @@ func testPositions(t *testing.T, s enroute.Store) {
 		t.Fatalf("window = %d positions", len(got))
 	}
 	diff(t, got[0], batch[10])
+	// A page of them, in time order.
+	got, err = s.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &tech, Since: t0, Page: enroute.Page{Limit: 2, Offset: 10}})
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("page = %d positions", len(got))
+	}
+	diff(t, got[0], batch[10])
+	diff(t, got[1], batch[11])
 
 	latest, err := s.LatestPositions(ctx, t0)
 	must(t, err)
