@@ -615,6 +615,10 @@ func TestTechnicianHistory(t *testing.T) {
 	for i := range 5 { // sent newest first: stored and answered in time order
 		fixes = append(fixes, fmt.Sprintf(`{"ts":%q,"lat":%f,"lng":-8.61}`, at(4-i), 41.15+float64(4-i)*1e-4))
 	}
+	// And one a phone's fast clock stamped a minute ahead: the history
+	// without until holds it.
+	ahead := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+	fixes = append(fixes, fmt.Sprintf(`{"ts":%q,"lat":41.16,"lng":-8.61}`, ahead))
 	e.must(200, token, "POST", "/api/v1/positions", "["+strings.Join(fixes, ",")+"]")
 
 	history := func(query string) []any {
@@ -627,7 +631,7 @@ func TestTechnicianHistory(t *testing.T) {
 		}
 		return out
 	}
-	if got := tsOf(history("")); !slices.Equal(got, []string{at(0), at(1), at(2), at(3), at(4)}) {
+	if got := tsOf(history("")); !slices.Equal(got, []string{at(0), at(1), at(2), at(3), at(4), ahead}) {
 		t.Fatalf("the last day = %v", got)
 	}
 	if got := tsOf(history("?since=" + at(1) + "&until=" + at(3))); !slices.Equal(got, []string{at(1), at(2)}) {

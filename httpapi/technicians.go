@@ -143,26 +143,29 @@ func (s *Server) revokeDevice(c echo.Context) error {
 const historySpan = 24 * time.Hour
 
 // listTechnicianPositions serves a technician's stored fixes in time
-// order: since (inclusive) to until (exclusive), by default the last day,
-// a page at a time (limit, offset) like every list.
+// order: since (inclusive) to until (exclusive), a page at a time (limit,
+// offset) like every list. Without since, the day before until (or now);
+// without until, everything after since, fixes a phone's fast clock
+// stamped a little ahead included.
 func (s *Server) listTechnicianPositions(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
 	q := newQuery(c)
-	f := enroute.PositionFilter{TechnicianID: &id, Until: time.Now(), Page: q.page()}
+	f := enroute.PositionFilter{TechnicianID: &id, Page: q.page()}
+	end := time.Now()
 	if v := q.time("until"); v != nil {
-		f.Until = *v
+		f.Until, end = *v, *v
 	}
-	f.Since = f.Until.Add(-historySpan)
+	f.Since = end.Add(-historySpan)
 	if v := q.time("since"); v != nil {
 		f.Since = *v
 	}
 	if err := q.err(); err != nil {
 		return err
 	}
-	if !f.Since.Before(f.Until) {
+	if !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return enroute.FieldErrors(map[string]string{"since": "must be before until"})
 	}
 	ctx := c.Request().Context()
