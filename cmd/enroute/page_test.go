@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -382,6 +383,33 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
 	}
 	soonIn(t, "Ana's ETA", eval[string](t, ctx, `document.querySelector('tr[data-tech="`+strconv.FormatInt(ana, 10)+`"] td:last-child').innerText`), chicago)
+	// Clicking a technician draws their last hour from the history; a fix
+	// extends it live; clicking again takes it away.
+	since := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
+	stored := len(st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/positions?since=%s", ana, since), nil).items())
+	trackIs := func(want string) { // "technician:points", or "" for none drawn
+		t.Helper()
+		paths := 1
+		if want == "" {
+			paths = 0
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`(document.querySelector("#map").dataset.track || "") === %q && document.querySelectorAll("#map path.track").length === %d`, want, paths),
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("track = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#map").dataset.track || ""`), want, err)
+		}
+	}
+	anaRow := chromedp.CSS(fmt.Sprintf(`tr[data-tech="%d"]`, ana))
+	if err := chromedp.Do(ctx, chromedp.Click(anaRow)); err != nil {
+		t.Fatal(err)
+	}
+	trackIs(fmt.Sprintf("%d:%d", ana, stored))
+	st.fixAt(anaToken, 41.1424, -8.6078)
+	trackIs(fmt.Sprintf("%d:%d", ana, stored+1))
+	screenshot(t, ctx, "dispatch-board-track")
+	if err := chromedp.Do(ctx, chromedp.Click(anaRow)); err != nil {
+		t.Fatal(err)
+	}
+	trackIs("")
 	// Bruno has no assignment: his status reads as the legend's grey dot.
 	if got := eval[string](t, ctx, row(bruno)); !strings.Contains(got, "Bruno Reis") || !strings.Contains(got, "Not assigned") {
 		t.Fatalf("Bruno's row = %q", got)

@@ -6,6 +6,7 @@
   var techs = {};        // id -> {name, pos, marker, status, assignment, eta}
   var map = null, ws = null, retry = 0, userMoved = false;
   var timeZone; // the company's: ETAs read as its customers are told them
+  var track = null; // the technician whose last hour is drawn: {id, line}
 
   function fmtClock(d) {
     var opts = { hour: "numeric", minute: "2-digit" };
@@ -47,17 +48,58 @@
     var ll = [p.lat, p.lng];
     if (!t.marker) {
       t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status) }).addTo(map).bindTooltip(t.name);
+      t.marker.on("click", function () { toggleTrack(String(p.technician_id)); });
       fit();
     } else {
       t.marker.setLatLng(ll);
     }
+    if (track && track.id === String(p.technician_id) && track.line) { // the drawn track grows live
+      track.line.addLatLng(ll);
+      showTrackSize();
+    }
   }
+
+  // toggleTrack draws a technician's last hour from the history (pages of
+  // 1,000 fixes, at most 4,000: an hour at 1 Hz), or takes it away when it
+  // is theirs that is drawn. One technician's track at a time.
+  function toggleTrack(id) {
+    var same = track && track.id === id;
+    hideTrack();
+    if (same || !map) { return; }
+    var mine = track = { id: id, line: null };
+    var since = new Date(Date.now() - 3600 * 1000).toISOString(), pts = [];
+    var page = function (offset) {
+      return api("GET", "/api/v1/technicians/" + id + "/positions?since=" + encodeURIComponent(since) + "&limit=1000&offset=" + offset).then(function (r) {
+        r.items.forEach(function (p) { pts.push([p.lat, p.lng]); });
+        if (r.items.length === 1000 && offset < 3000) { return page(offset + 1000); }
+      });
+    };
+    page(0).then(function () {
+      if (track !== mine) { return; } // another was asked for meanwhile
+      mine.line = L.polyline(pts, { color: colour(tech(id).status), weight: 3, opacity: 0.75, className: "track" }).addTo(map);
+      if (pts.length > 1) { userMoved = true; map.fitBounds(mine.line.getBounds().pad(0.2), { maxZoom: 16, animate: false }); }
+      showTrackSize();
+      redraw();
+    }).catch(function (e) { $("conn").textContent = e.message; });
+    redraw();
+  }
+
+  function hideTrack() {
+    if (track && track.line) { track.line.remove(); }
+    track = null;
+    delete $("map").dataset.track;
+    redraw();
+  }
+
+  // showTrackSize notes the drawn track's technician and points on the map
+  // element, for tests and assistive tools.
+  function showTrackSize() { $("map").dataset.track = track.id + ":" + track.line.getLatLngs().length; }
 
   // fit shows every technician, until the dispatcher moves the map.
   function fit() {
     if (userMoved) { return; }
     var pts = Object.keys(techs).filter(function (id) { return techs[id].pos; }).map(function (id) { return [techs[id].pos.lat, techs[id].pos.lng]; });
-    if (pts.length) { map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 }); }
+    if (pts.length) { map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15, animate: false }); }
   }
 
   function ago(ts) {
@@ -71,6 +113,10 @@
     Object.keys(techs).sort(function (a, b) { return techs[a].name.localeCompare(techs[b].name); }).forEach(function (id) {
       var t = techs[id], tr = document.createElement("tr");
       tr.dataset.tech = id;
+      tr.tabIndex = 0;
+      tr.setAttribute("aria-selected", String(!!track && track.id === id));
+      tr.addEventListener("click", function () { toggleTrack(id); });
+      tr.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggleTrack(id); } });
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
       [t.name, { dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
        t.pos ? ago(t.pos.ts) : "no position",
