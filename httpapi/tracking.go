@@ -26,6 +26,8 @@ type trackingState struct {
 	DistanceM *float64     `json:"distance_m,omitempty"`
 	ETA       *time.Time   `json:"eta,omitempty"`
 	ETAS      *float64     `json:"eta_s,omitempty"`
+	// ArrivedAt is when the assignment became working (arrival).
+	ArrivedAt *time.Time `json:"arrived_at,omitempty"`
 }
 
 type stateCompany struct {
@@ -90,6 +92,7 @@ func (s *Server) trackingState(c echo.Context) error {
 	}
 	st := trackingState{
 		Status:      a.Status,
+		ArrivedAt:   a.WorkingAt,
 		Company:     stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL, TimeZone: co.TimeZone},
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
 		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},

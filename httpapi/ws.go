@@ -271,6 +271,7 @@ type statusMsg struct {
 	Type         string                   `json:"type"`
 	AssignmentID int64                    `json:"assignment_id"`
 	Status       enroute.AssignmentStatus `json:"status"`
+	ArrivedAt    *time.Time               `json:"arrived_at,omitempty"` // once working
 }
 
 // viewer is a watcher's connection: a goroutine waiting for the peer to
@@ -707,7 +708,7 @@ func (bufs *drainBufs) updates() []byte {
 		case e.Progress != nil:
 			b = append(b, EncodeProgress(e.Progress)...)
 		default:
-			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status})
+			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status, ArrivedAt: e.Assignment.WorkingAt})
 			b = append(b, m...)
 		}
 	}
@@ -810,6 +811,9 @@ func (s *Server) watchAssignment(c echo.Context) error {
 	// Subscribe before reading the snapshot, so no update falls between.
 	sub := s.hub.SubscribeAssignment(a, loc.Verified, v.kick, v.evict)
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
+	if a.WorkingAt != nil {
+		snap["arrived_at"] = a.WorkingAt
+	}
 	if a.Status == enroute.StatusDispatched && loc.Verified {
 		if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
 			snap["position"] = positionOf(&p)

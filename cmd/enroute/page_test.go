@@ -143,7 +143,7 @@ func TestTrackingPageVerified(t *testing.T) {
 	tech, _, token := st.device("Ana Silva")
 	st.ok("PATCH", fmt.Sprintf("/api/v1/technicians/%d", tech), map[string]any{"rating": 4.8})
 	st.ok("PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100", "time_zone": "America/Chicago"})
-	_, link := st.trackingLink(tech) // a verified address at 41.1496, -8.606
+	a, link := st.trackingLink(tech) // a verified address at 41.1496, -8.606
 	st.fixAt(token, 41.1420, -8.6080)
 
 	// The customer's phone is set to another zone than the company's: the
@@ -206,6 +206,24 @@ func TestTrackingPageVerified(t *testing.T) {
 		t.Fatalf("marker did not move (at %q): %v", eval[string](t, ctx, `document.querySelector("#map").dataset.lat`), err)
 	}
 	screenshot(t, ctx, "tracking-verified")
+
+	// Arrival: the status says when, in the company's zone, live and after
+	// a reload; the map and the ETA go.
+	st.ok("POST", fmt.Sprintf("/api/v1/assignments/%d/start", a), nil)
+	for _, reload := range []bool{false, true} {
+		if reload {
+			if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent.startsWith("Arrived at ")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("status after arrival = %q (reload %v): %v", text(t, ctx, "#status"), reload, err)
+		}
+		soonIn(t, "arrival", strings.TrimPrefix(text(t, ctx, "#status"), "Arrived at "), chicago)
+		if !hidden(t, ctx, "#map") || !hidden(t, ctx, "#eta") {
+			t.Fatalf("the map or the ETA shows after arrival (reload %v)", reload)
+		}
+	}
 }
 
 func TestTrackingPageUnverifiedAndRatings(t *testing.T) {

@@ -64,6 +64,7 @@
   function renderStatus() {
     var st = $("status");
     st.textContent = statusText[state.status] || state.status;
+    if (state.status === "working" && state.arrived_at) { st.textContent += " at " + fmtClock(new Date(state.arrived_at)); }
     st.className = "status " + (statusClass[state.status] || "");
     if (!enRoute()) { // arrived, completed, cancelled, or an unverified address: no position
       $("eta").hidden = true; $("map").hidden = true; $("stale").hidden = true;
@@ -143,6 +144,7 @@
       m.messages.forEach(handle);
     } else if (m.type === "snapshot") {
       state.status = m.status;
+      state.arrived_at = m.arrived_at || state.arrived_at;
       if (m.position) { state.position = m.position; }
       renderStatus();
     } else if (m.type === "position" && enRoute()) {
@@ -151,6 +153,7 @@
       showETA(m.distance_m, new Date(m.eta));
     } else if (m.type === "status") {
       state.status = m.status;
+      state.arrived_at = m.arrived_at || state.arrived_at;
       renderStatus();
     }
   }
