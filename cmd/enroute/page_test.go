@@ -424,7 +424,17 @@ func TestDispatchBoard(t *testing.T) {
 	st.fixAt(anaToken, 41.1424, -8.6078)
 	trackIs(fmt.Sprintf("%d:%d", ana, stored+1))
 	screenshot(t, ctx, "dispatch-board-track")
-	if err := chromedp.Do(ctx, chromedp.Click(anaRow)); err != nil {
+	// By keyboard too: the focused row keeps its focus while updates
+	// redraw the list, and Enter takes the track away.
+	if err := chromedp.Do(ctx, chromedp.Focus(anaRow)); err != nil {
+		t.Fatal(err)
+	}
+	st.fixAt(anaToken, 41.1426, -8.6077)
+	trackIs(fmt.Sprintf("%d:%d", ana, stored+2))
+	if got := eval[string](t, ctx, `document.activeElement.dataset.tech || ""`); got != strconv.FormatInt(ana, 10) {
+		t.Fatalf("focus on %q after a redraw, want Ana's row", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
 	trackIs("")

@@ -109,6 +109,8 @@
 
   function redraw() {
     var body = document.querySelector("#techs tbody");
+    // The rows are made anew: the one with the keyboard's focus gets it back.
+    var focused = body.contains(document.activeElement) ? document.activeElement.dataset.tech : null;
     body.textContent = "";
     Object.keys(techs).sort(function (a, b) { return techs[a].name.localeCompare(techs[b].name); }).forEach(function (id) {
       var t = techs[id], tr = document.createElement("tr");
@@ -123,6 +125,7 @@
        t.status === "dispatched" && t.eta ? fmtClock(new Date(t.eta)) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
       body.appendChild(tr);
+      if (id === focused) { tr.focus(); }
       if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
     });
   }
