@@ -21,6 +21,16 @@ func (st *stack) device(name string) (tech int64, ident, token string) {
 }
 
 // send makes a raw request and returns status and body.
+// keepAlive is the tests' HTTP client: it keeps a connection for each of up
+// to 16 concurrent senders, as phones keep theirs. http.DefaultClient keeps
+// two, so a test with four senders opened a connection per request for the
+// others, and under -race a refused SYN cost one of them a 1 s retransmit.
+var keepAlive = func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: tr}
+}()
+
 func send(t *testing.T, method, u, contentType, body string, headers ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
@@ -30,7 +40,7 @@ func send(t *testing.T, method, u, contentType, body string, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := keepAlive.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -342,8 +342,10 @@ func TestSlowCustomers(t *testing.T) {
 	if open := counter(t, st, "enroute_websockets_open"); open != 2 || counter(t, st, "enroute_websocket_evictions_total") != 1 {
 		t.Fatalf("want the pausing and the good customer still connected, one eviction:\n%s", metric(t, st))
 	}
-	// Nobody waited on the stuck customer's write timeout (5 s).
-	if d := time.Duration(longest.Load()); d >= time.Second {
+	// Nobody waited on the stuck customer's write timeout (5 s): under
+	// half of it. (Under -race on a slow machine, thousands of one-fix
+	// commits have taken up to 0.93 and 1.001 s on their own.)
+	if d := time.Duration(longest.Load()); d >= 2500*time.Millisecond {
 		t.Fatalf("a technician's request took %v", d)
 	}
 	if goodSeen.longest >= time.Second {
