@@ -363,6 +363,32 @@ func TestSettingsScreen(t *testing.T) {
 		t.Fatalf("limit not saved: %s", all.raw)
 	}
 	screenshot(t, ctx, "settings-limit")
+
+	// The Company tab: the time zone the messages and pages use, checked
+	// by the server (an unknown one is refused, naming the field).
+	setZone := func(zone string) {
+		t.Helper()
+		eval[bool](t, ctx, `(document.querySelector("#company-tz").value = "", true)`)
+		if err := chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`[data-tab="company"]`)),
+			chromedp.SendKeys(chromedp.CSS("#company-tz"), zone),
+			chromedp.Click(chromedp.CSS(`button[data-save="company"]`)),
+		); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setZone("Mars/Olympus")
+	if got := text(t, ctx, "#error"); !strings.Contains(got, "time_zone: must be an IANA time zone") {
+		t.Fatalf("unknown zone: error = %q", got)
+	}
+	setZone("America/Denver")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#saved"))); err != nil {
+		t.Fatal(err)
+	}
+	if co := st.ok("GET", "/api/v1/company", nil); co.str("time_zone") != "America/Denver" {
+		t.Fatalf("company after saving = %s", co.raw)
+	}
+	screenshot(t, ctx, "settings-company")
 }
 
 func TestDispatchBoard(t *testing.T) {

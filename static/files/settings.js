@@ -1,5 +1,6 @@
-// The Dispatch Notifications settings screen: one page, five tabs, talking
-// to /api/v1/settings/... with the browser session's cookie.
+// The Dispatch Notifications settings screen: one page, six tabs, talking
+// to /api/v1/settings/... and /api/v1/company with the browser session's
+// cookie.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -58,11 +59,22 @@
     $("late-text").value = l.text_template; $("late-subject").value = l.email_subject; $("late-body").value = l.email_body;
   }
 
+  function fillCompany(c) {
+    $("company-name").value = c.name; $("company-phone").value = c.phone; $("company-logo").value = c.logo_url;
+    $("company-tz").value = c.time_zone; $("company-locale").value = c.locale;
+  }
+
   function load() {
-    return Promise.all([api("GET", base), api("GET", "/api/v1/settings/gps")]).then(function (r) {
+    return Promise.all([api("GET", base), api("GET", "/api/v1/settings/gps"), api("GET", "/api/v1/company")]).then(function (r) {
       fill(r[0], r[1]);
+      fillCompany(r[2]);
       previewText(); previewEmail();
     });
+  }
+
+  // The time zones this browser knows, to pick from (the server checks).
+  if (Intl.supportedValuesOf) {
+    Intl.supportedValuesOf("timeZone").forEach(function (z) { var o = document.createElement("option"); o.value = z; $("time-zones").appendChild(o); });
   }
 
   // Live preview, following typing.
@@ -110,7 +122,11 @@
     tracking: function () { return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked }); },
     general: function () { return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked }); },
     late: function () { return api("PUT", base + "/late", { enabled: $("late-enabled").checked, margin_min: parseInt($("late-margin").value, 10) || 0, text_template: $("late-text").value, email_subject: $("late-subject").value, email_body: $("late-body").value }); },
-    gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); }
+    gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); },
+    company: function () {
+      return api("PATCH", "/api/v1/company", { name: $("company-name").value.trim(), phone: $("company-phone").value.trim(), logo_url: $("company-logo").value.trim(),
+        time_zone: $("company-tz").value.trim(), locale: $("company-locale").value.trim() });
+    }
   };
   document.querySelectorAll("button.save").forEach(function (b) {
     b.addEventListener("click", function () {
