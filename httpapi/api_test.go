@@ -227,7 +227,7 @@ func TestCRUD(t *testing.T) {
 	e.must(200, e.dispatcher, "POST", "/api/v1/assignments/"+itoa(b.id())+"/cancel", map[string]any{})
 
 	company := e.must(200, e.admin, "PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC", "phone": "+13125550100", "time_zone": "America/Chicago"})
-	if company.body["name"] != "Cool Air HVAC" {
+	if company.body["name"] != "Cool Air HVAC" || company.body["phone_display"] != "(312) 555-0100" {
 		t.Fatalf("company = %v", company.body)
 	}
 	e.must(200, e.dispatcher, "GET", "/api/v1/company", nil)
@@ -254,8 +254,8 @@ func TestPhonesAsWritten(t *testing.T) {
 	}
 	// The locale set in the same request reads the company's number.
 	co := e.must(200, e.admin, "PATCH", "/api/v1/company", map[string]any{"phone": "22 123 4567", "locale": "pt-PT"})
-	if co.body["phone"] != "+351221234567" {
-		t.Fatalf("company phone = %v", co.body["phone"])
+	if co.body["phone"] != "+351221234567" || co.body["phone_display"] != "22 123 4567" {
+		t.Fatalf("company phone = %v, shown %v", co.body["phone"], co.body["phone_display"])
 	}
 	text := e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": "912 345 678"})
 	if text.body["from_number"] != "+351912345678" {

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/phone"
 )
 
 // healthz answers while the process is alive.
@@ -38,12 +39,23 @@ type companyRequest struct {
 	Locale   *string `json:"locale"`
 }
 
+// companyResponse is the company with its phone number also as people in
+// its region write it.
+type companyResponse struct {
+	*enroute.Company
+	PhoneDisplay string `json:"phone_display"`
+}
+
+func companyOf(co *enroute.Company) companyResponse {
+	return companyResponse{Company: co, PhoneDisplay: phone.Display(co.Phone, co.Locale)}
+}
+
 func (s *Server) getCompany(c echo.Context) error {
 	co, err := s.store.FindCompany(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, co)
+	return c.JSON(http.StatusOK, companyOf(co))
 }
 
 func (s *Server) patchCompany(c echo.Context) error {
@@ -58,5 +70,5 @@ func (s *Server) patchCompany(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, co)
+	return c.JSON(http.StatusOK, companyOf(co))
 }

@@ -60,7 +60,7 @@
   }
 
   function fillCompany(c) {
-    $("company-name").value = c.name; $("company-phone").value = c.phone; $("company-logo").value = c.logo_url;
+    $("company-name").value = c.name; $("company-phone").value = c.phone_display || c.phone; $("company-logo").value = c.logo_url;
     $("company-tz").value = c.time_zone; $("company-locale").value = c.locale;
   }
 
