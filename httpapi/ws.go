@@ -270,6 +270,7 @@ func etaSeconds(p *enroute.Progress) float64 {
 type statusMsg struct {
 	Type         string                   `json:"type"`
 	AssignmentID int64                    `json:"assignment_id"`
+	TechnicianID int64                    `json:"technician_id"`
 	Status       enroute.AssignmentStatus `json:"status"`
 	ArrivedAt    *time.Time               `json:"arrived_at,omitempty"` // once working
 }
@@ -708,7 +709,7 @@ func (bufs *drainBufs) updates() []byte {
 		case e.Progress != nil:
 			b = append(b, EncodeProgress(e.Progress)...)
 		default:
-			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, Status: e.Assignment.Status, ArrivedAt: e.Assignment.WorkingAt})
+			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, TechnicianID: e.Assignment.TechnicianID, Status: e.Assignment.Status, ArrivedAt: e.Assignment.WorkingAt})
 			b = append(b, m...)
 		}
 	}

@@ -52,6 +52,7 @@ type Hub struct {
 	byAssignment map[int64][]*Sub
 	byCell       map[geo.Cell][]*Sub
 	wide         []*Sub // everything, or a box checked per update
+	views        []*Sub // every dispatcher's view, for status changes
 	res          int
 	maxCells     int
 	subs         int
@@ -299,6 +300,7 @@ func (h *Hub) SubscribeView(box *geo.BBox, notify, evict func()) *Sub {
 	} else {
 		h.wide = append(h.wide, s)
 	}
+	h.views = append(h.views, s)
 	h.subs++
 	h.mu.Unlock()
 	return s
@@ -352,6 +354,7 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	} else {
 		h.wide = without(h.wide, s)
 	}
+	h.views = without(h.views, s)
 }
 
 // Len returns the number of subscribers.
@@ -417,10 +420,11 @@ func fanOut[T any](h *Hub, subs []*Sub, v T, encode func(T) []byte, offer func(*
 
 // PublishAssignment implements enroute.Publisher: watchers of the
 // assignment get the event, and positions stop once it is no longer en
-// route.
+// route; every dispatcher's view gets it too, whatever it shows (a board
+// lists every technician's status, and status changes are few).
 func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 	h.mu.RLock()
-	subs := slices.Clone(h.byAssignment[a.ID])
+	subs := append(slices.Clone(h.byAssignment[a.ID]), h.views...)
 	h.mu.RUnlock()
 	for _, s := range subs {
 		s.mu.Lock()
@@ -428,10 +432,12 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 			s.mu.Unlock()
 			continue
 		}
-		s.streaming = s.located && a.Status == enroute.StatusDispatched
-		if !s.streaming {
-			s.pending.reset()
-			s.progress.reset()
+		if s.assignment == a.ID { // the customer's: positions only en route
+			s.streaming = s.located && a.Status == enroute.StatusDispatched
+			if !s.streaming {
+				s.pending.reset()
+				s.progress.reset()
+			}
 		}
 		overflow := len(s.events) >= h.cfg.MaxEvents
 		if !overflow {

@@ -71,9 +71,35 @@ func TestHubForgetsUnsubscribed(t *testing.T) {
 	for _, s := range []*Sub{first, second, second, view, all, all2} {
 		h.Unsubscribe(s)
 	}
-	if h.Len() != 0 || len(h.byTech) != 0 || len(h.byAssignment) != 0 || len(h.byCell) != 0 || len(h.wide) != 0 {
-		t.Fatalf("left behind: %d subscribers, %d technicians, %d assignments, %d cells, %d wide",
-			h.Len(), len(h.byTech), len(h.byAssignment), len(h.byCell), len(h.wide))
+	if h.Len() != 0 || len(h.byTech) != 0 || len(h.byAssignment) != 0 || len(h.byCell) != 0 || len(h.wide) != 0 || len(h.views) != 0 {
+		t.Fatalf("left behind: %d subscribers, %d technicians, %d assignments, %d cells, %d wide, %d views",
+			h.Len(), len(h.byTech), len(h.byAssignment), len(h.byCell), len(h.wide), len(h.views))
+	}
+}
+
+// Every dispatcher's view gets every status change, whatever it shows: a
+// board lists every technician's status. A customer still gets only their
+// assignment's.
+func TestHubStatusToEveryBoard(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	customer := h.SubscribeAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}, true, nil, nil)
+	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, nil, nil)
+	all := h.SubscribeView(nil, nil, nil)
+	h.PublishAssignment(&enroute.Assignment{ID: 7, TechnicianID: 2, Status: enroute.StatusDispatched}) // in Chicago, say
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusWorking})
+	for name, s := range map[string]*Sub{"porto board": porto, "board": all} {
+		if _, ev := s.Take(); len(ev) != 2 || ev[0].Assignment.ID != 7 || ev[1].Assignment.ID != 9 {
+			t.Fatalf("%s got %+v", name, ev)
+		}
+	}
+	if _, ev := customer.Take(); len(ev) != 1 || ev[0].Assignment.ID != 9 {
+		t.Fatalf("customer got %+v", ev)
+	}
+	// A board's positions are not touched by a status change.
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDone})
+	if ps, ev := all.Take(); len(ps) != 1 || len(ev) != 1 {
+		t.Fatalf("board after done: positions %+v, events %+v", ps, ev)
 	}
 }
 

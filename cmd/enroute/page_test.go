@@ -397,7 +397,7 @@ func TestDispatchBoard(t *testing.T) {
 	ana, _, anaToken := st.device("Ana Silva")
 	bruno, _, boToken := st.device("Bruno Reis")
 	st.fixAt(boToken, 41.1600, -8.6000)
-	_, _ = st.trackingLink(ana) // Ana is dispatched to a verified address
+	anaJob, _ := st.trackingLink(ana) // Ana is dispatched to a verified address
 	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
 	// ETAs read in the company's zone, as its customers are told them,
 	// whatever the dispatcher's browser is set to.
@@ -464,6 +464,11 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	trackIs("")
+	// Her arrival shows at once (the list itself reloads every 15 s).
+	st.ok("POST", fmt.Sprintf("/api/v1/assignments/%d/start", anaJob), nil)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row(ana)+`.includes("Working")`, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+		t.Fatalf("Ana's row after her arrival = %q: %v", eval[string](t, ctx, row(ana)), err)
+	}
 	// Bruno has no assignment: his status reads as the legend's grey dot.
 	if got := eval[string](t, ctx, row(bruno)); !strings.Contains(got, "Bruno Reis") || !strings.Contains(got, "Not assigned") {
 		t.Fatalf("Bruno's row = %q", got)

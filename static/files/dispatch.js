@@ -137,6 +137,11 @@
     if (m.type === "snapshot") { (m.progress || []).forEach(function (p) { tech(p.technician_id).eta = p.eta; }); }
     else if (m.type === "position") { place(m); }
     else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
+    else if (m.type === "status") { // live, not at the next reload of the list
+      var t = tech(m.technician_id);
+      if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; }
+      else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; }
+    }
   }
 
   function connect() {
