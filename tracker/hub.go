@@ -16,6 +16,7 @@ type HubConfig struct {
 	// evicted as a slow consumer; default 10 s.
 	MaxLag time.Duration
 	// MaxEvents bounds a subscriber's queue of status events; default 64.
+	// A customer past it is dropped; a board misses the rest (PublishAssignment).
 	MaxEvents int
 	// Encode renders a position for the wire, once per publish however
 	// many subscribers get it; nil keeps no encoding. EncodeProgress does
@@ -443,12 +444,17 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 		if !overflow {
 			s.events = append(s.events, Event{Assignment: a})
 		}
+		customer := s.assignment == a.ID
 		s.mu.Unlock()
-		if overflow {
-			h.drop(s)
-		} else {
+		switch {
+		case !overflow:
 			s.signal()
+		case customer: // stopped reading its own assignment's few events
+			h.drop(s)
 		}
+		// A board past MaxEvents (many changes within one of its drains)
+		// misses the rest: its list reloads every 15 s, and a board that
+		// stopped reading is dropped by its positions' lag.
 	}
 }
 

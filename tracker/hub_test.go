@@ -101,6 +101,17 @@ func TestHubStatusToEveryBoard(t *testing.T) {
 	if ps, ev := all.Take(); len(ps) != 1 || len(ev) != 1 {
 		t.Fatalf("board after done: positions %+v, events %+v", ps, ev)
 	}
+	// More changes than a board's queue holds, between two of its takes
+	// (a bulk cancel): it keeps the first MaxEvents and stays subscribed.
+	evicted := false
+	small := NewHub(HubConfig{MaxEvents: 4}, 8, 4096)
+	board := small.SubscribeView(nil, nil, func() { evicted = true })
+	for id := range int64(10) {
+		small.PublishAssignment(&enroute.Assignment{ID: id + 1, TechnicianID: id + 1, Status: enroute.StatusCancelled})
+	}
+	if _, ev := board.Take(); len(ev) != 4 || evicted || small.Len() != 1 {
+		t.Fatalf("board after 10 changes: %d events, evicted %v, %d subscribers", len(ev), evicted, small.Len())
+	}
 }
 
 func TestHubAssignmentStream(t *testing.T) {
