@@ -120,6 +120,20 @@ func (cs *conns) remove(c *websocket.Conn) {
 	cs.mu.Unlock()
 }
 
+// spawn runs f on a connection goroutine counted in wg, unless shutdown
+// has begun: Close waits on wg after closeAll, and a WaitGroup must not
+// gain its first count while it is waited on (a board's handler detaching
+// as Close began was a data race).
+func (cs *conns) spawn(wg *sync.WaitGroup, f func()) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return false
+	}
+	wg.Go(f)
+	return true
+}
+
 func (cs *conns) closeAll() {
 	cs.mu.Lock()
 	cs.closed = true
@@ -394,7 +408,10 @@ func (v *viewer) kick() {
 	if v.gap == 0 && v.raw != nil && v.writeNow() {
 		return
 	}
-	v.s.wsWG.Go(v.write)
+	if !v.s.conns.spawn(&v.s.wsWG, v.write) && v.rest != nil {
+		v.rest = nil // shutting down: what writeNow began goes no further
+		v.wl.unlock()
+	}
 }
 
 // switchTo queues first (a snapshot) and makes sub the subscription, in one
@@ -854,10 +871,12 @@ func (s *Server) trackedAssignment(ctx context.Context, token string) (*enroute.
 // The handler's goroutine grew its stack serving the request (echo, SQLite);
 // an idle connection should not keep it (BENCHMARKS.md, memory per watcher).
 func (s *Server) detach(ws *websocket.Conn, run func()) {
-	s.wsWG.Go(func() {
+	if !s.conns.spawn(&s.wsWG, func() {
 		defer s.release(ws)
 		run()
-	})
+	}) {
+		s.release(ws) // shutting down: closeAll has closed it
+	}
 }
 
 // viewMsg is a dispatcher's subscribe message: a viewport
