@@ -433,7 +433,8 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 			s.mu.Unlock()
 			continue
 		}
-		if s.assignment == a.ID { // the customer's: positions only en route
+		customer := s.assignment == a.ID
+		if customer { // positions only en route
 			s.streaming = s.located && a.Status == enroute.StatusDispatched
 			if !s.streaming {
 				s.pending.reset()
@@ -444,7 +445,6 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 		if !overflow {
 			s.events = append(s.events, Event{Assignment: a})
 		}
-		customer := s.assignment == a.ID
 		s.mu.Unlock()
 		switch {
 		case !overflow:
