@@ -13,6 +13,7 @@ import (
 // Wire codes beyond the domain's, for errors only HTTP has.
 const (
 	codeTooLarge         = "too_large"
+	codeHeadTooLarge     = "head_too_large"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupported      = "unsupported_media_type"
 	codeBusy             = "busy"
@@ -28,6 +29,7 @@ var statusOf = map[string]int{
 	enroute.ECONFLICT:     http.StatusConflict,
 	codeMethodNotAllowed:  http.StatusMethodNotAllowed,
 	codeTooLarge:          http.StatusRequestEntityTooLarge,
+	codeHeadTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	codeUnsupported:       http.StatusUnsupportedMediaType,
 	codeBusy:              http.StatusTooManyRequests,
 	codeUnavailable:       http.StatusServiceUnavailable,

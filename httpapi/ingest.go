@@ -3,10 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -226,74 +223,6 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-// osmand serves the OsmAnd protocol on its own listener, as Traccar does
-// on port 5055: any path, GET or POST, parameters in the query or a form,
-// or Traccar Client 9's JSON body. It answers 200 when the fix is taken.
-func (s *Server) osmand(w http.ResponseWriter, r *http.Request) {
-	status, err := s.osmandFix(w, r)
-	if err == nil {
-		w.WriteHeader(status)
-		return
-	}
-	code := enroute.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if code == codeBusy {
-		w.Header().Set("Retry-After", "1")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err)}})
-}
-
-func (s *Server) osmandFix(w http.ResponseWriter, r *http.Request) (int, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return 0, errorf(codeMethodNotAllowed, "Send the fix with GET or POST.")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	now := time.Now()
-	var (
-		id  string
-		p   enroute.Position
-		err error
-	)
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if r.Method == http.MethodPost && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-		body, rerr := io.ReadAll(r.Body)
-		if rerr != nil {
-			return 0, errorf(enroute.EINVALID, "The request body could not be read.")
-		}
-		id, p, err = tracker.DecodeTraccarJSON(body, now)
-	} else {
-		if perr := r.ParseForm(); perr != nil {
-			return 0, errorf(enroute.EINVALID, "Malformed query or form.")
-		}
-		id, p, err = tracker.DecodeOsmAnd(r.Form, now)
-	}
-	if id == "" && err != nil {
-		return 0, errorf(enroute.EINVALID, "%s.", err.Error())
-	}
-	dev, lerr := s.devices.byIdentifier(r.Context(), id)
-	if lerr != nil {
-		return 0, lerr
-	} else if dev == nil {
-		return 0, errorf(enroute.EINVALID, "Unknown device identifier; copy it from the device's page into the app's Device identifier setting.")
-	}
-	if err != nil {
-		return 0, errorf(enroute.EINVALID, "%s.", err.Error())
-	}
-	res, err := s.ingest(r.Context(), "osmand", dev, []tracker.Item{{Pos: p}})
-	if err != nil {
-		return 0, err
-	}
-	if len(res.Rejected) > 0 {
-		return 0, errorf(enroute.EINVALID, "The fix was rejected: %s.", res.Rejected[0].Reason)
-	}
-	return http.StatusOK, nil
 }
 
 // livePosition is a technician's live position as the API shows it.

@@ -1,7 +1,8 @@
 // Package httpapi serves Enroute's HTTP API with labstack/echo/v4: the admin
 // and dispatcher REST API under /api/v1, the operational endpoints
-// (/healthz, /readyz, /metrics) and the OpenAPI document. It is the only
-// importer of echo.
+// (/healthz, /readyz, /metrics) and the OpenAPI document; and, on its own
+// listener with valyala/fasthttp, the OsmAnd protocol. It is the only
+// importer of echo and of fasthttp.
 //
 // Concurrency: handlers run concurrently, one goroutine per request, and
 // share nothing but the store and the metrics, both safe for concurrent use.
@@ -23,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/tracker"
@@ -92,7 +94,10 @@ type Server struct {
 	conns         conns
 	wsWG          sync.WaitGroup // connection goroutines
 	devices       *deviceCache
-	osmandSrv     *http.Server
+	osmandSrv     *fasthttp.Server
+	osmandMu      sync.Mutex
+	osmandLns     []net.Listener // what ServeOsmAnd was given, closed by Close
+	osmandClosed  bool
 	ingestMetrics *ingestMetrics
 	metrics       *metrics
 	draining      atomic.Bool
@@ -141,14 +146,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	s.ingestMetrics = newIngestMetrics(cfg.Registry, s.tracker)
 	s.upgrader = s.newUpgrader()
 	s.routes()
-	s.osmandSrv = &http.Server{
-		Handler:           http.HandlerFunc(s.osmand),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
+	s.osmandSrv = s.newOsmAndServer()
 	s.srv = &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -177,20 +175,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
-// ServeOsmAnd serves the OsmAnd protocol on ln until Close.
-func (s *Server) ServeOsmAnd(ln net.Listener) error {
-	if err := s.osmandSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
 // Close stops the server gracefully: /readyz answers 503 at once, then
 // in-flight requests finish (until ctx ends) and connections close.
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
 	s.conns.closeAll()
-	err := errors.Join(s.srv.Shutdown(ctx), s.osmandSrv.Shutdown(ctx))
+	err := errors.Join(s.srv.Shutdown(ctx), s.closeOsmAnd(ctx))
 	done := make(chan struct{})
 	go func() { s.wsWG.Wait(); close(done) }()
 	select {

@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -64,7 +66,7 @@ func main() {
 	flag.StringVar(&c.osmand, "osmand", "http://127.0.0.1:5055", "Enroute's OsmAnd listener")
 	flag.StringVar(&c.token, "token", os.Getenv("ENROUTE_ADMIN_TOKEN"), "an admin API key (default $ENROUTE_ADMIN_TOKEN)")
 	flag.StringVar(&c.data, "data", "../shared/data/chicago/chicago_points.csv", "trace CSV: trip_id,seq,t,lat,lon")
-	flag.StringVar(&c.mode, "mode", "batch", "batch, stream, osmand, live (HTTP) or livestream (each device on its stream)")
+	flag.StringVar(&c.mode, "mode", "batch", "batch, stream, osmand, live (HTTP), livestream (each device on its stream) or osmand-idle (one kept OsmAnd connection per device, its memory)")
 	flag.IntVar(&c.devices, "devices", 100, "devices to register and replay")
 	flag.IntVar(&c.batch, "batch", 100, "fixes per request (batch, stream)")
 	flag.IntVar(&c.conns, "conns", 16, "concurrent senders (throughput modes)")
@@ -604,6 +606,9 @@ func run(c config) error {
 		return nil
 	}
 
+	if c.mode == "osmand-idle" {
+		return idleOsmAnd(c, devs)
+	}
 	var watchers, boards latencies
 	var measuring atomic.Bool
 	h0, s0 := goHeapStacks(c)
@@ -728,6 +733,51 @@ func run(c config) error {
 		conn.Close()
 	}
 	return checkStored(c, accepted.Load())
+}
+
+// idleOsmAnd is -mode osmand-idle: every device opens a connection to the
+// OsmAnd listener, sends one fix on it as Traccar Client does and keeps it
+// open, as the app does between fixes; it reports the server's memory per
+// idle connection.
+func idleOsmAnd(c config, devs []*device) error {
+	h0, s0 := goHeapStacks(c)
+	rss0, heap0 := rssKiB(c.pid), h0+s0
+	u, err := url.Parse(c.osmand)
+	if err != nil {
+		return err
+	}
+	conns := make([]net.Conn, 0, len(devs))
+	defer func() {
+		for _, conn := range conns {
+			conn.Close()
+		}
+	}()
+	for _, d := range devs {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, conn)
+		p, ts := d.step(true)
+		fmt.Fprintf(conn, "POST /?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80 HTTP/1.1\r\nHost: %s\r\nUser-Agent: Traccar Client\r\nContent-Length: 0\r\n\r\n",
+			d.ident, ts.Unix(), p.lat, p.lng, u.Host)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Close {
+			return fmt.Errorf("osmand: %s (connection close: %v)", res.Status, res.Close)
+		}
+	}
+	time.Sleep(2 * time.Second) // let the server settle
+	h1, s1 := goHeapStacks(c)
+	rss1, heap1 := rssKiB(c.pid), h1+s1
+	n := float64(len(conns))
+	fmt.Printf("idle OsmAnd connections: %d; server RSS %d -> %d KiB (%.1f KiB each); Go heap+stacks %.1f KiB each (heap %.1f, stacks %.1f)\n",
+		len(conns), rss0, rss1, float64(rss1-rss0)/n, float64(heap1-heap0)/1024/n, float64(h1-h0)/1024/n, float64(s1-s0)/1024/n)
+	return checkStored(c, int64(len(conns)))
 }
 
 // checkStored compares the stored count with the accepted count.

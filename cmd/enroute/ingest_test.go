@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,6 +138,10 @@ func TestIngestProtocols(t *testing.T) {
 		{"osmand bad json", "POST", osmand + "/", "application/json", `{"device_id":`, nil, 400},
 		{"osmand json no coords", "POST", osmand + "/", "application/json", `{"device_id":"` + ident + `","location":{}}`, nil, 400},
 		{"osmand put", "PUT", osmand + "/", "", "", nil, 405},
+		{"osmand malformed query", "GET", osmand + "/?id=" + ident + "&lat=41.1%zz&lon=-8.6", "", "", nil, 400},
+		{"osmand malformed form", "POST", osmand + "/", "application/x-www-form-urlencoded", "id=" + ident + "&lat=41.1&lon=%", nil, 400},
+		{"osmand body too large", "POST", osmand + "/", "application/x-www-form-urlencoded", "id=" + ident + "&lat=41.1&lon=-8.6&pad=" + strings.Repeat("x", 70<<10), nil, 413},
+		{"osmand head too large", "GET", osmand + "/?id=" + ident + "&lat=41.1&lon=-8.6&pad=" + strings.Repeat("x", 5<<10), "", "", nil, 431},
 		{"native no token", "POST", api + "/api/v1/positions", "application/json", `[]`, nil, 401},
 		{"native wrong token", "POST", api + "/api/v1/positions", "application/json", `[]`, []string{"Authorization", "Bearer end_nope"}, 401},
 		{"native not an array", "POST", api + "/api/v1/positions", "application/json", `{"lat":1}`, []string{"Authorization", "Bearer " + token}, 400},
@@ -148,6 +154,19 @@ func TestIngestProtocols(t *testing.T) {
 		if status != tc.want || (status >= 400 && !strings.Contains(raw, `"error"`)) {
 			t.Errorf("%s = %d %s, want %d", tc.name, status, raw, tc.want)
 		}
+	}
+	// Not HTTP at all: a JSON 400, and the connection closed.
+	conn, err := net.Dial("tcp", st.m.OsmAndAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("HELLO THERE\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if answer, err := io.ReadAll(conn); err != nil || !contains(string(answer), "HTTP/1.1 400", `"code":"invalid"`, "Malformed HTTP request") {
+		t.Errorf("not HTTP = %q, %v", answer, err)
 	}
 	if got := st.stored(); got != before {
 		t.Fatalf("bad requests stored %d fixes", got-before)
@@ -164,5 +183,92 @@ func TestIngestProtocols(t *testing.T) {
 	st.ok("DELETE", fmt.Sprintf("/api/v1/devices/%d", int64(dev["id"].(float64))), nil)
 	if status, _ := send(t, "GET", osmand+"/?id="+ident+"&lat=41.15&lon=-8.61", "", ""); status != 400 {
 		t.Fatalf("revoked device = %d", status)
+	}
+}
+
+// TestShutdownClosesOsmAndConnections: Traccar Client keeps its connection
+// open between fixes; shutting down answers the request in flight and
+// closes the idle connections, without waiting out the shutdown timeout.
+func TestShutdownClosesOsmAndConnections(t *testing.T) {
+	st := newIngestStack(t)
+	_, ident, _ := st.device("Ana Silva")
+	conn, err := net.Dial("tcp", st.m.OsmAndAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET /?id=" + ident + "&lat=41.1496&lon=-8.6109 HTTP/1.1\r\nHost: enroute\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 || res.Close {
+		t.Fatalf("fix = %v, %v; want 200 on a kept connection", res, err)
+	}
+	res.Body.Close()
+	if st.stored() != 1 {
+		t.Fatalf("stored %d fixes, want 1", st.stored())
+	}
+	start := time.Now()
+	if err := st.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > st.m.Config.ShutdownTimeout/2 {
+		t.Fatalf("Close took %v with an idle OsmAnd connection open", took)
+	}
+	if n, err := br.ReadByte(); err == nil {
+		t.Fatalf("the idle connection is still open (read %q)", n)
+	}
+}
+
+// TestOsmAndLogsNoRequest: a request the OsmAnd listener cannot read is
+// logged by the peer's address, never with its device identifier (the
+// app's credential) or its position.
+func TestOsmAndLogsNoRequest(t *testing.T) {
+	logs := &syncBuffer{}
+	m := NewMain()
+	m.Getenv = func(k string) string {
+		return map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}[k]
+	}
+	m.Stdout, m.Stderr = io.Discard, logs
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	const ident, lat = "dev_b2Fkc2VjcmV0aWRlbnRpZmllcg", "41.987654"
+	for _, req := range []string{
+		"GET /?id=" + ident + "&lat=" + lat + "&lon=-8.6 HTTP/1.1\r\nHost x\r\n\r\n",                              // no colon
+		"GET /?id=" + ident + "&lat=" + lat + " HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",               // bad length
+		"POST /?id=" + ident + "&lat=" + lat + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", // bad chunk
+	} {
+		conn, err := net.Dial("tcp", m.OsmAndAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		if !strings.HasPrefix(string(answer), "HTTP/1.1 400") {
+			t.Fatalf("%q answered %q", req, answer)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := logs.String()
+	if n := strings.Count(got, "could not be read"); n != 3 {
+		t.Errorf("%d warnings for 3 bad requests in:\n%s", n, got)
+	}
+	if strings.Contains(got, ident) || strings.Contains(got, lat) {
+		t.Fatalf("the logs hold a request's identifier or position:\n%s", got)
 	}
 }

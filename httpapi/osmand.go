@@ -1,0 +1,221 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/tracker"
+)
+
+// The largest OsmAnd request: Traccar Client's are a few hundred bytes.
+const (
+	maxOsmAndHead = 4 << 10 // request line and headers
+	maxOsmAndBody = 64 << 10
+)
+
+// newOsmAndServer returns the OsmAnd listener's server. It is fasthttp,
+// not net/http: OsmAnd clients send one request per fix over keep-alive,
+// so the HTTP server's own work per request is a large share of a fix's,
+// and net/http's is more than this needs (a background read started and
+// aborted around every handler, fresh header and form maps, a context per
+// request): a sixth of the server's CPU a fix (BENCHMARKS.md, "OsmAnd on
+// fasthttp"). fasthttp reads a request, calls
+// the handler and writes the answer on one goroutine per connection, and
+// reuses its request and response; osmand keeps nothing of them.
+func (s *Server) newOsmAndServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                      s.osmand,
+		ErrorHandler:                 s.osmandBadRequest,
+		ReadTimeout:                  30 * time.Second,  // one request, head and body
+		WriteTimeout:                 30 * time.Second,  // one answer
+		IdleTimeout:                  120 * time.Second, // between requests on a connection
+		ReadBufferSize:               maxOsmAndHead,
+		MaxRequestBodySize:           maxOsmAndBody,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		// An idle connection's buffers go back to the pools (server
+		// memory per idle connection 16 KiB, 26 on net/http;
+		// BENCHMARKS.md, "OsmAnd on fasthttp").
+		ReduceMemoryUsage: true,
+		Logger:            fasthttpLogger{s.logger.With("listener", "osmand")},
+	}
+}
+
+// fasthttpLogger gives fasthttp's messages to the server's logger. A
+// connection fasthttp could not serve is logged by its peer's address
+// only: fasthttp's error quotes the request it could not read, and that
+// holds a device identifier (the app's credential) and a position.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	if strings.HasPrefix(format, "error when serving connection") && len(args) == 3 {
+		f.l.Warn("OsmAnd connection closed after a request that could not be read or answered", "remote", fmt.Sprint(args[1]))
+		return
+	}
+	f.l.Warn(fmt.Sprintf(format, args...)) // accepting connections: counts, addresses and network errors
+}
+
+// ServeOsmAnd serves the OsmAnd protocol on ln until Close. It returns nil
+// after Close, even when called after it.
+func (s *Server) ServeOsmAnd(ln net.Listener) error {
+	s.osmandMu.Lock()
+	if s.osmandClosed {
+		s.osmandMu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.osmandLns = append(s.osmandLns, ln)
+	s.osmandMu.Unlock()
+	err := s.osmandSrv.Serve(ln)
+	s.osmandMu.Lock()
+	defer s.osmandMu.Unlock()
+	if s.osmandClosed {
+		return nil
+	}
+	return err
+}
+
+// closeOsmAnd stops the OsmAnd listener: requests in flight are answered,
+// idle connections closed. fasthttp's shutdown closes only the listeners
+// its Serve has registered, so the listeners ServeOsmAnd was given are
+// closed here too: a Serve just starting then returns at once.
+func (s *Server) closeOsmAnd(ctx context.Context) error {
+	s.osmandMu.Lock()
+	s.osmandClosed = true
+	lns := s.osmandLns
+	s.osmandMu.Unlock()
+	err := s.osmandSrv.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		_ = ln.Close() // already closed by the shutdown, unless Serve had not begun
+	}
+	return err
+}
+
+// osmand serves the OsmAnd protocol on its own listener, as Traccar does
+// on port 5055: any path, GET or POST, parameters in the query or a form,
+// or Traccar Client 9's JSON body. It answers 200 when the fix is taken.
+func (s *Server) osmand(ctx *fasthttp.RequestCtx) {
+	defer func() {
+		if p := recover(); p != nil {
+			ctx.Response.Reset()
+			s.osmandError(ctx, errorf(enroute.EINTERNAL, "panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
+	if err := s.osmandFix(ctx); err != nil {
+		s.osmandError(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(http.StatusOK)
+}
+
+// osmandFix takes the request's fix.
+func (s *Server) osmandFix(ctx *fasthttp.RequestCtx) error {
+	post := ctx.IsPost()
+	if !post && !ctx.IsGet() {
+		ctx.Response.Header.Set("Allow", "GET, POST")
+		return errorf(codeMethodNotAllowed, "Send the fix with GET or POST.")
+	}
+	now := time.Now()
+	var (
+		id  string
+		p   enroute.Position
+		err error
+	)
+	mt, _, _ := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
+	switch {
+	case post && (mt == "application/json" || strings.HasSuffix(mt, "+json")):
+		id, p, err = tracker.DecodeTraccarJSON(ctx.PostBody(), now)
+	default:
+		// The query and, for a form, the body, as net/http's ParseForm
+		// reads them (the form's values first): malformed escapes are
+		// refused, where fasthttp's own argument parser would let them by.
+		form, perr := url.ParseQuery(string(ctx.URI().QueryString()))
+		if post && mt == "application/x-www-form-urlencoded" && perr == nil {
+			var body url.Values
+			if body, perr = url.ParseQuery(string(ctx.PostBody())); perr == nil {
+				for k, vs := range form {
+					body[k] = append(body[k], vs...)
+				}
+				form = body
+			}
+		}
+		if perr != nil {
+			return errorf(enroute.EINVALID, "Malformed query or form.")
+		}
+		id, p, err = tracker.DecodeOsmAnd(form, now)
+	}
+	if id == "" && err != nil {
+		return errorf(enroute.EINVALID, "%s.", err.Error())
+	}
+	// Not ctx: a fasthttp RequestCtx is done when the server shuts down,
+	// and a fix taken then is still committed and must be answered so.
+	// The wait is bounded by the tracker's CommitTimeout.
+	rctx := context.Background()
+	dev, lerr := s.devices.byIdentifier(rctx, id)
+	if lerr != nil {
+		return lerr
+	} else if dev == nil {
+		return errorf(enroute.EINVALID, "Unknown device identifier; copy it from the device's page into the app's Device identifier setting.")
+	}
+	if err != nil {
+		return errorf(enroute.EINVALID, "%s.", err.Error())
+	}
+	res, err := s.ingest(rctx, "osmand", dev, []tracker.Item{{Pos: p}})
+	if err != nil {
+		return err
+	}
+	if len(res.Rejected) > 0 {
+		return errorf(enroute.EINVALID, "The fix was rejected: %s.", res.Rejected[0].Reason)
+	}
+	return nil
+}
+
+// osmandError answers err as JSON, like every other endpoint.
+func (s *Server) osmandError(ctx *fasthttp.RequestCtx, err error) {
+	code := enroute.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	body := ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err)}}
+	if status == http.StatusInternalServerError {
+		s.logger.Error("internal error", "err", err, "listener", "osmand")
+		body.Error = ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}
+	}
+	if code == codeBusy {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	b, _ := json.Marshal(body)
+	ctx.SetBody(append(b, '\n'))
+}
+
+// osmandBadRequest answers a request fasthttp could not read (the
+// connection is then closed).
+func (s *Server) osmandBadRequest(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.osmandError(ctx, errTooLarge(maxOsmAndBody))
+	case errors.As(err, &small):
+		s.osmandError(ctx, errorf(codeHeadTooLarge, "The request line and headers are larger than %d bytes.", maxOsmAndHead))
+	default:
+		s.osmandError(ctx, errorf(enroute.EINVALID, "Malformed HTTP request."))
+	}
+}
