@@ -42,6 +42,9 @@ type Config struct {
 	// PublicURL is where clients reach the server (webhook signatures are
 	// computed over it).
 	PublicURL string
+	// OsmAndURL is where phones reach the OsmAnd listener ("" when it is
+	// off), shown with the GPS settings to set up Traccar Client.
+	OsmAndURL string
 	// TileURL is the map tile server's URL template, and TileAttribution
 	// the credit it requires. Default: OpenStreetMap's.
 	TileURL         string

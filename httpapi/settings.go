@@ -137,12 +137,30 @@ func (s *Server) tokens(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(s.notify.Tokens()))
 }
 
+// gpsView is the GPS settings with where each app sends its fixes, for
+// the steps that set a phone up.
+type gpsView struct {
+	*enroute.GPSSettingsView
+	Apps gpsApps `json:"apps"`
+}
+
+type gpsApps struct {
+	OsmAndURL    string `json:"osmand_url"`    // Traccar Client's server URL; "" when the listener is off
+	OwnTracksURL string `json:"owntracks_url"` // OwnTracks' HTTP URL
+	NativeURL    string `json:"native_url"`    // Enroute's own protocol: POST here with the device's token
+}
+
+func (s *Server) gpsView(v *enroute.GPSSettingsView) gpsView {
+	return gpsView{GPSSettingsView: v, Apps: gpsApps{OsmAndURL: s.cfg.OsmAndURL,
+		OwnTracksURL: s.cfg.PublicURL + "/api/v1/owntracks", NativeURL: s.cfg.PublicURL + "/api/v1/positions"}}
+}
+
 func (s *Server) getGPS(c echo.Context) error {
 	v, err := s.notify.GPSSettings(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, v)
+	return c.JSON(http.StatusOK, s.gpsView(v))
 }
 
 func (s *Server) putGPS(c echo.Context) error {
@@ -159,7 +177,7 @@ func (s *Server) putGPS(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, v)
+	return c.JSON(http.StatusOK, s.gpsView(v))
 }
 
 // listJobMessages is the delivery log of a job. A live tracking token is

@@ -41,6 +41,8 @@ type Config struct {
 	Outbox           notify.WorkerConfig
 
 	OsmAndAddr        string
+	OsmAndPublicURL   string
+	publicURLDefault  bool // PublicURL is http://Addr: Run sets the port bound
 	Tracker           tracker.Config
 	PositionRetention time.Duration
 	WSWriteTimeout    time.Duration
@@ -82,6 +84,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.Outbox.MaxAttempts, "outbox-max-attempts", envInt(env("OUTBOX_MAX_ATTEMPTS", "10")), "delivery attempts before a message fails (ENROUTE_OUTBOX_MAX_ATTEMPTS)")
 	fs.DurationVar(&c.Outbox.PollInterval, "outbox-poll", envDuration(env("OUTBOX_POLL", "2s")), "how often the outbox is checked for due retries (ENROUTE_OUTBOX_POLL)")
 	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("OSMAND_ADDR", "127.0.0.1:5055"), "OsmAnd/Traccar Client listen address (ENROUTE_OSMAND_ADDR); empty turns it off")
+	fs.StringVar(&c.OsmAndPublicURL, "osmand-public-url", env("OSMAND_PUBLIC_URL", ""), "URL phones reach the OsmAnd listener at, shown to set up Traccar Client (ENROUTE_OSMAND_PUBLIC_URL); default http://PUBLIC-URL-HOST:OSMAND-PORT")
 	fs.IntVar(&c.Tracker.Resolution, "h3-resolution", envInt(env("H3_RESOLUTION", "8")), "H3 resolution of the live index, 5 to 10 (ENROUTE_H3_RESOLUTION)")
 	fs.Float64Var(&c.Tracker.MaxAccuracyM, "max-accuracy-m", float64(envInt(env("MAX_ACCURACY_M", "200"))), "fixes less accurate are rejected (ENROUTE_MAX_ACCURACY_M)")
 	fs.DurationVar(&c.Tracker.MaxAge, "max-fix-age", envDuration(env("MAX_FIX_AGE", "24h")), "older fixes are rejected (ENROUTE_MAX_FIX_AGE)")
@@ -152,12 +155,19 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c.ShutdownTimeout = d
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		c.PublicURL = "http://" + c.Addr // the bound address once listening (port 0)
+		c.publicURLDefault = true
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("invalid --public-url %q: want http(s)://host[:port]", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.OsmAndPublicURL != "" {
+		if u, err := url.Parse(c.OsmAndPublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("invalid --osmand-public-url %q: want http(s)://host[:port]", c.OsmAndPublicURL)
+		}
+		c.OsmAndPublicURL = strings.TrimRight(c.OsmAndPublicURL, "/")
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 20 {
 		return errors.New("ENROUTE_ADMIN_TOKEN must be at least 20 characters")
 	}

@@ -123,6 +123,18 @@ func TestIngestProtocols(t *testing.T) {
 		t.Fatalf("bbox elsewhere = %v", far)
 	}
 
+	// The GPS settings say where each app sends: here, the bound addresses
+	// (--addr and --osmand-addr on port 0; no --public-url given).
+	if st.m.Config.PublicURL != api {
+		t.Fatalf("default public URL = %q, want the bound %q", st.m.Config.PublicURL, api)
+	}
+	gps := st.ok("GET", "/api/v1/settings/gps", nil).raw
+	for _, want := range []string{`"osmand_url":"` + osmand + `"`, `"owntracks_url":"` + api + `/api/v1/owntracks"`, `"native_url":"` + api + `/api/v1/positions"`} {
+		if !strings.Contains(gps, want) {
+			t.Fatalf("GPS settings %s lack %s", gps, want)
+		}
+	}
+
 	// Bad requests: 400 (or 401) and nothing stored.
 	before := st.stored()
 	for _, tc := range []struct {

@@ -147,6 +147,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
 		{nil, map[string]string{"ENROUTE_PUBLIC_URL": "ftp://x"}, "--public-url"},
+		{[]string{"--osmand-public-url", "phone:5055"}, nil, "--osmand-public-url"},
 		{nil, map[string]string{"ENROUTE_ADMIN_TOKEN": "short"}, "ENROUTE_ADMIN_TOKEN"},
 		{[]string{"extra"}, nil, "unexpected"},
 	} {

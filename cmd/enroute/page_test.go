@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -389,6 +390,69 @@ func TestSettingsScreen(t *testing.T) {
 		t.Fatalf("company after saving = %s", co.raw)
 	}
 	screenshot(t, ctx, "settings-company")
+}
+
+// TestSettingsPhones: the GPS settings register a technician's phone and
+// show, once, what to enter into Traccar Client or OwnTracks; a phone set
+// up from exactly that sends, and a removed one no longer can.
+func TestSettingsPhones(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	ana := st.ok("POST", "/api/v1/technicians", map[string]any{"name": "Ana Silva"}).id()
+	navigate(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications")
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#key"), testAdminToken),
+		chromedp.Click(chromedp.CSS("#login button")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+		chromedp.Click(chromedp.CSS(`[data-tab="tracking"]`)),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	row := fmt.Sprintf(`((document.querySelector('#phones tr[data-technician="%d"]') || {}).innerText || "")`, ana)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("Ana Silva") && `+row+`.includes("None")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row), err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[aria-label="Register a phone for Ana Silva"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#new-phone-title"); got != "Phone registered for Ana Silva" {
+		t.Fatalf("title = %q", got)
+	}
+	osmandURL, ident, token := text(t, ctx, "#setup-osmand"), text(t, ctx, "#setup-ident"), text(t, ctx, "#setup-token")
+	if want := "http://" + st.m.OsmAndAddr(); osmandURL != want {
+		t.Fatalf("Traccar Client's server URL = %q, want %q", osmandURL, want)
+	}
+	if got, want := text(t, ctx, "#setup-owntracks"), st.m.Config.PublicURL+"/api/v1/owntracks"; got != want {
+		t.Fatalf("OwnTracks URL = %q, want %q", got, want)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes(`+strconv.Quote(ident)+`)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row after registering = %q: %v", eval[string](t, ctx, row), err)
+	}
+	screenshot(t, ctx, "settings-phone-registered")
+	// The phone, set up as shown: Traccar Client, then OwnTracks.
+	if status, raw := send(t, "GET", osmandURL+"/?id="+ident+"&lat=41.1496&lon=-8.6109", "", ""); status != 200 {
+		t.Fatalf("Traccar Client with the shown settings = %d %s", status, raw)
+	}
+	ot := fmt.Sprintf(`{"_type":"location","lat":41.1498,"lon":-8.6107,"tst":%d}`, time.Now().Unix())
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ana:"+token))
+	if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/owntracks", "application/json", ot, "Authorization", auth); status != 200 {
+		t.Fatalf("OwnTracks with the shown token = %d %s", status, raw)
+	}
+	if n, err := st.m.Store.CountPositions(context.Background()); err != nil || n != 2 {
+		t.Fatalf("stored %d fixes (%v), want 2", n, err)
+	}
+	// Removing it (after the browser's confirmation) stops it at once.
+	eval[bool](t, ctx, `(window.confirm = function () { return true; }, true)`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#phones button[aria-label^="Remove"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("None")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row after removing = %q: %v", eval[string](t, ctx, row), err)
+	}
+	if status, _ := send(t, "GET", osmandURL+"/?id="+ident+"&lat=41.1500&lon=-8.6105", "", ""); status != 400 {
+		t.Fatalf("a removed phone's fix = %d, want 400", status)
+	}
 }
 
 func TestDispatchBoard(t *testing.T) {

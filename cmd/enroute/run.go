@@ -62,6 +62,20 @@ func NewMain() *Main {
 // Addr returns the address the HTTP server listens on (useful with :0).
 func (m *Main) Addr() string { return m.ln.Addr().String() }
 
+// osmandURL is where phones reach the OsmAnd listener: the configured URL,
+// or the public URL's host on the listener's port; "" when it is off.
+func (m *Main) osmandURL() string {
+	if m.osmandLn == nil {
+		return ""
+	}
+	if m.Config.OsmAndPublicURL != "" {
+		return m.Config.OsmAndPublicURL
+	}
+	u, _ := url.Parse(m.Config.PublicURL) // checked by ParseFlags
+	_, port, _ := net.SplitHostPort(m.osmandLn.Addr().String())
+	return "http://" + net.JoinHostPort(u.Hostname(), port)
+}
+
 // OsmAndAddr returns the address of the OsmAnd listener, or "".
 func (m *Main) OsmAndAddr() string {
 	if m.osmandLn == nil {
@@ -70,11 +84,27 @@ func (m *Main) OsmAndAddr() string {
 	return m.osmandLn.Addr().String()
 }
 
-// Run opens the store, ensures an admin key, binds the listener and starts
+// Run binds the listeners, opens the store, ensures an admin key and starts
 // serving in the background. It returns once the server accepts requests.
 func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger = m.Config.newLogger(m.Stderr)
 	slog.SetDefault(m.Logger)
+
+	// Listen first: a port in use fails at once, and the addresses are
+	// known for the URLs people are given (a --addr on port 0, the OsmAnd
+	// listener's). Nothing is served until Serve, once the store is open
+	// and the device cache warm: connections wait in the backlog.
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if m.Config.OsmAndAddr != "" {
+		if m.osmandLn, err = net.Listen("tcp", m.Config.OsmAndAddr); err != nil {
+			return fmt.Errorf("listen for OsmAnd: %w", err)
+		}
+	}
+	if m.Config.publicURLDefault {
+		m.Config.PublicURL = "http://" + m.ln.Addr().String()
+	}
 
 	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
@@ -139,21 +169,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {
 		m.Logger.Info("devices read", "devices", n)
-	}
-	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	if m.Config.OsmAndAddr != "" {
-		if m.osmandLn, err = net.Listen("tcp", m.Config.OsmAndAddr); err != nil {
-			return fmt.Errorf("listen for OsmAnd: %w", err)
-		}
 	}
 
 	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))

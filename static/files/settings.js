@@ -68,8 +68,73 @@
     return Promise.all([api("GET", base), api("GET", "/api/v1/settings/gps"), api("GET", "/api/v1/company")]).then(function (r) {
       fill(r[0], r[1]);
       fillCompany(r[2]);
+      apps = r[1].apps;
       previewText(); previewEmail();
+      return loadPhones();
     });
+  }
+
+  // Technicians' phones: each active technician with their registered
+  // devices; registering one shows, once, what to enter into the app.
+  var apps = {};
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text) { e.textContent = text; } if (cls) { e.className = cls; } return e; }
+  function loadPhones() {
+    return api("GET", "/api/v1/technicians?active=true&limit=1000").then(function (r) {
+      return Promise.all(r.items.map(function (t) {
+        return api("GET", "/api/v1/technicians/" + t.id + "/devices?limit=1000").then(function (d) {
+          return { tech: t, devices: d.items.filter(function (x) { return !x.revoked_at; }) };
+        });
+      }));
+    }).then(renderPhones);
+  }
+  function renderPhones(rows) {
+    var body = $("phones").tBodies[0];
+    body.textContent = "";
+    if (!rows.length) {
+      var tr = el("tr"), td = el("td", "No technicians yet: add them first (POST /api/v1/technicians).", "muted");
+      td.colSpan = 3; tr.appendChild(td); body.appendChild(tr);
+      return;
+    }
+    rows.forEach(function (row) {
+      var tr = el("tr"), phones = el("td"), act = el("td");
+      tr.dataset.technician = row.tech.id;
+      tr.appendChild(el("th", row.tech.name)).scope = "row";
+      if (!row.devices.length) { phones.appendChild(el("span", "None", "muted")); }
+      row.devices.forEach(function (d) {
+        var item = el("div", null, "phone");
+        item.dataset.device = d.id;
+        item.appendChild(el("span", d.name || "Phone"));
+        item.appendChild(el("code", d.identifier));
+        var rm = el("button", "Remove", "link");
+        rm.type = "button";
+        rm.setAttribute("aria-label", "Remove " + (d.name || "phone") + " of " + row.tech.name);
+        rm.addEventListener("click", function () {
+          if (!window.confirm("Remove this phone? It stops sending positions at once.")) { return; }
+          api("DELETE", "/api/v1/devices/" + d.id).then(function () { $("new-phone").hidden = true; return loadPhones(); }).catch(showError);
+        });
+        item.appendChild(rm);
+        phones.appendChild(item);
+      });
+      var add = el("button", "Register a phone");
+      add.type = "button";
+      add.setAttribute("aria-label", "Register a phone for " + row.tech.name);
+      add.addEventListener("click", function () { registerPhone(row.tech); });
+      act.appendChild(add);
+      tr.appendChild(phones); tr.appendChild(act);
+      body.appendChild(tr);
+    });
+  }
+  function registerPhone(tech) {
+    api("POST", "/api/v1/technicians/" + tech.id + "/devices", { name: tech.name + "'s phone" }).then(function (d) {
+      $("new-phone-title").textContent = "Phone registered for " + tech.name;
+      $("setup-osmand").textContent = apps.osmand_url || "(the OsmAnd listener is off: ENROUTE_OSMAND_ADDR)";
+      $("setup-ident").textContent = d.identifier;
+      $("setup-owntracks").textContent = apps.owntracks_url;
+      $("setup-token").textContent = d.token;
+      $("setup-native").textContent = apps.native_url;
+      $("new-phone").hidden = false;
+      return loadPhones();
+    }).catch(showError);
   }
 
   // The time zones this browser knows, to pick from (the server checks).
