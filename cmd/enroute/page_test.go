@@ -67,6 +67,21 @@ func newPageStack(t *testing.T) *stack {
 	return st
 }
 
+// logIn opens a staff page (the settings screen, the board) and logs in
+// with key.
+func logIn(t *testing.T, ctx context.Context, pageURL, key string) {
+	t.Helper()
+	navigate(t, ctx, pageURL)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#key"), key),
+		chromedp.Click(chromedp.CSS("#login button")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+}
+
 // text waits for an element to show and returns its text.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
@@ -288,15 +303,7 @@ func TestTrackingPageInactiveLink(t *testing.T) {
 func TestSettingsScreen(t *testing.T) {
 	st := newPageStack(t)
 	ctx := browser(t)
-	navigate(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications")
-	if err := chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#key"), testAdminToken),
-		chromedp.Click(chromedp.CSS("#login button")),
-		chromedp.WaitVisible(chromedp.CSS("#app")),
-	); err != nil {
-		t.Fatalf("log in: %v", err)
-	}
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
 	if got := text(t, ctx, "#sms-status"); got != "No default SMS number" || eval[string](t, ctx, `document.querySelector("#sms-status").className`) != "status-missing" {
 		t.Fatalf("SMS number status = %q", got)
 	}
@@ -399,15 +406,9 @@ func TestSettingsPhones(t *testing.T) {
 	st := newPageStack(t)
 	ctx := browser(t)
 	ana := st.ok("POST", "/api/v1/technicians", map[string]any{"name": "Ana Silva"}).id()
-	navigate(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications")
-	if err := chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#key"), testAdminToken),
-		chromedp.Click(chromedp.CSS("#login button")),
-		chromedp.WaitVisible(chromedp.CSS("#app")),
-		chromedp.Click(chromedp.CSS(`[data-tab="tracking"]`)),
-	); err != nil {
-		t.Fatalf("log in: %v", err)
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-tab="tracking"]`))); err != nil {
+		t.Fatal(err)
 	}
 	row := fmt.Sprintf(`((document.querySelector('#phones tr[data-technician="%d"]') || {}).innerText || "")`, ana)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("Ana Silva") && `+row+`.includes("None")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
@@ -472,15 +473,7 @@ func TestDispatchBoard(t *testing.T) {
 	}
 	inZone(t, ctx, "Asia/Tokyo")
 
-	navigate(t, ctx, "http://"+st.m.Addr()+"/dispatch")
-	if err := chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#key"), dispatcher),
-		chromedp.Click(chromedp.CSS("#login button")),
-		chromedp.WaitVisible(chromedp.CSS("#app")),
-	); err != nil {
-		t.Fatalf("log in: %v", err)
-	}
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", dispatcher)
 	st.fixAt(anaToken, 41.1420, -8.6080)
 	st.fixAt(anaToken, 41.1422, -8.6079)
 	row := func(id int64) string {
