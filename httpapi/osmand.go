@@ -209,6 +209,7 @@ func (s *Server) osmandError(ctx *fasthttp.RequestCtx, err error) {
 // osmandBadRequest answers a request fasthttp could not read (the
 // connection is then closed).
 func (s *Server) osmandBadRequest(ctx *fasthttp.RequestCtx, err error) {
+	lingeringDrain(ctx.Conn())
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -218,4 +219,25 @@ func (s *Server) osmandBadRequest(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		s.osmandError(ctx, errorf(enroute.EINVALID, "Malformed HTTP request."))
 	}
+}
+
+// lingeringDrain reads and drops what the client is still sending, up to
+// 1 MiB and until it pauses for 100 ms, before the refusal is written and
+// the connection closed: closing a socket with unread data resets it, and
+// the client, still writing its too-large request, would see the reset
+// instead of the answer. net/http's lingering close does the same.
+func lingeringDrain(c net.Conn) {
+	if c == nil {
+		return
+	}
+	var buf [16 << 10]byte
+	for n := 0; n < 1<<20; {
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		k, err := c.Read(buf[:])
+		n += k
+		if err != nil {
+			break
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
 }
