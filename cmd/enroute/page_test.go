@@ -483,7 +483,7 @@ func TestDispatchBoard(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
 	}
-	soonIn(t, "Ana's ETA", eval[string](t, ctx, `document.querySelector('tr[data-tech="`+strconv.FormatInt(ana, 10)+`"] td:last-child').innerText`), chicago)
+	soonIn(t, "Ana's ETA", eval[string](t, ctx, `document.querySelector('tr[data-tech="`+strconv.FormatInt(ana, 10)+`"] td:nth-child(4)').innerText`), chicago)
 	// Clicking a technician draws their last hour from the history; a fix
 	// extends it live; clicking again takes it away.
 	since := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
@@ -534,6 +534,73 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatalf("%d markers on the map, want 2", n)
 	}
 	screenshot(t, ctx, "dispatch-board")
+}
+
+// TestBoardDispatches: the board lists the scheduled jobs; Dispatch sends
+// the technician and says how the customer was told (or, under the limit
+// rule, why not); Arrived and Done move the assignment on.
+func TestBoardDispatches(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	st.settings(true, false, false, true) // texts on, the limit rule on
+	ana, bruno := st.technician("Ana Silva"), st.technician("Bruno Reis")
+	s := st.site("+351912345678", "")
+	job1, job2 := st.job(s), st.job(s)
+	a1, a2 := st.assign(job1, ana), st.assign(job2, bruno)
+	num1 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job1), nil).str("number")
+	num2 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job2), nil).str("number")
+	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", dispatcher)
+
+	job := fmt.Sprintf(`((document.querySelector('#jobs li[data-assignment="%d"]') || {}).innerText || "")`, a1)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](job+`.includes("Maria Costa") && `+job+`.includes("Rua de Santa Catarina") && `+job+`.includes("Ana Silva")`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("job to dispatch = %q: %v", eval[string](t, ctx, job), err)
+	}
+	result := func(want ...string) {
+		t.Helper()
+		cond := "true"
+		for _, w := range want {
+			cond += fmt.Sprintf(` && document.querySelector("#jobs-result").textContent.includes(%q)`, w)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("result = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#jobs-result").textContent`), want, err)
+		}
+	}
+	status := func(a int64, want string) {
+		t.Helper()
+		if got := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).str("status"); got != want {
+			t.Fatalf("assignment %d is %s, want %s", a, got, want)
+		}
+	}
+	click := func(label string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label=%q]`, label)))); err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+	}
+	click("Dispatch Ana Silva to " + num1)
+	result("Ana Silva is on the way to "+num1+".", "Text to the customer")
+	status(a1, "dispatched")
+	screenshot(t, ctx, "dispatch-board-dispatched")
+	// Ana is on the way to the same site: the limit rule holds Bruno's text.
+	click("Dispatch Bruno Reis to " + num2)
+	result("Bruno Reis is on the way to "+num2+".", "Text to the customer not sent")
+	status(a2, "dispatched")
+	if n := eval[int](t, ctx, `document.querySelectorAll("#jobs li").length`); n != 0 {
+		t.Fatalf("%d jobs still listed to dispatch", n)
+	}
+	// Ana's row: Arrived, then Done.
+	click("Arrived: Ana Silva")
+	result("Ana Silva: working at the site.")
+	status(a1, "working")
+	click("Done: Ana Silva")
+	result("Ana Silva: job done.")
+	status(a1, "done")
+	row := fmt.Sprintf(`((document.querySelector('tr[data-tech="%d"]') || {}).innerText || "")`, ana)
+	if got := eval[string](t, ctx, row); !strings.Contains(got, "Not assigned") {
+		t.Fatalf("Ana's row after Done = %q", got)
+	}
 }
 
 // TestTrackingPageReconnects: the server restarts under an open page; the

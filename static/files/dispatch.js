@@ -1,5 +1,7 @@
 // The dispatcher board: every technician live on one map, coloured by
-// status, with a list of last updates and the ETA of those en route.
+// status, with a list of last updates and the ETA of those en route; the
+// jobs waiting to be dispatched, and each assignment's next step
+// (Dispatch, Arrived, Done), saying whether the customer was told.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -26,6 +28,7 @@
     });
   }
   function tech(id) { return techs[id] || (techs[id] = { name: "Technician " + id, status: "idle" }); }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text) { e.textContent = text; } if (cls) { e.className = cls; } return e; }
 
   function loadPeople() {
     return Promise.all([
@@ -124,10 +127,93 @@
        t.pos ? ago(t.pos.ts) : "no position",
        t.status === "dispatched" && t.eta ? fmtClock(new Date(t.eta)) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+      var step = { dispatched: ["start", "Arrived"], working: ["complete", "Done"] }[t.status], act = el("td");
+      if (step && t.assignment) {
+        var b = el("button", step[1]);
+        b.type = "button";
+        b.setAttribute("aria-label", step[1] + ": " + t.name);
+        b.addEventListener("click", function (ev) { ev.stopPropagation(); b.disabled = true; move(t.assignment, step[0], t.name); });
+        b.addEventListener("keydown", function (ev) { ev.stopPropagation(); }); // Enter here is the button's, not the row's
+        act.appendChild(b);
+      }
+      tr.appendChild(act);
       body.appendChild(tr);
       if (id === focused) { tr.focus(); }
       if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
     });
+  }
+
+  // The jobs to dispatch: scheduled assignments, soonest window first, each
+  // with its job, customer and site (read once each, then kept).
+  var known = { jobs: {}, customers: {}, locations: {} };
+  function cached(kind, id) {
+    var c = known[kind];
+    if (!c[id]) { c[id] = api("GET", "/api/v1/" + kind + "/" + id).catch(function (e) { delete c[id]; throw e; }); }
+    return c[id];
+  }
+  function loadJobs() {
+    return api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
+      return Promise.all(r.items.map(function (a) {
+        return cached("jobs", a.job_id).then(function (j) {
+          return Promise.all([cached("customers", j.customer_id), cached("locations", j.location_id)]).then(function (cl) {
+            return { a: a, job: j, customer: cl[0], location: cl[1] };
+          });
+        });
+      }));
+    }).then(renderJobs);
+  }
+  function fmtWindow(j) {
+    var s = new Date(j.window_start), e = new Date(j.window_end), day = { weekday: "short", month: "short", day: "numeric" };
+    try { day.timeZone = timeZone; return s.toLocaleDateString([], day) + ", " + fmtClock(s) + "–" + fmtClock(e); }
+    catch (x) { delete day.timeZone; return s.toLocaleDateString([], day) + ", " + fmtClock(s) + "–" + fmtClock(e); }
+  }
+  function renderJobs(rows) {
+    rows.sort(function (x, y) { return new Date(x.job.window_start) - new Date(y.job.window_start); });
+    var ul = $("jobs");
+    ul.textContent = "";
+    $("jobs-none").hidden = rows.length > 0;
+    rows.forEach(function (r) {
+      var who = tech(r.a.technician_id).name, li = el("li");
+      li.dataset.assignment = r.a.id;
+      var head = el("div");
+      head.appendChild(el("strong", r.job.number));
+      head.appendChild(document.createTextNode(" · " + r.customer.name));
+      li.appendChild(head);
+      li.appendChild(el("div", r.location.address + (r.location.verified ? "" : " (address not verified: no map or ETA for the customer)"), "muted"));
+      li.appendChild(el("div", fmtWindow(r.job) + " · " + who, "muted"));
+      var b = el("button", "Dispatch");
+      b.type = "button";
+      b.setAttribute("aria-label", "Dispatch " + who + " to " + r.job.number);
+      b.addEventListener("click", function () { b.disabled = true; move(r.a.id, "dispatch", who, r.job); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+  }
+
+  // move takes an assignment to its next status and says what came of it:
+  // for a dispatch, whether the customer was told and how.
+  function move(id, verb, who, job) {
+    var said = $("jobs-result");
+    return api("POST", "/api/v1/assignments/" + id + "/" + verb).then(function (a) {
+      var t = tech(a.technician_id);
+      if (a.status === "dispatched" || a.status === "working") { t.status = a.status; t.assignment = a.id; }
+      else if (t.assignment === a.id) { t.status = "idle"; t.assignment = null; t.eta = null; }
+      redraw();
+      if (verb !== "dispatch") { return who + ": " + { working: "working at the site.", done: "job done." }[a.status]; }
+      return api("GET", "/api/v1/jobs/" + job.id + "/messages?limit=100").then(function (m) {
+        return who + " is on the way to " + job.number + ". " + notice(m.items.filter(function (x) { return x.assignment_id === a.id && x.kind === "dispatch"; }));
+      });
+    }).then(function (text) { said.className = ""; said.textContent = text; })
+      .catch(function (e) { said.className = "error"; said.textContent = e.message; redraw(); })
+      .then(function () { return loadJobs(); }).catch(function () {});
+  }
+  function notice(ms) {
+    if (!ms.length) { return "The customer was not notified: dispatch notifications are off."; }
+    return ms.map(function (m) {
+      var ch = m.channel === "sms" ? "Text" : "E-mail";
+      if (m.status === "suppressed" || m.status === "skipped" || m.status === "failed") { return ch + " to the customer not sent: " + m.reason; }
+      return ch + " to the customer " + (m.status === "queued" ? "on its way." : m.status + ".");
+    }).join(" ");
   }
 
   // handle applies one message of the live stream; a "batch" holds several.
@@ -159,6 +245,7 @@
   function start() {
     return Promise.all([loadPeople(), api("GET", "/api/v1/map"), api("GET", "/api/v1/company")]).then(function (r) {
       timeZone = r[2].time_zone || undefined;
+      loadJobs().catch(function (e) { $("jobs-result").textContent = e.message; });
       $("login").hidden = true; $("app").hidden = false;
       if (window.L && !map) {
         map = L.map($("map")).setView([20, 0], 2);
@@ -167,7 +254,7 @@
         $("map").addEventListener("wheel", function () { userMoved = true; }, { passive: true });
       }
       connect();
-      setInterval(function () { loadPeople().catch(function () {}); }, 15000);
+      setInterval(function () { loadPeople().catch(function () {}); loadJobs().catch(function () {}); }, 15000);
       setInterval(redraw, 5000);
     }).catch(function (e) {
       if (e.status === 401 || e.status === 403) { $("app").hidden = true; $("login").hidden = false; return; }
