@@ -222,17 +222,23 @@ func (s *Server) osmandBadRequest(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // lingeringDrain reads and drops what the client is still sending, up to
-// 1 MiB and until it pauses for 100 ms, before the refusal is written and
-// the connection closed: closing a socket with unread data resets it, and
-// the client, still writing its too-large request, would see the reset
-// instead of the answer. net/http's lingering close does the same.
+// 1 MiB, for at most 2 s, until it pauses for 100 ms, before the refusal
+// is written and the connection closed: closing a socket with unread data
+// resets it, and the client, still writing its too-large request, would
+// see the reset instead of the answer. net/http's lingering close does the
+// same.
 func lingeringDrain(c net.Conn) {
 	if c == nil {
 		return
 	}
 	var buf [16 << 10]byte
+	end := time.Now().Add(2 * time.Second) // a client dripping bytes holds no worker longer
 	for n := 0; n < 1<<20; {
-		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		deadline := time.Now().Add(100 * time.Millisecond)
+		if deadline.After(end) {
+			deadline = end
+		}
+		_ = c.SetReadDeadline(deadline)
 		k, err := c.Read(buf[:])
 		n += k
 		if err != nil {
