@@ -399,6 +399,65 @@ func TestSettingsScreen(t *testing.T) {
 	screenshot(t, ctx, "settings-company")
 }
 
+// TestSettingsTechnicians: the Technicians tab adds a technician, refuses
+// a nameless one naming the field, and edits one (rating, inactive).
+func TestSettingsTechnicians(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
+	fill := func(sel, v string) { // what is typed replaces what was there
+		t.Helper()
+		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector(%q).value = "", true)`, sel))
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), v)); err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-tab="technicians"]`))); err != nil {
+		t.Fatal(err)
+	}
+	fill("#tech-name", "Ana Silva")
+	fill("#tech-photo", "https://example.com/ana.jpg")
+	fill("#tech-rating", "4.8")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tech-save")), chromedp.WaitVisible(chromedp.CSS("#saved"))); err != nil {
+		t.Fatal(err)
+	}
+	techs := st.ok("GET", "/api/v1/technicians", nil).items()
+	if len(techs) != 1 || techs[0]["name"] != "Ana Silva" || techs[0]["rating"] != 4.8 || techs[0]["photo_url"] != "https://example.com/ana.jpg" || techs[0]["active"] != true {
+		t.Fatalf("technicians after adding = %v", techs)
+	}
+	ana := int64(techs[0]["id"].(float64))
+	row := fmt.Sprintf(`((document.querySelector('#tech-list tr[data-technician="%d"]') || {}).innerText || "")`, ana)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("4.8 ★ shown") && `+row+`.includes("Yes")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row), err)
+	}
+	// No name: refused, naming the field; nothing added.
+	fill("#tech-name", " ")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tech-save"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#error"); !strings.Contains(got, "name") {
+		t.Fatalf("nameless technician: error = %q", got)
+	}
+	if n := len(st.ok("GET", "/api/v1/technicians", nil).items()); n != 1 {
+		t.Fatalf("%d technicians after a refused one", n)
+	}
+	// Edit: below 4 stars the rating is no longer shown; inactive.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[aria-label="Edit Ana Silva"]`))); err != nil {
+		t.Fatal(err)
+	}
+	fill("#tech-rating", "3.5")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tech-active")), chromedp.Click(chromedp.CSS("#tech-save"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("3.5 (not shown)") && `+row+`.includes("No")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row after editing = %q: %v", eval[string](t, ctx, row), err)
+	}
+	if a := st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d", ana), nil); !strings.Contains(a.raw, `"rating":3.5`) || !strings.Contains(a.raw, `"active":false`) || a.str("name") != "Ana Silva" {
+		t.Fatalf("Ana after editing = %s", a.raw)
+	}
+	screenshot(t, ctx, "settings-technicians")
+}
+
 // TestSettingsPhones: the GPS settings register a technician's phone and
 // show, once, what to enter into Traccar Client or OwnTracks; a phone set
 // up from exactly that sends, and a removed one no longer can.

@@ -1,6 +1,6 @@
-// The Dispatch Notifications settings screen: one page, six tabs, talking
-// to /api/v1/settings/... and /api/v1/company with the browser session's
-// cookie.
+// The Dispatch Notifications settings screen: one page, seven tabs, talking
+// to /api/v1/settings/..., /api/v1/company and /api/v1/technicians with the
+// browser session's cookie.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -70,7 +70,7 @@
       fillCompany(r[2]);
       apps = r[1].apps;
       previewText(); previewEmail();
-      return loadPhones();
+      return Promise.all([loadPhones(), loadTechnicians()]);
     });
   }
 
@@ -91,7 +91,7 @@
     var body = $("phones").tBodies[0];
     body.textContent = "";
     if (!rows.length) {
-      var tr = el("tr"), td = el("td", "No technicians yet: add them first (POST /api/v1/technicians).", "muted");
+      var tr = el("tr"), td = el("td", "No technicians yet: add them on the Technicians tab.", "muted");
       td.colSpan = 3; tr.appendChild(td); body.appendChild(tr);
       return;
     }
@@ -124,6 +124,50 @@
       body.appendChild(tr);
     });
   }
+  // The Technicians tab: everyone, active or not; one form adds or edits.
+  function loadTechnicians() {
+    return api("GET", "/api/v1/technicians?limit=1000").then(function (r) {
+      var body = $("tech-list").tBodies[0];
+      body.textContent = "";
+      r.items.sort(function (a, b) { return a.name.localeCompare(b.name); }).forEach(function (t) {
+        var tr = el("tr"), photo = el("td");
+        tr.dataset.technician = t.id;
+        if (t.photo_url) { var img = el("img", null, "avatar"); img.src = t.photo_url; img.alt = ""; photo.appendChild(img); }
+        tr.appendChild(photo);
+        tr.appendChild(el("td", t.name));
+        tr.appendChild(el("td", t.rating ? t.rating.toFixed(1) + (t.rating >= 4 ? " ★ shown" : " (not shown)") : "—"));
+        tr.appendChild(el("td", t.active ? "Yes" : "No"));
+        var act = el("td"), b = el("button", "Edit", "link");
+        b.type = "button";
+        b.setAttribute("aria-label", "Edit " + t.name);
+        b.addEventListener("click", function () { editTechnician(t); });
+        act.appendChild(b); tr.appendChild(act);
+        body.appendChild(tr);
+      });
+    });
+  }
+  function editTechnician(t) {
+    $("tech-id").value = t ? t.id : "";
+    $("tech-name").value = t ? t.name : "";
+    $("tech-photo").value = t ? t.photo_url : "";
+    $("tech-rating").value = t ? t.rating : 0;
+    $("tech-active").checked = t ? t.active : true;
+    $("tech-form-title").textContent = t ? "Edit " + t.name : "Add a technician";
+    $("tech-save").textContent = t ? "Save technician" : "Add technician";
+    $("tech-cancel").hidden = !t;
+    if (t) { $("tech-name").focus(); }
+  }
+  $("tech-cancel").addEventListener("click", function () { editTechnician(null); });
+  $("tech-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var id = $("tech-id").value, body = { name: $("tech-name").value.trim(), photo_url: $("tech-photo").value.trim(),
+      rating: parseFloat($("tech-rating").value) || 0, active: $("tech-active").checked };
+    api(id ? "PATCH" : "POST", "/api/v1/technicians" + (id ? "/" + id : ""), body).then(function () {
+      editTechnician(null);
+      return Promise.all([loadTechnicians(), loadPhones()]);
+    }).then(saved).catch(showError);
+  });
+
   function registerPhone(tech) {
     api("POST", "/api/v1/technicians/" + tech.id + "/devices", { name: tech.name + "'s phone" }).then(function (d) {
       $("new-phone-title").textContent = "Phone registered for " + tech.name;
