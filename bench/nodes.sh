@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/nodes.sh N [load flags...]: starts N Enroute nodes on a fresh
 # PostgreSQL database (and NATS when N > 1, or when BUS=nats), runs
-# bench/load against all of them, and stops them. Needs the machine's
-# PostgreSQL and NATS (see .ci/run); run from the repository root after
+# bench/load against all of them, and stops them; node 1 has the OsmAnd
+# listener, on 127.0.0.1:15055. Needs the machine's PostgreSQL and NATS
+# (see .ci/run); run from the repository root after
 # `make build && go build -o bin/load ./bench/load`.
 # STORE=sqlite runs one node on the embedded store in a fresh directory
 # instead (N is ignored), with its OsmAnd listener on 127.0.0.1:15055;
@@ -59,10 +60,12 @@ pids=() urls=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
 for i in $(seq 1 "$n"); do
   port=$((18080 + i))
-  "$bin" --addr 127.0.0.1:$port --osmand-addr "" --log-level warn &
+  osmand=""
+  if [ "$i" = 1 ]; then osmand=127.0.0.1:15055; fi # OsmAnd (-mode osmand) on node 1
+  "$bin" --addr 127.0.0.1:$port --osmand-addr "$osmand" --log-level warn &
   pids+=($!) urls+=("http://127.0.0.1:$port")
 done
 for u in "${urls[@]}"; do
   until curl -sf "$u/readyz" >/dev/null; do sleep 0.1; done
 done
-./bin/load -url "$(IFS=,; echo "${urls[*]}")" -pid "${pids[0]}" -pg "$ENROUTE_DATABASE_URL" "$@"
+./bin/load -url "$(IFS=,; echo "${urls[*]}")" -osmand http://127.0.0.1:15055 -pid "${pids[0]}" -pg "$ENROUTE_DATABASE_URL" "$@"
