@@ -646,8 +646,9 @@ func TestBoardDispatches(t *testing.T) {
 	click("Dispatch Bruno Reis to " + num2)
 	result("Bruno Reis is on the way to "+num2+".", "Text to the customer not sent")
 	status(a2, "dispatched")
-	if n := eval[int](t, ctx, `document.querySelectorAll("#jobs li").length`); n != 0 {
-		t.Fatalf("%d jobs still listed to dispatch", n)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#jobs li").length === 0 && !document.querySelector("#jobs-none").hidden`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil { // the list reloads after the answer
+		t.Fatalf("%d jobs still listed to dispatch: %v", eval[int](t, ctx, `document.querySelectorAll("#jobs li").length`), err)
 	}
 	// Ana's row: Arrived, then Done.
 	click("Arrived: Ana Silva")
