@@ -144,14 +144,16 @@
   }
 
   // The jobs to dispatch: scheduled assignments, soonest window first, each
-  // with its job, customer and site (read once each, then kept).
-  var known = { jobs: {}, customers: {}, locations: {} };
+  // with its job, customer and site (read once, then kept five minutes, so
+  // an edited job shows within that).
+  var known, knownAt = 0;
   function cached(kind, id) {
     var c = known[kind];
     if (!c[id]) { c[id] = api("GET", "/api/v1/" + kind + "/" + id).catch(function (e) { delete c[id]; throw e; }); }
     return c[id];
   }
   function loadJobs() {
+    if (Date.now() - knownAt > 300000) { known = { jobs: {}, customers: {}, locations: {} }; knownAt = Date.now(); }
     return api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
       return Promise.all(r.items.map(function (a) {
         return cached("jobs", a.job_id).then(function (j) {
