@@ -57,6 +57,17 @@ func errTooLarge(limit int64) error {
 	return errorf(codeTooLarge, "The request body is larger than %d bytes.", limit)
 }
 
+// errorResponse is err's status and body, for every listener: an internal
+// error's body says only "Internal error." (its callers log it).
+func errorResponse(err error) (int, ErrorResponse) {
+	code := enroute.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok || status == http.StatusInternalServerError {
+		return http.StatusInternalServerError, ErrorResponse{Error: ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}}
+	}
+	return status, ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err), Fields: enroute.ErrorFields(err)}}
+}
+
 // handleError writes err as JSON. Internal errors are logged with the
 // request id, and the client is told only "Internal error.".
 func (s *Server) handleError(err error, c echo.Context) {
@@ -67,18 +78,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		err = fromEcho(he, c)
 	}
-	code := enroute.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	body := ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err), Fields: enroute.ErrorFields(err)}}
+	status, body := errorResponse(err)
 	if status == http.StatusInternalServerError {
 		s.logger.Error("internal error", "err", err, "route", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-		body.Error = ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}
 	}
-	if code == codeBusy {
+	if status == http.StatusTooManyRequests {
 		c.Response().Header().Set("Retry-After", "1")
 	}
 	if c.Request().Method == http.MethodHead {

@@ -32,9 +32,9 @@ const (
 // and net/http's is more than this needs (a background read started and
 // aborted around every handler, fresh header and form maps, a context per
 // request): a sixth of the server's CPU a fix (BENCHMARKS.md, "OsmAnd on
-// fasthttp"). fasthttp reads a request, calls
-// the handler and writes the answer on one goroutine per connection, and
-// reuses its request and response; osmand keeps nothing of them.
+// fasthttp"). fasthttp reads a request, calls the handler and writes the
+// answer on one goroutine per connection, and reuses its request and
+// response; osmand keeps nothing of them.
 func (s *Server) newOsmAndServer() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                      s.osmand,
@@ -187,17 +187,11 @@ func (s *Server) osmandFix(ctx *fasthttp.RequestCtx) error {
 
 // osmandError answers err as JSON, like every other endpoint.
 func (s *Server) osmandError(ctx *fasthttp.RequestCtx, err error) {
-	code := enroute.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	body := ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err)}}
+	status, body := errorResponse(err)
 	if status == http.StatusInternalServerError {
 		s.logger.Error("internal error", "err", err, "listener", "osmand")
-		body.Error = ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}
 	}
-	if code == codeBusy {
+	if status == http.StatusTooManyRequests {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
 	ctx.SetStatusCode(status)

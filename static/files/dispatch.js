@@ -165,9 +165,10 @@
     }).then(renderJobs);
   }
   function fmtWindow(j) {
-    var s = new Date(j.window_start), e = new Date(j.window_end), day = { weekday: "short", month: "short", day: "numeric" };
-    try { day.timeZone = timeZone; return s.toLocaleDateString([], day) + ", " + fmtClock(s) + "–" + fmtClock(e); }
-    catch (x) { delete day.timeZone; return s.toLocaleDateString([], day) + ", " + fmtClock(s) + "–" + fmtClock(e); }
+    var s = new Date(j.window_start), e = new Date(j.window_end), opts = { weekday: "short", month: "short", day: "numeric" }, day;
+    try { day = s.toLocaleDateString([], Object.assign({ timeZone: timeZone }, opts)); }
+    catch (x) { day = s.toLocaleDateString([], opts); } // a zone this browser does not know, as in fmtClock
+    return day + ", " + fmtClock(s) + "–" + fmtClock(e);
   }
   function renderJobs(rows) {
     rows.sort(function (x, y) { return new Date(x.job.window_start) - new Date(y.job.window_start); });

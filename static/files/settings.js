@@ -70,7 +70,6 @@
       fillCompany(r[2]);
       apps = r[1].apps;
       previewText(); previewEmail();
-      return Promise.all([loadPhones(), loadTechnicians()]);
     });
   }
 
@@ -251,7 +250,9 @@
     });
   });
   function start() {
-    return load().then(function () { $("login").hidden = true; $("app").hidden = false; }).catch(function (e) {
+    // The technicians and their phones once here; after that, each of
+    // their own actions reloads them (a tab's Save reloads only the settings).
+    return load().then(function () { return Promise.all([loadPhones(), loadTechnicians()]); }).then(function () { $("login").hidden = true; $("app").hidden = false; }).catch(function (e) {
       if (e.status === 401 || e.status === 403) { $("app").hidden = true; $("login").hidden = false; if (e.status === 403) { $("login-error").textContent = "This screen needs an admin key."; $("login-error").hidden = false; } return; }
       showError(e);
     });
