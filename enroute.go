@@ -28,6 +28,7 @@ type Store interface {
 	MessageStore
 	TrackingStore
 	PositionStore
+	ModelStore
 	SessionStore
 
 	// InTx runs fn in one transaction. Every store call made with the ctx

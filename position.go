@@ -49,6 +49,23 @@ type PositionStore interface {
 	CountPositions(ctx context.Context) (int64, error)
 }
 
+// ModelSnapshot is what the ETA model has learned from the position
+// history, saved so that a restart relearns only the history since.
+type ModelSnapshot struct {
+	Data         []byte    // the model's own encoding (eta.Model.MarshalBinary)
+	LearnedUntil time.Time // the end of the newest driving it holds
+	SavedAt      time.Time // set by the store
+}
+
+// ModelStore keeps the ETA model's latest snapshot. With several nodes
+// each saves its own model over the last one saved.
+type ModelStore interface {
+	// SaveModel replaces the saved snapshot with s and sets s.SavedAt.
+	SaveModel(ctx context.Context, s *ModelSnapshot) error
+	// FindModel returns the saved snapshot; ENOTFOUND when none was saved.
+	FindModel(ctx context.Context) (*ModelSnapshot, error)
+}
+
 // Publisher carries live updates from where they happen to whoever
 // watches: the in-process hub, or a bus between nodes. Implementations never
 // block the caller.

@@ -567,25 +567,35 @@ func (m *Model) Stats() (drivenKm float64, cells int) {
 	return m.global.m / 1000, len(m.fine)
 }
 
-// LearnHistory learns every segment driven since since from the stored
-// history, so the model survives a restart. It returns how many positions
-// it read.
+// historyWindow is how much history LearnHistory reads at a time: memory
+// for a window's positions, not the whole history's.
+const historyWindow = 6 * time.Hour
+
+// LearnHistory learns every segment of the stored history that ends after
+// since: after a snapshot (Load), what the model has not learned yet; with
+// none, the last days. It reads from MaxGap before since (a segment needs
+// its first fix) a window at a time, and returns how many positions it
+// read.
 func (m *Model) LearnHistory(ctx context.Context, store enroute.PositionStore, since time.Time) (int, error) {
-	ps, err := store.FindPositions(ctx, enroute.PositionFilter{Since: since, Unlimited: true})
-	if err != nil {
-		return 0, err
-	}
 	last := map[int64]enroute.Position{} // positions come in time order
 	var segs Segments
-	for _, p := range ps {
-		if prev, ok := last[p.TechnicianID]; ok {
-			m.PrepareSegment(&segs, Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time}, nil, false)
-			if segs.Len() >= 4096 {
-				m.Learn(&segs)
-			}
+	n := 0
+	for from, end := since.Add(-m.cfg.MaxGap), time.Now().Add(time.Minute); from.Before(end); from = from.Add(historyWindow) {
+		ps, err := store.FindPositions(ctx, enroute.PositionFilter{Since: from, Until: from.Add(historyWindow), Unlimited: true})
+		if err != nil {
+			return n, err
 		}
-		last[p.TechnicianID] = p
+		n += len(ps)
+		for _, p := range ps {
+			if prev, ok := last[p.TechnicianID]; ok && p.Time.After(since) {
+				m.PrepareSegment(&segs, Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time}, nil, false)
+				if segs.Len() >= 4096 {
+					m.Learn(&segs)
+				}
+			}
+			last[p.TechnicianID] = p
+		}
 	}
 	m.Learn(&segs)
-	return len(ps), nil
+	return n, nil
 }

@@ -22,6 +22,10 @@ type WatcherConfig struct {
 	// assignments that arrived (the model's detour ratio and calibration;
 	// Model.LearnHistory relearns the segments). Default 48 h.
 	History time.Duration
+	// Since, when later, is where that relearning starts instead: the
+	// model was loaded from a snapshot holding the arrivals before it
+	// (Model.Load).
+	Since time.Time
 }
 
 func (c *WatcherConfig) defaults() {
@@ -400,7 +404,7 @@ func (w *Watcher) learnArrival(ctx context.Context, a *enroute.Assignment, lat, 
 }
 
 // load follows every assignment en route and relearns the drives of those
-// that arrived within History: what a start needs.
+// that arrived within History and after Since: what a start needs.
 func (w *Watcher) load(ctx context.Context) {
 	err := w.eachAssignment(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}}, func(a *enroute.Assignment) {
 		w.follow(ctx, a)
@@ -409,6 +413,9 @@ func (w *Watcher) load(ctx context.Context) {
 		w.logger.Error("load assignments en route", "err", err)
 	}
 	since, n := time.Now().Add(-w.cfg.History), 0
+	if w.cfg.Since.After(since) {
+		since = w.cfg.Since
+	}
 	err = w.eachAssignment(ctx, enroute.AssignmentFilter{ArrivedSince: &since}, func(a *enroute.Assignment) {
 		if _, loc := w.destination(ctx, a); loc != nil && w.learnArrival(ctx, a, loc.Lat, loc.Lng) {
 			n++

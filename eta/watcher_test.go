@@ -222,7 +222,7 @@ func (m *Model) samples() (detour, calib int) {
 // becomes working, the drive from dispatch to arrival teaches the model its
 // detour ratio and calibration (segments it learned as they came); a
 // "working" set far from the address teaches nothing; after a restart the
-// arrivals of the last History are relearned.
+// arrivals of the last History are relearned, and not those before Since.
 func TestArrivalTeachesTheModel(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
@@ -291,6 +291,13 @@ func TestArrivalTeachesTheModel(t *testing.T) {
 	NewWatcher(WatcherConfig{History: time.Since(t97[0].Time) + time.Hour}, store, restarted, nil, nil, nil, quiet).load(ctx)
 	if d, c := restarted.samples(); d != detour || c == 0 {
 		t.Fatalf("after a restart: %d detour samples (want %d), %d calibration", d, detour, c)
+	}
+	// A model loaded from a snapshot taken after the arrival holds it
+	// already: Since keeps it from being learned twice.
+	loaded := New(Config{})
+	NewWatcher(WatcherConfig{History: time.Since(t97[0].Time) + time.Hour, Since: arrived.WorkingAt.Add(time.Second)}, store, loaded, nil, nil, nil, quiet).load(ctx)
+	if d, c := loaded.samples(); d != 0 || c != 0 {
+		t.Fatalf("an arrival before Since relearned: %d detour and %d calibration samples", d, c)
 	}
 }
 

@@ -42,6 +42,10 @@ func (c Cell) Parent(res int) Cell {
 // Resolution returns c's resolution.
 func (c Cell) Resolution() int { return int(uint64(c) >> 52 & 0xf) }
 
+// Valid reports whether c is an H3 cell index (a snapshot read from disk
+// may hold anything).
+func (c Cell) Valid() bool { return h3.Cell(c).IsValid() }
+
 // String returns the cell's hexadecimal form, as H3 tools print it.
 func (c Cell) String() string { return h3.IndexToString(uint64(c)) }
 

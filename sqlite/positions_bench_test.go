@@ -41,3 +41,24 @@ func BenchmarkInsertPositions(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSaveModel: saving a large ETA model's snapshot (4.3 MB:
+// eta's BenchmarkSnapshot, 169,000 cell-hours), which holds the one writer
+// while it runs.
+func BenchmarkSaveModel(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "enroute.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	data := make([]byte, 4_331_229)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	for b.Loop() {
+		if err := s.SaveModel(ctx, &enroute.ModelSnapshot{Data: data, LearnedUntil: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

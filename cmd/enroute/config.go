@@ -45,6 +45,7 @@ type Config struct {
 	publicURLDefault  bool // PublicURL is http://Addr: Run sets the port bound
 	Tracker           tracker.Config
 	PositionRetention time.Duration
+	ETASaveEvery      time.Duration
 	WSWriteTimeout    time.Duration
 	BoardFlush        time.Duration
 	CommitGap         time.Duration
@@ -90,6 +91,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.Tracker.MaxAge, "max-fix-age", envDuration(env("MAX_FIX_AGE", "24h")), "older fixes are rejected (ENROUTE_MAX_FIX_AGE)")
 	fs.Float64Var(&c.Tracker.MaxSpeedMPS, "max-speed-mps", float64(envInt(env("MAX_SPEED_MPS", "70"))), "jumps implying a higher speed are rejected (ENROUTE_MAX_SPEED_MPS)")
 	fs.DurationVar(&c.PositionRetention, "position-retention", envDuration(env("POSITION_RETENTION", "720h")), "how long the position history is kept (ENROUTE_POSITION_RETENTION)")
+	fs.DurationVar(&c.ETASaveEvery, "eta-save-every", envDuration(env("ETA_SAVE_EVERY", "10m")), "how often what the ETA model has learned is saved, besides at shutdown: a start relearns only the history since (ENROUTE_ETA_SAVE_EVERY)")
 	fs.DurationVar(&c.BoardFlush, "board-flush", envDuration(env("BOARD_FLUSH", "25ms")), "a dispatcher board gets its positions at most this often, each time all of them in one message; 0: each at once (ENROUTE_BOARD_FLUSH)")
 	fs.DurationVar(&c.CommitGap, "commit-gap", envDuration(env("COMMIT_GAP", "20ms")), "the longest a commit of positions waits for more fixes while they keep coming (it ends sooner once 2 ms pass with none, once 100 wait 2 ms after the last commit, or once 64 requests or 1,000 fixes wait): their acknowledgement waits up to this long, the live push does not; 0: commit at once (ENROUTE_COMMIT_GAP)")
 	fs.DurationVar(&c.WSWriteTimeout, "ws-write-timeout", envDuration(env("WS_WRITE_TIMEOUT", "5s")), "a WebSocket peer that does not read for this long is dropped (ENROUTE_WS_WRITE_TIMEOUT)")
@@ -138,6 +140,8 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("--ws-write-timeout must be positive")
 	case c.PositionRetention < time.Hour:
 		return errors.New("--position-retention must be at least 1h")
+	case c.ETASaveEvery < time.Second:
+		return errors.New("--eta-save-every must be at least 1s")
 	}
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {

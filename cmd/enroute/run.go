@@ -25,7 +25,8 @@ import (
 	"github.com/enroutehq/enroute/tracker"
 )
 
-// etaHistory is how much history the ETA model relearns at start-up.
+// etaHistory is how much history the ETA model relearns at start-up when
+// no snapshot of it was saved.
 const etaHistory = 48 * time.Hour
 
 // Main is the running program. End-to-end tests build one, set its fields
@@ -48,6 +49,7 @@ type Main struct {
 	bus       *natsbus.Bus
 	Tracker   *tracker.Tracker
 	watcher   *eta.Watcher
+	model     *eta.Model
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -135,15 +137,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		out = tracker.Fanout{hub, m.bus}
 	}
-	model := eta.New(eta.Config{})
-	if n, err := model.LearnHistory(ctx, m.Store, time.Now().Add(-etaHistory)); err != nil {
-		return fmt.Errorf("learn travel times: %w", err)
-	} else if n > 0 {
-		m.Logger.Info("travel times learned from history", "positions", n)
+	model, learnedUntil, err := m.loadModel(ctx)
+	if err != nil {
+		return err
 	}
+	m.model = model
 	// The watcher follows the fixes this node ingests (it keeps state per
 	// technician) and every node's status changes.
-	watcher := eta.NewWatcher(eta.WatcherConfig{History: etaHistory}, m.Store, model, out,
+	watcher := eta.NewWatcher(eta.WatcherConfig{History: etaHistory, Since: learnedUntil}, m.Store, model, out,
 		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
 			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
 			return err
@@ -200,6 +201,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
+	m.wg.Go(func() { m.saveModelEvery(ctx) })
 	if m.Config.Demo {
 		if err := m.demo(ctx); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -207,6 +209,57 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Logger.Info("enroute started", "version", Version, "addr", m.Addr(), "osmand_addr", m.OsmAndAddr(), "store", m.Config.storeName(), "public_url", m.Config.PublicURL)
 	return nil
+}
+
+// loadModel returns the ETA model as it was last saved, taught the stored
+// history since (within the position retention), or, with none saved,
+// taught the last etaHistory of it; and the time its snapshot ends (zero
+// with none).
+func (m *Main) loadModel(ctx context.Context) (*eta.Model, time.Time, error) {
+	model := eta.New(eta.Config{})
+	until, err := model.Load(ctx, m.Store)
+	if err != nil {
+		// A snapshot this release cannot read (another H3 resolution, a
+		// damaged row) costs the history before etaHistory, not the start.
+		m.Logger.Warn("saved travel times not read; relearning the history", "err", err)
+		model, until = eta.New(eta.Config{}), time.Time{}
+	}
+	since := time.Now().Add(-etaHistory)
+	if !until.IsZero() {
+		since = until
+		if kept := time.Now().Add(-m.Config.PositionRetention); since.Before(kept) {
+			since = kept // older positions are gone
+		}
+		km, cells := model.Stats()
+		m.Logger.Info("travel times loaded", "km", int(km), "cell_hours", cells, "learned_until", until)
+	}
+	if n, err := model.LearnHistory(ctx, m.Store, since); err != nil {
+		return nil, time.Time{}, fmt.Errorf("learn travel times: %w", err)
+	} else if n > 0 {
+		m.Logger.Info("travel times learned from history", "positions", n)
+	}
+	return model, until, nil
+}
+
+// saveModelEvery saves what the ETA model has learned every ETASaveEvery
+// until ctx ends (Close saves once more).
+func (m *Main) saveModelEvery(ctx context.Context) {
+	t := time.NewTicker(m.Config.ETASaveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.saveModel(ctx)
+		}
+	}
+}
+
+func (m *Main) saveModel(ctx context.Context) {
+	if err := m.model.Save(ctx, m.Store); err != nil {
+		m.Logger.Warn("save travel times", "err", err)
+	}
 }
 
 func (m *Main) openStore(ctx context.Context) (enroute.Store, error) {
@@ -349,6 +402,13 @@ func (m *Main) Close() error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		if m.model != nil {
+			// Once everything that learns has stopped: the next start
+			// relearns only what comes after.
+			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+			m.saveModel(ctx)
+			cancel()
+		}
 		if m.bus != nil {
 			errs = append(errs, m.bus.Close())
 		}

@@ -74,3 +74,33 @@ func testPositions(t *testing.T, s enroute.Store) {
 		t.Fatalf("deleted %d", deleted)
 	}
 }
+
+func testModel(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	_, err := s.FindModel(ctx)
+	wantCode(t, err, enroute.ENOTFOUND)
+
+	until := time.Date(2026, 11, 28, 1, 2, 3, 456789000, time.UTC)
+	data := make([]byte, 300_000) // every byte value, and larger than a page
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	first := &enroute.ModelSnapshot{Data: data, LearnedUntil: until}
+	must(t, s.SaveModel(ctx, first))
+	if first.SavedAt.IsZero() {
+		t.Fatal("SaveModel set no SavedAt")
+	}
+	got, err := s.FindModel(ctx)
+	must(t, err)
+	diff(t, got, first)
+
+	// A second save replaces the first; a model that has learned nothing
+	// yet has a zero LearnedUntil.
+	second := &enroute.ModelSnapshot{Data: []byte("ENRETA")}
+	must(t, s.SaveModel(ctx, second))
+	got, err = s.FindModel(ctx)
+	must(t, err)
+	if string(got.Data) != "ENRETA" || !got.LearnedUntil.IsZero() || got.SavedAt.Before(first.SavedAt) {
+		t.Fatalf("after a second save: %+v", got)
+	}
+}

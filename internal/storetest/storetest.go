@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"TrackingLinks", testTrackingLinks},
 		{"SiteAssignments", testSiteAssignments},
 		{"Positions", testPositions},
+		{"Model", testModel},
 		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/eta"
+	"github.com/enroutehq/enroute/postgres/pgtest"
+	"github.com/enroutehq/enroute/sqlite"
+)
+
+// testETASurvivesRestart: what the ETA model learned from a drive is saved
+// while the server runs and at shutdown, and a restart has it back even
+// when the positions it learned from are gone from the history (as they
+// are past the retention): the hour-of-week paces need weeks of driving,
+// which relearning the last two days of history would lose.
+func testETASurvivesRestart(t *testing.T, env map[string]string) {
+	ctx := context.Background()
+	env["ENROUTE_ADMIN_TOKEN"] = testAdminToken
+	env["ENROUTE_ETA_SAVE_EVERY"] = "1s"
+	st := &stack{t: t, env: env}
+	st.m, _ = start(t, env)
+	_, _, token := st.device("Ana Silva")
+
+	// A drive east at 10 m/s, a fix every 2 s, in one batch.
+	t0 := time.Now().Add(-10 * time.Minute).UTC()
+	var fixes []string
+	for i := range 60 {
+		fixes = append(fixes, fmt.Sprintf(`{"ts":%d,"lat":41.1496,"lng":%f,"speed_mps":10}`, t0.Add(time.Duration(2*i)*time.Second).UnixMilli(), -8.6300+float64(i)*20/84000))
+	}
+	if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", "["+strings.Join(fixes, ",")+"]", "Authorization", "Bearer "+token); status != 200 {
+		t.Fatalf("positions = %d %s", status, raw)
+	}
+	// The model learns each segment as it comes (1.2 km in all).
+	model := st.m.model
+	waitFor(t, 5*time.Second, "the drive learned", func() bool { km, _ := model.Stats(); return km > 1.1 })
+	km, cells := model.Stats()
+	from := eta.Point{Lat: 41.1496, Lng: -8.6300, Time: t0}
+	want := model.Estimate(from, -1, 41.1496, -8.6158)
+
+	// Saved while running, every ETASaveEvery.
+	waitFor(t, 5*time.Second, "a saved model", func() bool {
+		s, err := st.m.Store.FindModel(ctx)
+		return err == nil && !s.LearnedUntil.Before(t0.Add(118*time.Second).Truncate(time.Millisecond))
+	})
+	// The history goes; the model does not.
+	if n, err := st.m.Store.DeletePositionsBefore(ctx, time.Now().Add(time.Hour)); err != nil || n != 60 {
+		t.Fatalf("deleted %d positions: %v", n, err)
+	}
+	must(t, st.m.Close())
+
+	m2, _ := start(t, env)
+	km2, cells2 := m2.model.Stats()
+	if km2 != km || cells2 != cells {
+		t.Fatalf("after a restart the model knows %.3f km in %d cell-hours; before it, %.3f in %d", km2, cells2, km, cells)
+	}
+	if got := m2.model.Estimate(from, -1, 41.1496, -8.6158); got != want {
+		t.Fatalf("after a restart %+v, before %+v", got, want)
+	}
+	if empty := eta.New(eta.Config{}).Estimate(from, -1, 41.1496, -8.6158); empty == want {
+		t.Fatal("the drive taught the model nothing")
+	}
+}
+
+func TestETASurvivesRestartSQLite(t *testing.T) {
+	testETASurvivesRestart(t, map[string]string{"ENROUTE_DATA_DIR": t.TempDir()})
+}
+
+func TestETASurvivesRestartPostgres(t *testing.T) {
+	testETASurvivesRestart(t, map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t)})
+}
+
+// TestETAUnreadableSnapshot: a saved model this release cannot read (here,
+// damaged) is set aside with a warning and the history relearned; the
+// server starts.
+func TestETAUnreadableSnapshot(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "enroute.db"))
+	must(t, err)
+	now := time.Now().UTC()
+	must(t, s.InsertPositions(ctx, []enroute.Position{
+		{TechnicianID: 1, DeviceID: 1, Time: now.Add(-time.Minute), Lat: 41.1496, Lng: -8.6300, ReceivedAt: now},
+		{TechnicianID: 1, DeviceID: 1, Time: now.Add(-50 * time.Second), Lat: 41.1496, Lng: -8.6290, ReceivedAt: now},
+	}))
+	must(t, s.SaveModel(ctx, &enroute.ModelSnapshot{Data: []byte("ENRETA\x01\x09"), LearnedUntil: now}))
+	must(t, s.Close())
+
+	m, _ := start(t, map[string]string{"ENROUTE_DATA_DIR": dir, "ENROUTE_ADMIN_TOKEN": testAdminToken})
+	if km, _ := m.model.Stats(); km < 0.05 {
+		t.Fatalf("with an unreadable snapshot the history was not relearned: %.3f km", km)
+	}
+}
+
+// waitFor polls ok until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, within)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

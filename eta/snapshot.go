@@ -1,0 +1,266 @@
+package eta
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+)
+
+// A snapshot is what a model has learned, so that a restart relearns only
+// the history since it was taken rather than losing every week but the
+// last two days (the hour-of-week paces need weeks). Layout, little-endian:
+//
+//	"ENRETA" version:u8 fineRes:u8 coarseRes:u8
+//	global:{m,s f64} recent:{m,s f64} recentAt:i64 (Unix µs; 0 none)
+//	n:uvarint, n × coarse {cell u64, m f64, s f64}
+//	n:uvarint, n × fine {cell u64, bucket varint, m f64, s f64}
+//	bands:uvarint, per band n:uvarint and n × f64 (detour), then the same (calibration)
+const (
+	snapshotMagic   = "ENRETA"
+	snapshotVersion = 1
+)
+
+// ErrSnapshotResolution is returned for a snapshot learned in cells of
+// other resolutions than the model's: its cells mean nothing here.
+var ErrSnapshotResolution = errors.New("eta: snapshot of other cell resolutions")
+
+// LearnedUntil is the end of the newest driving the model has learned
+// (zero before any).
+func (m *Model) LearnedUntil() time.Time {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.recentAt
+}
+
+// MarshalBinary encodes what the model has learned (encoding.BinaryMarshaler).
+// It holds the read lock while it encodes: estimates go on, learning waits.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b := make([]byte, 0, 64+len(m.coarse)*24+len(m.fine)*26)
+	b = append(b, snapshotMagic...)
+	b = append(b, snapshotVersion, byte(m.cfg.FineRes), byte(m.cfg.CoarseRes))
+	b = appendStat(b, m.global)
+	b = appendStat(b, m.recent)
+	var at int64
+	if !m.recentAt.IsZero() {
+		at = m.recentAt.UnixMicro()
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(at))
+	b = binary.AppendUvarint(b, uint64(len(m.coarse)))
+	for c, st := range m.coarse {
+		b = binary.LittleEndian.AppendUint64(b, uint64(c))
+		b = appendStat(b, *st)
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.fine)))
+	for k, st := range m.fine {
+		b = binary.LittleEndian.AppendUint64(b, uint64(k.cell))
+		b = binary.AppendVarint(b, int64(k.bucket))
+		b = appendStat(b, *st)
+	}
+	for _, samples := range [][][]float64{m.detour, m.calib} {
+		b = binary.AppendUvarint(b, uint64(len(samples)))
+		for _, xs := range samples {
+			b = binary.AppendUvarint(b, uint64(len(xs)))
+			for _, x := range xs {
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+			}
+		}
+	}
+	return b, nil
+}
+
+func appendStat(b []byte, st stat) []byte {
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(st.m))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(st.s))
+}
+
+// UnmarshalBinary replaces what the model has learned with a snapshot
+// (encoding.BinaryUnmarshaler). A snapshot that does not decode, or holds
+// impossible values, is refused whole and the model is left as it was;
+// one of other cell resolutions is refused with ErrSnapshotResolution.
+func (m *Model) UnmarshalBinary(b []byte) error {
+	r := snapshotReader{b: b}
+	if string(r.bytes(len(snapshotMagic))) != snapshotMagic {
+		return errors.New("eta: not a model snapshot")
+	}
+	if v := r.byte(); r.err == nil && v != snapshotVersion {
+		return fmt.Errorf("eta: snapshot version %d, want %d", v, snapshotVersion)
+	}
+	fineRes, coarseRes := int(r.byte()), int(r.byte())
+	if r.err == nil && (fineRes != m.cfg.FineRes || coarseRes != m.cfg.CoarseRes) {
+		return fmt.Errorf("%w: %d/%d, the model's %d/%d", ErrSnapshotResolution, fineRes, coarseRes, m.cfg.FineRes, m.cfg.CoarseRes)
+	}
+	global, recent := r.stat(), r.stat()
+	var recentAt time.Time
+	if at := int64(r.u64()); at != 0 {
+		recentAt = time.UnixMicro(at).UTC()
+	}
+	coarse := map[geo.Cell]*stat{}
+	for n := r.count(24); n > 0; n-- {
+		c := geo.Cell(r.u64())
+		st := r.stat()
+		if r.err == nil && (c.Resolution() != coarseRes || !c.Valid()) {
+			r.fail("a coarse cell of the wrong resolution")
+		}
+		coarse[c] = &st
+	}
+	fine := map[key]*stat{}
+	for n := r.count(25); n > 0; n-- {
+		c := geo.Cell(r.u64())
+		bucket := r.varint()
+		st := r.stat()
+		if r.err == nil && (c.Resolution() != fineRes || !c.Valid() || bucket < -1 || bucket >= 7*24) {
+			r.fail("a fine cell of the wrong resolution, or an hour past the week")
+		}
+		fine[key{c, int(bucket)}] = &st
+	}
+	samples := func() [][]float64 {
+		bands := r.count(1)
+		if r.err == nil && bands != len(detourBands) {
+			r.fail("another number of distance bands")
+			return nil
+		}
+		out := make([][]float64, bands)
+		for i := range out {
+			n := r.count(8)
+			if n > maxDetourSamples {
+				r.fail("too many samples")
+			}
+			for ; n > 0 && r.err == nil; n-- {
+				x := r.f64()
+				if !(x > 0) || math.IsInf(x, 1) {
+					r.fail("a ratio that is not positive")
+				}
+				out[i] = append(out[i], x)
+			}
+		}
+		return out
+	}
+	detour, calib := samples(), samples()
+	if r.err == nil && len(r.b) > 0 {
+		r.fail("bytes after the end")
+	}
+	if r.err != nil {
+		return fmt.Errorf("eta: bad snapshot: %w", r.err)
+	}
+	m.lock()
+	defer m.mu.Unlock()
+	m.global, m.recent, m.recentAt = global, recent, recentAt
+	m.coarse, m.fine, m.detour, m.calib = coarse, fine, detour, calib
+	for b := range detourBands {
+		m.detourMed[b], m.calibMed[b] = median(m.detour[b]), median(m.calib[b])
+	}
+	return nil
+}
+
+// snapshotReader reads a snapshot; its first error sticks and every read
+// after it returns zero values.
+type snapshotReader struct {
+	b   []byte
+	err error
+}
+
+func (r *snapshotReader) fail(what string) {
+	if r.err == nil {
+		r.err = errors.New(what)
+	}
+	r.b = nil
+}
+
+func (r *snapshotReader) bytes(n int) []byte {
+	if r.err != nil || len(r.b) < n {
+		r.fail("cut short")
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *snapshotReader) byte() byte {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *snapshotReader) u64() uint64 {
+	if b := r.bytes(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (r *snapshotReader) f64() float64 { return math.Float64frombits(r.u64()) }
+
+// stat reads metres and seconds driven, both finite and not negative.
+func (r *snapshotReader) stat() stat {
+	st := stat{m: r.f64(), s: r.f64()}
+	if !(st.m >= 0 && st.s >= 0) || math.IsInf(st.m, 1) || math.IsInf(st.s, 1) {
+		r.fail("a distance or time that is negative or not a number")
+		return stat{}
+	}
+	return st
+}
+
+func (r *snapshotReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("a bad number")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads how many entries of at least size bytes follow: never more
+// than the bytes left could hold, so a corrupt count cannot ask for memory.
+func (r *snapshotReader) count(size int) int {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > uint64(len(r.b)-n)/uint64(size) {
+		r.fail("a count past the end")
+		return 0
+	}
+	r.b = r.b[n:]
+	return int(v)
+}
+
+// Save stores the model's snapshot, with the end of the newest driving it
+// holds: what Load needs to know which history to relearn.
+func (m *Model) Save(ctx context.Context, store enroute.ModelStore) error {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return store.SaveModel(ctx, &enroute.ModelSnapshot{Data: data, LearnedUntil: m.LearnedUntil()})
+}
+
+// Load replaces what the model has learned with the stored snapshot and
+// returns the end of the newest driving it holds: the history after that
+// is what is left to relearn (LearnHistory). With no snapshot stored it
+// returns the zero time and no error.
+func (m *Model) Load(ctx context.Context, store enroute.ModelStore) (time.Time, error) {
+	s, err := store.FindModel(ctx)
+	if enroute.ErrorCode(err) == enroute.ENOTFOUND {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("read the saved model: %w", err)
+	}
+	if err := m.UnmarshalBinary(s.Data); err != nil {
+		return time.Time{}, err
+	}
+	return m.LearnedUntil(), nil
+}

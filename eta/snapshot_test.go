@@ -1,0 +1,237 @@
+package eta
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+func points(ps []enroute.Position) []Point {
+	out := make([]Point, len(ps))
+	for i, p := range ps {
+		out[i] = Point{p.Lat, p.Lng, p.Time}
+	}
+	return out
+}
+
+// learnedModel is a model that has learned two recorded drives whole
+// (segments, detour, calibration).
+func learnedModel(t *testing.T) (*Model, []Point) {
+	t97, t98 := trace(t)
+	m := New(Config{})
+	m.AddTrip(points(t97))
+	m.AddTrip(points(t98))
+	return m, points(append(t97, t98...))
+}
+
+// sameEstimates fails unless a and b estimate alike, to a part in 10⁹
+// (sums learned in another order round differently), along drive.
+func sameEstimates(t *testing.T, a, b *Model, drive []Point) {
+	t.Helper()
+	to := drive[len(drive)-1]
+	for i := 0; i < len(drive)-1; i += 7 {
+		for _, speed := range []float64{-1, 6} {
+			ea, eb := a.Estimate(drive[i], speed, to.Lat, to.Lng), b.Estimate(drive[i], speed, to.Lat, to.Lng)
+			if math.Abs(ea.DistanceM-eb.DistanceM) > 1e-9*ea.DistanceM || math.Abs(float64(ea.Duration-eb.Duration)) > 1e-9*float64(ea.Duration)+1 {
+				t.Fatalf("from fix %d: %+v against %+v", i, ea, eb)
+			}
+		}
+	}
+}
+
+// TestSnapshotRoundTrip: a model restored from a snapshot holds all the
+// original learned, and estimates alike.
+func TestSnapshotRoundTrip(t *testing.T) {
+	m, drive := learnedModel(t)
+	data, err := m.MarshalBinary()
+	must(t, err)
+	restored := New(Config{})
+	must(t, restored.UnmarshalBinary(data))
+	sameEstimates(t, m, restored, drive)
+	km, cells := m.Stats()
+	km2, cells2 := restored.Stats()
+	d, c := m.samples()
+	d2, c2 := restored.samples()
+	if km != km2 || cells != cells2 || d != d2 || c != c2 || d == 0 || c == 0 {
+		t.Fatalf("restored %.3f km in %d cells, %d detour and %d calibration samples; the original %.3f, %d, %d, %d", km2, cells2, d2, c2, km, cells, d, c)
+	}
+	if !restored.LearnedUntil().Equal(drive[len(drive)-1].Time) {
+		t.Fatalf("learned until %v, want the last fix's %v", restored.LearnedUntil(), drive[len(drive)-1].Time)
+	}
+	if empty := New(Config{}); empty.Estimate(drive[0], -1, drive[50].Lat, drive[50].Lng) == restored.Estimate(drive[0], -1, drive[50].Lat, drive[50].Lng) {
+		t.Fatal("the restored model estimates as one that learned nothing")
+	}
+
+	// An empty model's snapshot restores to an empty model.
+	data, err = New(Config{}).MarshalBinary()
+	must(t, err)
+	empty := New(Config{})
+	must(t, empty.UnmarshalBinary(data))
+	if km, cells := empty.Stats(); km != 0 || cells != 0 || !empty.LearnedUntil().IsZero() {
+		t.Fatalf("an empty snapshot restored %.1f km, %d cells, until %v", km, cells, empty.LearnedUntil())
+	}
+}
+
+// TestSnapshotRefusesDamage: a snapshot cut anywhere, or with a byte
+// changed where it cannot be, is refused with an error (never a panic or a
+// huge allocation), and the model keeps what it had; one of other cell
+// resolutions is refused as such.
+func TestSnapshotRefusesDamage(t *testing.T) {
+	m, drive := learnedModel(t)
+	data, err := m.MarshalBinary()
+	must(t, err)
+	target, _ := learnedModel(t)
+	for n := range len(data) {
+		if err := target.UnmarshalBinary(data[:n]); err == nil {
+			t.Fatalf("a snapshot cut at %d of %d bytes was taken", n, len(data))
+		}
+	}
+	for _, tc := range []struct {
+		at  int
+		val byte
+	}{
+		{0, 'X'},   // magic
+		{6, 2},     // version
+		{16, 0xff}, // the top byte of the global metres (bytes 9-16): negative
+	} {
+		bad := append([]byte(nil), data...)
+		bad[tc.at] = tc.val
+		if err := target.UnmarshalBinary(bad); err == nil {
+			t.Fatalf("byte %d set to %#x was taken", tc.at, tc.val)
+		}
+	}
+	// A count far past the end asks for no memory.
+	huge := append(append([]byte(nil), data[:49]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)
+	if err := target.UnmarshalBinary(huge); err == nil {
+		t.Fatal("a count past the end was taken")
+	}
+	if err := target.UnmarshalBinary(append(append([]byte(nil), data...), 0)); err == nil {
+		t.Fatal("a snapshot with a byte after its end was taken")
+	}
+	sameEstimates(t, m, target, drive) // unchanged by all of the above
+
+	other := New(Config{FineRes: 8, CoarseRes: 6})
+	if err := other.UnmarshalBinary(data); !errors.Is(err, ErrSnapshotResolution) {
+		t.Fatalf("a snapshot of resolution 9 into a model of 8: %v", err)
+	}
+}
+
+// FuzzUnmarshalBinary: no input makes UnmarshalBinary panic, and what it
+// takes encodes again to a snapshot it takes.
+func FuzzUnmarshalBinary(f *testing.F) {
+	m := New(Config{})
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	m.AddTrip(drive(41.15, -8.61, 10, 20, t0))
+	data, _ := m.MarshalBinary()
+	f.Add(data)
+	f.Add(data[:60])
+	f.Add([]byte(snapshotMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := New(Config{})
+		if m.UnmarshalBinary(b) != nil {
+			return
+		}
+		again, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := New(Config{}).UnmarshalBinary(again); err != nil {
+			t.Fatalf("a taken snapshot, encoded again, is refused: %v", err)
+		}
+	})
+}
+
+// TestSnapshotThenHistory: a model saved part-way through the drives and
+// loaded after a restart, then taught the history after its snapshot
+// (LearnHistory from LearnedUntil), knows what a model that learned every
+// fix live knows: nothing lost, nothing learned twice.
+func TestSnapshotThenHistory(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	t97, t98 := trace(t)
+	fixes := append(t97, t98...)
+	for i := range fixes {
+		fixes[i].ReceivedAt = fixes[i].Time
+	}
+	must(t, store.InsertPositions(ctx, fixes))
+	drive := points(fixes)
+	live, saved := New(Config{}), New(Config{})
+	half := len(drive) / 2
+	for i := 1; i < len(drive); i++ {
+		live.AddSegment(drive[i-1], drive[i])
+		if i <= half {
+			saved.AddSegment(drive[i-1], drive[i])
+		}
+	}
+	must(t, saved.Save(ctx, store))
+
+	restarted := New(Config{})
+	since, err := restarted.Load(ctx, store)
+	must(t, err)
+	if !since.Equal(drive[half].Time) {
+		t.Fatalf("loaded a model learned until %v, want %v", since, drive[half].Time)
+	}
+	if _, err := restarted.LearnHistory(ctx, store, since); err != nil {
+		t.Fatal(err)
+	}
+	km, cells := live.Stats()
+	km2, cells2 := restarted.Stats()
+	if math.Abs(km-km2) > 1e-9*km || cells != cells2 {
+		t.Fatalf("restarted: %.6f km in %d cell-hours; live: %.6f in %d", km2, cells2, km, cells)
+	}
+	sameEstimates(t, live, restarted, drive)
+
+	// With nothing saved, Load says so and leaves the model empty.
+	fresh := New(Config{})
+	if since, err := fresh.Load(ctx, openStore(t)); err != nil || !since.IsZero() {
+		t.Fatalf("Load with nothing saved = %v, %v", since, err)
+	}
+}
+
+// bigModel has learned driving all over a 20 km square at every hour of
+// the week: ~100,000 cell-hours, a large fleet's weeks.
+func bigModel(b *testing.B) *Model {
+	b.Helper()
+	m := New(Config{})
+	t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) // a Monday
+	var segs Segments
+	for h := range 7 * 24 {
+		for k := range 1000 {
+			// A point on a grid walked in a stride that covers it.
+			i := (k*7919 + h*104729) % 1000
+			lat, lng := 41.06+float64(i/32)*0.0058, -8.72+float64(i%32)*0.0077
+			at := t0.Add(time.Duration(h)*time.Hour + time.Duration(k)*time.Second)
+			m.PrepareSegment(&segs, Point{lat, lng, at}, Point{lat + 0.0009, lng, at.Add(10 * time.Second)}, nil, false)
+		}
+		m.Learn(&segs)
+	}
+	return m
+}
+
+// BenchmarkSnapshot: encoding and decoding a large model; bytes/op is the
+// snapshot's size.
+func BenchmarkSnapshot(b *testing.B) {
+	m := bigModel(b)
+	_, cells := m.Stats()
+	b.Run("Marshal", func(b *testing.B) {
+		var n int
+		for b.Loop() {
+			data, _ := m.MarshalBinary()
+			n = len(data)
+		}
+		b.ReportMetric(float64(n), "snapshot-bytes")
+		b.ReportMetric(float64(cells), "cell-hours")
+	})
+	data, _ := m.MarshalBinary()
+	b.Run("Unmarshal", func(b *testing.B) {
+		for b.Loop() {
+			if err := New(Config{}).UnmarshalBinary(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
