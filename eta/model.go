@@ -574,18 +574,30 @@ const historyWindow = 6 * time.Hour
 // LearnHistory learns every segment of the stored history that ends after
 // since: after a snapshot (Load), what the model has not learned yet; with
 // none, the last days. It reads from MaxGap before since (a segment needs
-// its first fix) a window at a time, and returns how many positions it
-// read.
+// its first fix) a window at a time, skipping stretches with no positions,
+// and returns how many positions it read.
 func (m *Model) LearnHistory(ctx context.Context, store enroute.PositionStore, since time.Time) (int, error) {
 	last := map[int64]enroute.Position{} // positions come in time order
 	var segs Segments
 	n := 0
-	for from, end := since.Add(-m.cfg.MaxGap), time.Now().Add(time.Minute); from.Before(end); from = from.Add(historyWindow) {
+	for from, skip := since.Add(-m.cfg.MaxGap), true; ; from = from.Add(historyWindow) {
+		// The first window, and one after an empty one, starts at the
+		// oldest position from there on: a since older than the history,
+		// or a quiet week, costs one query, not one per empty window.
+		if skip {
+			oldest, err := store.FindPositions(ctx, enroute.PositionFilter{Since: from, Page: enroute.Page{Limit: 1}})
+			if err != nil {
+				return n, err
+			} else if len(oldest) == 0 {
+				break
+			}
+			from = oldest[0].Time
+		}
 		ps, err := store.FindPositions(ctx, enroute.PositionFilter{Since: from, Until: from.Add(historyWindow), Unlimited: true})
 		if err != nil {
 			return n, err
 		}
-		n += len(ps)
+		n, skip = n+len(ps), len(ps) == 0
 		for _, p := range ps {
 			if prev, ok := last[p.TechnicianID]; ok && p.Time.After(since) {
 				m.PrepareSegment(&segs, Point{prev.Lat, prev.Lng, prev.Time}, Point{p.Lat, p.Lng, p.Time}, nil, false)
