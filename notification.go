@@ -75,8 +75,10 @@ type EmailUpdate struct {
 
 // TrackingUpdate changes the Arrival Tracking tab.
 type TrackingUpdate struct {
-	Enabled     *bool `json:"enabled"`
-	AutoArrival *bool `json:"auto_arrival"`
+	Enabled        *bool    `json:"enabled"`
+	AutoArrival    *bool    `json:"auto_arrival"`
+	ArrivalRadiusM *float64 `json:"arrival_radius_m"`
+	ArrivalDwellS  *int     `json:"arrival_dwell_s"`
 }
 
 // LateUpdate changes the Running Late tab; nil fields are left unchanged.

@@ -57,7 +57,18 @@ type EmailSettings struct {
 type TrackingSettings struct {
 	Enabled     bool `json:"enabled"`
 	AutoArrival bool `json:"auto_arrival"`
+	// A technician counts as arrived within ArrivalRadiusM of a verified
+	// address for ArrivalDwellS seconds, or stopped there.
+	ArrivalRadiusM float64 `json:"arrival_radius_m"`
+	ArrivalDwellS  int     `json:"arrival_dwell_s"`
 }
+
+// Bounds of the arrival rule: closer than GPS can tell, or so far or so
+// long that a drive past or a wait nearby would count, are refused.
+const (
+	MinArrivalRadiusM, MaxArrivalRadiusM = 25, 1000
+	MinArrivalDwellS, MaxArrivalDwellS   = 15, 900
+)
 
 // GeneralSettings is the Settings tab.
 type GeneralSettings struct {
@@ -101,7 +112,7 @@ const (
 func DefaultSettings() *Settings {
 	return &Settings{Dispatch: DispatchSettings{
 		Late:     LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
-		Tracking: TrackingSettings{AutoArrival: true},
+		Tracking: TrackingSettings{AutoArrival: true, ArrivalRadiusM: 125, ArrivalDwellS: 60},
 		Text:     TextSettings{Template: DefaultTextTemplate},
 		Email:    EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
 	}}

@@ -15,6 +15,7 @@ import (
 
 // WatcherConfig tunes the watcher. Zero values mean the defaults.
 type WatcherConfig struct {
+	// The arrival rule's radius and dwell when it gives none (ArrivalRule).
 	ArrivalRadiusM float64       // default 125 m
 	Dwell          time.Duration // time within the radius that is an arrival; default 60 s
 	Every          time.Duration // at most one estimate per assignment this often; default 2 s
@@ -50,7 +51,8 @@ type Arrive func(ctx context.Context, assignmentID int64) error
 // Watcher follows assignments en route to verified addresses. On each live
 // position of their technician it learns the segment driven, estimates
 // distance and ETA (at most every Every), publishes the progress, and
-// detects arrival: within ArrivalRadiusM for Dwell, or stopped there.
+// detects arrival: within the arrival rule's radius for its dwell, or
+// stopped there.
 // Driving past does not count. It implements enroute.Publisher, so the
 // tracker feeds it. A due estimate is made on the publishing goroutine
 // (tens of microseconds, at most every Every per assignment) and published
@@ -71,11 +73,13 @@ type Watcher struct {
 	model  *Model
 	pub    enroute.Publisher
 	arrive Arrive
-	auto   func(context.Context) bool // whether arrival detection is on
+	ruleOf func(context.Context) ArrivalRule // the company's, read at most every ruleEvery
 	logger *slog.Logger
 	// last is each technician's previous fix, for learning; only Run's
-	// goroutine (round, observe) touches it.
-	last map[int64]lastFix
+	// goroutine (round, observe) touches it, and rule.
+	last   map[int64]lastFix
+	rule   ArrivalRule
+	ruleAt time.Time // when rule was read
 	// segs are the round's segments, learned together (Model.Learn:
 	// the model's write lock once per learnBatch, not once per fix);
 	// Run's goroutine's too.
@@ -123,15 +127,27 @@ type watch struct {
 	near atomic.Pointer[geo.Shape] // the last estimate's first cell (Model.EstimateNear)
 }
 
-// NewWatcher returns a watcher; auto reports whether automatic arrival is
-// on (a company setting). Progress goes to pub; a pub that can queue it
+// ArrivalRule is when a technician counts as arrived at a verified
+// address: the company's Arrival Tracking settings.
+type ArrivalRule struct {
+	Auto    bool          // mark them arrived (working) automatically
+	RadiusM float64       // within this of the address (0: WatcherConfig's)
+	Dwell   time.Duration // for this long, or stopped there (0: WatcherConfig's)
+}
+
+// ruleEvery is how often the watcher reads the arrival rule: a change of
+// the settings applies within it, on every node.
+const ruleEvery = 5 * time.Second
+
+// NewWatcher returns a watcher; rule returns the arrival rule in force (a
+// company setting; nil: never automatic). Progress goes to pub; a pub that can queue it
 // for the position it was computed from (tracker.Hub, tracker.Fanout:
 // QueueProgress) must get each position after the watcher, on the same
 // goroutine (subscribe the watcher to the tracker first): it is queued
 // there, and goes out with the position.
-func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, auto func(context.Context) bool, logger *slog.Logger) *Watcher {
+func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, rule func(context.Context) ArrivalRule, logger *slog.Logger) *Watcher {
 	cfg.defaults()
-	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, auto: auto, logger: logger.With("component", "eta"),
+	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, ruleOf: rule, logger: logger.With("component", "eta"),
 		wake: make(chan struct{}, 1),
 		last: map[int64]lastFix{}, progress: map[int64]*enroute.Progress{}}
 }
@@ -392,7 +408,7 @@ func (w *Watcher) learnArrival(ctx context.Context, a *enroute.Assignment, lat, 
 		w.logger.Warn("read a drive to learn", "assignment_id", a.ID, "err", err)
 		return false
 	}
-	if len(ps) < 2 || geo.DistanceM(ps[len(ps)-1].Lat, ps[len(ps)-1].Lng, lat, lng) > 2*w.cfg.ArrivalRadiusM {
+	if len(ps) < 2 || geo.DistanceM(ps[len(ps)-1].Lat, ps[len(ps)-1].Lng, lat, lng) > 2*w.arrival(ctx).RadiusM {
 		return false
 	}
 	drive := make([]Point, len(ps))
@@ -491,6 +507,25 @@ func (w *Watcher) observe(ctx context.Context, p enroute.Position) {
 	}
 }
 
+// arrival returns the arrival rule in force, read at most every
+// ruleEvery. Run's goroutine only.
+func (w *Watcher) arrival(ctx context.Context) ArrivalRule {
+	if now := time.Now(); w.ruleAt.IsZero() || now.Sub(w.ruleAt) >= ruleEvery {
+		var r ArrivalRule
+		if w.ruleOf != nil {
+			r = w.ruleOf(ctx)
+		}
+		if r.RadiusM <= 0 {
+			r.RadiusM = w.cfg.ArrivalRadiusM
+		}
+		if r.Dwell <= 0 {
+			r.Dwell = w.cfg.Dwell
+		}
+		w.rule, w.ruleAt = r, now
+	}
+	return w.rule
+}
+
 func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 	x.mu.Lock()
 	arrived := x.arrived
@@ -499,7 +534,7 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 		return
 	}
 	d := geo.DistanceM(p.Lat, p.Lng, x.lat, x.lng)
-	if w.arrivedAt(x, p, d) && w.auto != nil && w.auto(ctx) && w.arrive != nil {
+	if rule := w.arrival(ctx); w.arrivedAt(x, p, d, rule) && rule.Auto && w.arrive != nil {
 		x.mu.Lock()
 		x.arrived = true
 		x.mu.Unlock()
@@ -534,15 +569,15 @@ const lateEvery = 30 * time.Second
 // arrivedAt updates the dwell state with a fix d metres from the address
 // and reports an arrival: within the radius for Dwell, or stopped there
 // (less than 10 m moved over at least 10 s). Times are the fixes' own.
-func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64) bool {
-	if d > w.cfg.ArrivalRadiusM {
+func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64, rule ArrivalRule) bool {
+	if d > rule.RadiusM {
 		x.insideSince, x.stillAt = time.Time{}, Point{}
 		return false
 	}
 	if x.insideSince.IsZero() {
 		x.insideSince = p.Time
 	}
-	if p.Time.Sub(x.insideSince) >= w.cfg.Dwell {
+	if p.Time.Sub(x.insideSince) >= rule.Dwell {
 		return true
 	}
 	if x.stillAt.Time.IsZero() || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {

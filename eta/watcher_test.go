@@ -55,8 +55,15 @@ func (l *progressLog) PublishProgress(p *enroute.Progress) {
 }
 
 // replay follows one dispatched assignment to (lat, lng) through a drive
-// and returns the arrivals and progress seen.
+// and returns the arrivals and progress seen; arrival is automatic, with
+// the default radius and dwell.
 func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
+	t.Helper()
+	return replayWith(t, ArrivalRule{Auto: true}, lat, lng, verified, drive)
+}
+
+// replayWith is replay under an arrival rule.
+func replayWith(t *testing.T, rule ArrivalRule, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
 	t.Helper()
 	ctx := context.Background()
 	store := openStore(t)
@@ -78,7 +85,7 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 	w := NewWatcher(WatcherConfig{}, store, New(Config{}), log, func(_ context.Context, id int64) error {
 		arrived = append(arrived, id)
 		return nil
-	}, func(context.Context) bool { return true }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, func(context.Context) ArrivalRule { return rule }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// Drive the watcher synchronously: the tracker's publish, then the
 	// steps Run takes.
 	as, _ := store.FindAssignments(ctx, enroute.AssignmentFilter{Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}})
@@ -161,10 +168,34 @@ func TestNoArrivalDrivingPast(t *testing.T) {
 	if len(arrived) != 0 {
 		t.Fatalf("driving past at %.1f m/s, %.0f m from the address, counted as an arrival", bestSpeed, geo.DistanceM(lat, lng, p.Lat, p.Lng))
 	}
+	// A company that counts 1 km for 15 s as there: the same drive past
+	// is an arrival (the rule is the company's, not the watcher's).
+	if arrived, _ := replayWith(t, ArrivalRule{Auto: true, RadiusM: 1000, Dwell: 15 * time.Second}, lat, lng, true, drive); len(arrived) != 1 {
+		t.Fatalf("within 1 km for 15 s: arrivals = %v, want one", arrived)
+	}
 	// The same drive, destination the stop: arrives (the test can tell).
 	stop := t97[len(t97)-1]
 	if arrived, _ := replay(t, stop.Lat, stop.Lng, true, drive); len(arrived) != 1 {
 		t.Fatal("control: no arrival at the real stop")
+	}
+}
+
+// TestArrivalRadius: the bus's 120 s stop, 100 m from the address, is an
+// arrival within the default 125 m, not within a company's 50 m; with
+// automatic arrival off, not even at the stop itself.
+func TestArrivalRadius(t *testing.T) {
+	t97, t98 := trace(t)
+	drive := append(append([]enroute.Position{}, t97...), t98...)
+	stop := t97[len(t97)-1]
+	lat := stop.Lat + 100/111195.0 // 100 m north
+	if arrived, _ := replayWith(t, ArrivalRule{Auto: true}, lat, stop.Lng, true, drive); len(arrived) != 1 {
+		t.Fatalf("a stop 100 m away, default radius: arrivals = %v, want one", arrived)
+	}
+	if arrived, _ := replayWith(t, ArrivalRule{Auto: true, RadiusM: 50}, lat, stop.Lng, true, drive); len(arrived) != 0 {
+		t.Fatalf("a stop 100 m away, radius 50 m: arrivals = %v, want none", arrived)
+	}
+	if arrived, _ := replayWith(t, ArrivalRule{}, stop.Lat, stop.Lng, true, drive); len(arrived) != 0 {
+		t.Fatalf("automatic arrival off: arrivals = %v, want none", arrived)
 	}
 }
 

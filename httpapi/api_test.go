@@ -536,6 +536,22 @@ func TestNotificationEndpoints(t *testing.T) {
 	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true}); r.status != 400 {
 		t.Fatalf("tracking without GPS = %d", r.status)
 	}
+	// When a technician counts as arrived: bounded, each bad value named.
+	for _, bad := range []map[string]any{
+		{"arrival_radius_m": 10}, {"arrival_radius_m": 5000}, {"arrival_dwell_s": 0}, {"arrival_dwell_s": 3600},
+	} {
+		for field := range bad {
+			if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", bad); r.status != 400 || r.errFields()[field] == nil {
+				t.Fatalf("tracking %v = %d %s", bad, r.status, r.raw)
+			}
+		}
+	}
+	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"arrival_radius_m": "far"}); r.status != 400 {
+		t.Fatalf("a radius that is not a number = %d %s", r.status, r.raw)
+	}
+	if r := e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"arrival_radius_m": 250, "arrival_dwell_s": 30}); !strings.Contains(string(r.raw), `"arrival_radius_m":250,"arrival_dwell_s":30`) || !strings.Contains(string(r.raw), `"auto_arrival":true`) {
+		t.Fatalf("arrival rule = %s", r.raw)
+	}
 	if r := e.do(e.admin, "PUT", "/api/v1/settings/dispatch-notifications/text", map[string]any{"from_number": "555"}); r.status != 400 || r.errFields()["from_number"] == nil {
 		t.Fatalf("bad number = %d %s", r.status, r.raw)
 	}

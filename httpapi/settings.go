@@ -29,9 +29,11 @@ type (
 		Enabled      bool   `json:"enabled"`
 	}
 	trackingTab struct {
-		Enabled     bool `json:"enabled"`
-		AutoArrival bool `json:"auto_arrival"`
-		GPSReady    bool `json:"gps_ready"`
+		Enabled        bool    `json:"enabled"`
+		AutoArrival    bool    `json:"auto_arrival"`
+		ArrivalRadiusM float64 `json:"arrival_radius_m"`
+		ArrivalDwellS  int     `json:"arrival_dwell_s"`
+		GPSReady       bool    `json:"gps_ready"`
 	}
 	generalTab struct {
 		LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
@@ -55,7 +57,7 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 	return allTabs{
 		Text:     textTab{v.Text.FromNumber, phone.Display(v.Text.FromNumber, co.Locale), v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
 		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
-		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.GPSReady},
+		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
 		Late:     v.Late,
 	}, nil

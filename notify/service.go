@@ -135,8 +135,21 @@ func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enro
 // UpdateTracking implements enroute.NotificationService.
 func (s *Service) UpdateTracking(ctx context.Context, u enroute.TrackingUpdate) (*enroute.DispatchSettingsView, error) {
 	return s.update(ctx, func(st *enroute.Settings) error {
-		set(&st.Dispatch.Tracking.Enabled, u.Enabled)
-		set(&st.Dispatch.Tracking.AutoArrival, u.AutoArrival)
+		tr := &st.Dispatch.Tracking
+		set(&tr.Enabled, u.Enabled)
+		set(&tr.AutoArrival, u.AutoArrival)
+		set(&tr.ArrivalRadiusM, u.ArrivalRadiusM)
+		set(&tr.ArrivalDwellS, u.ArrivalDwellS)
+		bad := map[string]string{}
+		if !(tr.ArrivalRadiusM >= enroute.MinArrivalRadiusM && tr.ArrivalRadiusM <= enroute.MaxArrivalRadiusM) {
+			bad["arrival_radius_m"] = fmt.Sprintf("must be between %d and %d metres", enroute.MinArrivalRadiusM, enroute.MaxArrivalRadiusM)
+		}
+		if tr.ArrivalDwellS < enroute.MinArrivalDwellS || tr.ArrivalDwellS > enroute.MaxArrivalDwellS {
+			bad["arrival_dwell_s"] = fmt.Sprintf("must be between %d and %d seconds", enroute.MinArrivalDwellS, enroute.MaxArrivalDwellS)
+		}
+		if len(bad) > 0 {
+			return enroute.FieldErrors(bad)
+		}
 		if !st.Dispatch.Tracking.Enabled || u.Enabled == nil {
 			return nil
 		}

@@ -545,6 +545,26 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	}
 }
 
+// TestArrivalRuleFromSettings: a company that counts 300 m for 15 s as
+// there (a site with a long drive) gets its technician marked arrived 250
+// m from the address, creeping closer, which the default 125 m would not.
+func TestArrivalRuleFromSettings(t *testing.T) {
+	st := newIngestStack(t)
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"arrival_radius_m": 300, "arrival_dwell_s": 15})
+	tech, _, token := st.device("Ana Silva")
+	a, _ := st.trackingLink(tech) // the address: 41.1496, -8.606, verified
+	start := time.Now().Add(-time.Minute)
+	for i := range 5 { // 250 m south, 20 m closer every 10 s: never still
+		body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":-8.6060,"speed_mps":2}]`, start.Add(time.Duration(i)*10*time.Second).UnixMilli(), 41.1496-0.00225+float64(i)*0.00018)
+		if status, raw := send(t, "POST", "http://"+st.m.Addr()+"/api/v1/positions", "application/json", body, "Authorization", "Bearer "+token); status != 200 {
+			t.Fatalf("fix = %d %s", status, raw)
+		}
+	}
+	waitFor(t, 5*time.Second, "arrival within the company's 300 m", func() bool {
+		return st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"] == "working"
+	})
+}
+
 // TestDemo: make run's demo seeds a dispatched job and a technician who
 // moves on the tracking page within seconds.
 func TestDemo(t *testing.T) {

@@ -358,6 +358,35 @@ func TestSettingsScreen(t *testing.T) {
 	if got := text(t, ctx, "#error"); !strings.Contains(got, "Native GPS must be set up") || !strings.Contains(got, "View GPS settings") {
 		t.Fatalf("tracking error = %q", got)
 	}
+	// When a technician counts as arrived: the defaults shown, a radius
+	// closer than GPS can tell refused naming the field, a wider one and
+	// a shorter dwell saved.
+	if r, d := eval[string](t, ctx, `document.querySelector("#arrival-radius").value`), eval[string](t, ctx, `document.querySelector("#arrival-dwell").value`); r != "125" || d != "60" {
+		t.Fatalf("arrival rule shown: %s m, %s s; want 125 m, 60 s", r, d)
+	}
+	setField := func(sel, v string) {
+		t.Helper()
+		q, _ := json.Marshal(sel)
+		eval[bool](t, ctx, fmt.Sprintf(`(document.querySelector(%s).value = "", true)`, q))
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setField("#arrival-radius", "10")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tracking-enabled")), chromedp.Click(chromedp.CSS(`button[data-save="tracking"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#error").textContent.includes("arrival_radius_m: must be between 25 and 1000 metres")`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("radius 10 m: error = %q", eval[string](t, ctx, `document.querySelector("#error").textContent`))
+	}
+	setField("#arrival-radius", "300")
+	setField("#arrival-dwell", "45")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-save="tracking"]`)), chromedp.WaitVisible(chromedp.CSS("#saved"))); err != nil {
+		t.Fatal(err)
+	}
+	if tr := st.ok("GET", "/api/v1/settings/dispatch-notifications/tracking", nil); !strings.Contains(tr.raw, `"arrival_radius_m":300`) || !strings.Contains(tr.raw, `"arrival_dwell_s":45`) {
+		t.Fatalf("arrival rule not saved: %s", tr.raw)
+	}
 	// The limit rule's checkbox on the Settings tab saves.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-tab="general"]`)),

@@ -149,9 +149,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
 			return err
 		},
-		func(ctx context.Context) bool {
+		func(ctx context.Context) eta.ArrivalRule {
 			st, err := m.Store.FindSettings(ctx)
-			return err == nil && st.Dispatch.Tracking.AutoArrival
+			if err != nil {
+				m.Logger.Warn("read the arrival settings", "err", err)
+				return eta.ArrivalRule{} // not automatic until they can be read
+			}
+			tr := st.Dispatch.Tracking
+			return eta.ArrivalRule{Auto: tr.AutoArrival, RadiusM: tr.ArrivalRadiusM, Dwell: time.Duration(tr.ArrivalDwellS) * time.Second}
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
 	m.watcher = watcher

@@ -52,6 +52,7 @@
     $("email-subject").value = e.subject; $("email-body").value = e.body;
     $("email-enabled").checked = e.enabled;
     $("tracking-enabled").checked = tr.enabled; $("auto-arrival").checked = tr.auto_arrival;
+    $("arrival-radius").value = tr.arrival_radius_m; $("arrival-dwell").value = tr.arrival_dwell_s;
     $("gps-line").textContent = gps.ready ? "Native GPS is set up (" + gps.active_devices + " devices)." : "Native GPS is not set up: turn it on below and register technicians' devices.";
     $("gps-enabled").checked = gps.enabled;
     $("limit").checked = all.general.limit_when_multiple_techs;
@@ -227,7 +228,10 @@
   var savers = {
     text: function () { return api("PUT", base + "/text", { from_number: $("from-number").value.trim(), template: $("text-template").value, enabled: $("text-enabled").checked }); },
     email: function () { return api("PUT", base + "/email", { from_name: $("from-name").value, from_address: $("from-address").value.trim(), subject: $("email-subject").value, body: $("email-body").value, enabled: $("email-enabled").checked }); },
-    tracking: function () { return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked }); },
+    tracking: function () {
+      return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked,
+        arrival_radius_m: parseFloat($("arrival-radius").value) || 0, arrival_dwell_s: parseInt($("arrival-dwell").value, 10) || 0 });
+    },
     general: function () { return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked }); },
     late: function () { return api("PUT", base + "/late", { enabled: $("late-enabled").checked, margin_min: parseInt($("late-margin").value, 10) || 0, text_template: $("late-text").value, email_subject: $("late-subject").value, email_body: $("late-body").value }); },
     gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); },
