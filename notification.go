@@ -99,7 +99,9 @@ type GeneralUpdate struct {
 // Channel, or Template (and Subject, for e-mail) as drafted; with sample
 // data, or the data of JobID.
 type PreviewRequest struct {
-	Channel  Channel `json:"channel"`
+	Channel Channel     `json:"channel"`
+	Kind    MessageKind `json:"kind"` // dispatch (the default) or late: whose saved templates, and NewETA
+
 	Template *string `json:"template"`
 	Subject  *string `json:"subject"`
 	JobID    *int64  `json:"job_id"`

@@ -303,11 +303,23 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 		link = TrackingURL(s.cfg.PublicURL, "SAMPLE-LINK")
 	}
 	values := sub.values(link)
+	// The saved templates of the kind asked for: dispatch's, or running
+	// late's, whose NewETA is then the end of the window plus the margin
+	// and a little more (the job's, or the sample's).
+	text, subject, email := ds.Text.Template, ds.Email.Subject, ds.Email.Body
+	switch r.Kind {
+	case "", enroute.KindDispatch:
+	case enroute.KindLate:
+		text, subject, email = ds.Late.TextTemplate, ds.Late.EmailSubject, ds.Late.EmailBody
+		values[TokenNewETA] = clock(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin+12)*time.Minute), sub.company.TimeZone)
+	default:
+		return nil, enroute.FieldErrors(map[string]string{"kind": "must be dispatch or late"})
+	}
 	p := &enroute.Preview{Channel: r.Channel, Warnings: []string{}}
 	var body *Template
 	switch r.Channel {
 	case enroute.ChannelSMS:
-		src := ds.Text.Template
+		src := text
 		if r.Template != nil {
 			src = *r.Template
 		}
@@ -324,7 +336,7 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 			p.Warnings = append(p.Warnings, fmt.Sprintf("This text is %d segments long; each segment is billed as a text.", info.Segments))
 		}
 	case enroute.ChannelEmail:
-		subjSrc, bodySrc := ds.Email.Subject, ds.Email.Body
+		subjSrc, bodySrc := subject, email
 		if r.Subject != nil {
 			subjSrc = *r.Subject
 		}
@@ -351,6 +363,9 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 		if body.Has(tok.token) && values[tok.token] == "" {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("The template uses {%s} but the company profile has no %s, so it will be blank (set it with PATCH /api/v1/company).", tok.token, tok.missing))
 		}
+	}
+	if r.Kind != enroute.KindLate && body.Has(TokenNewETA) {
+		p.Warnings = append(p.Warnings, "{NewETA} is filled in running-late messages only; in a dispatch message it is blank.")
 	}
 	switch has := body.Has(TokenTechTrackingURL); {
 	case ds.Tracking.Enabled && !has:

@@ -346,6 +346,35 @@ func TestPreview(t *testing.T) {
 	if r := st.do("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "fax"}); r.status != 400 {
 		t.Fatalf("bad channel = %d", r.status)
 	}
+
+	// Running-late messages: their own saved templates, {NewETA} the
+	// window's end plus the margin and 12 minutes in the company's zone
+	// (no technician assigned yet: the sample one; margin 10).
+	st.ok("PATCH", "/api/v1/company", map[string]any{"time_zone": "America/Chicago"})
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/late", map[string]any{"margin_min": 10, "text_template": "{TechnicianFirstName} now expects {NewETA}."})
+	jobRes := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job), nil)
+	end, err := time.Parse(time.RFC3339, jobRes.str("window_end"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chicago, _ := time.LoadLocation("America/Chicago")
+	want := "Alex now expects " + end.Add(22*time.Minute).In(chicago).Format("3:04 PM") + "."
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "kind": "late", "job_id": job})
+	if p.str("body") != want {
+		t.Fatalf("late preview = %q, want %q", p.str("body"), want)
+	}
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "email", "kind": "late"})
+	if !strings.Contains(p.str("subject"), "is running late") {
+		t.Fatalf("late e-mail subject = %q", p.str("subject"))
+	}
+	// In a dispatch message {NewETA} is blank, and the preview says so.
+	p = st.ok("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "template": "Arriving {NewETA}"})
+	if !strings.Contains(p.raw, "{NewETA} is filled in running-late messages only") {
+		t.Fatalf("no warning for {NewETA} in a dispatch message: %s", p.raw)
+	}
+	if r := st.do("POST", "/api/v1/settings/dispatch-notifications/preview", map[string]any{"channel": "sms", "kind": "reminder"}); r.status != 400 || !strings.Contains(r.raw, "kind") {
+		t.Fatalf("bad kind = %d %s", r.status, r.raw)
+	}
 }
 
 // STOP opts the number out, START back in, HELP is answered; a request

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -426,6 +427,26 @@ func TestSettingsScreen(t *testing.T) {
 		t.Fatalf("company after saving = %s", co.raw)
 	}
 	screenshot(t, ctx, "settings-company")
+
+	// Running Late: its templates have their own previews, {NewETA} a
+	// sample time, following typing.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-tab="late"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#late-text-preview"); !regexp.MustCompile(`is running late and now expects to arrive around \d{1,2}:\d{2} [AP]M`).MatchString(got) {
+		t.Fatalf("late text preview = %q", got)
+	}
+	if got := text(t, ctx, "#late-email-preview-subject"); got != "Alex is running late" {
+		t.Fatalf("late e-mail subject preview = %q", got)
+	}
+	eval[bool](t, ctx, `(document.querySelector("#late-text").value = "", true)`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#late-text"), "New time: {NewETA}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^New time: \d{1,2}:\d{2} [AP]M$/.test(document.querySelector("#late-text-preview").textContent)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("late preview after typing = %q", eval[string](t, ctx, `document.querySelector("#late-text-preview").textContent`))
+	}
+	screenshot(t, ctx, "settings-late")
 }
 
 // TestSettingsTechnicians: the Technicians tab adds a technician, refuses

@@ -70,7 +70,7 @@
       fill(r[0], r[1]);
       fillCompany(r[2]);
       apps = r[1].apps;
-      previewText(); previewEmail();
+      previewAll();
     });
   }
 
@@ -193,23 +193,38 @@
     ul.textContent = "";
     (items || []).forEach(function (w) { var li = document.createElement("li"); li.textContent = w; ul.appendChild(li); });
   }
-  function previewText() {
-    api("POST", base + "/preview", { channel: "sms", template: $("text-template").value }).then(function (p) {
-      $("text-preview").textContent = p.body;
-      $("text-info").textContent = p.sms.characters + " characters · " + p.sms.encoding + " · " + p.sms.segments + (p.sms.segments === 1 ? " segment" : " segments");
-      list($("text-warnings"), p.warnings);
-    }).catch(function (e) { $("text-preview").textContent = ""; $("text-info").textContent = e.message; list($("text-warnings"), []); });
+  // Each editor's preview: its channel, whose templates (dispatch or
+  // running late: then {NewETA} has a sample time), its fields, and the
+  // prefix of the elements it fills.
+  var previews = {
+    "text": { channel: "sms", kind: "dispatch", body: "text-template" },
+    "email": { channel: "email", kind: "dispatch", subject: "email-subject", body: "email-body" },
+    "late-text": { channel: "sms", kind: "late", body: "late-text" },
+    "late-email": { channel: "email", kind: "late", subject: "late-subject", body: "late-body" }
+  };
+  function preview(name) {
+    var c = previews[name], req = { channel: c.channel, kind: c.kind, template: $(c.body).value };
+    if (c.subject) { req.subject = $(c.subject).value; }
+    api("POST", base + "/preview", req).then(function (p) {
+      $(name + "-preview").textContent = p.body; // e-mail shown as text: the HTML part is the same words
+      if (c.subject) {
+        $(name + "-preview-subject").textContent = p.subject;
+      } else {
+        $(name + "-info").textContent = p.sms.characters + " characters · " + p.sms.encoding + " · " + p.sms.segments + (p.sms.segments === 1 ? " segment" : " segments");
+      }
+      list($(name + "-warnings"), p.warnings);
+    }).catch(function (e) {
+      $(name + "-preview").textContent = c.subject ? e.message : "";
+      if (!c.subject) { $(name + "-info").textContent = e.message; }
+      list($(name + "-warnings"), []);
+    });
   }
-  function previewEmail() {
-    api("POST", base + "/preview", { channel: "email", subject: $("email-subject").value, template: $("email-body").value }).then(function (p) {
-      $("email-preview-subject").textContent = p.subject;
-      $("email-preview").textContent = p.body; // shown as text: the HTML part is the same words
-      list($("email-warnings"), p.warnings);
-    }).catch(function (e) { $("email-preview").textContent = e.message; });
-  }
-  $("text-template").addEventListener("input", function () { debounce("text", previewText); });
-  $("email-body").addEventListener("input", function () { debounce("email", previewEmail); });
-  $("email-subject").addEventListener("input", function () { debounce("email", previewEmail); });
+  function previewAll() { Object.keys(previews).forEach(preview); }
+  Object.keys(previews).forEach(function (name) {
+    [previews[name].body, previews[name].subject].forEach(function (id) {
+      if (id) { $(id).addEventListener("input", function () { debounce(name, function () { preview(name); }); }); }
+    });
+  });
 
   // Token pickers insert at the cursor.
   api("GET", base + "/tokens").then(function (r) {
