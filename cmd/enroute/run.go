@@ -202,11 +202,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.wg.Go(func() { m.housekeeping(ctx) })
+	m.wg.Go(func() { every(ctx, time.Hour, func() { m.housekeeping(ctx) }) })
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
-	m.wg.Go(func() { m.saveModelEvery(ctx) })
+	m.wg.Go(func() { every(ctx, m.Config.ETASaveEvery, func() { m.saveModel(ctx) }) })
 	if m.Config.Demo {
 		if err := m.demo(ctx); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -246,21 +246,22 @@ func (m *Main) loadModel(ctx context.Context) (*eta.Model, time.Time, error) {
 	return model, until, nil
 }
 
-// saveModelEvery saves what the ETA model has learned every ETASaveEvery
-// until ctx ends (Close saves once more).
-func (m *Main) saveModelEvery(ctx context.Context) {
-	t := time.NewTicker(m.Config.ETASaveEvery)
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			m.saveModel(ctx)
+			fn()
 		}
 	}
 }
 
+// saveModel saves what the ETA model has learned: every ETASaveEvery, and
+// at Close.
 func (m *Main) saveModel(ctx context.Context) {
 	if err := m.model.Save(ctx, m.Store); err != nil {
 		m.Logger.Warn("save travel times", "err", err)
@@ -364,27 +365,18 @@ func (m *Main) servePprof(ctx context.Context) error {
 	return nil
 }
 
-// housekeeping forgets, hourly, Idempotency-Keys past their TTL and
-// positions past their retention.
+// housekeeping forgets Idempotency-Keys past their TTL and positions past
+// their retention (hourly).
 func (m *Main) housekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := m.Store.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-enroute.IdempotencyTTL)); err != nil {
-				m.Logger.Warn("forget idempotency keys", "err", err)
-			} else if n > 0 {
-				m.Logger.Debug("forgot idempotency keys", "count", n)
-			}
-			if n, err := m.Store.DeletePositionsBefore(ctx, time.Now().Add(-m.Config.PositionRetention)); err != nil {
-				m.Logger.Warn("forget old positions", "err", err)
-			} else if n > 0 {
-				m.Logger.Info("forgot old positions", "count", n)
-			}
-		}
+	if n, err := m.Store.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-enroute.IdempotencyTTL)); err != nil {
+		m.Logger.Warn("forget idempotency keys", "err", err)
+	} else if n > 0 {
+		m.Logger.Debug("forgot idempotency keys", "count", n)
+	}
+	if n, err := m.Store.DeletePositionsBefore(ctx, time.Now().Add(-m.Config.PositionRetention)); err != nil {
+		m.Logger.Warn("forget old positions", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("forgot old positions", "count", n)
 	}
 }
 
