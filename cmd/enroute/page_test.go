@@ -593,6 +593,14 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatalf("Ana's row = %q: %v", eval[string](t, ctx, row(ana)), err)
 	}
 	soonIn(t, "Ana's ETA", eval[string](t, ctx, `document.querySelector('tr[data-tech="`+strconv.FormatInt(ana, 10)+`"] td:nth-child(4)').innerText`), chicago)
+	// Where she is going: the job and its site under her name, and the
+	// (verified) site on the map while she is on the way.
+	job := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", anaJob), nil).body["job_id"].(float64)
+	number := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", int64(job)), nil).str("number")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row(ana)+`.includes(`+strconv.Quote(number+" · Rua de Santa Catarina 1, Porto")+`) && document.querySelectorAll("#map path.dest").length === 1`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row = %q, %d destinations on the map: %v", eval[string](t, ctx, row(ana)), eval[int](t, ctx, `document.querySelectorAll("#map path.dest").length`), err)
+	}
 	// Clicking a technician draws their last hour from the history; a fix
 	// extends it live; clicking again takes it away.
 	since := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
@@ -632,8 +640,8 @@ func TestDispatchBoard(t *testing.T) {
 	trackIs("")
 	// Her arrival shows at once (the list itself reloads every 15 s).
 	st.ok("POST", fmt.Sprintf("/api/v1/assignments/%d/start", anaJob), nil)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row(ana)+`.includes("Working")`, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
-		t.Fatalf("Ana's row after her arrival = %q: %v", eval[string](t, ctx, row(ana)), err)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row(ana)+`.includes("Working") && document.querySelectorAll("#map path.dest").length === 0`, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+		t.Fatalf("Ana's row after her arrival = %q (the site still marked: %d): %v", eval[string](t, ctx, row(ana)), eval[int](t, ctx, `document.querySelectorAll("#map path.dest").length`), err)
 	}
 	// Bruno has no assignment: his status reads as the legend's grey dot.
 	if got := eval[string](t, ctx, row(bruno)); !strings.Contains(got, "Bruno Reis") || !strings.Contains(got, "Not assigned") {

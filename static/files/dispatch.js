@@ -42,6 +42,34 @@
     });
   }
 
+  // Where a technician's assignment takes them: its job's number and site,
+  // shown under their name, and the site on the map while they are on the
+  // way (when the address is verified). Read when the assignment changes.
+  function destination(t) {
+    var id = t.assignment || null;
+    if (t.destFor === id) { return; }
+    t.destFor = id; t.dest = null;
+    if (!id) { return; }
+    api("GET", "/api/v1/assignments/" + id).then(function (a) {
+      return cached("jobs", a.job_id).then(function (j) {
+        return cached("locations", j.location_id).then(function (l) {
+          if (t.destFor !== id) { return; }
+          t.dest = { number: j.number, address: l.address, lat: l.lat, lng: l.lng, verified: l.verified };
+          redraw();
+        });
+      });
+    }).catch(function () { if (t.destFor === id) { t.destFor = undefined; } }); // asked again at the next redraw
+  }
+  function showDestination(t) {
+    var want = map && window.L && t.dest && t.dest.verified && t.status === "dispatched" ? t.dest : null;
+    if (t.destMarker && (!want || t.destMarker.dest !== want)) { map.removeLayer(t.destMarker); t.destMarker = null; }
+    if (want && !t.destMarker) {
+      t.destMarker = L.circleMarker([want.lat, want.lng], { radius: 6, weight: 3, color: colour("dispatched"), fillColor: "#fff", fillOpacity: 1, className: "dest" })
+        .addTo(map).bindTooltip(t.name + " → " + want.number + ": " + want.address);
+      t.destMarker.dest = want;
+    }
+  }
+
   function colour(s) { return s === "dispatched" ? "#0b6bcb" : s === "working" ? "#1e8449" : "#95a5a6"; }
 
   function place(p) {
@@ -123,7 +151,11 @@
       tr.addEventListener("click", function () { toggleTrack(id); });
       tr.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggleTrack(id); } });
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
-      [t.name, { dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
+      destination(t);
+      var who = el("td", t.name);
+      if (t.dest) { who.appendChild(el("div", t.dest.number + " · " + t.dest.address, "muted where")); }
+      tr.appendChild(who);
+      [{ dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
        t.pos ? ago(t.pos.ts) : "no position",
        t.status === "dispatched" && t.eta ? fmtClock(new Date(t.eta)) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
@@ -140,6 +172,7 @@
       body.appendChild(tr);
       if (id === focused) { tr.focus(); }
       if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
+      showDestination(t);
     });
   }
 
@@ -148,12 +181,12 @@
   // an edited job shows within that).
   var known, knownAt = 0;
   function cached(kind, id) {
+    if (!known || Date.now() - knownAt > 300000) { known = { jobs: {}, customers: {}, locations: {} }; knownAt = Date.now(); }
     var c = known[kind];
     if (!c[id]) { c[id] = api("GET", "/api/v1/" + kind + "/" + id).catch(function (e) { delete c[id]; throw e; }); }
     return c[id];
   }
   function loadJobs() {
-    if (Date.now() - knownAt > 300000) { known = { jobs: {}, customers: {}, locations: {} }; knownAt = Date.now(); }
     return api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
       return Promise.all(r.items.map(function (a) {
         return cached("jobs", a.job_id).then(function (j) {
