@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/enroutehq/enroute"
@@ -447,6 +448,14 @@ func TestSettingsScreen(t *testing.T) {
 		t.Fatalf("late preview after typing = %q", eval[string](t, ctx, `document.querySelector("#late-text-preview").textContent`))
 	}
 	screenshot(t, ctx, "settings-late")
+
+	// The board is a link away; Sign out goes back to the log-in form.
+	if got := eval[string](t, ctx, `document.querySelector("nav.top a").getAttribute("href")`); got != "/dispatch" {
+		t.Fatalf("the settings link to %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestSettingsTechnicians: the Technicians tab adds a technician, refuses
@@ -651,6 +660,36 @@ func TestDispatchBoard(t *testing.T) {
 		t.Fatalf("%d markers on the map, want 2", n)
 	}
 	screenshot(t, ctx, "dispatch-board")
+
+	// The settings are a link away; Sign out ends the session on the
+	// server too (its cookie no longer opens the API) and shows the
+	// log-in form.
+	if got := eval[string](t, ctx, `document.querySelector("nav.top a").getAttribute("href")`); got != "/settings/dispatch-notifications" {
+		t.Fatalf("the board links to %q", got)
+	}
+	jar, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session string
+	for _, c := range jar.Cookies {
+		if c.Name == "enroute_session" {
+			session = c.Value
+		}
+	}
+	withCookie := func() int {
+		status, _ := send(t, "GET", "http://"+st.m.Addr()+"/api/v1/technicians", "", "", "Cookie", "enroute_session="+session)
+		return status
+	}
+	if session == "" || withCookie() != 200 {
+		t.Fatalf("no working session cookie before signing out (%q)", session)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	if status := withCookie(); status != 401 {
+		t.Fatalf("the signed-out session's cookie = %d, want 401", status)
+	}
 }
 
 // TestBoardDispatches: the board lists the scheduled jobs; Dispatch sends

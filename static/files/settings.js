@@ -262,6 +262,11 @@
   });
 
   // Log in with an API key; the session lives in an HttpOnly cookie.
+  // Sign out ends the browser session (on the server too), back to the
+  // log-in form.
+  $("logout").addEventListener("click", function () {
+    api("DELETE", "/api/v1/session").then(function () { window.location.reload(); }).catch(function (e) { window.alert(e.message); });
+  });
   $("login").addEventListener("submit", function (ev) {
     ev.preventDefault();
     api("POST", "/api/v1/session", { key: $("key").value }).then(start).catch(function (e) {
