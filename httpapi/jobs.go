@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -138,10 +140,52 @@ func (s *Server) listJobAssignments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(as))
+	return c.JSON(http.StatusOK, listOf(s.viewsOf(as)))
 }
 
-func (s *Server) getAssignment(c echo.Context) error { return getByID(c, s.store.FindAssignmentByID) }
+func (s *Server) getAssignment(c echo.Context) error {
+	return getByID(c, func(ctx context.Context, id int64) (assignmentView, error) {
+		a, err := s.store.FindAssignmentByID(ctx, id)
+		if err != nil {
+			return assignmentView{}, err
+		}
+		return s.viewOf(a), nil
+	})
+}
+
+// assignmentView is an assignment as the API reads it: with its latest
+// distance and ETA while it is en route to a verified address (what this
+// node's ETA watcher last estimated; as the live streams carry them).
+type assignmentView struct {
+	*enroute.Assignment
+	Progress *progressView `json:"progress,omitempty"`
+}
+
+type progressView struct {
+	DistanceM float64   `json:"distance_m"`
+	ETA       time.Time `json:"eta"`
+	ETAS      float64   `json:"eta_s"`
+	At        time.Time `json:"at"` // the fix it was estimated from
+}
+
+func (s *Server) viewsOf(as []*enroute.Assignment) []assignmentView {
+	views := make([]assignmentView, len(as))
+	for i, a := range as {
+		views[i] = s.viewOf(a)
+	}
+	return views
+}
+
+func (s *Server) viewOf(a *enroute.Assignment) assignmentView {
+	v := assignmentView{Assignment: a}
+	if a.Status != enroute.StatusDispatched || s.progress == nil {
+		return v
+	}
+	if pr, ok := s.progress.Progress(a.ID); ok {
+		v.Progress = &progressView{DistanceM: pr.DistanceM, ETA: pr.ETA, ETAS: etaSeconds(pr), At: pr.At}
+	}
+	return v
+}
 
 func (s *Server) dispatchAssignment(c echo.Context) error {
 	return s.transition(c, enroute.StatusDispatched)
@@ -228,5 +272,5 @@ func (s *Server) listAssignments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(as))
+	return c.JSON(http.StatusOK, listOf(s.viewsOf(as)))
 }

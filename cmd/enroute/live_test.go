@@ -516,6 +516,19 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	if s["distance_m"] == nil || s["eta"] == nil || s["position"] == nil || s["destination"].(map[string]any)["lat"] == nil {
 		t.Fatalf("state en route lacks distance, ETA or position: %v", s)
 	}
+	// The API gives them too, for one assignment and in the list.
+	hasProgress := func(v map[string]any) bool {
+		p, ok := v["progress"].(map[string]any)
+		return ok && p["distance_m"].(float64) > 0 && p["eta"] != nil && p["eta_s"] != nil && p["at"] != nil
+	}
+	if one := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil); !hasProgress(one.body) {
+		t.Fatalf("assignment en route without progress: %s", one.raw)
+	}
+	for _, path := range []string{"/api/v1/assignments?status=dispatched", "/api/v1/jobs/" + fmt.Sprint(st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["job_id"]) + "/assignments"} {
+		if items := st.ok("GET", path, nil).items(); len(items) != 1 || !hasProgress(items[0]) {
+			t.Fatalf("%s: %v", path, items)
+		}
+	}
 	// At the address for over a minute.
 	at := start.Add(120 * time.Second)
 	for i := range 8 {
@@ -539,6 +552,9 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	}
 	if s := get(); s["status"] != "working" || s["position"] != nil || s["eta"] != nil {
 		t.Fatalf("after arrival the page still shows a position or ETA: %v", s)
+	}
+	if one := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil); one.body["progress"] != nil {
+		t.Fatalf("an arrived assignment with progress: %s", one.raw)
 	}
 	if status, raw := send(t, "GET", "http://"+st.m.Addr()+"/t/"+enroute.NewTrackingToken()+"/state", "", ""); status != 404 || strings.Contains(raw, "Ana") {
 		t.Fatalf("unknown token = %d %s", status, raw)

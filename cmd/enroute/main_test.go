@@ -150,6 +150,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--osmand-public-url", "phone:5055"}, nil, "--osmand-public-url"},
 		{nil, map[string]string{"ENROUTE_ADMIN_TOKEN": "short"}, "ENROUTE_ADMIN_TOKEN"},
 		{[]string{"extra"}, nil, "unexpected"},
+		{[]string{"--eta-save-every", "0s"}, nil, "--eta-save-every"},
+		{nil, map[string]string{"ENROUTE_ETA_SAVE_EVERY": "10ms"}, "--eta-save-every"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }
