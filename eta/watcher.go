@@ -263,8 +263,29 @@ func (w *Watcher) PublishAssignment(a *enroute.Assignment) {
 	w.signal()
 }
 
-// PublishProgress implements enroute.Publisher (the watcher makes them).
-func (w *Watcher) PublishProgress(*enroute.Progress) {}
+// PublishProgress implements enroute.Publisher for progress estimated on
+// another node (the bus delivers it): kept as this node's own, the newest
+// fix's, for the assignments this node follows (every node follows every
+// assignment en route), so that every node's API, tracking pages and
+// boards' snapshots give it, whichever node the technician's phone sends
+// to. The watcher's own estimates do not come back this way.
+func (w *Watcher) PublishProgress(p *enroute.Progress) {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	// Under pmu, as in estimate: follow stores the watches before it
+	// drops progress under pmu, so an assignment no longer followed is
+	// not given progress back.
+	if q, ok := w.progress[p.AssignmentID]; ok && !p.At.After(q.At) {
+		return
+	}
+	for _, x := range w.watches(p.TechnicianID) {
+		if x.a.ID == p.AssignmentID {
+			cp := *p
+			w.progress[p.AssignmentID] = &cp
+			return
+		}
+	}
+}
 
 // Progress implements enroute.ProgressSource.
 func (w *Watcher) Progress(assignmentID int64) (*enroute.Progress, bool) {

@@ -473,3 +473,44 @@ func TestEstimatesSpreadOverEvery(t *testing.T) {
 		t.Fatalf("seconds 1 and 2 carried %d estimates, want each of %d assignments once", total, n)
 	}
 }
+
+// TestProgressFromAnotherNode: progress estimated on another node is kept
+// for an assignment this watcher follows, the newest fix's only, and not
+// for one it does not follow.
+func TestProgressFromAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	cust := &enroute.Customer{Name: "Maria", Language: "en"}
+	must(t, store.CreateCustomer(ctx, cust))
+	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: 41.87, Lng: -87.65, Verified: true}
+	must(t, store.CreateLocation(ctx, loc))
+	job := &enroute.Job{Number: "J-1", CustomerID: cust.ID, LocationID: loc.ID, WindowStart: time.Now(), WindowEnd: time.Now().Add(time.Hour)}
+	must(t, store.CreateJob(ctx, job))
+	tech := &enroute.Technician{Name: "Ana", Active: true}
+	must(t, store.CreateTechnician(ctx, tech))
+	a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
+	must(t, store.CreateAssignment(ctx, a))
+	dispatched, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+	must(t, err)
+	w := NewWatcher(WatcherConfig{}, store, New(Config{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.follow(ctx, dispatched)
+
+	at := time.Now()
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 900, ETA: at.Add(3 * time.Minute), At: at})
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 950, ETA: at.Add(4 * time.Minute), At: at.Add(-time.Second)}) // older: late on the bus
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID + 1, TechnicianID: tech.ID, DistanceM: 10, At: at})                                              // not followed
+	if p, ok := w.Progress(a.ID); !ok || p.DistanceM != 900 {
+		t.Fatalf("progress = %+v, %v; want the newest fix's, 900 m", p, ok)
+	}
+	if _, ok := w.Progress(a.ID + 1); ok {
+		t.Fatal("progress kept for an assignment not followed")
+	}
+	// Once it is no longer en route, it is dropped and not taken back.
+	working, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusWorking)
+	must(t, err)
+	w.follow(ctx, working)
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 5, At: at.Add(time.Second)})
+	if p, ok := w.Progress(a.ID); ok {
+		t.Fatalf("progress after arrival: %+v", p)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +76,25 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("late board on node B got %v", snap)
 	}
 
+	// Node A estimates the distance and ETA; node B's API and tracking
+	// state give them too. (Node B keeps progress for the assignments its
+	// watcher follows: one that came before the dispatch did is dropped,
+	// and the next fix's estimate, 2 s on, makes up for it.)
+	onBoth := func() bool {
+		p, ok := b.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", asg), nil).body["progress"].(map[string]any)
+		return ok && p["distance_m"].(float64) > 0
+	}
+	sent := 1
+	for ; !onBoth(); sent++ {
+		if sent == 20 {
+			t.Fatal("node A's progress never reached node B's API")
+		}
+		time.Sleep(500 * time.Millisecond)
+		a.fixAt(token, 41.1430+float64(sent)*0.0002, -8.6075)
+	}
+	if _, raw := send(t, "GET", "http://"+b.m.Addr()+"/t/"+link+"/state", "", ""); !strings.Contains(raw, `"distance_m":`) || !strings.Contains(raw, `"eta":`) {
+		t.Fatalf("tracking state on node B: %s", raw)
+	}
 	b.move(asg, "start") // on node B
 	for {
 		m := nextNotProgress(t, onA, 5*time.Second)
@@ -86,8 +106,8 @@ func TestTwoNodes(t *testing.T) {
 		}
 	}
 	// The shared store has it all.
-	if n, err := b.m.Store.CountPositions(context.Background()); err != nil || n != 1 {
-		t.Fatalf("stored %d fixes (%v)", n, err)
+	if n, err := b.m.Store.CountPositions(context.Background()); err != nil || n != int64(sent) {
+		t.Fatalf("stored %d fixes of %d (%v)", n, sent, err)
 	}
 }
 

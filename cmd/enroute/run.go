@@ -169,7 +169,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Status changes go to this node's hub and watcher, and to the others'.
 	var events enroute.Publisher = tracker.Fanout{hub, watcher}
 	if m.bus != nil {
-		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: events, Progress: hub}); err != nil {
+		// Another node's progress goes to this node's customers and boards
+		// (the hub) and to its watcher, which keeps the latest for the API.
+		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: events, Progress: tracker.Fanout{hub, watcher}}); err != nil {
 			return err
 		}
 		events = tracker.Fanout{events, m.bus}
