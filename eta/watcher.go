@@ -587,9 +587,15 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 // lateEvery spaces the running-late checks of one assignment.
 const lateEvery = 30 * time.Second
 
+// stopRadiusM is how close to the address stopping is an arrival at once,
+// however wide the company's radius: a red light 300 m away is not the
+// site (within a wider radius, the dwell decides).
+const stopRadiusM = 125
+
 // arrivedAt updates the dwell state with a fix d metres from the address
-// and reports an arrival: within the radius for Dwell, or stopped there
-// (less than 10 m moved over at least 10 s). Times are the fixes' own.
+// and reports an arrival: within the radius for Dwell, or stopped within
+// stopRadiusM of it (less than 10 m moved over at least 10 s). Times are
+// the fixes' own.
 func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64, rule ArrivalRule) bool {
 	if d > rule.RadiusM {
 		x.insideSince, x.stillAt = time.Time{}, Point{}
@@ -600,6 +606,10 @@ func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64, rule Arriva
 	}
 	if p.Time.Sub(x.insideSince) >= rule.Dwell {
 		return true
+	}
+	if d > stopRadiusM {
+		x.stillAt = Point{}
+		return false
 	}
 	if x.stillAt.Time.IsZero() || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {
 		x.stillAt = Point{Lat: p.Lat, Lng: p.Lng, Time: p.Time} // a value: &p escaped, an allocation a fix

@@ -181,7 +181,9 @@ func TestNoArrivalDrivingPast(t *testing.T) {
 }
 
 // TestArrivalRadius: the bus's 120 s stop, 100 m from the address, is an
-// arrival within the default 125 m, not within a company's 50 m; with
+// arrival within the default 125 m, not within a company's 50 m; a van
+// stopping 300 m away is not one within a company's 2 km either (stopping
+// counts within 125 m; farther, only the dwell), 100 m away it is; with
 // automatic arrival off, not even at the stop itself.
 func TestArrivalRadius(t *testing.T) {
 	t97, t98 := trace(t)
@@ -193,6 +195,33 @@ func TestArrivalRadius(t *testing.T) {
 	}
 	if arrived, _ := replayWith(t, ArrivalRule{Auto: true, RadiusM: 50}, lat, stop.Lng, true, drive); len(arrived) != 0 {
 		t.Fatalf("a stop 100 m away, radius 50 m: arrivals = %v, want none", arrived)
+	}
+	// A company's wider radius does not make a stop 300 m away the site
+	// (a red light): within it only the dwell counts. A van drives north
+	// toward the address, stands 30 s, drives on.
+	stopAt := func(metres float64) []enroute.Position {
+		var ps []enroute.Position
+		t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+		at := func(m float64) { // m metres south of the address
+			ps = append(ps, enroute.Position{Time: t0.Add(time.Duration(len(ps)) * 5 * time.Second), Lat: stop.Lat - m/111195.0, Lng: stop.Lng, SpeedMPS: -1})
+		}
+		for m := 1000.0; m > metres; m -= 50 {
+			at(m)
+		}
+		for range 7 {
+			at(metres)
+		}
+		for m := metres - 50; m > -1000; m -= 50 {
+			at(m)
+		}
+		return ps
+	}
+	wide := ArrivalRule{Auto: true, RadiusM: 2000, Dwell: 15 * time.Minute}
+	if arrived, _ := replayWith(t, wide, stop.Lat, stop.Lng, true, stopAt(300)); len(arrived) != 0 {
+		t.Fatalf("stopped 300 m away, radius 2 km: arrivals = %v, want none", arrived)
+	}
+	if arrived, _ := replayWith(t, wide, stop.Lat, stop.Lng, true, stopAt(100)); len(arrived) != 1 {
+		t.Fatalf("stopped 100 m away, radius 2 km: arrivals = %v, want one", arrived)
 	}
 	if arrived, _ := replayWith(t, ArrivalRule{}, stop.Lat, stop.Lng, true, drive); len(arrived) != 0 {
 		t.Fatalf("automatic arrival off: arrivals = %v, want none", arrived)
