@@ -52,8 +52,7 @@ type Arrive func(ctx context.Context, assignmentID int64) error
 // position of their technician it learns the segment driven, estimates
 // distance and ETA (at most every Every), publishes the progress, and
 // detects arrival: within the arrival rule's radius for its dwell, or
-// stopped there.
-// Driving past does not count. It implements enroute.Publisher, so the
+// stopped within stopRadiusM. Driving past does not count. It implements enroute.Publisher, so the
 // tracker feeds it. A due estimate is made on the publishing goroutine
 // (tens of microseconds, at most every Every per assignment) and published
 // before the tracker's next publisher, the hub, gets the position: the
@@ -75,8 +74,9 @@ type Watcher struct {
 	arrive Arrive
 	ruleOf func(context.Context) ArrivalRule // the company's, read at most every ruleEvery
 	logger *slog.Logger
-	// last is each technician's previous fix, for learning; only Run's
-	// goroutine (round, observe) touches it, and rule.
+	// last is each technician's previous fix, for learning, and rule the
+	// arrival rule last read; only Run's goroutine (round, observe)
+	// touches them.
 	last   map[int64]lastFix
 	rule   ArrivalRule
 	ruleAt time.Time // when rule was read
@@ -132,7 +132,7 @@ type watch struct {
 type ArrivalRule struct {
 	Auto    bool          // mark them arrived (working) automatically
 	RadiusM float64       // within this of the address (0: WatcherConfig's)
-	Dwell   time.Duration // for this long, or stopped there (0: WatcherConfig's)
+	Dwell   time.Duration // for this long (0: WatcherConfig's), or stopped within stopRadiusM
 }
 
 // ruleEvery is how often the watcher reads the arrival rule: a change of
@@ -140,11 +140,11 @@ type ArrivalRule struct {
 const ruleEvery = 5 * time.Second
 
 // NewWatcher returns a watcher; rule returns the arrival rule in force (a
-// company setting; nil: never automatic). Progress goes to pub; a pub that can queue it
-// for the position it was computed from (tracker.Hub, tracker.Fanout:
-// QueueProgress) must get each position after the watcher, on the same
-// goroutine (subscribe the watcher to the tracker first): it is queued
-// there, and goes out with the position.
+// company setting; nil: never automatic). Progress goes to pub; a pub that
+// can queue it for the position it was computed from (tracker.Hub,
+// tracker.Fanout: QueueProgress) must get each position after the
+// watcher, on the same goroutine (subscribe the watcher to the tracker
+// first): it is queued there, and goes out with the position.
 func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, rule func(context.Context) ArrivalRule, logger *slog.Logger) *Watcher {
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, ruleOf: rule, logger: logger.With("component", "eta"),
