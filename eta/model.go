@@ -580,11 +580,15 @@ func (m *Model) LearnHistory(ctx context.Context, store enroute.PositionStore, s
 	last := map[int64]enroute.Position{} // positions come in time order
 	var segs Segments
 	n := 0
-	for from, skip := since.Add(-m.cfg.MaxGap), true; ; from = from.Add(historyWindow) {
+	// Up to now and the little a phone's clock may run ahead.
+	end := time.Now().Add(10 * time.Minute)
+	for from, skip := since.Add(-m.cfg.MaxGap), true; from.Before(end); from = from.Add(historyWindow) {
 		// The first window, and one after an empty one, starts at the
-		// oldest position from there on: a since older than the history,
-		// or a quiet week, costs one query, not one per empty window.
-		if skip {
+		// oldest position from there on when more than one window is
+		// left: a since older than the history, or a quiet week, costs
+		// one query, not one per empty window (and a since minutes ago,
+		// a restart's, one query in all).
+		if skip && end.Sub(from) > historyWindow {
 			oldest, err := store.FindPositions(ctx, enroute.PositionFilter{Since: from, Page: enroute.Page{Limit: 1}})
 			if err != nil {
 				return n, err

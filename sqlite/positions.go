@@ -269,11 +269,28 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	return scanPositions(rows)
 }
 
+// latestPositions is each technician's newest position since ?: the
+// history's found by seeking its key (technician, time) technician by
+// technician, the technicians themselves walked the same way (a recursive
+// MIN, SQLite's loose index scan), so a start reads a few pages per
+// technician rather than the whole history (3.4 million positions: 2.4 s
+// to read them all; BENCHMARKS.md, "With a position history"); the few
+// staged ones are read whole.
+const latestPositions = `SELECT ` + positionCols + ` FROM (SELECT *, MAX(ts) FROM (
+	WITH RECURSIVE techs(id) AS (
+		SELECT MIN(technician_id) FROM positions
+		UNION ALL
+		SELECT (SELECT MIN(technician_id) FROM positions WHERE technician_id > techs.id) FROM techs WHERE techs.id IS NOT NULL
+	)
+	SELECT p.* FROM techs JOIN positions p ON p.technician_id = techs.id
+		AND p.ts = (SELECT MAX(ts) FROM positions WHERE technician_id = techs.id AND ts >= ?1)
+	UNION ALL SELECT * FROM positions_recent WHERE ts >= ?2
+) GROUP BY technician_id)`
+
 // LatestPositions implements enroute.PositionStore. SQLite returns the bare
 // columns of the row holding MAX(ts) in each group.
 func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute.Position, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+positionCols+" FROM (SELECT *, MAX(ts) FROM (SELECT * FROM positions WHERE ts >= ? UNION ALL SELECT * FROM positions_recent WHERE ts >= ?) GROUP BY technician_id)",
-		micros(since), micros(since))
+	rows, err := s.r.QueryContext(ctx, latestPositions, micros(since), micros(since))
 	if err != nil {
 		return nil, fmt.Errorf("latest positions: %w", err)
 	}
