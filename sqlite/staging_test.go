@@ -188,3 +188,55 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("mixed: direct %v, staged %v", d, s)
 	}
 }
+
+// TestLatestPositions: each technician's newest since a time, whether it is
+// in the history or staged, for technicians with gaps between their ids;
+// one whose positions are all older is left out.
+func TestLatestPositions(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.staging.mergeRows, s.staging.mergeAge = 1000, time.Hour
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	fix := func(tech int64, sec int) enroute.Position {
+		return enroute.Position{TechnicianID: tech, DeviceID: tech * 10, Time: t0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: t0}
+	}
+	history := func(tech int64, from, to int) { // a batch: to the history
+		var b []enroute.Position
+		for sec := from; sec <= to; sec++ {
+			b = append(b, fix(tech, sec))
+		}
+		if err := s.InsertPositions(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staged := func(tech int64, sec int) { // one fix: staged
+		if err := s.InsertPositions(ctx, []enroute.Position{fix(tech, sec)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history(3, 0, 9)
+	staged(3, 20) // newer than its history
+	staged(7, 5)
+	history(7, 10, 19) // history newer than the staged
+	history(1000, 0, 9)
+	history(42, -100, -91) // all before since
+	if n := stagedRows(t, s); n != 2 {
+		t.Fatalf("staged %d, want 2", n)
+	}
+	latest, err := s.LatestPositions(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]int{}
+	for _, p := range latest {
+		got[p.TechnicianID] = int(p.Time.Sub(t0) / time.Second)
+	}
+	want := map[int64]int{3: 20, 7: 19, 1000: 9}
+	if len(got) != len(want) || got[3] != 20 || got[7] != 19 || got[1000] != 9 {
+		t.Fatalf("latest seconds by technician = %v, want %v", got, want)
+	}
+}
