@@ -261,12 +261,12 @@
     });
   });
 
-  // Log in with an API key; the session lives in an HttpOnly cookie.
   // Sign out ends the browser session (on the server too), back to the
   // log-in form.
   $("logout").addEventListener("click", function () {
     api("DELETE", "/api/v1/session").then(function () { window.location.reload(); }).catch(function (e) { window.alert(e.message); });
   });
+  // Log in with an API key; the session lives in an HttpOnly cookie.
   $("login").addEventListener("submit", function (ev) {
     ev.preventDefault();
     api("POST", "/api/v1/session", { key: $("key").value }).then(start).catch(function (e) {
