@@ -62,23 +62,32 @@ func replay(t *testing.T, lat, lng float64, verified bool, drive []enroute.Posit
 	return replayWith(t, ArrivalRule{Auto: true}, lat, lng, verified, drive)
 }
 
-// replayWith is replay under an arrival rule.
-func replayWith(t *testing.T, rule ArrivalRule, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
+// dispatched stores a technician dispatched to a job at (lat, lng) whose
+// two-hour window starts at start, and returns the assignment.
+func dispatched(t *testing.T, store *sqlite.Store, lat, lng float64, verified bool, start time.Time) *enroute.Assignment {
 	t.Helper()
 	ctx := context.Background()
-	store := openStore(t)
 	cust := &enroute.Customer{Name: "Maria", Language: "en"}
 	must(t, store.CreateCustomer(ctx, cust))
 	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: lat, Lng: lng, Verified: verified}
 	must(t, store.CreateLocation(ctx, loc))
-	job := &enroute.Job{Number: "J-1", CustomerID: cust.ID, LocationID: loc.ID, WindowStart: drive[0].Time, WindowEnd: drive[0].Time.Add(2 * time.Hour)}
+	job := &enroute.Job{Number: fmt.Sprintf("J-%d", loc.ID), CustomerID: cust.ID, LocationID: loc.ID, WindowStart: start, WindowEnd: start.Add(2 * time.Hour)}
 	must(t, store.CreateJob(ctx, job))
 	tech := &enroute.Technician{Name: "Ana", Active: true}
 	must(t, store.CreateTechnician(ctx, tech))
 	a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
 	must(t, store.CreateAssignment(ctx, a))
-	_, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
+	a, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
 	must(t, err)
+	return a
+}
+
+// replayWith is replay under an arrival rule.
+func replayWith(t *testing.T, rule ArrivalRule, lat, lng float64, verified bool, drive []enroute.Position) ([]int64, []enroute.Progress) {
+	t.Helper()
+	ctx := context.Background()
+	store := openStore(t)
+	a := dispatched(t, store, lat, lng, verified, drive[0].Time)
 
 	var arrived []int64
 	log := &progressLog{}
@@ -93,7 +102,7 @@ func replayWith(t *testing.T, rule ArrivalRule, lat, lng float64, verified bool,
 		w.follow(ctx, x)
 	}
 	for _, p := range drive {
-		p.TechnicianID = tech.ID
+		p.TechnicianID = a.TechnicianID
 		w.PublishPosition(&p)
 		w.Learn([]enroute.Position{p})
 		w.round(ctx)
@@ -509,25 +518,14 @@ func TestEstimatesSpreadOverEvery(t *testing.T) {
 func TestProgressFromAnotherNode(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
-	cust := &enroute.Customer{Name: "Maria", Language: "en"}
-	must(t, store.CreateCustomer(ctx, cust))
-	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St", Lat: 41.87, Lng: -87.65, Verified: true}
-	must(t, store.CreateLocation(ctx, loc))
-	job := &enroute.Job{Number: "J-1", CustomerID: cust.ID, LocationID: loc.ID, WindowStart: time.Now(), WindowEnd: time.Now().Add(time.Hour)}
-	must(t, store.CreateJob(ctx, job))
-	tech := &enroute.Technician{Name: "Ana", Active: true}
-	must(t, store.CreateTechnician(ctx, tech))
-	a := &enroute.Assignment{JobID: job.ID, TechnicianID: tech.ID}
-	must(t, store.CreateAssignment(ctx, a))
-	dispatched, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusDispatched)
-	must(t, err)
+	a := dispatched(t, store, 41.87, -87.65, true, time.Now())
 	w := NewWatcher(WatcherConfig{}, store, New(Config{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.follow(ctx, dispatched)
+	w.follow(ctx, a)
 
 	at := time.Now()
-	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 900, ETA: at.Add(3 * time.Minute), At: at})
-	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 950, ETA: at.Add(4 * time.Minute), At: at.Add(-time.Second)}) // older: late on the bus
-	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID + 1, TechnicianID: tech.ID, DistanceM: 10, At: at})                                              // not followed
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: a.TechnicianID, DistanceM: 900, ETA: at.Add(3 * time.Minute), At: at})
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: a.TechnicianID, DistanceM: 950, ETA: at.Add(4 * time.Minute), At: at.Add(-time.Second)}) // older: late on the bus
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID + 1, TechnicianID: a.TechnicianID, DistanceM: 10, At: at})                                              // not followed
 	if p, ok := w.Progress(a.ID); !ok || p.DistanceM != 900 {
 		t.Fatalf("progress = %+v, %v; want the newest fix's, 900 m", p, ok)
 	}
@@ -538,7 +536,7 @@ func TestProgressFromAnotherNode(t *testing.T) {
 	working, err := store.TransitionAssignment(ctx, a.ID, enroute.StatusWorking)
 	must(t, err)
 	w.follow(ctx, working)
-	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: tech.ID, DistanceM: 5, At: at.Add(time.Second)})
+	w.PublishProgress(&enroute.Progress{AssignmentID: a.ID, TechnicianID: a.TechnicianID, DistanceM: 5, At: at.Add(time.Second)})
 	if p, ok := w.Progress(a.ID); ok {
 		t.Fatalf("progress after arrival: %+v", p)
 	}
