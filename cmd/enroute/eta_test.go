@@ -48,6 +48,13 @@ func testETASurvivesRestart(t *testing.T, env map[string]string) {
 		s, err := st.m.Store.FindModel(ctx)
 		return err == nil && !s.LearnedUntil.Before(t0.Add(118*time.Second).Truncate(time.Millisecond))
 	})
+	// /metrics says how much the model has learned, and that it was saved.
+	if learned := counter(t, st, "enroute_eta_learned_km"); learned != km {
+		t.Fatalf("enroute_eta_learned_km = %v, the model's %v", learned, km)
+	}
+	if saved := counter(t, st, "enroute_eta_saved_timestamp_seconds"); saved < float64(t0.Unix()) {
+		t.Fatalf("enroute_eta_saved_timestamp_seconds = %v", saved)
+	}
 	// The history goes; the model does not.
 	if n, err := st.m.Store.DeletePositionsBefore(ctx, time.Now().Add(time.Hour)); err != nil || n != 60 {
 		t.Fatalf("deleted %d positions: %v", n, err)

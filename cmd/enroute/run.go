@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/eta"
@@ -50,6 +53,7 @@ type Main struct {
 	Tracker   *tracker.Tracker
 	watcher   *eta.Watcher
 	model     *eta.Model
+	savedAt   atomic.Int64 // when the model was last saved, Unix seconds
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -177,7 +181,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
@@ -267,7 +271,23 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 func (m *Main) saveModel(ctx context.Context) {
 	if err := m.model.Save(ctx, m.Store); err != nil {
 		m.Logger.Warn("save travel times", "err", err)
+		return
 	}
+	m.savedAt.Store(time.Now().Unix())
+}
+
+// registry is /metrics' registry: the runtime's and the HTTP server's
+// metrics, and how much the ETA model has learned and when it was saved.
+func (m *Main) registry() *prometheus.Registry {
+	r := httpapi.NewRegistry()
+	r.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_eta_learned_km", Help: "Driving the ETA model has learned, in kilometres."},
+			func() float64 { km, _ := m.model.Stats(); return km }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_eta_cell_hours", Help: "H3 cells and hours of the week the ETA model has a pace for."},
+			func() float64 { _, n := m.model.Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_eta_saved_timestamp_seconds", Help: "When the ETA model was last saved to the store (Unix time; 0: not yet by this process)."},
+			func() float64 { return float64(m.savedAt.Load()) }))
+	return r
 }
 
 func (m *Main) openStore(ctx context.Context) (enroute.Store, error) {
