@@ -235,3 +235,38 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// TestLearnHistoryAcrossWindows: history read in windows loses no segment
+// at a window's edge, and skips a long stretch with none: a drive of a fix
+// every 90 s for 14 hours, a day and a half without any, then 2 hours
+// more, is learned from the store as it was learned live.
+func TestLearnHistoryAcrossWindows(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	t0 := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
+	var fixes []enroute.Position
+	add := func(from time.Time, hours int) {
+		for i := range hours * 40 {
+			at := from.Add(time.Duration(i) * 90 * time.Second)
+			fixes = append(fixes, enroute.Position{TechnicianID: 1, DeviceID: 1, Time: at, ReceivedAt: at,
+				Lat: 41.10 + float64(i%400)*0.0004, Lng: -8.65 + float64(i/400)*0.001})
+		}
+	}
+	add(t0, 14)
+	add(t0.Add(50*time.Hour), 2)
+	must(t, store.InsertPositions(ctx, fixes))
+	live := New(Config{})
+	for i := 1; i < len(fixes); i++ {
+		live.AddSegment(Point{fixes[i-1].Lat, fixes[i-1].Lng, fixes[i-1].Time}, Point{fixes[i].Lat, fixes[i].Lng, fixes[i].Time})
+	}
+	relearned := New(Config{})
+	n, err := relearned.LearnHistory(ctx, store, t0.Add(-30*24*time.Hour))
+	if err != nil || n != len(fixes) {
+		t.Fatalf("read %d of %d positions: %v", n, len(fixes), err)
+	}
+	km, cells := live.Stats()
+	km2, cells2 := relearned.Stats()
+	if math.Abs(km-km2) > 1e-9*km || cells != cells2 || km < 10 {
+		t.Fatalf("relearned %.6f km in %d cell-hours; live %.6f in %d", km2, cells2, km, cells)
+	}
+}
