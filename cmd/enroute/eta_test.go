@@ -120,3 +120,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestArriveOnce: automatic arrival moves an assignment en route to
+// working; one already moved (by another node, or a dispatcher) is left
+// as it is without an error, so two nodes noticing the same arrival do not
+// warn.
+func TestArriveOnce(t *testing.T) {
+	st := newIngestStack(t)
+	tech, _, _ := st.device("Ana Silva")
+	a, _ := st.trackingLink(tech)
+	ctx := context.Background()
+	must(t, st.m.arrive(ctx, a))
+	if got := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"]; got != "working" {
+		t.Fatalf("after arriving: %v", got)
+	}
+	must(t, st.m.arrive(ctx, a)) // the second node's
+	st.move(a, "complete")
+	must(t, st.m.arrive(ctx, a))
+	if got := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"]; got != "done" {
+		t.Fatalf("a late arrival moved a finished assignment: %v", got)
+	}
+	if err := st.m.arrive(ctx, 999999); err == nil {
+		t.Fatal("arriving at an assignment that does not exist: no error")
+	}
+}

@@ -148,11 +148,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.model = model
 	// The watcher follows the fixes this node ingests (it keeps state per
 	// technician) and every node's status changes.
-	watcher := eta.NewWatcher(eta.WatcherConfig{History: etaHistory, Since: learnedUntil}, m.Store, model, out,
-		func(ctx context.Context, id int64) error { // automatic arrival: the usual transition
-			_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
-			return err
-		},
+	watcher := eta.NewWatcher(eta.WatcherConfig{History: etaHistory, Since: learnedUntil}, m.Store, model, out, m.arrive,
 		func(ctx context.Context) eta.ArrivalRule {
 			st, err := m.Store.FindSettings(ctx)
 			if err != nil {
@@ -250,6 +246,20 @@ func (m *Main) loadModel(ctx context.Context) (*eta.Model, time.Time, error) {
 		m.Logger.Info("travel times learned from history", "positions", n)
 	}
 	return model, until, nil
+}
+
+// arrive marks a technician arrived at their assignment's address (the
+// ETA watcher's automatic arrival): the usual transition, hooks included.
+// One no longer en route needs nothing: another node, receiving the same
+// phone's fixes, or a dispatcher may have moved it first.
+func (m *Main) arrive(ctx context.Context, id int64) error {
+	_, err := enroute.TransitionAssignment(ctx, m.Store, id, enroute.StatusWorking, m.hooks...)
+	if err != nil {
+		if a, ferr := m.Store.FindAssignmentByID(ctx, id); ferr == nil && a.Status != enroute.StatusDispatched {
+			return nil
+		}
+	}
+	return err
 }
 
 // every runs fn every d until ctx ends.
