@@ -58,7 +58,7 @@ type TrackingSettings struct {
 	Enabled     bool `json:"enabled"`
 	AutoArrival bool `json:"auto_arrival"`
 	// A technician counts as arrived within ArrivalRadiusM of a verified
-	// address for ArrivalDwellS seconds, or stopped there.
+	// address for ArrivalDwellS seconds, or stopped within 125 m of it.
 	ArrivalRadiusM float64 `json:"arrival_radius_m"`
 	ArrivalDwellS  int     `json:"arrival_dwell_s"`
 }
