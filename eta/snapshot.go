@@ -41,6 +41,13 @@ func (m *Model) LearnedUntil() time.Time {
 // MarshalBinary encodes what the model has learned (encoding.BinaryMarshaler).
 // It holds the read lock while it encodes: estimates go on, learning waits.
 func (m *Model) MarshalBinary() ([]byte, error) {
+	b, _ := m.encode()
+	return b, nil
+}
+
+// encode is MarshalBinary's encoding and the end of the newest driving it
+// holds, read under the same lock.
+func (m *Model) encode() ([]byte, time.Time) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	b := make([]byte, 0, 64+len(m.coarse)*24+len(m.fine)*26)
@@ -73,7 +80,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 			}
 		}
 	}
-	return b, nil
+	return b, m.recentAt
 }
 
 func appendStat(b []byte, st stat) []byte {
@@ -239,13 +246,11 @@ func (r *snapshotReader) count(size int) int {
 }
 
 // Save stores the model's snapshot, with the end of the newest driving it
-// holds: what Load needs to know which history to relearn.
+// holds (the snapshot holds it too; the column is for people reading the
+// table).
 func (m *Model) Save(ctx context.Context, store enroute.ModelStore) error {
-	data, err := m.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return store.SaveModel(ctx, &enroute.ModelSnapshot{Data: data, LearnedUntil: m.LearnedUntil()})
+	data, until := m.encode()
+	return store.SaveModel(ctx, &enroute.ModelSnapshot{Data: data, LearnedUntil: until})
 }
 
 // Load replaces what the model has learned with the stored snapshot and
