@@ -5,11 +5,7 @@
 package geo
 
 import (
-	"errors"
-	"fmt"
 	"math"
-	"strconv"
-	"strings"
 
 	"github.com/uber/h3-go/v4"
 )
@@ -66,111 +62,6 @@ func BearingDeg(lat1, lng1, lat2, lng2 float64) float64 {
 	y := math.Sin((lng2-lng1)*rad) * math.Cos(lat2*rad)
 	x := math.Cos(lat1*rad)*math.Sin(lat2*rad) - math.Sin(lat1*rad)*math.Cos(lat2*rad)*math.Cos((lng2-lng1)*rad)
 	return math.Mod(math.Atan2(y, x)/rad+360, 360)
-}
-
-// BBox is a latitude/longitude box. It does not cross the antimeridian.
-type BBox struct {
-	MinLat, MinLng, MaxLat, MaxLng float64
-}
-
-// ParseBBox reads "minLat,minLng,maxLat,maxLng" (south, west, north, east).
-func ParseBBox(s string) (BBox, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 {
-		return BBox{}, errors.New("must be minLat,minLng,maxLat,maxLng")
-	}
-	var v [4]float64
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return BBox{}, fmt.Errorf("value %d is not a number", i+1)
-		}
-		v[i] = f
-	}
-	b := BBox{v[0], v[1], v[2], v[3]}
-	return b, b.Validate()
-}
-
-// Validate reports a box that is out of range or inside out.
-func (b BBox) Validate() error {
-	switch {
-	case b.MinLat < -90 || b.MaxLat > 90 || b.MinLng < -180 || b.MaxLng > 180:
-		return errors.New("is out of range")
-	case b.MinLat > b.MaxLat || b.MinLng > b.MaxLng:
-		return errors.New("must have min before max")
-	}
-	return nil
-}
-
-// Contains reports whether (lat, lng) is inside b, edges included.
-func (b BBox) Contains(lat, lng float64) bool {
-	return lat >= b.MinLat && lat <= b.MaxLat && lng >= b.MinLng && lng <= b.MaxLng
-}
-
-// AreaKm2 approximates b's area.
-func (b BBox) AreaKm2() float64 {
-	h := DistanceM(b.MinLat, b.MinLng, b.MaxLat, b.MinLng) / 1000
-	midLat := (b.MinLat + b.MaxLat) / 2
-	w := DistanceM(midLat, b.MinLng, midLat, b.MaxLng) / 1000
-	return h * w
-}
-
-// CellsInBBox returns the cells of resolution res that cover b: every
-// cell with a point inside b is included (H3's polygon fill takes cells by
-// their centre, so a ring of neighbours is added and filtered). It returns
-// nil when the cover would need more than max cells; callers then fall back
-// to filtering by the box itself.
-func CellsInBBox(b BBox, res, max int) []Cell {
-	if est := b.AreaKm2() / h3.HexagonAreaAvgKm2(res); est > float64(max) {
-		return nil
-	}
-	loop := h3.GeoLoop{
-		h3.NewLatLng(b.MinLat, b.MinLng), h3.NewLatLng(b.MinLat, b.MaxLng),
-		h3.NewLatLng(b.MaxLat, b.MaxLng), h3.NewLatLng(b.MaxLat, b.MinLng),
-	}
-	inner := h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, res)
-	seen := map[h3.Cell]bool{}
-	// Corners and edges: cells whose centre is outside but that overlap.
-	for _, ll := range loop {
-		inner = append(inner, h3.LatLngToCell(ll, res))
-	}
-	var out []Cell
-	for _, c := range inner {
-		for _, n := range c.GridDisk(1) {
-			if seen[n] {
-				continue
-			}
-			seen[n] = true
-			if overlaps(n, b) {
-				out = append(out, Cell(n))
-			}
-		}
-	}
-	if len(out) > max {
-		return nil
-	}
-	return out
-}
-
-// overlaps reports whether cell c's boundary box meets b.
-func overlaps(c h3.Cell, b BBox) bool {
-	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
-	for _, p := range c.Boundary() {
-		minLat, maxLat = math.Min(minLat, p.Lat), math.Max(maxLat, p.Lat)
-		minLng, maxLng = math.Min(minLng, p.Lng), math.Max(maxLng, p.Lng)
-	}
-	return minLat <= b.MaxLat && maxLat >= b.MinLat && minLng <= b.MaxLng && maxLng >= b.MinLng
-}
-
-// BBoxAround returns the box holding the circle of radiusM around a point.
-func BBoxAround(lat, lng, radiusM float64) BBox {
-	dLat := radiusM / earthRadiusM * 180 / math.Pi
-	cos := math.Max(math.Cos(lat*math.Pi/180), 1e-6)
-	dLng := dLat / cos
-	return BBox{
-		MinLat: math.Max(lat-dLat, -90), MaxLat: math.Min(lat+dLat, 90),
-		MinLng: math.Max(lng-dLng, -180), MaxLng: math.Min(lng+dLng, 180),
-	}
 }
 
 // Center returns the centre of cell c.

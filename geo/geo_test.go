@@ -35,57 +35,6 @@ func TestBearingDeg(t *testing.T) {
 	}
 }
 
-func TestParseBBox(t *testing.T) {
-	b, err := ParseBBox("41.1, -8.7, 41.2,-8.5")
-	if err != nil || b != (BBox{41.1, -8.7, 41.2, -8.5}) {
-		t.Fatalf("ParseBBox = %+v, %v", b, err)
-	}
-	for _, bad := range []string{"", "1,2,3", "a,b,c,d", "41.2,-8.5,41.1,-8.7", "91,0,92,1", "NaN,0,1,1"} {
-		if _, err := ParseBBox(bad); err == nil {
-			t.Errorf("ParseBBox(%q) accepted", bad)
-		}
-	}
-}
-
-// TestCellsInBBoxCover: every point of a box lies in a cell of its cover.
-func TestCellsInBBoxCover(t *testing.T) {
-	b := BBox{41.13, -8.65, 41.18, -8.58} // central Porto
-	for _, res := range []int{6, 7, 8} {
-		cells := CellsInBBox(b, res, 10_000)
-		if len(cells) == 0 {
-			t.Fatalf("res %d: empty cover", res)
-		}
-		set := map[Cell]bool{}
-		for _, c := range cells {
-			set[c] = true
-		}
-		for i := 0; i <= 20; i++ {
-			for j := 0; j <= 20; j++ {
-				lat := b.MinLat + (b.MaxLat-b.MinLat)*float64(i)/20
-				lng := b.MinLng + (b.MaxLng-b.MinLng)*float64(j)/20
-				if !set[CellOf(lat, lng, res)] {
-					t.Fatalf("res %d: (%v,%v) is in no cell of the cover", res, lat, lng)
-				}
-			}
-		}
-	}
-	if CellsInBBox(BBox{-60, -170, 70, 170}, 9, 1000) != nil {
-		t.Fatal("a continent at res 9 should exceed the cap")
-	}
-}
-
-func TestBBoxAround(t *testing.T) {
-	b := BBoxAround(41.15, -8.61, 1000)
-	for _, p := range [][2]float64{{41.1585, -8.61}, {41.15, -8.5985}, {41.1415, -8.6215}} {
-		if !b.Contains(p[0], p[1]) {
-			t.Errorf("%v not in %+v", p, b)
-		}
-	}
-	if b.Contains(41.17, -8.61) {
-		t.Error("2 km away is inside a 1 km box")
-	}
-}
-
 func TestCellParent(t *testing.T) {
 	c := CellOf(41.15, -8.61, 9)
 	if c.Resolution() != 9 || c.Parent(7).Resolution() != 7 || c.Parent(7) != CellOf(41.15, -8.61, 7) {

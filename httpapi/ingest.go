@@ -253,11 +253,12 @@ func (s *Server) listLivePositions(c echo.Context) error {
 		latS, lngS, _ := strings.Cut(near, ",")
 		lat, err1 := strconv.ParseFloat(latS, 64)
 		lng, err2 := strconv.ParseFloat(lngS, 64)
-		if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+		// Written so that NaN fails: every comparison with it is false.
+		if err1 != nil || err2 != nil || !(lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180) {
 			return enroute.FieldErrors(map[string]string{"near": "must be lat,lng"})
 		}
 		radius, err := strconv.ParseFloat(c.QueryParam("radius_m"), 64)
-		if err != nil || radius <= 0 || radius > 500_000 {
+		if err != nil || !(radius > 0 && radius <= 500_000) {
 			return enroute.FieldErrors(map[string]string{"radius_m": "must be between 0 and 500000"})
 		}
 		ps = s.tracker.Live.Near(lat, lng, radius, max)

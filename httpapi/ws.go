@@ -957,8 +957,8 @@ func decodeView(msg []byte) (*geo.BBox, error) {
 	if m.BBox == nil {
 		return nil, nil
 	}
-	b := geo.BBox{MinLat: m.BBox[0], MinLng: m.BBox[1], MaxLat: m.BBox[2], MaxLng: m.BBox[3]}
-	if err := b.Validate(); err != nil {
+	b, err := geo.NewBBox(m.BBox[0], m.BBox[1], m.BBox[2], m.BBox[3])
+	if err != nil {
 		return nil, errorf(enroute.EINVALID, "The bbox %v: [minLat,minLng,maxLat,maxLng].", err)
 	}
 	return &b, nil

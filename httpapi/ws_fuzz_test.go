@@ -72,7 +72,7 @@ func FuzzDecodeView(f *testing.F) {
 func TestDecodeView(t *testing.T) {
 	for msg, want := range map[string]string{
 		`{"type":"subscribe","bbox":[91,0,92,1]}`: "The bbox is out of range: [minLat,minLng,maxLat,maxLng].",
-		`{"type":"subscribe","bbox":[2,0,1,1]}`:   "The bbox must have min before max: [minLat,minLng,maxLat,maxLng].",
+		`{"type":"subscribe","bbox":[2,0,1,1]}`:   "The bbox must have minLat before maxLat: [minLat,minLng,maxLat,maxLng].",
 		`{"type":"subscribe","bbox":[1,2,3]}`:     enroute.ErrorMessage(errViewMsg),
 		`{"type":"watch"}`:                        enroute.ErrorMessage(errViewMsg),
 	} {
@@ -83,6 +83,13 @@ func TestDecodeView(t *testing.T) {
 	box, err := decodeView([]byte(`{"type":"subscribe","bbox":[41.10,-8.70,41.20,-8.55]}`))
 	if err != nil || box == nil || box.MinLat != 41.10 || box.MaxLng != -8.55 {
 		t.Fatalf("viewport = %+v, %v", box, err)
+	}
+	// Across the antimeridian, as west > east or as a map panned past 180.
+	for _, msg := range []string{`{"type":"subscribe","bbox":[-17,179.5,-16,-179.5]}`, `{"type":"subscribe","bbox":[-17,179.5,-16,180.5]}`} {
+		box, err := decodeView([]byte(msg))
+		if err != nil || box == nil || !box.Crosses() || !box.Contains(-16.5, -179.9) || !box.Contains(-16.5, 179.9) {
+			t.Errorf("%s: %+v, %v", msg, box, err)
+		}
 	}
 	if box, err := decodeView([]byte(`{"type":"subscribe"}`)); box != nil || err != nil {
 		t.Fatalf("everything = %+v, %v", box, err)

@@ -45,6 +45,21 @@ func TestHubViewport(t *testing.T) {
 	if ps, _ := wide.Take(); len(ps) != 2 {
 		t.Fatalf("wide = %+v", ps)
 	}
+	// Across the antimeridian (by cells and by the box) and every
+	// longitude of a band: before, neither got anything.
+	fiji := h.SubscribeView(&geo.BBox{MinLat: -17, MinLng: 179.5, MaxLat: -16.5, MaxLng: -179.5}, nil, nil)
+	band := h.SubscribeView(&geo.BBox{MinLat: 41.8, MinLng: -179.9, MaxLat: 41.9, MaxLng: 179.9}, nil, nil)
+	h.PublishPosition(livePos(3, -16.8, 179.9))
+	h.PublishPosition(livePos(4, -16.8, -179.9))
+	h.PublishPosition(livePos(2, 41.881, -87.63))
+	if ps, _ := fiji.Take(); len(ps) != 2 {
+		t.Errorf("across the antimeridian = %+v", ps)
+	}
+	if ps, _ := band.Take(); len(ps) != 1 || ps[0].Pos.TechnicianID != 2 {
+		t.Errorf("a band of every longitude = %+v", ps)
+	}
+	h.Unsubscribe(fiji)
+	h.Unsubscribe(band)
 	h.Unsubscribe(porto)
 	h.Unsubscribe(porto)
 	if h.Len() != 1 {

@@ -1,0 +1,235 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/uber/h3-go/v4"
+)
+
+// BBox is a latitude/longitude box, edges included. MinLng > MaxLng means
+// it crosses the antimeridian, as RFC 7946 (5.2) reads a GeoJSON bbox: it
+// holds the longitudes from MinLng east to 180 and from -180 east to
+// MaxLng. NewBBox makes one from what a client sends.
+type BBox struct {
+	MinLat, MinLng, MaxLat, MaxLng float64
+}
+
+// NewBBox returns the box from (minLat, minLng) in the south-west to
+// (maxLat, maxLng) in the north-east, or an error a client can act on.
+// Longitudes within [-180, 180] are taken as they are (west > east: across
+// the antimeridian). Longitudes up to ±540, as a map panned around the world
+// reports its view, must run west to east; they are wrapped into
+// [-180, 180], and a box 360° wide or more holds every longitude.
+func NewBBox(minLat, minLng, maxLat, maxLng float64) (BBox, error) {
+	for _, v := range [...]float64{minLat, minLng, maxLat, maxLng} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return BBox{}, errors.New("must be finite numbers")
+		}
+	}
+	b := BBox{minLat, minLng, maxLat, maxLng}
+	if math.Abs(minLng) > 180 || math.Abs(maxLng) > 180 {
+		switch {
+		case math.Abs(minLng) > 540 || math.Abs(maxLng) > 540:
+			return BBox{}, errors.New("has a longitude out of range")
+		case minLng > maxLng:
+			return BBox{}, errors.New("must run west to east when a longitude is beyond ±180")
+		case maxLng-minLng >= 360:
+			b.MinLng, b.MaxLng = -180, 180
+		default:
+			b.MinLng, b.MaxLng = wrapLng(minLng), wrapLng(maxLng)
+		}
+	}
+	return b, b.Validate()
+}
+
+// wrapLng returns lng in [-180, 180).
+func wrapLng(lng float64) float64 {
+	m := math.Mod(lng+180, 360)
+	if m < 0 {
+		m += 360
+	}
+	return m - 180
+}
+
+// ParseBBox reads "minLat,minLng,maxLat,maxLng" (south, west, north, east)
+// as NewBBox does.
+func ParseBBox(s string) (BBox, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return BBox{}, errors.New("must be minLat,minLng,maxLat,maxLng")
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return BBox{}, fmt.Errorf("value %d is not a number", i+1)
+		}
+		v[i] = f
+	}
+	return NewBBox(v[0], v[1], v[2], v[3])
+}
+
+// Validate reports a box that is out of range or upside down.
+func (b BBox) Validate() error {
+	for _, v := range [...]float64{b.MinLat, b.MinLng, b.MaxLat, b.MaxLng} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return errors.New("must be finite numbers")
+		}
+	}
+	switch {
+	case b.MinLat < -90 || b.MaxLat > 90 || b.MinLng < -180 || b.MaxLng > 180 || b.MaxLng < -180 || b.MinLng > 180:
+		return errors.New("is out of range")
+	case b.MinLat > b.MaxLat:
+		return errors.New("must have minLat before maxLat")
+	}
+	return nil
+}
+
+// Crosses reports whether b crosses the antimeridian.
+func (b BBox) Crosses() bool { return b.MinLng > b.MaxLng }
+
+// SpanLngDeg returns b's width in degrees of longitude, 0 to 360.
+func (b BBox) SpanLngDeg() float64 {
+	if b.Crosses() {
+		return 360 - (b.MinLng - b.MaxLng)
+	}
+	return b.MaxLng - b.MinLng
+}
+
+// Contains reports whether (lat, lng) is inside b, edges included.
+func (b BBox) Contains(lat, lng float64) bool {
+	if lat < b.MinLat || lat > b.MaxLat {
+		return false
+	}
+	if b.MinLng <= b.MaxLng {
+		return lng >= b.MinLng && lng <= b.MaxLng
+	}
+	return lng >= b.MinLng || lng <= b.MaxLng
+}
+
+// AreaKm2 returns b's area on the sphere: R² · width · (sin north − sin south).
+func (b BBox) AreaKm2() float64 {
+	const rad = math.Pi / 180
+	r := earthRadiusM / 1000
+	return r * r * b.SpanLngDeg() * rad * (math.Sin(b.MaxLat*rad) - math.Sin(b.MinLat*rad))
+}
+
+// parts returns b as boxes that do not cross the antimeridian.
+func (b BBox) parts() []BBox {
+	if !b.Crosses() {
+		return []BBox{b}
+	}
+	return []BBox{{b.MinLat, b.MinLng, b.MaxLat, 180}, {b.MinLat, -180, b.MaxLat, b.MaxLng}}
+}
+
+const (
+	// coverMaxLat: boxes reaching closer to a pole are filtered by the box
+	// itself, not covered with cells (a box's edges converge there).
+	coverMaxLat = 85
+	// coverStepDeg: a box's outline gets a vertex every this many degrees
+	// of longitude, since H3 joins vertices by great circles, not parallels:
+	// over 0.25° a great circle strays from the parallel by under 8 m
+	// (R·Δλ²/16 at worst, 45°), far less than a cell, which the ring of
+	// neighbours CellsInBBox adds makes up for.
+	coverStepDeg = 0.25
+)
+
+// CellsInBBox returns the cells of resolution res that cover b: every
+// cell with a point inside b is included (H3's polygon fill takes cells by
+// their centre, so a ring of neighbours is added and filtered). It returns
+// nil when the cover would need more than max cells, or when b is more than
+// 180° wide or comes within 5° of a pole; callers then filter by the box
+// itself. Its cost is bounded by max whatever b is.
+func CellsInBBox(b BBox, res, max int) []Cell {
+	if b.Validate() != nil || b.MinLat < -coverMaxLat || b.MaxLat > coverMaxLat || b.SpanLngDeg() > 180 {
+		return nil
+	}
+	if est := b.AreaKm2() / h3.HexagonAreaAvgKm2(res); est > float64(max) {
+		return nil
+	}
+	seen := map[h3.Cell]bool{}
+	var out []Cell
+	parts := b.parts()
+	for _, p := range parts {
+		loop := p.outline()
+		inner := h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, res)
+		// Corners and edges: cells whose centre is outside but that overlap.
+		for _, ll := range loop {
+			inner = append(inner, h3.LatLngToCell(ll, res))
+		}
+		for _, c := range inner {
+			for _, n := range c.GridDisk(1) {
+				if seen[n] {
+					continue
+				}
+				seen[n] = true
+				for _, q := range parts {
+					if overlaps(n, q) {
+						out = append(out, Cell(n))
+						break
+					}
+				}
+			}
+			if len(out) > max {
+				return nil
+			}
+		}
+	}
+	return out
+}
+
+// outline returns the loop around b (which does not cross the
+// antimeridian), a vertex every coverStepDeg along its parallels.
+func (b BBox) outline() h3.GeoLoop {
+	n := max(1, int(math.Ceil((b.MaxLng-b.MinLng)/coverStepDeg)))
+	loop := make(h3.GeoLoop, 0, 2*n+2)
+	for i := 0; i <= n; i++ { // south edge, west to east
+		loop = append(loop, h3.NewLatLng(b.MinLat, b.MinLng+(b.MaxLng-b.MinLng)*float64(i)/float64(n)))
+	}
+	for i := n; i >= 0; i-- { // north edge, east to west
+		loop = append(loop, h3.NewLatLng(b.MaxLat, b.MinLng+(b.MaxLng-b.MinLng)*float64(i)/float64(n)))
+	}
+	return loop
+}
+
+// overlaps reports whether cell c's boundary box meets b (which does not
+// cross the antimeridian). A cell astride the antimeridian has a boundary
+// box of every longitude, so it is kept: a cover may hold more than b.
+func overlaps(c h3.Cell, b BBox) bool {
+	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
+	for _, p := range c.Boundary() {
+		minLat, maxLat = math.Min(minLat, p.Lat), math.Max(maxLat, p.Lat)
+		minLng, maxLng = math.Min(minLng, p.Lng), math.Max(maxLng, p.Lng)
+	}
+	return minLat <= b.MaxLat && maxLat >= b.MinLat && minLng <= b.MaxLng && maxLng >= b.MinLng
+}
+
+// BBoxAround returns the box holding the circle of radiusM around a point:
+// across the antimeridian where the circle is, and of every longitude when
+// the circle holds a pole.
+func BBoxAround(lat, lng, radiusM float64) BBox {
+	const rad = math.Pi / 180
+	r := radiusM / earthRadiusM // the radius as an angle
+	dLat := r / rad
+	if lat-dLat <= -90 || lat+dLat >= 90 {
+		return BBox{MinLat: math.Max(lat-dLat, -90), MinLng: -180, MaxLat: math.Min(lat+dLat, 90), MaxLng: 180}
+	}
+	// The circle's widest longitudes are asin(sin r / cos lat) away.
+	s := math.Sin(r) / math.Cos(lat*rad)
+	if s >= 1 {
+		return BBox{MinLat: lat - dLat, MinLng: -180, MaxLat: lat + dLat, MaxLng: 180}
+	}
+	dLng := math.Asin(s) / rad
+	b := BBox{MinLat: lat - dLat, MinLng: lng - dLng, MaxLat: lat + dLat, MaxLng: lng + dLng}
+	if b.MinLng < -180 {
+		b.MinLng = wrapLng(b.MinLng)
+	}
+	if b.MaxLng > 180 {
+		b.MaxLng = wrapLng(b.MaxLng)
+	}
+	return b
+}
