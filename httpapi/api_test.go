@@ -393,6 +393,11 @@ func TestBadInput(t *testing.T) {
 		{"customer with locations", e.admin, "DELETE", "/api/v1/customers/" + itoa(s.cust), nil, 409, "conflict", "", "/api/v1/customers"},
 		{"body over 1 MiB", e.admin, "POST", "/api/v1/technicians", big, 413, "too_large", "", "/api/v1/technicians"},
 		{"unknown role", e.admin, "POST", "/api/v1/keys", `{"name":"x","role":"root"}`, 400, "invalid", "role", "/api/v1/keys"},
+		{"a path that is no file name", "", "GET", "/static/%c0%ae%c0%ae/etc/passwd", nil, 400, "invalid", "", ""},
+		{"a directory of assets", "", "GET", "/static/", nil, 404, "not_found", "", ""},
+		{"a directory of vendor assets", "", "GET", "/static/vendor/", nil, 404, "not_found", "", ""},
+		{"a directory without its slash", "", "GET", "/static/vendor", nil, 404, "not_found", "", ""},
+		{"no such asset", "", "GET", "/static/nothing.js", nil, 404, "not_found", "", ""},
 		{"xml body", e.admin, "POST", "/api/v1/technicians", "<name>Ana</name>", 415, "unsupported_media_type", "", "/api/v1/technicians"},
 	}
 	for _, tc := range tests {

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 
 	"github.com/enroutehq/enroute"
-	"github.com/enroutehq/enroute/static"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -21,12 +20,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
-	assets := http.StripPrefix("/static/", http.FileServer(http.FS(static.FS())))
-	e.GET("/static/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		assets.ServeHTTP(w, r)
-	})))
+	e.GET("/static/*", s.serveAsset)
 	e.GET("/api/v1/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", openapiYAML)
 	})
