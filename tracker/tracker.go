@@ -158,6 +158,7 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 	for i := range items {
 		it := &items[i]
 		if it.Err == "" {
+			normalize(&it.Pos)
 			it.Err = t.check(&it.Pos, now)
 		}
 		if it.Err != "" {
@@ -234,7 +235,36 @@ func (t *Tracker) publish(p *enroute.Position) {
 	}
 }
 
-// check returns why a fix is invalid on its own, or "".
+// Plausible altitudes, in metres: the Dead Sea's shore is at -430 and a
+// phone on a technician's way is not in an aircraft.
+const minAltitudeM, maxAltitudeM = -1000, 20_000
+
+// normalize applies the one rule every protocol's fixes follow: an optional
+// value a phone cannot have measured (a negative accuracy, speed, heading or
+// battery; a speed over 200 m/s; a heading past 360°; a battery over 100%)
+// is unknown, and so is an altitude outside -1,000 to 20,000 m (stored as
+// 0, as when a phone sends none). The fix itself is kept: its position is
+// what matters. A heading of exactly 360° is north, 0°.
+func normalize(p *enroute.Position) {
+	unknownUnless := func(v *float64, ok bool) {
+		if !ok && !math.IsNaN(*v) { // NaN is refused by check
+			*v = Unknown
+		}
+	}
+	unknownUnless(&p.AccuracyM, p.AccuracyM >= 0)
+	unknownUnless(&p.SpeedMPS, p.SpeedMPS >= 0 && p.SpeedMPS <= 200)
+	if p.HeadingDeg == 360 {
+		p.HeadingDeg = 0
+	}
+	unknownUnless(&p.HeadingDeg, p.HeadingDeg >= 0 && p.HeadingDeg < 360)
+	unknownUnless(&p.Battery, p.Battery >= 0 && p.Battery <= 100)
+	if !(p.AltitudeM >= minAltitudeM && p.AltitudeM <= maxAltitudeM) && !math.IsNaN(p.AltitudeM) {
+		p.AltitudeM = 0
+	}
+}
+
+// check returns why a fix is invalid on its own, or "". It follows
+// normalize.
 func (t *Tracker) check(p *enroute.Position, now time.Time) string {
 	switch {
 	case math.IsNaN(p.Lat) || math.IsNaN(p.Lng) || math.IsInf(p.Lat, 0) || math.IsInf(p.Lng, 0):
@@ -251,8 +281,6 @@ func (t *Tracker) check(p *enroute.Position, now time.Time) string {
 		return "ts is more than 5 minutes in the future"
 	case p.Time.Before(now.Add(-t.cfg.MaxAge)):
 		return fmt.Sprintf("ts is older than %v", t.cfg.MaxAge)
-	case p.SpeedMPS > 200 || (p.HeadingDeg >= 360) || p.Battery > 100:
-		return "speed, heading or battery is out of range"
 	}
 	for _, v := range []float64{p.AccuracyM, p.SpeedMPS, p.HeadingDeg, p.AltitudeM, p.Battery} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -345,6 +345,70 @@ func TestIngestCommitTimeout(t *testing.T) {
 	}
 }
 
+// TestOneRuleForEveryProtocol: the same impossible optional values, sent by
+// each protocol, are stored the same way (unknown), and the fix is kept.
+// Before, the native and OsmAnd protocols stored them as sent.
+func TestOneRuleForEveryProtocol(t *testing.T) {
+	tr, s, _ := start(t, tracker.Config{MaxAge: time.Hour})
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name                               string
+		acc, speedMPS, heading, batt, altM float64
+	}{
+		{"negative", -5, -3, -10, -2, 1e308},
+		{"too large", 10, 500, 400, 150, -5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := now.Add(-time.Duration(len(tc.name)) * time.Second)
+			native := fmt.Sprintf(`[{"ts":%q,"lat":41.15,"lng":-8.61,"accuracy_m":%g,"speed_mps":%g,"heading_deg":%g,"battery":%g,"altitude_m":%g}]`,
+				ts.Format(time.RFC3339), tc.acc, tc.speedMPS, tc.heading, tc.batt, tc.altM)
+			items, err := tracker.DecodeNative([]byte(native))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, osm, err := tracker.DecodeOsmAnd(map[string][]string{"id": {"x"}, "lat": {"41.15"}, "lon": {"-8.61"},
+				"timestamp": {fmt.Sprint(ts.Unix())}, "accuracy": {fmt.Sprint(tc.acc)}, "speed": {fmt.Sprint(tc.speedMPS / (1852.0 / 3600))},
+				"bearing": {fmt.Sprint(tc.heading)}, "batt": {fmt.Sprint(tc.batt)}, "altitude": {fmt.Sprint(tc.altM)}}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, traccar, err := tracker.DecodeTraccarJSON([]byte(fmt.Sprintf(`{"device_id":"x","location":{"timestamp":%q,"coords":{"latitude":41.15,"longitude":-8.61,"accuracy":%g,"speed":%g,"heading":%g,"altitude":%g},"battery":{"level":%g}}}`,
+				ts.Format(time.RFC3339), tc.acc, tc.speedMPS, tc.heading, tc.altM, tc.batt/100)), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, _, err := tracker.DecodeOwnTracks([]byte(fmt.Sprintf(`{"_type":"location","lat":41.15,"lon":-8.61,"tst":%d,"acc":%g,"vel":%g,"cog":%g,"batt":%g,"alt":%g}`,
+				ts.Unix(), tc.acc, tc.speedMPS*3.6, tc.heading, tc.batt, tc.altM)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			protocols := map[string]enroute.Position{"native": items[0].Pos, "osmand": osm, "traccar": traccar, "owntracks": own}
+			tech := int64(100 + 10*len(tc.name))
+			for name, p := range protocols {
+				tech++
+				res, err := tr.Ingest(context.Background(), &enroute.Device{ID: tech, TechnicianID: tech}, []tracker.Item{{Pos: p}})
+				if err != nil || res.Accepted != 1 {
+					t.Fatalf("%s: %+v, %v", name, res, err)
+				}
+				got, err := s.FindPositions(context.Background(), enroute.PositionFilter{TechnicianID: &tech})
+				if err != nil || len(got) != 1 {
+					t.Fatalf("%s: stored %+v, %v", name, got, err)
+				}
+				g := got[0]
+				wantAcc := tracker.Unknown
+				if tc.acc >= 0 {
+					wantAcc = tc.acc
+				}
+				if g.AccuracyM != wantAcc || g.SpeedMPS != tracker.Unknown || g.HeadingDeg != tracker.Unknown ||
+					g.Battery != tracker.Unknown || g.AltitudeM != 0 {
+					t.Errorf("%s stored accuracy %v, speed %v, heading %v, battery %v, altitude %v; want %v, unknown, unknown, unknown, 0",
+						name, g.AccuracyM, g.SpeedMPS, g.HeadingDeg, g.Battery, g.AltitudeM, wantAcc)
+				}
+			}
+		})
+	}
+}
+
 // TestLiveBoxes: boxes of any shape find the right technicians. Before, the
 // world (H3 asked to fill it: 39 s and 5.1 GB) and a band of every longitude
 // found nobody, and a box across the antimeridian was refused.
