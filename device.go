@@ -41,8 +41,6 @@ type DeviceFilter struct {
 	TokenHash    []byte
 	// IncludeRevoked lists revoked devices too.
 	IncludeRevoked bool
-	// RevokedSince, when set, lists only the devices revoked at or after it.
-	RevokedSince *time.Time
 	Page
 }
 
@@ -58,4 +56,12 @@ type DeviceStore interface {
 	// RevokeDevice stops a device from sending. Revoking twice is not an
 	// error. Returns ENOTFOUND.
 	RevokeDevice(ctx context.Context, id int64) (*Device, error)
+	// ReplaceDeviceToken gives an active device a new token (its hash, see
+	// HashSecret): the old one stops working. Returns ENOTFOUND, or
+	// ECONFLICT for a revoked device.
+	ReplaceDeviceToken(ctx context.Context, id int64, tokenHash []byte) (*Device, error)
+	// DevicesChangedSince returns the ids of the devices revoked, given a
+	// new token, or deleted with their technician at or after t: what a
+	// node must stop trusting from its cache and its open streams.
+	DevicesChangedSince(ctx context.Context, t time.Time) ([]int64, error)
 }

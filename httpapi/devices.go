@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -32,8 +33,9 @@ const (
 
 // deviceCache remembers device lookups so the hot path does not query the
 // store per request: found devices for deviceFoundTTL, unknown ones for
-// deviceMissingTTL. Every deviceRevokedEvery a lookup first asks the store
-// for the devices revoked since the last time and forgets them.
+// deviceMissingTTL. Every deviceRevokedEvery a lookup (or watch) first asks
+// the store for the devices revoked, given a new token or deleted since the
+// last time, and forgets them.
 //
 // Concurrency: safe for concurrent use; one caller at a time asks about
 // revocations while the others go on with what the cache knows.
@@ -45,6 +47,7 @@ type deviceCache struct {
 	m        map[string]deviceEntry
 	checked  time.Time // when the last revocation question was asked
 	checking bool
+	onChange func(ids []int64) // given the ids of changed devices; set before use
 }
 
 type deviceEntry struct {
@@ -120,7 +123,7 @@ func (c *deviceCache) warm(ctx context.Context) (int, error) {
 var errEnough = errors.New("enough")
 
 func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, error) {
-	if err := c.forgetRevoked(ctx); err != nil {
+	if err := c.forgetChanged(ctx, false); err != nil {
 		return nil, err
 	}
 	now := c.now()
@@ -154,46 +157,74 @@ func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, err
 	return e.dev, nil
 }
 
-// forgetRevoked asks the store, when deviceRevokedEvery has passed, which
-// devices were revoked since the last question (less a margin), and drops
-// them from the cache. If another caller is asking, it returns at once.
-func (c *deviceCache) forgetRevoked(ctx context.Context) error {
+// forgetChanged asks the store, when deviceRevokedEvery has passed (or
+// always when force is set), which devices were revoked, given a new token
+// or deleted since the last question (less a margin), drops them from the
+// cache and hands their ids to onChange. If another caller is asking, a
+// call without force returns at once.
+func (c *deviceCache) forgetChanged(ctx context.Context, force bool) error {
 	now := c.now()
 	c.mu.Lock()
-	if c.checking || now.Sub(c.checked) < deviceRevokedEvery {
+	if !force && (c.checking || now.Sub(c.checked) < deviceRevokedEvery) {
 		c.mu.Unlock()
 		return nil
 	}
-	c.checking = true
 	since := c.checked.Add(-deviceRevokedMargin)
+	if !force {
+		c.checking = true
+	}
 	c.mu.Unlock()
 
-	ds, err := c.store.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &since})
+	ids, err := c.store.DevicesChangedSince(ctx, since)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.checking = false
-	if err != nil {
+	if !force {
+		c.checking = false
+		if err == nil {
+			c.checked = now
+		}
+	}
+	if err != nil || len(ids) == 0 {
+		c.mu.Unlock()
 		return err
 	}
-	c.checked = now
-	if len(ds) == 0 {
-		return nil
-	}
-	gone := make(map[int64]bool, len(ds))
-	for _, d := range ds {
-		gone[d.ID] = true
+	gone := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
 	}
 	for k, e := range c.m {
 		if e.dev != nil && gone[e.dev.ID] {
 			delete(c.m, k)
 		}
 	}
+	onChange := c.onChange
+	c.mu.Unlock()
+	if onChange != nil {
+		onChange(ids)
+	}
 	return nil
 }
 
-// forget drops cached lookups, after a device is revoked on this node.
-func (c *deviceCache) forget() {
-	c.mu.Lock()
-	clear(c.m)
-	c.mu.Unlock()
+// changed is called after a device was revoked, given a new token or
+// deleted on this node, once that has committed: the cache and the
+// device's open streams let go of it at once, not at the next question.
+func (c *deviceCache) changed(ctx context.Context) error {
+	return c.forgetChanged(context.WithoutCancel(ctx), true)
+}
+
+// watch asks about changed devices every deviceRevokedEvery until ctx
+// ends, so that a stream of a device changed on another node closes within
+// that time even when no request comes to ask.
+func (c *deviceCache) watch(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(deviceRevokedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.forgetChanged(ctx, false); err != nil && ctx.Err() == nil {
+				logger.Warn("ask for changed devices", "err", err)
+			}
+		}
+	}
 }

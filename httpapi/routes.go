@@ -55,6 +55,7 @@ func (s *Server) routes() {
 	api.POST("/technicians/:id/devices", s.createDevice, admin...)
 	api.GET("/technicians/:id/devices", s.listDevices, admin...)
 	api.DELETE("/devices/:id", s.revokeDevice, admin...)
+	api.POST("/devices/:id/token", s.replaceDeviceToken, admin...)
 
 	api.POST("/customers", s.createCustomer, staff...)
 	api.GET("/customers", s.listCustomers, staff...)

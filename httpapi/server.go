@@ -5,7 +5,9 @@
 // importer of echo and of fasthttp.
 //
 // Concurrency: handlers run concurrently, one goroutine per request, and
-// share nothing but the store and the metrics, both safe for concurrent use.
+// share the store, the metrics, the device cache and the open device
+// streams, all safe for concurrent use. NewServer starts one goroutine of
+// the server's own (it asks every 2 s which devices changed); Close ends it.
 // Server.Close may be called once Serve has started, from any goroutine.
 package httpapi
 
@@ -97,6 +99,9 @@ type Server struct {
 	conns         conns
 	wsWG          sync.WaitGroup // connection goroutines
 	devices       *deviceCache
+	streams       deviceStreams
+	stop          context.CancelFunc // ends the goroutines the server owns (bg)
+	bg            sync.WaitGroup
 	osmandSrv     *fasthttp.Server
 	osmandMu      sync.Mutex
 	osmandLns     []net.Listener // what ServeOsmAnd was given, closed by Close
@@ -139,6 +144,10 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		metrics:  newMetrics(cfg.Registry),
 		now:      time.Now,
 	}
+	s.devices.onChange = s.streams.close
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.bg.Go(func() { s.devices.watch(ctx, s.logger) })
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -182,6 +191,8 @@ func (s *Server) Serve(ln net.Listener) error {
 // in-flight requests finish (until ctx ends) and connections close.
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
+	s.stop()
+	s.bg.Wait()
 	s.conns.closeAll()
 	err := errors.Join(s.srv.Shutdown(ctx), s.closeOsmAnd(ctx))
 	done := make(chan struct{})

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -70,8 +71,16 @@ func (s *Server) patchTechnician(c echo.Context) error {
 	return c.JSON(http.StatusOK, t)
 }
 
+// deleteTechnician deletes a technician without assignments, and its
+// devices: their open streams close.
 func (s *Server) deleteTechnician(c echo.Context) error {
-	return deleteByID(c, s.store.DeleteTechnician)
+	return deleteByID(c, func(ctx context.Context, id int64) error {
+		if err := s.store.DeleteTechnician(ctx, id); err != nil {
+			return err
+		}
+		s.afterDeviceChange(c)
+		return nil
+	})
 }
 
 type deviceRequest struct {
@@ -134,8 +143,41 @@ func (s *Server) revokeDevice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.devices.forget()
+	s.afterDeviceChange(c)
 	return c.JSON(http.StatusOK, d)
+}
+
+// replaceDeviceToken gives a device a new token, shown once, for a phone
+// whose token may have leaked: the old token stops at once, its open
+// streams are closed, and the device keeps its identity and history.
+func (s *Server) replaceDeviceToken(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := decodeOptional(c, &struct{}{}); err != nil {
+		return err
+	}
+	token := enroute.NewDeviceToken()
+	d, err := s.store.ReplaceDeviceToken(c.Request().Context(), id, enroute.HashSecret(token))
+	if err != nil {
+		return err
+	}
+	s.afterDeviceChange(c)
+	return jsonWithSecret(c, http.StatusOK, deviceCreated{Device: d, Token: &token}, deviceCreated{Device: d})
+}
+
+// afterDeviceChange makes this node let go of the devices just revoked,
+// given a new token or deleted, once the request's transaction commits:
+// cached lookups dropped, open streams closed. Other nodes do within
+// deviceRevokedEvery.
+func (s *Server) afterDeviceChange(c echo.Context) {
+	ctx := c.Request().Context()
+	s.store.AfterCommit(ctx, func() {
+		if err := s.devices.changed(ctx); err != nil {
+			s.logger.Warn("ask for changed devices", "err", err)
+		}
+	})
 }
 
 // historySpan is how far back a technician's history goes when the

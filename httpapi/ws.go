@@ -1006,9 +1006,13 @@ func (s *Server) deviceStream(c echo.Context, dev *enroute.Device) error {
 	return nil
 }
 
-// stream reads a device's batches and acknowledges each once committed.
+// stream reads a device's batches and acknowledges each once committed,
+// until the device is revoked, given a new token or deleted: its streams
+// are closed then, and a batch read meanwhile is not taken.
 func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
 	ctx := context.Background() // the request's context ends with the handler
+	gone := s.streams.add(dev.ID, ws)
+	defer s.streams.remove(dev.ID, ws)
 	// Keepalive from a timer: WriteControl may run beside the acks below.
 	var ping *time.Timer
 	ping = time.AfterFunc(pingPeriod, func() {
@@ -1019,7 +1023,7 @@ func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
 	defer func() { ping.Stop(); ws.Close() }()
 	for {
 		_, msg, err := ws.ReadMessage()
-		if err != nil {
+		if err != nil || gone.Load() {
 			return
 		}
 		ack := deviceAck{Type: "ack"}

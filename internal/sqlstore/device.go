@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/enroutehq/enroute"
 )
@@ -36,10 +37,7 @@ func (s *Store) FindDevices(ctx context.Context, f enroute.DeviceFilter) ([]*enr
 	if f.TokenHash != nil {
 		w.add("token_hash = ?", f.TokenHash)
 	}
-	switch {
-	case f.RevokedSince != nil:
-		w.add("revoked_at >= ?", enroute.Timestamp(*f.RevokedSince))
-	case !f.IncludeRevoked:
+	if !f.IncludeRevoked {
 		w.conds = append(w.conds, "revoked_at IS NULL")
 	}
 	return list(ctx, s.q(ctx), "SELECT "+deviceCols+" FROM devices"+w.sql(f.Page), w.args, scanDevice)
@@ -76,12 +74,67 @@ func (s *Store) CreateDevice(ctx context.Context, d *enroute.Device, tokenHash [
 func (s *Store) RevokeDevice(ctx context.Context, id int64) (*enroute.Device, error) {
 	var d *enroute.Device
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.q(ctx).Exec(ctx, "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", s.now(), id); err != nil {
+		now := s.now()
+		n, err := s.q(ctx).Exec(ctx, "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", now, id)
+		if err != nil {
 			return fmt.Errorf("revoke device: %w", err)
 		}
-		var err error
+		if n > 0 {
+			if err := s.deviceChanged(ctx, id, now); err != nil {
+				return err
+			}
+		}
 		d, err = s.FindDeviceByID(ctx, id)
 		return err
 	})
 	return d, err
+}
+
+// ReplaceDeviceToken implements enroute.DeviceStore.
+func (s *Store) ReplaceDeviceToken(ctx context.Context, id int64, tokenHash []byte) (*enroute.Device, error) {
+	if len(tokenHash) != 32 {
+		return nil, enroute.Errorf(enroute.EINVALID, "Device token hash must be 32 bytes.")
+	}
+	var d *enroute.Device
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if d, err = s.FindDeviceByID(ctx, id); err != nil {
+			return err
+		} else if d.Revoked() {
+			return enroute.Errorf(enroute.ECONFLICT, "Device %d is revoked; register a new one.", id)
+		}
+		now := s.now()
+		if _, err := s.q(ctx).Exec(ctx, "UPDATE devices SET token_hash = $1 WHERE id = $2", tokenHash, id); err != nil {
+			return fmt.Errorf("replace device token: %w", err)
+		}
+		d.TokenHash = tokenHash
+		return s.deviceChanged(ctx, id, now)
+	})
+	return d, err
+}
+
+// DevicesChangedSince implements enroute.DeviceStore.
+func (s *Store) DevicesChangedSince(ctx context.Context, t time.Time) ([]int64, error) {
+	rows, err := s.q(ctx).Query(ctx, "SELECT DISTINCT device_id FROM device_changes WHERE changed_at >= $1", enroute.Timestamp(t))
+	if err != nil {
+		return nil, fmt.Errorf("find changed devices: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan changed device: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// deviceChanged records that device id changed at t, for the other nodes.
+func (s *Store) deviceChanged(ctx context.Context, id int64, t time.Time) error {
+	if _, err := s.q(ctx).Exec(ctx, "INSERT INTO device_changes (device_id, changed_at) VALUES ($1, $2)", id, t); err != nil {
+		return fmt.Errorf("record device change: %w", err)
+	}
+	return nil
 }

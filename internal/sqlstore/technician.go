@@ -83,7 +83,15 @@ func (s *Store) findTechnicianForUpdate(ctx context.Context, id int64) (*enroute
 }
 
 // DeleteTechnician implements enroute.TechnicianStore.
+// Its devices go with it, recorded as changed so that every node closes
+// their streams.
 func (s *Store) DeleteTechnician(ctx context.Context, id int64) error {
-	return s.deleteRow(ctx, "technicians", "Technician", id,
-		"The technician has assignments; deactivate them instead (PATCH active=false) to keep the history.")
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.q(ctx).Exec(ctx, `INSERT INTO device_changes (device_id, changed_at)
+			SELECT id, $1 FROM devices WHERE technician_id = $2`, s.now(), id); err != nil {
+			return fmt.Errorf("record device changes: %w", err)
+		}
+		return s.deleteRow(ctx, "technicians", "Technician", id,
+			"The technician has assignments; deactivate them instead (PATCH active=false) to keep the history.")
+	})
 }

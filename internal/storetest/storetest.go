@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -228,17 +229,50 @@ func testDevices(t *testing.T, s enroute.Store) {
 		if len(all) != 1 {
 			t.Fatalf("with revoked = %v", all)
 		}
-		// Revoked since: at or after the time, not before.
+		// Changed since: at or after the revocation, not after it; the
+		// second revocation changed nothing.
 		since := *r.RevokedAt
-		lately, err := s.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &since})
+		lately, err := s.DevicesChangedSince(ctx, since)
 		must(t, err)
-		if len(lately) != 1 || lately[0].ID != d.ID {
-			t.Fatalf("revoked since its revocation = %v", lately)
+		if !slices.Contains(lately, d.ID) {
+			t.Fatalf("changed since its revocation = %v, want %d in it", lately, d.ID)
 		}
 		after := since.Add(time.Millisecond)
-		if later, err := s.FindDevices(ctx, enroute.DeviceFilter{RevokedSince: &after}); err != nil || len(later) != 0 {
-			t.Fatalf("revoked since after its revocation = %v, %v", later, err)
+		if later, err := s.DevicesChangedSince(ctx, after); err != nil || slices.Contains(later, d.ID) {
+			t.Fatalf("changed since after its revocation = %v, %v", later, err)
 		}
+	})
+	t.Run("ReplaceDeviceToken", func(t *testing.T) {
+		d := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier()}
+		old := enroute.NewDeviceToken()
+		must(t, s.CreateDevice(ctx, d, enroute.HashSecret(old)))
+		before := time.Now().Add(-time.Second)
+		if ids, err := s.DevicesChangedSince(ctx, before); err != nil || slices.Contains(ids, d.ID) {
+			t.Fatalf("a new device changed: %v, %v", ids, err)
+		}
+		fresh := enroute.NewDeviceToken()
+		got, err := s.ReplaceDeviceToken(ctx, d.ID, enroute.HashSecret(fresh))
+		must(t, err)
+		if got.ID != d.ID || got.Identifier != d.Identifier || !bytes.Equal(got.TokenHash, enroute.HashSecret(fresh)) {
+			t.Fatalf("replaced = %+v", got)
+		}
+		if ds, err := s.FindDevices(ctx, enroute.DeviceFilter{TokenHash: enroute.HashSecret(old)}); err != nil || len(ds) != 0 {
+			t.Fatalf("the old token still finds %v, %v", ds, err)
+		}
+		if ds, err := s.FindDevices(ctx, enroute.DeviceFilter{TokenHash: enroute.HashSecret(fresh)}); err != nil || len(ds) != 1 || ds[0].ID != d.ID {
+			t.Fatalf("the new token finds %v, %v", ds, err)
+		}
+		if ids, err := s.DevicesChangedSince(ctx, before); err != nil || !slices.Contains(ids, d.ID) {
+			t.Fatalf("changed since = %v, %v; want %d in it", ids, err, d.ID)
+		}
+		_, err = s.ReplaceDeviceToken(ctx, d.ID, []byte("short"))
+		wantCode(t, err, enroute.EINVALID)
+		_, err = s.ReplaceDeviceToken(ctx, 999999, enroute.HashSecret(fresh+"x"))
+		wantCode(t, err, enroute.ENOTFOUND)
+		_, err = s.RevokeDevice(ctx, d.ID)
+		must(t, err)
+		_, err = s.ReplaceDeviceToken(ctx, d.ID, enroute.HashSecret(fresh+"y"))
+		wantCode(t, err, enroute.ECONFLICT)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		d := &enroute.Device{TechnicianID: 999999, Identifier: enroute.NewDeviceIdentifier()}
@@ -250,9 +284,14 @@ func testDevices(t *testing.T, s enroute.Store) {
 		other := newTechnician(t, s, "Cy")
 		d := &enroute.Device{TechnicianID: other.ID, Identifier: enroute.NewDeviceIdentifier()}
 		must(t, s.CreateDevice(ctx, d, enroute.HashSecret(enroute.NewDeviceToken())))
+		before := time.Now().Add(-time.Second)
 		must(t, s.DeleteTechnician(ctx, other.ID))
 		_, err := s.FindDeviceByID(ctx, d.ID)
 		wantCode(t, err, enroute.ENOTFOUND)
+		// Its devices are gone, and every node can learn that they changed.
+		if ids, err := s.DevicesChangedSince(ctx, before); err != nil || !slices.Contains(ids, d.ID) {
+			t.Fatalf("changed since the deletion = %v, %v; want %d in it", ids, err, d.ID)
+		}
 	})
 }
 
