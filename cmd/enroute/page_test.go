@@ -791,3 +791,55 @@ func TestTrackingPageReconnects(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestBoardShowsUserTextAsText: names, job numbers and addresses that look
+// like HTML are shown as the text they are, in the list and in the map's
+// tooltips. Before, Leaflet parsed the tooltips as HTML and made the
+// elements (the Content-Security-Policy stopped their scripts).
+func TestBoardShowsUserTextAsText(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	name := `<img src=x onerror="window.pwned=1">Ana`
+	number := `<b id="bold">J-1</b>`
+	address := `<svg onload="window.pwned=2"></svg>1 Main St`
+	tech, _, token := st.device(name)
+	c := st.ok("POST", "/api/v1/customers", map[string]any{"name": `<i>Maria</i>`, "phone": "+351912345678"}).id()
+	l := st.ok("POST", "/api/v1/locations", map[string]any{"customer_id": c, "address": address, "lat": 41.1496, "lng": -8.606, "verified": true}).id()
+	job := st.ok("POST", "/api/v1/jobs", map[string]any{"number": number, "customer_id": c, "location_id": l,
+		"window_start": "2026-11-27T09:00:00Z", "window_end": "2026-11-27T11:00:00Z"}).id()
+	st.move(st.assign(job, tech), "dispatch")
+	st.fixAt(token, 41.1420, -8.6080)
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", testAdminToken)
+	// Both markers (the technician and the site) show their tooltips.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#map path.leaflet-interactive").length === 2`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("markers: %v", err)
+	}
+	hover := `(function () { document.querySelectorAll("#map path.leaflet-interactive").forEach(function (p) { p.dispatchEvent(new MouseEvent("mouseover", {bubbles: true})); }); return true; })()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](hover+` && document.querySelectorAll(".leaflet-tooltip").length >= 1`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("no tooltip opened: %v", err)
+	}
+	eval[bool](t, ctx, hover)
+	tips := eval[[]string](t, ctx, `Array.from(document.querySelectorAll(".leaflet-tooltip")).map(function (e) { return e.textContent; })`)
+	want := map[string]bool{name: false, name + " → " + number + ": " + address: false}
+	for _, tip := range tips {
+		if _, ok := want[tip]; ok {
+			want[tip] = true
+		}
+	}
+	for w, seen := range want {
+		if !seen {
+			t.Errorf("no tooltip reads %q; tooltips: %q", w, tips)
+		}
+	}
+	if made := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("img:not(.leaflet-tile), svg svg, #bold, i:not(.dot)")).map(function (e) { return e.outerHTML; })`); len(made) != 0 {
+		t.Errorf("elements made from user text: %q", made)
+	}
+	if row := eval[string](t, ctx, fmt.Sprintf(`document.querySelector('tr[data-tech="%d"]').innerText`, tech)); !strings.Contains(row, name) || !strings.Contains(row, number) {
+		t.Errorf("the row reads %q", row)
+	}
+	if pwned := eval[bool](t, ctx, `window.pwned !== undefined`); pwned {
+		t.Error("user text ran a script")
+	}
+}

@@ -28,6 +28,8 @@
     });
   }
   function tech(id) { return techs[id] || (techs[id] = { name: "Technician " + id, status: "idle" }); }
+  // Leaflet reads a string as HTML: user text goes in as an element's text.
+  function tip(text) { return el("span", text || ""); }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text) { e.textContent = text; } if (cls) { e.className = cls; } return e; }
 
   function loadPeople() {
@@ -35,7 +37,11 @@
       api("GET", "/api/v1/technicians?active=true&limit=1000"),
       api("GET", "/api/v1/assignments?status=dispatched,working&limit=1000")
     ]).then(function (r) {
-      r[0].items.forEach(function (t) { tech(t.id).name = t.name; });
+      r[0].items.forEach(function (t) {
+        var mine = tech(t.id);
+        if (mine.marker && mine.name !== t.name) { mine.marker.setTooltipContent(tip(t.name)); }
+        mine.name = t.name;
+      });
       Object.keys(techs).forEach(function (id) { techs[id].status = "idle"; techs[id].assignment = null; });
       r[1].items.forEach(function (a) { var t = tech(a.technician_id); t.status = a.status; t.assignment = a.id; });
       redraw();
@@ -65,7 +71,7 @@
     if (t.destMarker && (!want || t.destMarker.dest !== want)) { map.removeLayer(t.destMarker); t.destMarker = null; }
     if (want && !t.destMarker) {
       t.destMarker = L.circleMarker([want.lat, want.lng], { radius: 6, weight: 3, color: colour("dispatched"), fillColor: "#fff", fillOpacity: 1, className: "dest" })
-        .addTo(map).bindTooltip(t.name + " → " + want.number + ": " + want.address);
+        .addTo(map).bindTooltip(tip(t.name + " → " + want.number + ": " + want.address));
       t.destMarker.dest = want;
     }
   }
@@ -78,7 +84,7 @@
     if (!map || !window.L) { return; }
     var ll = [p.lat, p.lng];
     if (!t.marker) {
-      t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status) }).addTo(map).bindTooltip(t.name);
+      t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status) }).addTo(map).bindTooltip(tip(t.name));
       t.marker.on("click", function () { toggleTrack(String(p.technician_id)); });
       fit();
     } else {
