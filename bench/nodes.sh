@@ -18,6 +18,9 @@ n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 nats=${NATS:-nats://127.0.0.1:4222}
 export ENROUTE_ADMIN_TOKEN=bench-admin-token-0123456789
+# The load comes from one address, many phones and customers at once: the
+# rate limits are for people and scripts, not for it.
+export ENROUTE_RATE_PUBLIC=off ENROUTE_RATE_API=off ENROUTE_RATE_UNKNOWN=off ENROUTE_RATE_LOGIN=off
 bin=${ENROUTE_BIN:-./bin/enroute}
 if [ "${SERVER:-}" = floor ]; then
   # The floor: bench/floor, the endpoints with nothing behind them, in

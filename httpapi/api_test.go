@@ -39,6 +39,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, httpapi.Config{})
+}
+
+// newEnvWith is newEnv with the server's configuration.
+func newEnvWith(t *testing.T, cfg httpapi.Config) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
 	if err != nil {
@@ -59,9 +65,10 @@ func newEnv(t *testing.T) *env {
 		Notify:  notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
 		Hooks:   []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
 	}
-	srv := httpapi.NewServer(httpapi.Config{}, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpapi.NewServer(cfg, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
 	e.url = ts.URL
 	e.doc = loadOpenAPI(t, e)
 	return e

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -26,7 +27,13 @@ func (s *Server) authenticate(roles ...enroute.Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			key, err := s.apiKey(c)
 			if err != nil {
+				if r := c.Request(); enroute.ErrorCode(err) == enroute.EUNAUTHORIZED && (r.Header.Get(echo.HeaderAuthorization) != "" || len(r.Cookies()) > 0) {
+					return s.unknownFrom(c.RealIP(), err) // a key or session named that does not exist
+				}
 				return err
+			}
+			if d := s.limits.api.take(strconv.FormatInt(key.ID, 10), s.now()); d > 0 {
+				return errRateLimited(d)
 			}
 			for _, r := range roles {
 				if key.Role == r {

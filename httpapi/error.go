@@ -17,6 +17,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupported      = "unsupported_media_type"
 	codeBusy             = "busy"
+	codeRateLimited      = "rate_limited"
 	codeUnavailable      = "unavailable"
 )
 
@@ -32,6 +33,7 @@ var statusOf = map[string]int{
 	codeHeadTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	codeUnsupported:       http.StatusUnsupportedMediaType,
 	codeBusy:              http.StatusTooManyRequests,
+	codeRateLimited:       http.StatusTooManyRequests,
 	codeUnavailable:       http.StatusServiceUnavailable,
 	enroute.EINTERNAL:     http.StatusInternalServerError,
 }
@@ -84,7 +86,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
 	if status == http.StatusTooManyRequests {
-		c.Response().Header().Set("Retry-After", "1")
+		c.Response().Header().Set("Retry-After", retryAfter(err))
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

@@ -32,7 +32,7 @@ func (s *Server) withDevice(next func(echo.Context, *enroute.Device) error) echo
 		if err != nil {
 			return err
 		} else if dev == nil {
-			return errorf(enroute.EUNAUTHORIZED, "The device token is unknown or revoked.")
+			return s.unknownFrom(c.RealIP(), errorf(enroute.EUNAUTHORIZED, "The device token is unknown or revoked."))
 		}
 		return next(c, dev)
 	}
@@ -194,7 +194,7 @@ func (s *Server) postOwnTracks(c echo.Context) error {
 		return err
 	} else if dev == nil {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="enroute"`)
-		return errorf(enroute.EUNAUTHORIZED, "Unknown device: use the device token as the password, or its identifier as ?id= or the Device ID.")
+		return s.unknownFrom(c.RealIP(), errorf(enroute.EUNAUTHORIZED, "Unknown device: use the device token as the password, or its identifier as ?id= or the Device ID."))
 	}
 	body, err := readBody(c)
 	if err != nil {

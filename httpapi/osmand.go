@@ -170,7 +170,8 @@ func (s *Server) osmandFix(ctx *fasthttp.RequestCtx) error {
 	if lerr != nil {
 		return lerr
 	} else if dev == nil {
-		return errorf(enroute.EINVALID, "Unknown device identifier; copy it from the device's page into the app's Device identifier setting.")
+		return s.unknownFrom(s.limits.clientAddr(ctx.RemoteAddr(), ctx.Request.Header.Peek("X-Forwarded-For")),
+			errorf(enroute.EINVALID, "Unknown device identifier; copy it from the device's page into the app's Device identifier setting."))
 	}
 	if err != nil {
 		return errorf(enroute.EINVALID, "%s.", err.Error())
@@ -192,7 +193,7 @@ func (s *Server) osmandError(ctx *fasthttp.RequestCtx, err error) {
 		s.logger.Error("internal error", "err", err, "listener", "osmand")
 	}
 	if status == http.StatusTooManyRequests {
-		ctx.Response.Header.Set("Retry-After", "1")
+		ctx.Response.Header.Set("Retry-After", retryAfter(err))
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")

@@ -40,9 +40,10 @@ func (s *Server) routes() {
 	}
 	if s.hub != nil {
 		api.GET("/live", s.watchBoard, s.authenticate(enroute.RoleAdmin, enroute.RoleDispatcher))
-		e.GET("/t/:token/live", s.watchAssignment)
-		e.GET("/t/:token/state", s.trackingState)
-		e.GET("/t/:token", s.trackingPage)
+		public := s.limitIP(s.limits.public)
+		e.GET("/t/:token/live", s.watchAssignment, public)
+		e.GET("/t/:token/state", s.trackingState, public)
+		e.GET("/t/:token", s.trackingPage, public)
 	}
 
 	api.POST("/technicians", s.createTechnician, admin...)
@@ -90,9 +91,9 @@ func (s *Server) routes() {
 
 	api.GET("/jobs/:id/messages", s.listJobMessages, staff...)
 	s.settingsRoutes(api, admin)
-	api.POST("/sms/inbound", s.inboundSMS)
+	api.POST("/sms/inbound", s.inboundSMS, s.limitIP(s.limits.webhook))
 
-	api.POST("/session", s.login)
+	api.POST("/session", s.login, s.limitIP(s.limits.login))
 	api.DELETE("/session", s.logout)
 	e.GET("/settings/dispatch-notifications", func(c echo.Context) error {
 		s.pageHeaders(c)

@@ -63,6 +63,9 @@ type Config struct {
 	// VerifyInboundSMS checks the signature of the SMS provider's inbound
 	// webhook; nil turns the webhook off.
 	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
+	// RateLimits bound what each client may ask; zero values mean
+	// DefaultRateLimits.
+	RateLimits RateLimits
 }
 
 // The default map tiles.
@@ -108,6 +111,7 @@ type Server struct {
 	osmandClosed  bool
 	ingestMetrics *ingestMetrics
 	metrics       *metrics
+	limits        limiters
 	draining      atomic.Bool
 	now           func() time.Time
 }
@@ -148,8 +152,10 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.devices.watch(ctx, s.logger) })
+	s.limits = newLimiters(cfg.RateLimits, cfg.Registry)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = s.limits.ipExtractor()
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: func() string { return enroute.NewSecret("", 12) },

@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/tracker"
 )
@@ -55,6 +57,7 @@ type Config struct {
 	Demo              bool
 	NATSURL           string // ENROUTE_NATS_URL only: it may hold credentials
 	NATSPrefix        string
+	RateLimits        httpapi.RateLimits
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -100,6 +103,25 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data and replay a recorded drive (ENROUTE_DEMO); `make run` turns it on")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("NATS_PREFIX", "enroute"), "subject prefix on NATS, to keep deployments sharing a server apart (ENROUTE_NATS_PREFIX)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("PPROF_ADDR", ""), "serve Go's /debug/pprof on this address, for profiling (ENROUTE_PPROF_ADDR); off by default")
+	rates := []struct {
+		flag  string
+		dst   *httpapi.RateLimit
+		def   httpapi.RateLimit
+		usage string
+		val   *string
+	}{
+		{flag: "rate-public", dst: &c.RateLimits.Public, def: httpapi.DefaultRateLimits.Public, usage: "requests per client address to the tracking pages, their state and live sockets"},
+		{flag: "rate-login", dst: &c.RateLimits.Login, def: httpapi.DefaultRateLimits.Login, usage: "log-ins per client address"},
+		{flag: "rate-webhook", dst: &c.RateLimits.Webhook, def: httpapi.DefaultRateLimits.Webhook, usage: "SMS webhook requests per client address"},
+		{flag: "rate-unknown", dst: &c.RateLimits.Unknown, def: httpapi.DefaultRateLimits.Unknown, usage: "requests naming a device or key that does not exist, per client address"},
+		{flag: "rate-api", dst: &c.RateLimits.API, def: httpapi.DefaultRateLimits.API, usage: "API requests per key"},
+	}
+	for i := range rates {
+		r := &rates[i]
+		name := "RATE_" + strings.ToUpper(strings.TrimPrefix(r.flag, "rate-"))
+		r.val = fs.String(r.flag, env(name, r.def.String()), fmt.Sprintf("%s: N/s, N/m or N/h with an optional :burst, or off (ENROUTE_%s)", r.usage, name))
+	}
+	trusted := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (ENROUTE_TRUSTED_PROXIES); none by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(m.Stderr)
@@ -121,6 +143,24 @@ func (m *Main) ParseFlags(args []string) error {
 	c.NATSURL = m.Getenv("ENROUTE_NATS_URL")
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	for _, r := range rates {
+		l, err := httpapi.ParseRateLimit(*r.val)
+		if err != nil {
+			return fmt.Errorf("invalid --%s %q: %v", r.flag, *r.val, err)
+		}
+		*r.dst = l
+	}
+	for _, p := range strings.FieldsFunc(*trusted, func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("invalid --trusted-proxies %q: want addresses or CIDRs, comma-separated", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.RateLimits.TrustedProxies = append(c.RateLimits.TrustedProxies, prefix.Masked())
 	}
 	if c.OsmAndAddr != "" {
 		if _, _, err := net.SplitHostPort(c.OsmAndAddr); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,44 @@ func TestIngestProtocols(t *testing.T) {
 	st.ok("DELETE", fmt.Sprintf("/api/v1/devices/%d", int64(dev["id"].(float64))), nil)
 	if status, _ := send(t, "GET", osmand+"/?id="+ident+"&lat=41.15&lon=-8.61", "", ""); status != 400 {
 		t.Fatalf("revoked device = %d", status)
+	}
+}
+
+// TestOsmAndUnknownIdentifiersLimited: an address that keeps naming
+// identifiers that do not exist on the OsmAnd listener gets 429 with
+// Retry-After; a registered phone from that same address is not limited.
+func TestOsmAndUnknownIdentifiersLimited(t *testing.T) {
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_RATE_UNKNOWN": "1/m:3"}}
+	st.m, _ = start(t, st.env)
+	_, ident, _ := st.device("Ana Silva")
+	osmand := "http://" + st.m.OsmAndAddr()
+	guess := func(i int) (*http.Response, string) {
+		res, err := keepAlive.Get(fmt.Sprintf("%s/?id=dev_guess%020d&lat=41.15&lon=-8.61", osmand, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res, string(raw)
+	}
+	for i := range 3 {
+		if res, raw := guess(i); res.StatusCode != 400 {
+			t.Fatalf("unknown identifier %d = %d %s", i+1, res.StatusCode, raw)
+		}
+	}
+	res, raw := guess(3)
+	if wait, _ := strconv.Atoi(res.Header.Get("Retry-After")); res.StatusCode != 429 || wait < 30 || !strings.Contains(raw, `"rate_limited"`) {
+		t.Fatalf("the fourth unknown identifier = %d (Retry-After %q) %s", res.StatusCode, res.Header.Get("Retry-After"), raw)
+	}
+	now := time.Now()
+	for i := range 20 {
+		u := fmt.Sprintf("%s/?id=%s&lat=41.15&lon=%f&timestamp=%d", osmand, ident, -8.61+float64(i)*1e-4, now.Add(time.Duration(i-60)*time.Second).Unix())
+		if status, raw := send(t, "GET", u, "", ""); status != 200 {
+			t.Fatalf("the registered phone's fix %d = %d %s", i+1, status, raw)
+		}
+	}
+	if got := counter(t, st, `enroute_rate_limited_total{limit="unknown"}`); got != 1 {
+		t.Fatalf("counted %v refusals, want 1", got)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/postgres/pgtest"
 )
 
@@ -152,6 +153,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"extra"}, nil, "unexpected"},
 		{[]string{"--eta-save-every", "0s"}, nil, "--eta-save-every"},
 		{nil, map[string]string{"ENROUTE_ETA_SAVE_EVERY": "10ms"}, "--eta-save-every"},
+		{[]string{"--rate-public", "fast"}, nil, "--rate-public"},
+		{nil, map[string]string{"ENROUTE_RATE_API": "10/d"}, "--rate-api"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy"}, nil, "--trusted-proxies"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }
@@ -164,6 +168,19 @@ func TestParseFlags(t *testing.T) {
 	m.Getenv = func(k string) string { return map[string]string{"ENROUTE_ADDR": "127.0.0.1:9999"}[k] }
 	if err := m.ParseFlags(nil); err != nil || m.Config.Addr != "127.0.0.1:9999" || m.Config.PublicURL != "http://127.0.0.1:9999" {
 		t.Fatalf("env fallback: %v %+v", err, m.Config)
+	}
+	// Rate limits: defaults, a flag, an env value, off; trusted proxies.
+	m = NewMain()
+	m.Getenv = func(k string) string {
+		return map[string]string{"ENROUTE_RATE_LOGIN": "off", "ENROUTE_RATE_API": "100/s:1000"}[k]
+	}
+	if err := m.ParseFlags([]string{"--rate-public", "120/m", "--trusted-proxies", "10.1.2.3, 192.168.0.0/16"}); err != nil {
+		t.Fatal(err)
+	}
+	rl := m.Config.RateLimits
+	if rl.Public != (httpapi.RateLimit{PerSecond: 2, Burst: 120}) || !rl.Login.Off() || rl.API != (httpapi.RateLimit{PerSecond: 100, Burst: 1000}) ||
+		rl.Unknown != httpapi.DefaultRateLimits.Unknown || len(rl.TrustedProxies) != 2 || rl.TrustedProxies[0].String() != "10.1.2.3/32" {
+		t.Fatalf("rate limits = %+v", rl)
 	}
 	if err := NewMain().ParseFlags([]string{"--version"}); err != errVersion {
 		t.Fatalf("--version = %v", err)
