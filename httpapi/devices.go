@@ -45,7 +45,8 @@ type deviceCache struct {
 
 	mu       sync.Mutex
 	m        map[string]deviceEntry
-	checked  time.Time // when the last revocation question was asked
+	checked  time.Time // when the last question was answered: the next asks from there
+	tried    time.Time // when the last question was asked, answered or not
 	checking bool
 	onChange func(ids []int64) // given the ids of changed devices; set before use
 }
@@ -58,6 +59,7 @@ type deviceEntry struct {
 func newDeviceCache(store enroute.Store) *deviceCache {
 	c := &deviceCache{store: store, now: time.Now, m: map[string]deviceEntry{}}
 	c.checked = c.now() // nothing is cached yet, so nothing is stale
+	c.tried = c.checked
 	return c
 }
 
@@ -123,9 +125,10 @@ func (c *deviceCache) warm(ctx context.Context) (int, error) {
 var errEnough = errors.New("enough")
 
 func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, error) {
-	if err := c.forgetChanged(ctx, false); err != nil {
-		return nil, err
-	}
+	// A store that cannot answer is asked again later (the watch logs
+	// it); meanwhile what the cache knows serves, and the fixes of a
+	// store that is down are refused anyway.
+	_ = c.forgetChanged(ctx, false)
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[string(key)]
@@ -165,13 +168,13 @@ func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, err
 func (c *deviceCache) forgetChanged(ctx context.Context, force bool) error {
 	now := c.now()
 	c.mu.Lock()
-	if !force && (c.checking || now.Sub(c.checked) < deviceRevokedEvery) {
+	if !force && (c.checking || now.Sub(c.tried) < deviceRevokedEvery) {
 		c.mu.Unlock()
 		return nil
 	}
 	since := c.checked.Add(-deviceRevokedMargin)
 	if !force {
-		c.checking = true
+		c.checking, c.tried = true, now
 	}
 	c.mu.Unlock()
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -101,6 +102,7 @@ func TestDeviceCacheRevocation(t *testing.T) {
 	}
 	c.mu.Lock()
 	c.checked = now().Add(time.Second) // as if asked after the revocation
+	c.tried = c.checked
 	c.mu.Unlock()
 	advance(deviceRevokedEvery + time.Second)
 	if d, err := c.byToken(ctx, "token-a"); err != nil || d != nil {
@@ -165,7 +167,7 @@ func TestDeviceCacheWarm(t *testing.T) {
 	c := newDeviceCache(store)
 	clock := time.Now()
 	c.now = func() time.Time { return clock }
-	c.checked = clock
+	c.checked, c.tried = clock, clock
 	if n, err := c.warm(ctx); err != nil || n != 2 {
 		t.Fatalf("warm = %d, %v; want the 2 active devices", n, err)
 	}
@@ -202,5 +204,72 @@ func BenchmarkDeviceCache_ByToken(b *testing.B) {
 		if d, err := c.byToken(ctx, tok); err != nil || d == nil {
 			b.Fatal(d, err)
 		}
+	}
+}
+
+// downStore fails the question about changed devices while down is set,
+// and counts how often it is asked.
+type downStore struct {
+	enroute.Store
+	mu    sync.Mutex
+	down  bool
+	asked int
+}
+
+func (s *downStore) DevicesChangedSince(ctx context.Context, t time.Time) ([]int64, error) {
+	s.mu.Lock()
+	s.asked++
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return nil, errors.New("connection refused")
+	}
+	return s.Store.DevicesChangedSince(ctx, t)
+}
+
+// TestDeviceCacheStoreDown: while the store cannot say which devices
+// changed, cached devices are still found (a phone's fix is then refused
+// by the history, with 503, not failed by its lookup with 500), the store
+// is asked at most every deviceRevokedEvery, and once it answers, a device
+// revoked before it went down is dropped.
+func TestDeviceCacheStoreDown(t *testing.T) {
+	ctx := context.Background()
+	ts := newTestStore(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	ts.Now = now
+	a, _ := ts.device("", "token-a")
+	ts.device("", "token-b")
+	store := &downStore{Store: ts.Store}
+	c := newDeviceCache(store)
+	c.now = now
+	for _, tok := range []string{"token-a", "token-b"} {
+		if d, err := c.byToken(ctx, tok); err != nil || d == nil {
+			t.Fatalf("byToken(%s) = %v, %v", tok, d, err)
+		}
+	}
+	if _, err := ts.RevokeDevice(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.down, store.asked = true, 0
+	store.mu.Unlock()
+	for range 10 {
+		advance(deviceRevokedEvery / 4)
+		if d, err := c.byToken(ctx, "token-b"); err != nil || d == nil {
+			t.Fatalf("a cached device while the store is down = %v, %v", d, err)
+		}
+	}
+	if store.asked < 1 || store.asked > 2 {
+		t.Fatalf("asked %d times in 2.5 questions' time, want 1 or 2", store.asked)
+	}
+	store.mu.Lock()
+	store.down = false
+	store.mu.Unlock()
+	advance(deviceRevokedEvery)
+	if d, err := c.byToken(ctx, "token-a"); err != nil || d != nil {
+		t.Fatalf("the device revoked before the store went down = %v, %v", d, err)
 	}
 }

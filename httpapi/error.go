@@ -85,7 +85,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.logger.Error("internal error", "err", err, "route", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", retryAfter(err))
 	}
 	if c.Request().Method == http.MethodHead {

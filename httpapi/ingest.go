@@ -90,6 +90,8 @@ func (s *Server) ingest(ctx context.Context, protocol string, dev *enroute.Devic
 		return nil, errBusy
 	case errors.Is(err, tracker.ErrClosed):
 		return nil, errorf(codeUnavailable, "The server is shutting down; send again in a moment.")
+	case errors.Is(err, tracker.ErrUnavailable):
+		return nil, errorf(codeUnavailable, "The position history cannot be written right now; keep the fixes and send them again in a moment.")
 	case err != nil:
 		s.logger.Warn("fixes not committed", "err", err, "device_id", dev.ID)
 		return nil, errorf(codeUnavailable, "The fixes could not be stored in time; send them again.")

@@ -192,7 +192,7 @@ func (s *Server) osmandError(ctx *fasthttp.RequestCtx, err error) {
 	if status == http.StatusInternalServerError {
 		s.logger.Error("internal error", "err", err, "listener", "osmand")
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", retryAfter(err))
 	}
 	ctx.SetStatusCode(status)

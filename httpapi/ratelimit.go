@@ -15,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
+
+	"github.com/enroutehq/enroute"
 )
 
 // RateLimit allows PerSecond requests a second on average and Burst at
@@ -209,11 +211,14 @@ func (e *rateLimited) Unwrap() error { return e.err }
 // retryAfterS is a Retry-After header's whole seconds, at least 1.
 func retryAfterS(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-// retryAfter is the Retry-After header of a 429 answering err.
+// retryAfter is the Retry-After header of a 429 or 503 answering err.
 func retryAfter(err error) string {
 	var rl *rateLimited
-	if errors.As(err, &rl) {
+	switch {
+	case errors.As(err, &rl):
 		return strconv.Itoa(retryAfterS(rl.wait))
+	case enroute.ErrorCode(err) == codeUnavailable:
+		return "5" // a store coming back, a server restarting
 	}
 	return "1"
 }

@@ -18,6 +18,12 @@ var ErrBusy = errors.New("tracker: history buffer full")
 // ErrClosed means the recorder has shut down.
 var ErrClosed = errors.New("tracker: closed")
 
+// ErrUnavailable means the history cannot be written now (the database is
+// unreachable, the disk is full): the last write failed and is being
+// retried. Nothing of the request was taken; the client should send again
+// later (HTTP 503 with Retry-After).
+var ErrUnavailable = errors.New("tracker: history unavailable")
+
 // RecorderConfig tunes the recorder. Zero values mean the defaults.
 //
 // A commit costs system calls and the writer's time whatever it holds, so
@@ -75,6 +81,7 @@ type Recorder struct {
 	cfg     RecorderConfig
 	logger  *slog.Logger
 	pending atomic.Int64
+	failing atomic.Bool  // the last write failed: Reserve refuses
 	commits atomic.Int64 // transactions written
 	written atomic.Int64 // fixes in them
 	mu      sync.Mutex
@@ -124,6 +131,13 @@ func NewRecorder(store enroute.PositionStore, cfg RecorderConfig, logger *slog.L
 // Reserve claims room for n fixes, or returns ErrBusy. Release what is not
 // submitted.
 func (r *Recorder) Reserve(n int) error {
+	// While writes fail, fixes are refused at once rather than queued to
+	// wait out their commit timeout: a queued fix counts as seen, so it
+	// must be written, and the queue would only grow while the store is
+	// down.
+	if r.failing.Load() {
+		return ErrUnavailable
+	}
 	if r.pending.Add(int64(n)) > int64(r.cfg.MaxPending) {
 		r.pending.Add(-int64(n))
 		return ErrBusy
@@ -133,6 +147,10 @@ func (r *Recorder) Reserve(n int) error {
 
 // Release returns reserved room that was not used.
 func (r *Recorder) Release(n int) { r.pending.Add(-int64(n)) }
+
+// Failing reports whether the last write of the history failed (and is
+// being retried): the history cannot be written now.
+func (r *Recorder) Failing() bool { return r.failing.Load() }
 
 // Pending returns how many fixes await their commit.
 func (r *Recorder) Pending() int { return int(r.pending.Load()) }
@@ -275,8 +293,12 @@ func (r *Recorder) write(ctx context.Context, q []*batch) {
 	for delay := 50 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		err := r.store.InsertPositions(wctx, all)
 		if err == nil {
+			if r.failing.Swap(false) {
+				r.logger.Info("positions written again", "fixes", len(all))
+			}
 			break
 		}
+		r.failing.Store(true)
 		r.logger.Error("write positions; will retry", "err", err, "fixes", len(all), "in", delay)
 		select {
 		case <-time.After(delay):

@@ -205,3 +205,63 @@ func TestRecorderWorth(t *testing.T) {
 		t.Fatalf("%d requests over 0.5 s in %d transactions, want about one per 50 ms", requests, n)
 	}
 }
+
+// failingStore fails every write while down is set.
+type failingStore struct {
+	enroute.PositionStore
+	down atomic.Bool
+}
+
+func (s *failingStore) InsertPositions(ctx context.Context, ps []enroute.Position) error {
+	if s.down.Load() {
+		return context.DeadlineExceeded // as a store that cannot be reached
+	}
+	return s.PositionStore.InsertPositions(ctx, ps)
+}
+
+// TestRecorderUnavailable: once a write fails, new fixes are refused at
+// once with ErrUnavailable (not queued to wait); the failed batch is
+// retried and written when the store is back, and fixes are taken again.
+func TestRecorderUnavailable(t *testing.T) {
+	store := &failingStore{PositionStore: openStore(t)}
+	rec := tracker.NewRecorder(store, tracker.RecorderConfig{}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go rec.Run(ctx)
+	at := time.Now().Add(-time.Hour)
+	store.down.Store(true)
+	if err := rec.Reserve(1); err != nil {
+		t.Fatal(err)
+	}
+	first := rec.Submit(fixes(1, 1, at))
+	for deadline := time.Now().Add(5 * time.Second); !rec.Failing(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a failed write did not mark the recorder failing")
+		}
+	}
+	if err := rec.Reserve(1); err != tracker.ErrUnavailable {
+		t.Fatalf("Reserve while failing = %v, want ErrUnavailable", err)
+	}
+	if n := rec.Pending(); n != 1 {
+		t.Fatalf("%d fixes pending, want the first only", n)
+	}
+	store.down.Store(false)
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Fatalf("the retried batch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failed batch was not written once the store was back")
+	}
+	if rec.Failing() {
+		t.Fatal("still failing after a write succeeded")
+	}
+	if err := rec.Reserve(1); err != nil {
+		t.Fatalf("Reserve after the store came back = %v", err)
+	}
+	rec.Release(1)
+	if n, _ := store.CountPositions(context.Background()); n != 1 {
+		t.Fatalf("%d fixes stored, want 1", n)
+	}
+}

@@ -123,6 +123,10 @@ func (t *Tracker) Close(ctx context.Context) error { return t.rec.Close(ctx) }
 // Pending returns how many accepted fixes await their commit.
 func (t *Tracker) Pending() int { return t.rec.Pending() }
 
+// Failing reports whether the history cannot be written now: fixes are
+// refused with ErrUnavailable until a retried write succeeds.
+func (t *Tracker) Failing() bool { return t.rec.Failing() }
+
 // Commits returns how many transactions of fixes the history has taken,
 // and how many fixes they held.
 func (t *Tracker) Commits() (commits, fixes int64) { return t.rec.Commits() }
