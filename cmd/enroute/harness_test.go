@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute/internal/mailpit"
+	"github.com/enroutehq/enroute/internal/netfault"
 	"github.com/enroutehq/enroute/internal/twiliotest"
 )
 
@@ -27,9 +28,22 @@ type stack struct {
 	mail *mailpit.Server
 	sms  *twiliotest.Server
 	env  map[string]string
+	// smsLink, when set, stands between Enroute and the SMS stand-in.
+	smsLink *netfault.Proxy
 }
 
 func newStack(t *testing.T, extraEnv ...string) *stack {
+	t.Helper()
+	return newStackWith(t, func(st *stack) {
+		for i := 0; i+1 < len(extraEnv); i += 2 {
+			st.env[extraEnv[i]] = extraEnv[i+1]
+		}
+	})
+}
+
+// newStackWith is newStack with adjust run on the stack and its
+// environment before Enroute starts.
+func newStackWith(t *testing.T, adjust func(*stack)) *stack {
 	t.Helper()
 	st := &stack{t: t, mail: mailpit.Start(t), sms: twiliotest.Start(t)}
 	st.env = map[string]string{
@@ -46,9 +60,7 @@ func newStack(t *testing.T, extraEnv ...string) *stack {
 		"ENROUTE_OUTBOX_MAX_BACKOFF":  "200ms",
 		"ENROUTE_OUTBOX_MAX_ATTEMPTS": "6",
 	}
-	for i := 0; i+1 < len(extraEnv); i += 2 {
-		st.env[extraEnv[i]] = extraEnv[i+1]
-	}
+	adjust(st)
 	st.m, _ = start(t, st.env)
 	t.Cleanup(func() {
 		if errs := st.sms.Errors(); len(errs) > 0 {
