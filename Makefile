@@ -8,7 +8,7 @@ LDFLAGS := -X main.Version=$(VERSION)
 MAILPIT_VERSION := v1.33.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build run test test-short vet fmt bench clean tools web
+.PHONY: all build run test test-short vet fmt bench clean tools web fuzz fuzz-corpus
 
 all: build
 
@@ -36,6 +36,32 @@ run: build
 ## set by .ci/run); without them they skip and say so.
 test: web vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+## fuzz: each fuzz target explores for FUZZTIME beyond its committed corpus
+## (testdata/fuzz, which every `go test` also runs); make test runs it for
+## 3s each. A failure prints the input, which go test saves in testdata.
+FUZZTIME ?= 3s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$f ($$pkg, $(FUZZTIME))"; \
+	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then echo "$$out"; exit 1; fi; \
+	  done; \
+	done
+
+## fuzz-corpus: after a long `make fuzz FUZZTIME=60s`, copy up to 40 of the
+## smallest inputs each target found into its testdata/fuzz, to commit
+fuzz-corpus:
+	@cache=$$($(GO) env GOCACHE)/fuzz; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for f in $$(ls $$cache/$$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    mkdir -p $$dir/testdata/fuzz/$$f; \
+	    ls -Sr $$cache/$$pkg/$$f | head -40 | while read -r x; do cp -n $$cache/$$pkg/$$f/$$x $$dir/testdata/fuzz/$$f/; done; \
+	    echo "$$pkg $$f: $$(ls $$dir/testdata/fuzz/$$f | wc -l) inputs"; \
+	  done; \
+	done
+
 
 ## tools: what the tests run beside Enroute: mailpit (a real SMTP server) and
 ## Debian's Chromium (page tests; needs root for apt-get, else those tests skip)

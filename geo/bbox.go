@@ -126,24 +126,26 @@ func (b BBox) parts() []BBox {
 	return []BBox{{b.MinLat, b.MinLng, b.MaxLat, 180}, {b.MinLat, -180, b.MaxLat, b.MaxLng}}
 }
 
-const (
-	// coverMaxLat: boxes reaching closer to a pole are filtered by the box
-	// itself, not covered with cells (a box's edges converge there).
-	coverMaxLat = 85
-	// coverStepDeg: a box's outline gets a vertex every this many degrees
-	// of longitude, since H3 joins vertices by great circles, not parallels:
-	// over 0.25° a great circle strays from the parallel by under 8 m
-	// (R·Δλ²/16 at worst, 45°), far less than a cell, which the ring of
-	// neighbours CellsInBBox adds makes up for.
-	coverStepDeg = 0.25
-)
+// coverMaxLat: boxes reaching closer to a pole are filtered by the box
+// itself, not covered with cells (the meridians converge there).
+const coverMaxLat = 85
 
-// CellsInBBox returns the cells of resolution res that cover b: every
-// cell with a point inside b is included (H3's polygon fill takes cells by
-// their centre, so a ring of neighbours is added and filtered). It returns
-// nil when the cover would need more than max cells, or when b is more than
+// kmPerDegLat is the length of a degree of latitude.
+const kmPerDegLat = earthRadiusM / 1000 * math.Pi / 180
+
+// CellsInBBox returns the cells of resolution res that cover b: every cell
+// with a point inside b is included, and some beside it. It returns nil
+// when the cover would need more than max cells, or when b is more than
 // 180° wide or comes within 5° of a pole; callers then filter by the box
 // itself. Its cost is bounded by max whatever b is.
+//
+// It samples b on a grid of points no farther apart than a cell's edge:
+// two points that close lie in one cell or in neighbours (non-adjacent
+// cells are a cell's width, about 1.7 edges, apart), so every cell meeting
+// b is a sampled cell or a neighbour of one, and is kept when its
+// outline's box meets b. (H3's polygon fill was used before: it reads a
+// box's edges as great circles, so it missed cells along thin wide boxes,
+// and it panics on a box of no area.)
 func CellsInBBox(b BBox, res, max int) []Cell {
 	if b.Validate() != nil || b.MinLat < -coverMaxLat || b.MaxLat > coverMaxLat || b.SpanLngDeg() > 180 {
 		return nil
@@ -151,49 +153,52 @@ func CellsInBBox(b BBox, res, max int) []Cell {
 	if est := b.AreaKm2() / h3.HexagonAreaAvgKm2(res); est > float64(max) {
 		return nil
 	}
+	edgeKm := h3.HexagonEdgeLengthAvgKm(res) * 0.8 // cells vary in size: a margin
+	span := b.SpanLngDeg()
+	widest := math.Max(math.Abs(b.MinLat), math.Abs(b.MaxLat)) // where a degree of longitude is shortest
+	nLat := int(math.Ceil((b.MaxLat - b.MinLat) * kmPerDegLat / edgeKm))
+	nLng := int(math.Ceil(span * kmPerDegLat * math.Cos(widest*math.Pi/180) / edgeKm))
+	if (nLat+1)*(nLng+1) > 3*max+64 { // about 2.6 samples a cell
+		return nil
+	}
+	sampled := map[h3.Cell]bool{}
+	for i := 0; i <= nLat; i++ {
+		lat := b.MinLat
+		if nLat > 0 {
+			lat += (b.MaxLat - b.MinLat) * float64(i) / float64(nLat)
+		}
+		for j := 0; j <= nLng; j++ {
+			lng := b.MinLng
+			if nLng > 0 {
+				lng += span * float64(j) / float64(nLng)
+			}
+			if lng > 180 {
+				lng -= 360
+			}
+			sampled[h3.LatLngToCell(h3.NewLatLng(lat, lng), res)] = true
+		}
+	}
+	parts := b.parts()
 	seen := map[h3.Cell]bool{}
 	var out []Cell
-	parts := b.parts()
-	for _, p := range parts {
-		loop := p.outline()
-		inner := h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, res)
-		// Corners and edges: cells whose centre is outside but that overlap.
-		for _, ll := range loop {
-			inner = append(inner, h3.LatLngToCell(ll, res))
+	for c := range sampled {
+		for _, n := range c.GridDisk(1) {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			for _, p := range parts {
+				if overlaps(n, p) {
+					out = append(out, Cell(n))
+					break
+				}
+			}
 		}
-		for _, c := range inner {
-			for _, n := range c.GridDisk(1) {
-				if seen[n] {
-					continue
-				}
-				seen[n] = true
-				for _, q := range parts {
-					if overlaps(n, q) {
-						out = append(out, Cell(n))
-						break
-					}
-				}
-			}
-			if len(out) > max {
-				return nil
-			}
+		if len(out) > max {
+			return nil
 		}
 	}
 	return out
-}
-
-// outline returns the loop around b (which does not cross the
-// antimeridian), a vertex every coverStepDeg along its parallels.
-func (b BBox) outline() h3.GeoLoop {
-	n := max(1, int(math.Ceil((b.MaxLng-b.MinLng)/coverStepDeg)))
-	loop := make(h3.GeoLoop, 0, 2*n+2)
-	for i := 0; i <= n; i++ { // south edge, west to east
-		loop = append(loop, h3.NewLatLng(b.MinLat, b.MinLng+(b.MaxLng-b.MinLng)*float64(i)/float64(n)))
-	}
-	for i := n; i >= 0; i-- { // north edge, east to west
-		loop = append(loop, h3.NewLatLng(b.MaxLat, b.MinLng+(b.MaxLng-b.MinLng)*float64(i)/float64(n)))
-	}
-	return loop
 }
 
 // overlaps reports whether cell c's boundary box meets b (which does not

@@ -131,6 +131,9 @@ func TestCellsInBBoxCover(t *testing.T) {
 		// 40° wide and 0.05° tall: great circles between its corners would
 		// pass hundreds of kilometres north of its southern edge.
 		{"a thin band", BBox{41.80, -100, 41.85, -60}, []int{5}},
+		{"a street's width", BBox{41.800, -88.5, 41.801, -87.0}, []int{7, 8, 9}},
+		{"a point", BBox{41.88, -87.63, 41.88, -87.63}, []int{5, 8, 10}},
+		{"a parallel", BBox{41.88, -87.70, 41.88, -87.60}, []int{8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, res := range tc.res {
@@ -201,4 +204,53 @@ func destination(lat, lng, brgDeg, distM float64) (float64, float64) {
 	φ2 := math.Asin(math.Sin(φ1)*math.Cos(d) + math.Cos(φ1)*math.Sin(d)*math.Cos(brg))
 	λ2 := λ1 + math.Atan2(math.Sin(brg)*math.Sin(d)*math.Cos(φ1), math.Cos(d)-math.Sin(φ1)*math.Sin(φ2))
 	return φ2 / rad, wrapLng(λ2 / rad)
+}
+
+// FuzzParseBBox: whatever a client sends, a box is refused or valid; a
+// valid box holds its own corners, and covering it with cells stays within
+// the limit asked for.
+func FuzzParseBBox(f *testing.F) {
+	for _, s := range []string{"41.1,-8.7,41.2,-8.5", "-90,-180,90,180", "41.8,-179.9,41.9,179.9", "-17,179.5,-16,-179.5",
+		"-17,170,-16,190", "10,-200,11,-170", "0,0,0,0", "NaN,0,1,1", "1e308,0,1,1", "41.2,-8.5,41.1,-8.7", "1,2,3", " 1 , 2 , 3 , 4 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseBBox(s)
+		if err != nil {
+			return
+		}
+		if err := b.Validate(); err != nil {
+			t.Fatalf("ParseBBox(%q) = %+v, which Validate refuses: %v", s, b, err)
+		}
+		if !b.Contains(b.MinLat, b.MinLng) || !b.Contains(b.MaxLat, b.MaxLng) {
+			t.Fatalf("%+v does not hold its corners", b)
+		}
+		if span := b.SpanLngDeg(); !(span >= 0 && span <= 360) {
+			t.Fatalf("%+v spans %v°", b, span)
+		}
+		if cells := CellsInBBox(b, 7, 64); len(cells) > 64 {
+			t.Fatalf("%+v: %d cells, over the limit of 64", b, len(cells))
+		}
+	})
+}
+
+// BenchmarkCellsInBBox: a dispatcher's city viewport, and a small box as a
+// near query makes.
+func BenchmarkCellsInBBox(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		box  BBox
+	}{
+		{"city", BBox{41.13, -8.65, 41.18, -8.58}},
+		{"near500m", BBoxAround(41.15, -8.61, 500)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n = len(CellsInBBox(bc.box, 8, 4096))
+			}
+			b.ReportMetric(float64(n), "cells")
+		})
+	}
 }

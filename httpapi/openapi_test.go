@@ -16,7 +16,7 @@ import (
 	"github.com/enroutehq/enroute/tracker"
 )
 
-func loadOpenAPI(t *testing.T, e *env) *openapi3.T {
+func loadOpenAPI(t testing.TB, e *env) *openapi3.T {
 	t.Helper()
 	r := e.must(200, "", "GET", "/api/v1/openapi.yaml", nil)
 	doc, err := openapi3.NewLoader().LoadFromData(r.raw)
@@ -62,7 +62,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 
 // checkDocumented fails the test when a JSON response does not match the
 // schema openapi.yaml gives for its route and status.
-func checkDocumented(t *testing.T, doc *openapi3.T, method, path string, r response) {
+func checkDocumented(t testing.TB, doc *openapi3.T, method, path string, r response) {
 	t.Helper()
 	item, ok := matchPath(doc, path)
 	if !ok {
@@ -88,7 +88,7 @@ func checkDocumented(t *testing.T, doc *openapi3.T, method, path string, r respo
 	checkSchema(t, mt.Schema.Value, method, path, r)
 }
 
-func checkSchema(t *testing.T, schema *openapi3.Schema, method, path string, r response) {
+func checkSchema(t testing.TB, schema *openapi3.Schema, method, path string, r response) {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(r.raw, &v); err != nil {

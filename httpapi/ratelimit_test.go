@@ -128,3 +128,24 @@ func TestClientAddr(t *testing.T) {
 		t.Errorf("from an untrusted peer: %q, want the peer", got)
 	}
 }
+
+// FuzzParseRateLimit: a limit read from the configuration is refused, or
+// is one that String writes back the same.
+func FuzzParseRateLimit(f *testing.F) {
+	for _, s := range []string{"10/s", "10/s:60", "600/m", "1/h:1", "off", "", "0.5/s", "1e6/s:1000000", "-1/s", "10/s:", "/s", "10/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseRateLimit(s)
+		if err != nil {
+			return
+		}
+		if !l.Off() && (l.Burst < 1 || !(l.PerSecond > 0)) {
+			t.Fatalf("ParseRateLimit(%q) = %+v", s, l)
+		}
+		back, err := ParseRateLimit(l.String())
+		if err != nil || back != l {
+			t.Fatalf("ParseRateLimit(%q) = %+v, written %q, read back %+v, %v", s, l, l.String(), back, err)
+		}
+	})
+}

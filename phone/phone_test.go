@@ -44,3 +44,26 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalize: any text in any locale comes back unchanged or in E.164
+// form, and what Normalize returns it returns unchanged; Display shows any
+// E.164 number without failing.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"(312) 555-0100", "+1 312 555 0100", "+14155550123", "912 345 678", "555-0100", "", "+", "++1", "tel:+1-312", "０３-１２３４-５６７８"} {
+		for _, loc := range []string{"en-US", "pt-PT", "", "xx", "en-"} {
+			f.Add(s, loc)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s, locale string) {
+		got := Normalize(s, locale)
+		if got != s && !isE164(got) {
+			t.Fatalf("Normalize(%q, %q) = %q: neither unchanged nor E.164", s, locale, got)
+		}
+		if again := Normalize(got, locale); again != got {
+			t.Fatalf("Normalize(%q) = %q, then %q", s, got, again)
+		}
+		if isE164(got) {
+			_ = Display(got, locale)
+		}
+	})
+}
