@@ -48,7 +48,7 @@ type deviceCache struct {
 	checked  time.Time // when the last question was answered: the next asks from there
 	tried    time.Time // when the last question was asked, answered or not
 	checking bool
-	onChange func(ids []int64) // given the ids of changed devices; set before use
+	onChange func(ctx context.Context, ids []int64) // given the ids of changed devices; set before use
 }
 
 type deviceEntry struct {
@@ -202,7 +202,7 @@ func (c *deviceCache) forgetChanged(ctx context.Context, force bool) error {
 	onChange := c.onChange
 	c.mu.Unlock()
 	if onChange != nil {
-		onChange(ids)
+		onChange(ctx, ids)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 
@@ -15,23 +16,31 @@ import (
 // Concurrency: safe for concurrent use; closing happens outside the lock.
 type deviceStreams struct {
 	mu sync.Mutex
-	m  map[int64]map[*websocket.Conn]*atomic.Bool
+	m  map[int64]map[*websocket.Conn]*openStream
 }
 
-// add registers ws as a stream of device id. The flag it returns turns
-// true when the device changes: the stream must then take no more fixes.
-func (ds *deviceStreams) add(id int64, ws *websocket.Conn) *atomic.Bool {
-	gone := new(atomic.Bool)
+// openStream is one device stream: the token hash it authenticated with,
+// and whether it was told to stop.
+type openStream struct {
+	tokenHash []byte
+	gone      atomic.Bool
+}
+
+// add registers ws as a stream of device id, authenticated with the token
+// whose hash is tokenHash. The flag it returns turns true when the stream
+// must take no more fixes.
+func (ds *deviceStreams) add(id int64, tokenHash []byte, ws *websocket.Conn) *atomic.Bool {
+	s := &openStream{tokenHash: tokenHash}
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	if ds.m == nil {
-		ds.m = map[int64]map[*websocket.Conn]*atomic.Bool{}
+		ds.m = map[int64]map[*websocket.Conn]*openStream{}
 	}
 	if ds.m[id] == nil {
-		ds.m[id] = map[*websocket.Conn]*atomic.Bool{}
+		ds.m[id] = map[*websocket.Conn]*openStream{}
 	}
-	ds.m[id][ws] = gone
-	return gone
+	ds.m[id][ws] = s
+	return &s.gone
 }
 
 func (ds *deviceStreams) remove(id int64, ws *websocket.Conn) {
@@ -43,14 +52,22 @@ func (ds *deviceStreams) remove(id int64, ws *websocket.Conn) {
 	}
 }
 
-// close ends every stream of these devices with 4001: their phones must
-// authenticate again, with a token that is still good.
-func (ds *deviceStreams) close(ids []int64) {
+// has reports whether device id has a stream open here.
+func (ds *deviceStreams) has(id int64) bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return len(ds.m[id]) > 0
+}
+
+// close ends with 4001 the streams of device id that did not authenticate
+// with the token whose hash is keep (nil: every stream of the device): its
+// phone must authenticate again, with a token that is still good.
+func (ds *deviceStreams) close(id int64, keep []byte) {
 	var socks []*websocket.Conn
 	ds.mu.Lock()
-	for _, id := range ids {
-		for ws, gone := range ds.m[id] {
-			gone.Store(true)
+	for ws, s := range ds.m[id] {
+		if keep == nil || !bytes.Equal(s.tokenHash, keep) {
+			s.gone.Store(true)
 			socks = append(socks, ws)
 		}
 	}

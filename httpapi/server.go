@@ -148,7 +148,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		metrics:  newMetrics(cfg.Registry),
 		now:      time.Now,
 	}
-	s.devices.onChange = s.streams.close
+	s.devices.onChange = s.closeChangedStreams
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.devices.watch(ctx, s.logger) })

@@ -1011,7 +1011,7 @@ func (s *Server) deviceStream(c echo.Context, dev *enroute.Device) error {
 // are closed then, and a batch read meanwhile is not taken.
 func (s *Server) stream(ws *websocket.Conn, dev *enroute.Device) {
 	ctx := context.Background() // the request's context ends with the handler
-	gone := s.streams.add(dev.ID, ws)
+	gone := s.streams.add(dev.ID, dev.TokenHash, ws)
 	defer s.streams.remove(dev.ID, ws)
 	// Keepalive from a timer: WriteControl may run beside the acks below.
 	var ping *time.Timer

@@ -137,6 +137,21 @@ func (p *phone) checkStored(store enroute.Store) {
 	}
 }
 
+// resumed waits until each phone has had another request acknowledged.
+func resumed(t *testing.T, phones []*phone, within time.Duration) {
+	t.Helper()
+	for _, p := range phones {
+		p.mu.Lock()
+		before := p.statuses[200]
+		p.mu.Unlock()
+		waitFor(t, within, "acknowledged fix once the fault was gone", func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.statuses[200] > before
+		})
+	}
+}
+
 // readyz returns the status of /readyz.
 func readyz(st *stack) int {
 	res, err := http.Get("http://" + st.m.Addr() + "/readyz")
@@ -213,16 +228,7 @@ func TestPostgresDownDuringIngest(t *testing.T) {
 	}
 	db.Restore()
 	waitFor(t, 15*time.Second, "200 from /readyz", func() bool { return readyz(st) == 200 })
-	for _, p := range phones {
-		p.mu.Lock()
-		before := p.statuses[200]
-		p.mu.Unlock()
-		waitFor(t, 15*time.Second, "acknowledged fix after the restore", func() bool {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return p.statuses[200] > before
-		})
-	}
+	resumed(t, phones, 15*time.Second)
 	close(stop)
 	wg.Wait()
 	for _, p := range phones {
@@ -244,12 +250,7 @@ func TestNATSRestartTwoNodes(t *testing.T) {
 	}
 	bus := netfault.Start(t, nu.Host)
 	nu.Host = bus.Addr()
-	env := map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t), "ENROUTE_NATS_URL": nu.String(),
-		"ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6), "ENROUTE_ADMIN_TOKEN": testAdminToken}
-	a := &stack{t: t, env: env}
-	a.m, _ = start(t, env)
-	b := &stack{t: t, env: env}
-	b.m, _ = start(t, env)
+	a, b := nodePair(t, nu.String())
 	_, _, token := a.device("Ana Silva")
 	board, _ := b.boardAll()
 	_ = board.SetReadDeadline(time.Time{}) // boardAll's
@@ -391,16 +392,7 @@ func TestDiskFull(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range phones {
-		p.mu.Lock()
-		before := p.statuses[200]
-		p.mu.Unlock()
-		waitFor(t, 20*time.Second, "acknowledged fix once space returned", func() bool {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return p.statuses[200] > before
-		})
-	}
+	resumed(t, phones, 20*time.Second)
 	close(stop)
 	wg.Wait()
 	waitFor(t, 10*time.Second, "200 from /readyz", func() bool { return readyz(st) == 200 })

@@ -36,13 +36,7 @@ func natsURL(t *testing.T) string {
 // node A reaches a customer and a board connected to node B; a status
 // change made on node B reaches a customer on node A.
 func TestTwoNodes(t *testing.T) {
-	nurl := natsURL(t)
-	env := map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t), "ENROUTE_NATS_URL": nurl,
-		"ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6), "ENROUTE_ADMIN_TOKEN": testAdminToken}
-	a := &stack{t: t, env: env}
-	a.m, _ = start(t, env)
-	b := &stack{t: t, env: env}
-	b.m, _ = start(t, env)
+	a, b := nodePair(t, natsURL(t))
 
 	tech, _, token := a.device("Ana Silva")
 	asg, link := a.trackingLink(tech)
@@ -109,6 +103,18 @@ func TestTwoNodes(t *testing.T) {
 	if n, err := b.m.Store.CountPositions(context.Background()); err != nil || n != int64(sent) {
 		t.Fatalf("stored %d fixes of %d (%v)", n, sent, err)
 	}
+}
+
+// nodePair starts two nodes on a fresh PostgreSQL schema and the NATS at
+// natsURL, under a subject prefix of their own.
+func nodePair(t *testing.T, natsURL string) (a, b *stack) {
+	env := map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t), "ENROUTE_NATS_URL": natsURL,
+		"ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6), "ENROUTE_ADMIN_TOKEN": testAdminToken}
+	a = &stack{t: t, env: env}
+	a.m, _ = start(t, env)
+	b = &stack{t: t, env: env}
+	b.m, _ = start(t, env)
+	return a, b
 }
 
 // twoNodes starts two nodes on one PostgreSQL and NATS, sharing the SMTP

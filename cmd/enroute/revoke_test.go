@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/enroutehq/enroute"
-	"github.com/enroutehq/enroute/postgres/pgtest"
 )
 
 // streamBatch sends one batch of a fix taken `ago` before now on a device
@@ -104,7 +101,16 @@ func TestDeviceStreamEndsWhenDeviceChanges(t *testing.T) {
 				t.Fatalf("%d fixes stored after the change", got-before)
 			}
 			if newToken != "" { // the phone carries on with its new token
-				st.openStream(t, newToken, 20*time.Second)
+				ws := st.openStream(t, newToken, 20*time.Second)
+				// Past the next questions about changed devices, which still
+				// report this one, the new token's stream stays open.
+				time.Sleep(2*time.Second + 500*time.Millisecond)
+				if err := streamBatch(ws, 2, 41.1501, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				if ack := next(t, ws, 5*time.Second); ack["type"] != "ack" || ack["accepted"] != 1.0 {
+					t.Fatalf("the new token's stream, seconds later: %v", ack)
+				}
 			}
 		})
 	}
@@ -114,13 +120,7 @@ func TestDeviceStreamEndsWhenDeviceChanges(t *testing.T) {
 // technician on node A loses its stream on node B within the time B takes
 // to ask what changed (2 s), with no request needed to make it ask.
 func TestDeviceChangesReachOtherNodes(t *testing.T) {
-	nurl := natsURL(t)
-	env := map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t), "ENROUTE_NATS_URL": nurl,
-		"ENROUTE_NATS_PREFIX": "test" + enroute.NewSecret("", 6), "ENROUTE_ADMIN_TOKEN": testAdminToken}
-	a := &stack{t: t, env: env}
-	a.m, _ = start(t, env)
-	b := &stack{t: t, env: env}
-	b.m, _ = start(t, env)
+	a, b := nodePair(t, natsURL(t))
 	for _, tc := range []struct {
 		name   string
 		change func(tech, device int64)
