@@ -116,7 +116,7 @@ var DefaultRateLimits = RateLimits{
 	Login:   RateLimit{PerSecond: 10.0 / 60, Burst: 10},
 	Webhook: RateLimit{PerSecond: 20, Burst: 200},
 	Unknown: RateLimit{PerSecond: 1, Burst: 30},
-	API:     RateLimit{PerSecond: 50, Burst: 500},
+	API:     RateLimit{PerSecond: 100, Burst: 2000}, // a board opening on 200 technicians on the way asks 400 things
 }
 
 func (rl RateLimits) withDefaults() RateLimits {

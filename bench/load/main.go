@@ -47,7 +47,7 @@ type config struct {
 	fleet                                                     string // -fleet: the set-up devices' file
 	setupOnly                                                 bool
 	devices, batch, conns, watchers, boards, timedBoards, pid int
-	duration, interval, warmup                                time.Duration
+	duration, interval, warmup, sample                        time.Duration
 	timeline                                                  bool
 	profile                                                   *os.File // -cpuprofile: the sending phase only
 	// nodes are the API base URLs of -url (several, comma-separated, when
@@ -73,6 +73,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send")
 	flag.DurationVar(&c.warmup, "warmup", 0, "send this long before measuring (live modes: the first seconds fill the server's caches)")
 	flag.BoolVar(&c.timeline, "timeline", false, "live modes: also print the watchers' latency per second")
+	flag.DurationVar(&c.sample, "sample", 0, "a soak test: read the server's RSS, Go heap, goroutines and WebSockets this often while measuring, and say whether they stayed flat; 0: off")
 	flag.DurationVar(&c.interval, "interval", time.Second, "live mode: each device's fix period")
 	flag.IntVar(&c.watchers, "watchers", 0, "customer watchers (one per device, up to -devices)")
 	flag.IntVar(&c.boards, "boards", 0, "dispatcher boards watching everything")
@@ -687,6 +688,11 @@ func run(c config) error {
 			}
 		}
 	}()
+	var soak chan []soakSample
+	if c.sample > 0 {
+		soak = make(chan []soakSample, 1)
+		go func() { <-began; soak <- sampleServer(ctx, c, start) }()
+	}
 	switch c.mode {
 	case "batch", "osmand":
 		err = throughputHTTP(ctx, c, devs, &accepted, &rejected, &sent, &errs)
@@ -728,6 +734,9 @@ func run(c config) error {
 	sched.report(base.sched)
 	if c.timeline {
 		watchers.timeline("watchers")
+	}
+	if soak != nil {
+		reportSoak(<-soak)
 	}
 	for _, conn := range conns {
 		conn.Close()
