@@ -1,5 +1,6 @@
-# Enroute. `make run` starts the server on the embedded store; `make test`
-# runs every test. Go 1.26+ is the only requirement for `make run`.
+# Enroute. `make run` starts the server on the embedded store; `make demo`
+# starts the live demo beside it; `make test` runs every test. `make run`
+# needs Go 1.26+ and Node.js with npm (which fetches the map library).
 SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -8,7 +9,7 @@ LDFLAGS := -X main.Version=$(VERSION)
 MAILPIT_VERSION := v1.33.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build run test test-short vet fmt bench clean tools web fuzz fuzz-corpus
+.PHONY: all build run demo test test-short vet fmt bench clean tools web fuzz fuzz-corpus
 
 all: build
 
@@ -26,10 +27,15 @@ static/files/vendor/leaflet/leaflet.js: package.json package-lock.json
 	touch $@
 
 ## run: build and start on http://127.0.0.1:8080 with the embedded SQLite store in
-## ./data, with the live demo (make run DEMO=false for none)
-DEMO ?= true
+## ./data: your company's data, which nothing but you changes
 run: build
-	./bin/enroute --demo=$(DEMO)
+	./bin/enroute
+
+## demo: build and start the live demo in a data directory of its own
+## (./data-demo, started afresh each time), so it never touches ./data
+demo: build
+	rm -rf ./data-demo
+	./bin/enroute --demo --data-dir ./data-demo
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
 ## ENROUTE_TEST_DATABASE_URL, multi-node tests also ENROUTE_TEST_NATS_URL (both
@@ -61,7 +67,6 @@ fuzz-corpus:
 	    echo "$$pkg $$f: $$(ls $$dir/testdata/fuzz/$$f | wc -l) inputs"; \
 	  done; \
 	done
-
 
 ## tools: what the tests run beside Enroute: mailpit (a real SMTP server) and
 ## Debian's Chromium (page tests; needs root for apt-get, else those tests skip)

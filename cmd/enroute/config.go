@@ -100,7 +100,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.WSWriteTimeout, "ws-write-timeout", envDuration(env("WS_WRITE_TIMEOUT", "5s")), "a WebSocket peer that does not read for this long is dropped (ENROUTE_WS_WRITE_TIMEOUT)")
 	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template of the tracking page (ENROUTE_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"), "the credit the tile server requires (ENROUTE_TILE_ATTRIBUTION)")
-	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data and replay a recorded drive (ENROUTE_DEMO); `make run` turns it on")
+	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data (only into a new data directory, or one the demo seeded) and replay a recorded drive (ENROUTE_DEMO); `make demo` runs it in ./data-demo")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("NATS_PREFIX", "enroute"), "subject prefix on NATS, to keep deployments sharing a server apart (ENROUTE_NATS_PREFIX)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("PPROF_ADDR", ""), "serve Go's /debug/pprof on this address, for profiling (ENROUTE_PPROF_ADDR); off by default")
 	rates := []struct {

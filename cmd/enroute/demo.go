@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -15,38 +20,65 @@ import (
 //go:embed demodata/chicago_trip_97.csv
 var demoData embed.FS
 
-// demo seeds a company, a technician with a photo and a 4.8 rating, a
-// customer at a verified address and a job, dispatches the technician, and
-// replays a recorded drive toward the address, one fix a second, then
-// waits there so arrival is detected. It prints the tracking page's URL.
+// demoMarker is the file the demo leaves in the data directory it seeded:
+// the ids of its records, which a later --demo on that directory reuses.
+const demoMarker = "demo.json"
+
+// demoRecords are the records the demo made once.
+type demoRecords struct {
+	Technician int64 `json:"technician_id"`
+	Device     int64 `json:"device_id"`
+	Location   int64 `json:"location_id"`
+}
+
+// errNotForDemo refuses --demo on a store that holds a company's own data.
+var errNotForDemo = errors.New("--demo seeds its company, technician and customer only into a new data directory, " +
+	"and this one holds your data, which it leaves as it is. Run the demo in a directory of its own: make demo " +
+	"(or --demo --data-dir ./data-demo)")
+
+// demo runs the live demo. On a new store it seeds a company, a technician
+// with a photo and a 4.8 rating, a customer at a verified address, and
+// remembers them (demoMarker); on a store the demo seeded before it reuses
+// them. A store with anything else in it is refused and left untouched.
+// Each run then makes a job, dispatches the technician and replays a
+// recorded drive toward the address, one fix a second, then waits there so
+// arrival is detected. It prints the tracking page's URL.
 func (m *Main) demo(ctx context.Context) error {
 	drive, err := demoDrive()
 	if err != nil {
 		return err
 	}
+	recs, err := m.demoRecords(ctx, drive[len(drive)-1])
+	if err != nil {
+		return err
+	}
 	s := m.Store
-	dest := drive[len(drive)-1]
-	if _, err := s.UpdateCompany(ctx, enroute.CompanyUpdate{Name: ptr("Windy City Heating & Air"), Phone: ptr("+13125550100"), TimeZone: ptr("America/Chicago"), Locale: ptr("en-US")}); err != nil {
+	tech, err := s.FindTechnicianByID(ctx, recs.Technician)
+	if err != nil {
+		return fmt.Errorf("the demo's technician: %w (remove the demo's data directory for a fresh demo)", err)
+	}
+	dev, err := s.FindDeviceByID(ctx, recs.Device)
+	if err != nil || dev.Revoked() {
+		return fmt.Errorf("the demo's phone is gone or revoked (remove the demo's data directory for a fresh demo)")
+	}
+	loc, err := s.FindLocationByID(ctx, recs.Location)
+	if err != nil {
+		return fmt.Errorf("the demo's job site: %w (remove the demo's data directory for a fresh demo)", err)
+	}
+	// A drive an earlier run left unfinished (the server stopped) ends
+	// now: the board shows one demo visit.
+	left, err := s.FindAssignments(ctx, enroute.AssignmentFilter{TechnicianID: &tech.ID,
+		Statuses: []enroute.AssignmentStatus{enroute.StatusScheduled, enroute.StatusDispatched, enroute.StatusWorking}})
+	if err != nil {
 		return err
 	}
-	tech := &enroute.Technician{Name: "Alex Rivera", Rating: 4.8, Active: true, PhotoURL: m.Config.PublicURL + "/static/demo-technician.svg"}
-	if err := s.CreateTechnician(ctx, tech); err != nil {
-		return err
-	}
-	dev := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier(), Name: "demo phone"}
-	if err := s.CreateDevice(ctx, dev, enroute.HashSecret(enroute.NewDeviceToken())); err != nil {
-		return err
-	}
-	cust := &enroute.Customer{Name: "Jordan Smith", Language: "en"}
-	if err := s.CreateCustomer(ctx, cust); err != nil {
-		return err
-	}
-	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St, Chicago, IL", Lat: dest.Lat, Lng: dest.Lng, Verified: true}
-	if err := s.CreateLocation(ctx, loc); err != nil {
-		return err
+	for _, a := range left {
+		if _, err := enroute.TransitionAssignment(ctx, s, a.ID, enroute.StatusCancelled, m.hooks...); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
-	job := &enroute.Job{Number: fmt.Sprintf("DEMO-%d", now.Unix()), CustomerID: cust.ID, LocationID: loc.ID,
+	job := &enroute.Job{Number: "DEMO-" + now.Format("0102-1504") + "-" + enroute.NewSecret("", 3), CustomerID: loc.CustomerID, LocationID: loc.ID,
 		WindowStart: now.Truncate(time.Hour), WindowEnd: now.Truncate(time.Hour).Add(2 * time.Hour), Notes: "Furnace tune-up (demo)"}
 	if err := s.CreateJob(ctx, job); err != nil {
 		return err
@@ -115,6 +147,82 @@ func demoDrive() ([]enroute.Position, error) {
 		out = append(out, enroute.Position{Lat: f.Lat, Lng: f.Lng, AccuracyM: 8, SpeedMPS: tracker.Unknown, HeadingDeg: tracker.Unknown, Battery: 80})
 	}
 	return out, nil
+}
+
+// demoRecords returns the demo's records: those the marker names, or, on a
+// new store, new ones (then written to the marker). A store holding
+// anything else is refused with errNotForDemo.
+func (m *Main) demoRecords(ctx context.Context, dest enroute.Position) (demoRecords, error) {
+	var recs demoRecords
+	marker := filepath.Join(m.Config.DataDir, demoMarker)
+	if m.Config.DatabaseURL == "" {
+		if raw, err := os.ReadFile(marker); err == nil {
+			if err := json.Unmarshal(raw, &recs); err != nil {
+				return recs, fmt.Errorf("read %s: %w", marker, err)
+			}
+			return recs, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return recs, err
+		}
+	}
+	if fresh, err := m.newStore(ctx); err != nil {
+		return recs, err
+	} else if !fresh {
+		return recs, errNotForDemo
+	}
+	s := m.Store
+	if _, err := s.UpdateCompany(ctx, enroute.CompanyUpdate{Name: ptr("Windy City Heating & Air"), Phone: ptr("+13125550100"), TimeZone: ptr("America/Chicago"), Locale: ptr("en-US")}); err != nil {
+		return recs, err
+	}
+	tech := &enroute.Technician{Name: "Alex Rivera", Rating: 4.8, Active: true, PhotoURL: m.Config.PublicURL + "/static/demo-technician.svg"}
+	if err := s.CreateTechnician(ctx, tech); err != nil {
+		return recs, err
+	}
+	dev := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier(), Name: "demo phone"}
+	if err := s.CreateDevice(ctx, dev, enroute.HashSecret(enroute.NewDeviceToken())); err != nil {
+		return recs, err
+	}
+	cust := &enroute.Customer{Name: "Jordan Smith", Language: "en"}
+	if err := s.CreateCustomer(ctx, cust); err != nil {
+		return recs, err
+	}
+	loc := &enroute.Location{CustomerID: cust.ID, Address: "1200 W Harrison St, Chicago, IL", Lat: dest.Lat, Lng: dest.Lng, Verified: true}
+	if err := s.CreateLocation(ctx, loc); err != nil {
+		return recs, err
+	}
+	recs = demoRecords{Technician: tech.ID, Device: dev.ID, Location: loc.ID}
+	if m.Config.DatabaseURL == "" {
+		raw, _ := json.Marshal(recs)
+		if err := os.WriteFile(marker, raw, 0o600); err != nil {
+			return recs, err
+		}
+	}
+	return recs, nil
+}
+
+// newStore reports whether the store is as a first start leaves it: the
+// company unnamed ("My Company", no phone), no technician, customer or
+// job.
+func (m *Main) newStore(ctx context.Context) (bool, error) {
+	s := m.Store
+	c, err := s.FindCompany(ctx)
+	if err != nil {
+		return false, err
+	}
+	if c.Name != "My Company" || c.Phone != "" {
+		return false, nil
+	}
+	one := enroute.Page{Limit: 1}
+	techs, err := s.FindTechnicians(ctx, enroute.TechnicianFilter{Page: one})
+	if err != nil || len(techs) > 0 {
+		return false, err
+	}
+	custs, err := s.FindCustomers(ctx, enroute.CustomerFilter{Page: one})
+	if err != nil || len(custs) > 0 {
+		return false, err
+	}
+	jobs, err := s.FindJobs(ctx, enroute.JobFilter{Page: one})
+	return err == nil && len(jobs) == 0, err
 }
 
 func ptr[T any](v T) *T { return &v }

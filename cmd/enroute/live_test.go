@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -620,6 +621,59 @@ func TestDemo(t *testing.T) {
 	}
 	if status, _ := send(t, "GET", "http://"+m.Addr()+"/static/demo-technician.svg", "", ""); status != 200 {
 		t.Fatalf("demo photo = %d", status)
+	}
+}
+
+// TestDemoLeavesRealDataAlone: --demo refuses a data directory that holds a
+// company's own data and changes none of it; on its own directory a second
+// run reuses the demo's records (no duplicates) and ends the first run's
+// drive. Before, every start with --demo renamed the company and added a
+// technician and a customer.
+func TestDemoLeavesRealDataAlone(t *testing.T) {
+	// A company's own store, then --demo on it.
+	dir := t.TempDir()
+	env := map[string]string{"ENROUTE_DATA_DIR": dir, "ENROUTE_ADMIN_TOKEN": testAdminToken}
+	m, _ := start(t, env)
+	call(t, m, testAdminToken, "PATCH", "/api/v1/company", map[string]any{"name": "Cool Air HVAC"})
+	call(t, m, testAdminToken, "POST", "/api/v1/technicians", map[string]any{"name": "Ana Silva"})
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	demo := NewMain()
+	demo.Getenv = func(k string) string { return env[k] }
+	demo.Stdout, demo.Stderr = io.Discard, io.Discard
+	if err := demo.ParseFlags([]string{"--addr", "127.0.0.1:0", "--osmand-addr", "", "--demo"}); err != nil {
+		t.Fatal(err)
+	}
+	err := demo.Run(context.Background())
+	demo.Close()
+	if !errors.Is(err, errNotForDemo) {
+		t.Fatalf("--demo on a company's data = %v, want it refused", err)
+	}
+	m, _ = start(t, env)
+	if c := call(t, m, testAdminToken, "GET", "/api/v1/company", nil); c["name"] != "Cool Air HVAC" {
+		t.Fatalf("company after the refused demo = %v", c)
+	}
+	if techs := call(t, m, testAdminToken, "GET", "/api/v1/technicians", nil)["items"].([]any); len(techs) != 1 {
+		t.Fatalf("technicians after the refused demo = %v", techs)
+	}
+
+	// The demo's own directory, twice.
+	denv := map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}
+	first, _ := start(t, denv, "--demo")
+	asg := call(t, first, testAdminToken, "GET", "/api/v1/assignments", nil)["items"].([]any)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := start(t, denv, "--demo")
+	for path, want := range map[string]int{"/api/v1/technicians": 1, "/api/v1/customers": 1, "/api/v1/locations": 1, "/api/v1/jobs": 2} {
+		if items := call(t, second, testAdminToken, "GET", path, nil)["items"].([]any); len(items) != want {
+			t.Errorf("%s after two demo runs: %d, want %d", path, len(items), want)
+		}
+	}
+	old := call(t, second, testAdminToken, "GET", fmt.Sprintf("/api/v1/assignments/%d", int64(asg[0].(map[string]any)["id"].(float64))), nil)
+	if old["status"] != "cancelled" {
+		t.Errorf("the first run's drive = %v, want cancelled", old["status"])
 	}
 }
 
