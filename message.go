@@ -30,8 +30,11 @@ type MessageStatus string
 // Message statuses. Queued messages are sent by the outbox worker; the
 // others are final.
 const (
-	MessageQueued     MessageStatus = "queued"
-	MessageSent       MessageStatus = "sent"
+	MessageQueued MessageStatus = "queued"
+	MessageSent   MessageStatus = "sent" // a provider (Twilio, an SMTP server) accepted it
+	// MessageLogged: a development provider took it and only logged it:
+	// it left the server for nowhere.
+	MessageLogged     MessageStatus = "logged"
 	MessageFailed     MessageStatus = "failed"
 	MessageSuppressed MessageStatus = "suppressed" // the limit rule held it back
 	MessageSkipped    MessageStatus = "skipped"    // the customer cannot or does not want to receive it
@@ -86,7 +89,7 @@ type MessageFilter struct {
 
 // MessageResult is the outcome of one delivery attempt.
 type MessageResult struct {
-	// Status is MessageSent, MessageFailed, or MessageQueued to retry at
+	// Status is MessageSent, MessageLogged, MessageFailed, or MessageQueued to retry at
 	// NextAttemptAt.
 	Status        MessageStatus
 	ProviderID    string

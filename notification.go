@@ -45,6 +45,13 @@ type DispatchSettingsView struct {
 	// EmailSenderStatus is "ok" when e-mail can be sent: a from address is
 	// set and the server has an e-mail transport.
 	EmailSenderStatus string `json:"email_sender_status"`
+	// SMSProvider and EmailProvider are what the server sends with
+	// ("twilio", "smtp", "log": development, only logged; "none"), and the
+	// notes say what follows for the company ("" when all is well).
+	SMSProvider       string `json:"sms_provider"`
+	SMSProviderNote   string `json:"sms_provider_note"`
+	EmailProvider     string `json:"email_provider"`
+	EmailProviderNote string `json:"email_provider_note"`
 	// GPSReady says whether native GPS is set up, the prerequisite of
 	// arrival tracking.
 	GPSReady bool `json:"gps_ready"`

@@ -16,6 +16,17 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
 }
 
+// about names the product, the company and the version, for the home page
+// and the log-in forms: public, as the company's name is on every message
+// its customers get.
+func (s *Server) about(c echo.Context) error {
+	co, err := s.store.FindCompany(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"product": "Enroute", "company": co.Name, "version": s.cfg.Version})
+}
+
 // readyz answers 200 while the store is reachable and the server is not
 // shutting down, so a load balancer stops sending before connections close.
 func (s *Server) readyz(c echo.Context) error {

@@ -17,6 +17,11 @@ var openapiYAML []byte
 // that every route registered here is documented.
 func (s *Server) routes() {
 	e := s.echo
+	e.GET("/", func(c echo.Context) error {
+		s.pageHeaders(c)
+		return s.page(c, http.StatusOK, "index.html")
+	})
+	e.GET("/api/v1/about", s.about, s.limitIP(s.limits.public))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))

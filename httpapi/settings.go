@@ -19,6 +19,8 @@ type (
 		FromNumberStatus  string `json:"from_number_status"`
 		Template          string `json:"template"`
 		Enabled           bool   `json:"enabled"`
+		Provider          string `json:"provider"`      // twilio, log
+		ProviderNote      string `json:"provider_note"` // what the screen warns of; "" when all is well
 	}
 	emailTab struct {
 		FromName     string `json:"from_name"`
@@ -27,6 +29,8 @@ type (
 		Subject      string `json:"subject"`
 		Body         string `json:"body"`
 		Enabled      bool   `json:"enabled"`
+		Provider     string `json:"provider"` // smtp, log, none
+		ProviderNote string `json:"provider_note"`
 	}
 	trackingTab struct {
 		Enabled        bool    `json:"enabled"`
@@ -55,8 +59,10 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 		return allTabs{}, err
 	}
 	return allTabs{
-		Text:     textTab{v.Text.FromNumber, phone.Display(v.Text.FromNumber, co.Locale), v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled},
-		Email:    emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled},
+		Text: textTab{v.Text.FromNumber, phone.Display(v.Text.FromNumber, co.Locale), v.TextFromNumberStatus, v.Text.Template, v.Text.Enabled,
+			v.SMSProvider, v.SMSProviderNote},
+		Email: emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled,
+			v.EmailProvider, v.EmailProviderNote},
 		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
 		Late:     v.Late,

@@ -122,18 +122,27 @@ func (w *Worker) drain(ctx context.Context) {
 	}
 }
 
+// loggedReason says why a logged message was not sent, and what sends it.
+var loggedReason = map[enroute.Channel]string{
+	enroute.ChannelSMS:   "the log provider wrote it to the server's log; set ENROUTE_SMS_PROVIDER=twilio to send texts",
+	enroute.ChannelEmail: "the log provider wrote it to the server's log; set ENROUTE_SMTP_URL to send e-mail",
+}
+
 // deliver makes one attempt and says what became of it.
 func (w *Worker) deliver(ctx context.Context, m *enroute.Message) enroute.MessageResult {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
 	var (
-		id  string
-		err error
+		id       string
+		err      error
+		provider any
 	)
 	switch {
 	case m.Channel == enroute.ChannelSMS && w.sms != nil:
+		provider = w.sms
 		id, err = w.sms.SendSMS(ctx, m.From, m.To, m.Body)
 	case m.Channel == enroute.ChannelEmail && w.email != nil:
+		provider = w.email
 		id, err = w.email.SendEmail(ctx, Email{MessageID: messageID(m), FromName: m.FromName, From: m.From, To: m.To,
 			Subject: m.Subject, Text: m.Body, HTML: m.HTML})
 	default:
@@ -141,6 +150,10 @@ func (w *Worker) deliver(ctx context.Context, m *enroute.Message) enroute.Messag
 	}
 	log := w.logger.With("message_id", m.ID, "assignment_id", m.AssignmentID, "channel", m.Channel, "attempt", m.Attempts)
 	if err == nil {
+		if _, only := provider.(logOnly); only {
+			log.Info("message logged, not sent: a development provider", "provider_id", id)
+			return enroute.MessageResult{Status: enroute.MessageLogged, ProviderID: id, Reason: loggedReason[m.Channel]}
+		}
 		log.Info("message sent", "provider_id", id)
 		return enroute.MessageResult{Status: enroute.MessageSent, ProviderID: id}
 	}

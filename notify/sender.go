@@ -56,9 +56,15 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// logOnly marks the development providers, which send nothing: what they
+// take ends logged, not sent.
+type logOnly interface{ logOnly() }
+
 // LogSMS is the development SMS provider: it logs that a text would go out,
 // never its body (which may hold a tracking link).
 type LogSMS struct{ Logger *slog.Logger }
+
+func (LogSMS) logOnly() {}
 
 // SendSMS implements SMSSender.
 func (l LogSMS) SendSMS(_ context.Context, from, to, body string) (string, error) {
@@ -69,6 +75,8 @@ func (l LogSMS) SendSMS(_ context.Context, from, to, body string) (string, error
 
 // LogEmail is the development e-mail provider.
 type LogEmail struct{ Logger *slog.Logger }
+
+func (LogEmail) logOnly() {}
 
 // SendEmail implements EmailSender.
 func (l LogEmail) SendEmail(_ context.Context, e Email) (string, error) {

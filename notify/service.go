@@ -21,11 +21,16 @@ import (
 type Config struct {
 	// PublicURL is where customers reach the tracking page.
 	PublicURL string
-	// EmailTransport says whether the server can send e-mail (SMTP, or the
-	// log provider in development): one half of "an e-mail sender is
-	// configured"; the from address is the other.
-	EmailTransport bool
+	// SMSProvider and EmailProvider name what the server sends texts and
+	// e-mail with: "twilio" or "log" (development: it only logs), and
+	// "smtp", "log" or "" (none: e-mail cannot be enabled). The settings
+	// screens say what follows from them.
+	SMSProvider, EmailProvider string
 }
+
+// emailTransport says whether the server can take e-mail at all: one half
+// of "an e-mail sender is configured"; the from address is the other.
+func (c Config) emailTransport() bool { return c.EmailProvider != "" && c.EmailProvider != "none" }
 
 // Service implements enroute.NotificationService.
 type Service struct {
@@ -58,8 +63,24 @@ func (s *Service) view(ctx context.Context, st *enroute.Settings) (*enroute.Disp
 	if st.Dispatch.Text.FromNumber != "" {
 		v.TextFromNumberStatus = "ok"
 	}
-	if st.Dispatch.Email.FromAddress != "" && s.cfg.EmailTransport {
+	if st.Dispatch.Email.FromAddress != "" && s.cfg.emailTransport() {
 		v.EmailSenderStatus = "ok"
+	}
+	v.SMSProvider, v.EmailProvider = s.cfg.SMSProvider, s.cfg.EmailProvider
+	if !s.cfg.emailTransport() {
+		v.EmailProvider = "none"
+	}
+	switch v.SMSProvider {
+	case "log":
+		v.SMSProviderNote = "This server only writes texts to its log (the development log provider): none reaches a customer. Whoever runs the server sets ENROUTE_SMS_PROVIDER=twilio and its Twilio account to send them."
+	case "":
+		v.SMSProvider = "none"
+	}
+	switch v.EmailProvider {
+	case "none":
+		v.EmailProviderNote = "This server cannot send e-mail: it has no e-mail provider. Whoever runs the server sets ENROUTE_SMTP_URL (the mail provider's SMTP server) and restarts it; then e-mail notifications can be enabled."
+	case "log":
+		v.EmailProviderNote = "This server only writes e-mails to its log (the development log provider): none reaches a customer. Whoever runs the server sets ENROUTE_SMTP_URL to send them."
 	}
 	return v, nil
 }
@@ -76,12 +97,17 @@ var (
 	}
 )
 
+// errNoEmailSender names what keeps e-mail notifications from being
+// enabled: the server's missing e-mail provider first (the screen cannot
+// fix it), else the missing from address.
 func errNoEmailSender(transport bool) error {
-	msg := "An e-mail sender must be configured before e-mail notifications can be enabled: set the from address"
 	if !transport {
-		msg += ", and the server needs ENROUTE_SMTP_URL"
+		return &enroute.Error{Code: enroute.EINVALID,
+			Message: "This server cannot send e-mail: it has no e-mail provider. Whoever runs the server sets ENROUTE_SMTP_URL and restarts it; then e-mail notifications can be enabled.",
+			Fields:  map[string]string{"enabled": "this server cannot send e-mail: ENROUTE_SMTP_URL is not set"}}
 	}
-	return &enroute.Error{Code: enroute.EINVALID, Message: msg + ".", Fields: map[string]string{"from_address": "is required to enable e-mail notifications"}}
+	return &enroute.Error{Code: enroute.EINVALID, Message: "Set the from address before enabling e-mail notifications.",
+		Fields: map[string]string{"from_address": "is required to enable e-mail notifications"}}
 }
 
 // UpdateText implements enroute.NotificationService.
@@ -125,8 +151,8 @@ func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enro
 		if err := validTemplate("body", e.Body, 20000); err != nil {
 			return err
 		}
-		if e.Enabled && (e.FromAddress == "" || !s.cfg.EmailTransport) {
-			return errNoEmailSender(s.cfg.EmailTransport)
+		if e.Enabled && (e.FromAddress == "" || !s.cfg.emailTransport()) {
+			return errNoEmailSender(s.cfg.emailTransport())
 		}
 		return nil
 	})

@@ -254,8 +254,8 @@ func TestPrerequisites(t *testing.T) {
 	}
 
 	r = st.do("PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"enabled": true})
-	if r.status != 400 || !strings.Contains(r.raw, "e-mail sender must be configured") {
-		t.Fatalf("e-mail without a sender = %d %s", r.status, r.raw)
+	if r.status != 400 || !strings.Contains(r.raw, "Set the from address") || !strings.Contains(r.raw, `"from_address"`) {
+		t.Fatalf("e-mail without a from address = %d %s", r.status, r.raw)
 	}
 
 	r = st.do("PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true})
@@ -569,5 +569,44 @@ func TestRunningLate(t *testing.T) {
 	}
 	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/late", map[string]any{"text_template": "Late {Nope}"}); r.status != 400 || !strings.Contains(r.raw, "{Nope}") {
 		t.Fatalf("bad late template = %d %s", r.status, r.raw)
+	}
+}
+
+// TestProvidersSaidAsTheyAre: what a server sends with is said as it is.
+// With the development log providers a dispatch's messages are "logged",
+// not "sent", and say what would send them; a server without an e-mail
+// provider says so on the Email tab, and enabling e-mail there names that
+// cause, not the from address that was given. Before, "sent" could mean
+// logged, and the refusal named from_address.
+func TestProvidersSaidAsTheyAre(t *testing.T) {
+	bare := newIngestStack(t) // SMS: log; e-mail: none
+	email := bare.ok("GET", "/api/v1/settings/dispatch-notifications/email", nil)
+	if email.str("provider") != "none" || !strings.Contains(email.str("provider_note"), "cannot send e-mail") {
+		t.Fatalf("Email tab without a provider = %s", email.raw)
+	}
+	r := bare.do("PUT", "/api/v1/settings/dispatch-notifications/email", map[string]any{"from_address": "dispatch@coolair.test", "enabled": true})
+	fields, _ := r.body["error"].(map[string]any)["fields"].(map[string]any)
+	if r.status != 400 || !strings.Contains(fmt.Sprint(fields["enabled"]), "ENROUTE_SMTP_URL") || fields["from_address"] != nil {
+		t.Fatalf("enabling e-mail without a provider = %d %s", r.status, r.raw)
+	}
+	if text := bare.ok("GET", "/api/v1/settings/dispatch-notifications/text", nil); text.str("provider") != "log" || !strings.Contains(text.str("provider_note"), "only writes texts to its log") {
+		t.Fatalf("Text tab with the log provider = %s", text.raw)
+	}
+
+	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken, "ENROUTE_EMAIL_PROVIDER": "log"}}
+	st.m, _ = start(t, st.env)
+	st.settings(true, true, false, false)
+	job := st.job(st.site("+351912345678", "maria@example.com"))
+	a := st.assign(job, st.technician("Ana Silva"))
+	st.move(a, "dispatch")
+	log := st.messages(job)
+	if got := statuses(log, a); !slices.Equal(got, []string{"sms:logged", "email:logged"}) {
+		t.Fatalf("with the log providers = %v", got)
+	}
+	for _, m := range log {
+		want := map[any]string{"sms": "ENROUTE_SMS_PROVIDER=twilio", "email": "ENROUTE_SMTP_URL"}[m["channel"]]
+		if reason, _ := m["reason"].(string); !strings.Contains(reason, want) {
+			t.Errorf("%s logged with reason %q, want it to name %s", m["channel"], reason, want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,6 +309,14 @@ func TestSettingsScreen(t *testing.T) {
 	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
 	if got := text(t, ctx, "#sms-status"); got != "No default SMS number" || eval[string](t, ctx, `document.querySelector("#sms-status").className`) != "status-missing" {
 		t.Fatalf("SMS number status = %q", got)
+	}
+	// This server only logs texts and cannot send e-mail: the tabs say so.
+	if got := text(t, ctx, "#sms-provider-note"); !strings.Contains(got, "only writes texts to its log") {
+		t.Fatalf("Text tab's provider note = %q", got)
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#email-provider-note").textContent`); !strings.Contains(got, "cannot send e-mail") ||
+		!eval[bool](t, ctx, `document.querySelector("#email-enabled").disabled`) {
+		t.Fatalf("Email tab's provider note = %q (its toggle disabled: %v)", got, eval[bool](t, ctx, `document.querySelector("#email-enabled").disabled`))
 	}
 
 	// Enabling text without a default SMS number is refused, and says so.
@@ -841,5 +850,40 @@ func TestBoardShowsUserTextAsText(t *testing.T) {
 	}
 	if pwned := eval[bool](t, ctx, `window.pwned !== undefined`); pwned {
 		t.Error("user text ran a script")
+	}
+}
+
+// TestHomePage: / says what this server is, for whom, and links to the
+// board, the settings, the API document and health; the log-in forms name
+// the product and the company and say where keys come from. Before, /
+// answered a JSON 404.
+func TestHomePage(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	st.ok("PATCH", "/api/v1/company", map[string]any{"name": "Cool Air <HVAC>"})
+	navigate(t, ctx, "http://"+st.m.Addr()+"/")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector(".company-name").textContent === "Cool Air <HVAC>"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("company on the home page = %q: %v", text(t, ctx, ".company-name"), err)
+	}
+	links := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("main a")).map(function (a) { return a.getAttribute("href"); })`)
+	for _, want := range []string{"/dispatch", "/settings/dispatch-notifications", "/api/v1/openapi.yaml", "/healthz", "/readyz"} {
+		if !slices.Contains(links, want) {
+			t.Errorf("the home page does not link %s: %v", want, links)
+		}
+	}
+	for _, href := range links {
+		if status, _ := send(t, "GET", "http://"+st.m.Addr()+href, "", ""); status != 200 {
+			t.Errorf("%s answers %d", href, status)
+		}
+	}
+	screenshot(t, ctx, "home")
+	for _, page := range []string{"/dispatch", "/settings/dispatch-notifications"} {
+		navigate(t, ctx, "http://"+st.m.Addr()+page)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector("#login").hidden && document.querySelector("#login .company-name").textContent === "Cool Air <HVAC>"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("%s log-in form: %q: %v", page, text(t, ctx, "#login"), err)
+		}
+		if got := text(t, ctx, "#login"); !strings.Contains(got, "Enroute") || !strings.Contains(got, "printed once when the server first starts") {
+			t.Errorf("%s log-in form = %q", page, got)
+		}
 	}
 }

@@ -340,7 +340,7 @@ func (m *Main) notifications() (*notify.Service, *notify.Worker, func(string, ur
 	case "log":
 		email = notify.LogEmail{Logger: m.Logger}
 	}
-	svc := notify.NewService(m.Store, notify.Config{PublicURL: c.PublicURL, EmailTransport: email != nil})
+	svc := notify.NewService(m.Store, notify.Config{PublicURL: c.PublicURL, SMSProvider: c.SMSProvider, EmailProvider: c.EmailProvider})
 	return svc, notify.NewWorker(m.Store, sms, email, c.Outbox, m.Logger), verify, nil
 }
 

@@ -90,7 +90,7 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 	case enroute.MessageQueued:
 		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET reason = $1, next_attempt_at = $2, lease_until = NULL WHERE id = $3 AND status = 'queued'`,
 			r.Reason, enroute.Timestamp(r.NextAttemptAt), id)
-	case enroute.MessageSent, enroute.MessageFailed:
+	case enroute.MessageSent, enroute.MessageLogged, enroute.MessageFailed:
 		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET status = $1, reason = $2, provider_id = $3, finished_at = $4, lease_until = NULL,
 			body = CASE WHEN link_token IS NULL THEN body ELSE replace(body, link_token, $5) END,
 			html = CASE WHEN link_token IS NULL THEN html ELSE replace(html, link_token, $5) END,
@@ -98,7 +98,7 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 			link_token = NULL
 			WHERE id = $6 AND status = 'queued'`, r.Status, r.Reason, r.ProviderID, s.now(), enroute.RedactedLink, id)
 	default:
-		return enroute.Errorf(enroute.EINVALID, "A delivery attempt ends sent, failed or queued, not %q.", r.Status)
+		return enroute.Errorf(enroute.EINVALID, "A delivery attempt ends sent, logged, failed or queued, not %q.", r.Status)
 	}
 	if err != nil {
 		return fmt.Errorf("complete message %d: %w", id, err)

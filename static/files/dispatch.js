@@ -254,6 +254,7 @@
     return ms.map(function (m) {
       var ch = m.channel === "sms" ? "Text" : "E-mail";
       if (m.status === "suppressed" || m.status === "skipped" || m.status === "failed") { return ch + " to the customer not sent: " + m.reason; }
+      if (m.status === "logged") { return ch + " to the customer only logged, not sent: " + m.reason + "."; }
       return ch + " to the customer " + (m.status === "queued" ? "on its way." : m.status + ".");
     }).join(" ");
   }

@@ -51,6 +51,11 @@
     $("from-name").value = e.from_name; $("from-address").value = e.from_address;
     $("email-subject").value = e.subject; $("email-body").value = e.body;
     $("email-enabled").checked = e.enabled;
+    // What the server sends with is not the screen's to change: it says so.
+    [["sms-provider-note", t.provider_note], ["email-provider-note", e.provider_note]].forEach(function (n) {
+      $(n[0]).textContent = n[1] || ""; $(n[0]).hidden = !n[1];
+    });
+    $("email-enabled").disabled = e.provider === "none" && !e.enabled;
     $("tracking-enabled").checked = tr.enabled; $("auto-arrival").checked = tr.auto_arrival;
     $("arrival-radius").value = tr.arrival_radius_m; $("arrival-dwell").value = tr.arrival_dwell_s;
     $("gps-line").textContent = gps.ready ? "Native GPS is set up (" + gps.active_devices + " devices)." : "Native GPS is not set up: turn it on below and register technicians' devices.";
