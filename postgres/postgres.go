@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,7 +53,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrate(ctx, pool, migrations.Postgres); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -63,21 +64,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // files of this package.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// migrate brings the schema up to date with the migrations in fsys
+// (migrations.Postgres), or leaves it as it was (migrations.Up).
+func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return migrations.Up(ctx, p)
 }
 
 func constraintOf(err error) sqlstore.Constraint {

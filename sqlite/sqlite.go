@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -56,12 +57,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// 64 MiB of WAL rather than 16: one-fix commits rewrite the same pages
 	// (a technician's latest), which a longer WAL copies back once
 	// (BENCHMARKS.md: OsmAnd 24.6k -> 27.2k fixes/s).
-	q := url.Values{}
-	for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "wal_autocheckpoint(4000)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_time_format", "sqlite")
-	base := "file:" + path + "?" + q.Encode()
+	base := dsn(path)
 
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -76,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 
-	if err := migrate(ctx, w); err != nil {
+	if err := migrate(ctx, w, migrations.SQLite); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
@@ -108,6 +104,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// dsn is the data source name of the database file at path: the
+// connection's settings, which every connection of the store shares.
+func dsn(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "wal_autocheckpoint(4000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
 // Close merges what is staged, then closes the database.
 func (s *Store) Close() error {
 	err := s.Merge(context.Background())
@@ -123,15 +130,14 @@ func (s *Store) logMergeErr(err error) {
 // Path returns the database file.
 func (s *Store) Path() string { return s.path }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
+// migrate brings the schema up to date with the migrations in fsys
+// (migrations.SQLite), or leaves it as it was (migrations.Up).
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return migrations.Up(ctx, p)
 }
 
 func constraintOf(err error) sqlstore.Constraint {

@@ -1,4 +1,5 @@
 // Command enroute is the Enroute server: config -> construct -> wire -> run.
+// `enroute backup` and `enroute restore` copy the embedded store (tool.go).
 package main
 
 import (
@@ -17,6 +18,13 @@ func main() {
 	defer stop()
 
 	m := NewMain()
+	if len(os.Args) > 1 && tools[os.Args[1]] != "" {
+		if err := m.Tool(ctx, os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "enroute:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, errVersion) {
 		fmt.Println("enroute", Version)
 		return
