@@ -68,13 +68,17 @@ fuzz-corpus:
 	  done; \
 	done
 
-## tools: what the tests run beside Enroute: mailpit (a real SMTP server) and
-## Debian's Chromium (page tests; needs root for apt-get, else those tests skip)
+## tools: what the tests run beside Enroute: mailpit (a real SMTP server),
+## Debian's Chromium (page tests), curl and jq (the README's walkthrough),
+## systemd-analyze (the unit file);
+## apt-get needs root, else those tests skip and say so
 tools:
 	@test -x "$(GOBIN)/mailpit" || command -v mailpit >/dev/null || \
 	  (echo "installing mailpit $(MAILPIT_VERSION)"; $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION))
-	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
-	  (echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@for cmd in chromium:chromium curl:curl jq:jq systemd-analyze:systemd; do \
+	  command -v $${cmd%%:*} >/dev/null || [ "$$(id -u)" != 0 ] || \
+	    (echo "installing $${cmd#*:}"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${cmd#*:} >/dev/null); \
+	done
 
 test-short: web vet
 	$(GO) test -short -count=1 ./...
