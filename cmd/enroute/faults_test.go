@@ -33,6 +33,7 @@ type phone struct {
 
 	mu       sync.Mutex
 	next     time.Time // the next fix's time
+	first    int64     // the first fix's time (ms)
 	lat      float64
 	unsent   []int64 // fix times (ms), oldest first
 	acked    map[int64]bool
@@ -42,7 +43,8 @@ type phone struct {
 
 func newPhone(t *testing.T, st *stack, name string) *phone {
 	tech, _, token := st.device(name)
-	return &phone{t: t, url: "http://" + st.m.Addr(), token: token, tech: tech, next: time.Now().Add(-2 * time.Hour),
+	first := time.Now().Add(-2 * time.Hour)
+	return &phone{t: t, url: "http://" + st.m.Addr(), token: token, tech: tech, next: first, first: first.UnixMilli(),
 		lat: 41.14, acked: map[int64]bool{}, statuses: map[int]int{}, retry: true}
 }
 
@@ -57,7 +59,7 @@ func (p *phone) send(flush bool) int {
 	batch := p.unsent[:min(len(p.unsent), 500)]
 	fixes := make([]string, len(batch))
 	for i, ms := range batch {
-		fixes[i] = fmt.Sprintf(`{"ts":%d,"lat":%.6f,"lng":-8.61}`, ms, p.lat+float64(ms%7_200_000)/1e9)
+		fixes[i] = fmt.Sprintf(`{"ts":%d,"lat":%.6f,"lng":-8.61}`, ms, p.lat+float64(ms-p.first)/1e9) // 0.1 m a second
 	}
 	p.mu.Unlock()
 	req, _ := http.NewRequest("POST", p.url+"/api/v1/positions", strings.NewReader("["+strings.Join(fixes, ",")+"]"))
@@ -78,7 +80,7 @@ func (p *phone) send(flush bool) int {
 			p.t.Errorf("answered %d %s; want 200, or 503 while the history cannot be written", status, raw)
 		}
 		if status == 200 && body.Accepted+body.Duplicates != len(batch) {
-			p.t.Errorf("%d fixes sent, %d accepted and %d duplicates", len(batch), body.Accepted, body.Duplicates)
+			p.t.Errorf("%d fixes sent, %d accepted and %d duplicates: %s", len(batch), body.Accepted, body.Duplicates, raw)
 		}
 		if status == 503 && res.Header.Get("Retry-After") == "" {
 			p.retry = false
