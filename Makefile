@@ -9,7 +9,7 @@ LDFLAGS := -X main.Version=$(VERSION)
 MAILPIT_VERSION := v1.33.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build run demo test test-short vet fmt bench clean tools web fuzz fuzz-corpus
+.PHONY: all build run demo release image test test-short vet fmt bench clean tools web fuzz fuzz-corpus
 
 all: build
 
@@ -44,6 +44,27 @@ test: web vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
 
+## release: static binaries for linux/amd64 and linux/arm64 with the web
+## assets inside, and their SHA-256 sums, in $(DIST). h3-go needs cgo: both
+## are linked statically (no libc needed on the target), arm64 with Debian's
+## gcc-aarch64-linux-gnu and libc6-dev-arm64-cross. Run on an amd64 host.
+DIST ?= dist
+RELEASE_FLAGS = -trimpath -tags netgo,osusergo -ldflags "$(LDFLAGS) -s -w -linkmode external -extldflags -static"
+release: web
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build $(RELEASE_FLAGS) -o $(DIST)/enroute-$(VERSION)-linux-amd64 ./cmd/enroute
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc $(GO) build $(RELEASE_FLAGS) -o $(DIST)/enroute-$(VERSION)-linux-arm64 ./cmd/enroute
+	cd $(DIST) && sha256sum enroute-$(VERSION)-linux-* > SHA256SUMS
+
+## image: the container image $(IMAGE):$(VERSION) and :latest, FROM scratch
+## around the amd64 release binary (nothing is pulled), with podman
+IMAGE ?= enroute
+image: release
+	rm -rf $(DIST)/image && mkdir -p $(DIST)/image/data
+	cp $(DIST)/enroute-$(VERSION)-linux-amd64 $(DIST)/image/enroute
+	cp /etc/ssl/certs/ca-certificates.crt $(DIST)/image/
+	podman build --format docker -t $(IMAGE):$(VERSION) -t $(IMAGE):latest -f deploy/Containerfile $(DIST)/image
+
 ## fuzz: each fuzz target explores for FUZZTIME beyond its committed corpus
 ## (testdata/fuzz, which every `go test` also runs); make test runs it for
 ## 3s each. A failure prints the input, which go test saves in testdata.
@@ -69,16 +90,17 @@ fuzz-corpus:
 	done
 
 ## tools: what the tests run beside Enroute: mailpit (a real SMTP server),
-## Debian's Chromium (page tests), curl and jq (the README's walkthrough),
-## systemd-analyze (the unit file);
-## apt-get needs root, else those tests skip and say so
+## and Debian's packages (the list .ci/run installs: Chromium, curl, jq,
+## systemd-analyze, podman, podman-compose, the arm64 cross compiler);
+## apt-get needs root, else the tests needing them skip and say so
+TEST_PACKAGES := chromium curl jq systemd podman runc podman-compose gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 tools:
 	@test -x "$(GOBIN)/mailpit" || command -v mailpit >/dev/null || \
 	  (echo "installing mailpit $(MAILPIT_VERSION)"; $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION))
-	@for cmd in chromium:chromium curl:curl jq:jq systemd-analyze:systemd; do \
-	  command -v $${cmd%%:*} >/dev/null || [ "$$(id -u)" != 0 ] || \
-	    (echo "installing $${cmd#*:}"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${cmd#*:} >/dev/null); \
-	done
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing" $$missing; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 
 test-short: web vet
 	$(GO) test -short -count=1 ./...
@@ -93,4 +115,4 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

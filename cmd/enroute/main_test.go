@@ -61,12 +61,19 @@ var keyRE = regexp.MustCompile(`enr_[A-Za-z0-9_-]{43}`)
 
 func call(t *testing.T, m *Main, key, method, path string, body any) map[string]any {
 	t.Helper()
+	return callAt(t, "http://"+m.Addr(), key, method, path, body)
+}
+
+// callAt calls the API at base (http://host:port) with key; a status of
+// 300 or more fails the test.
+func callAt(t *testing.T, base, key, method, path string, body any) map[string]any {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, "http://"+m.Addr()+path, rd)
+	req, _ := http.NewRequest(method, base+path, rd)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
