@@ -1,0 +1,219 @@
+package main
+
+// The fleet: the recorded trips, the devices replaying them, and their
+// set-up through the API (or a file of a set-up fleet).
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/enroutehq/enroute/internal/trips"
+)
+
+// point is one recorded fix of a trip.
+type point struct {
+	t        int64
+	lat, lng float64
+}
+
+func loadTrips(path string) ([][]point, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ts, err := trips.Read(bufio.NewReader(f), 20)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]point, len(ts))
+	for i, t := range ts {
+		for _, x := range t.Fixes {
+			out[i] = append(out[i], point{x.Time.Unix(), x.Lat, x.Lng})
+		}
+	}
+	return out, nil
+}
+
+// device is a registered device replaying a trip.
+type device struct {
+	n          int // its index: it sends to node(n)
+	tech       int64
+	ident, tok string
+	trip       []point
+	next       int
+	clock      time.Time // the virtual time of the next fix
+	assignment int64
+	watchToken string
+}
+
+// step returns the device's next fix and its time (on the virtual clock,
+// or now in live mode), looping its trip.
+func (d *device) step(live bool) (point, time.Time) {
+	p := d.trip[d.next]
+	dt := time.Second
+	if d.next+1 < len(d.trip) {
+		dt = max(time.Duration(d.trip[d.next+1].t-p.t)*time.Second, time.Second)
+		d.next++
+	} else {
+		d.next = 0
+		dt = 10 * time.Minute // a new lap: a pause, not a jump
+	}
+	ts := d.clock
+	d.clock = d.clock.Add(dt)
+	if live {
+		ts = time.Now()
+	}
+	return p, ts
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}
+
+func api(c config, method, path string, body any, out any) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// parallel runs fn(i) for i in [0,n) on k goroutines, returning the first error.
+func parallel(n, k int, fn func(i int) error) error {
+	var (
+		next  atomic.Int64
+		first atomic.Value
+		wg    sync.WaitGroup
+	)
+	for range k {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n && first.Load() == nil; i = int(next.Add(1) - 1) {
+				if err := fn(i); err != nil {
+					first.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := first.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+func setup(c config, trips [][]point) ([]*device, error) {
+	devs := make([]*device, c.devices)
+	start := time.Now().Add(-20 * time.Hour)
+	err := parallel(c.devices, 16, func(i int) error {
+		var tech struct{ ID int64 }
+		if err := api(c, "POST", "/api/v1/technicians", map[string]any{"name": fmt.Sprintf("Load %d", i)}, &tech); err != nil {
+			return err
+		}
+		var dev struct{ Identifier, Token string }
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/technicians/%d/devices", tech.ID), nil, &dev); err != nil {
+			return err
+		}
+		devs[i] = &device{n: i, tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
+		return nil
+	})
+	if err != nil || c.watchers == 0 {
+		return devs, err
+	}
+	var cust, loc struct{ ID int64 }
+	if err := api(c, "POST", "/api/v1/customers", map[string]any{"name": "Load Customer"}, &cust); err != nil {
+		return nil, err
+	}
+	p := devs[0].trip[len(devs[0].trip)-1]
+	if err := api(c, "POST", "/api/v1/locations", map[string]any{"customer_id": cust.ID, "address": "Load St", "lat": p.lat, "lng": p.lng, "verified": true}, &loc); err != nil {
+		return nil, err
+	}
+	err = parallel(min(c.watchers, c.devices), 16, func(i int) error {
+		var job, a struct{ ID int64 }
+		if err := api(c, "POST", "/api/v1/jobs", map[string]any{"number": fmt.Sprintf("LOAD-%d-%d", time.Now().UnixNano(), i), "customer_id": cust.ID,
+			"location_id": loc.ID, "window_start": time.Now().Format(time.RFC3339), "window_end": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}, &job); err != nil {
+			return err
+		}
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/jobs/%d/assignments", job.ID), map[string]any{"technician_id": devs[i].tech}, &a); err != nil {
+			return err
+		}
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/assignments/%d/dispatch", a.ID), nil, nil); err != nil {
+			return err
+		}
+		var link struct{ Token string }
+		if err := api(c, "POST", fmt.Sprintf("/api/v1/assignments/%d/tracking-link", a.ID), nil, &link); err != nil {
+			return err
+		}
+		devs[i].assignment, devs[i].watchToken = a.ID, link.Token
+		return nil
+	})
+	return devs, err
+}
+
+// fleetDevice is a set-up device as -fleet keeps it.
+type fleetDevice struct {
+	Tech       int64  `json:"tech"`
+	Ident      string `json:"ident"`
+	Token      string `json:"token"`
+	Assignment int64  `json:"assignment,omitempty"`
+	WatchToken string `json:"watch_token,omitempty"`
+}
+
+// readFleet reads the devices of an earlier setup from path, if there is
+// one: known is false when path is empty or does not exist.
+func readFleet(path string, trips [][]point) (devs []*device, known bool, err error) {
+	if path == "" {
+		return nil, false, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	var fs []fleetDevice
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	start := time.Now().Add(-20 * time.Hour)
+	for i, f := range fs {
+		devs = append(devs, &device{n: i, tech: f.Tech, ident: f.Ident, tok: f.Token, trip: trips[i%len(trips)], clock: start,
+			assignment: f.Assignment, watchToken: f.WatchToken})
+	}
+	return devs, true, nil
+}
+
+// writeFleet writes the set-up devices to path, unless it is empty.
+func writeFleet(path string, devs []*device) error {
+	if path == "" {
+		return nil
+	}
+	fs := make([]fleetDevice, len(devs))
+	for i, d := range devs {
+		fs[i] = fleetDevice{Tech: d.tech, Ident: d.ident, Token: d.tok, Assignment: d.assignment, WatchToken: d.watchToken}
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
