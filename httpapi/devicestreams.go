@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/enroutehq/enroute"
 )
 
 // deviceStreams are the device streams open on this node, by device, so
@@ -74,5 +77,29 @@ func (ds *deviceStreams) close(id int64, keep []byte) {
 	ds.mu.Unlock()
 	for _, ws := range socks {
 		closeWith(ws, closeUnauthorized, "the device was revoked or its token replaced")
+	}
+}
+
+// closeChangedStreams closes the streams open here of the devices just
+// changed that may no longer send: all of a revoked or deleted device's,
+// and those of a device given a new token that authenticated with an
+// older one. A stream on the new token stays: changes are reported again
+// for a while (a margin for late commits), and must not close it each time.
+func (s *Server) closeChangedStreams(ctx context.Context, ids []int64) {
+	for _, id := range ids {
+		if !s.streams.has(id) {
+			continue
+		}
+		d, err := s.store.FindDeviceByID(ctx, id)
+		switch {
+		case enroute.ErrorCode(err) == enroute.ENOTFOUND:
+			s.streams.close(id, nil)
+		case err != nil:
+			s.logger.Warn("find changed device", "device_id", id, "err", err) // the next question retries
+		case d.Revoked():
+			s.streams.close(id, nil)
+		default:
+			s.streams.close(id, d.TokenHash)
+		}
 	}
 }

@@ -248,7 +248,7 @@ func (s *Server) unknownFrom(addr string, err error) error {
 // limiters are the server's rate limiters, built from Config.RateLimits.
 type limiters struct {
 	public, login, webhook, unknown, api *limiter
-	trusted                              []netip.Prefix
+	clientIP                             echo.IPExtractor // built once: ipExtractor
 }
 
 func newLimiters(rl RateLimits, r prometheus.Registerer) limiters {
@@ -259,24 +259,24 @@ func newLimiters(rl RateLimits, r prometheus.Registerer) limiters {
 	}, []string{"limit"})
 	r.MustRegister(limited)
 	return limiters{
-		public:  newLimiter("public", rl.Public, limited),
-		login:   newLimiter("login", rl.Login, limited),
-		webhook: newLimiter("webhook", rl.Webhook, limited),
-		unknown: newLimiter("unknown", rl.Unknown, limited),
-		api:     newLimiter("api", rl.API, limited),
-		trusted: rl.TrustedProxies,
+		public:   newLimiter("public", rl.Public, limited),
+		login:    newLimiter("login", rl.Login, limited),
+		webhook:  newLimiter("webhook", rl.Webhook, limited),
+		unknown:  newLimiter("unknown", rl.Unknown, limited),
+		api:      newLimiter("api", rl.API, limited),
+		clientIP: ipExtractor(rl.TrustedProxies),
 	}
 }
 
-// ipExtractor reads a request's client address: the peer's, or, from a
-// trusted proxy, what X-Forwarded-For says (echo skips trusted hops from
+// ipExtractor reads a request's client address: the peer's, or, from one
+// of the trusted proxies, what X-Forwarded-For says (echo skips trusted hops from
 // the right). Echo's default would believe any client's header.
-func (ls limiters) ipExtractor() echo.IPExtractor {
-	if len(ls.trusted) == 0 {
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
 		return echo.ExtractIPDirect()
 	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, p := range ls.trusted {
+	for _, p := range trusted {
 		_, n, err := net.ParseCIDR(p.String())
 		if err == nil {
 			opts = append(opts, echo.TrustIPRange(n))
@@ -292,5 +292,5 @@ func (ls limiters) clientAddr(remote net.Addr, xff []byte) string {
 	if len(xff) > 0 {
 		r.Header.Set(echo.HeaderXForwardedFor, string(xff))
 	}
-	return ls.ipExtractor()(r)
+	return ls.clientIP(r)
 }

@@ -116,11 +116,11 @@ func TestLimiterBounded(t *testing.T) {
 // names the client nearest to it that is not itself trusted.
 func TestClientAddr(t *testing.T) {
 	peer := &net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 4000}
-	none := limiters{}
+	none := limiters{clientIP: ipExtractor(nil)}
 	if got := none.clientAddr(peer, []byte("203.0.113.7")); got != "10.0.0.5" {
 		t.Errorf("no trusted proxy: %q, want the peer", got)
 	}
-	trusting := limiters{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}
+	trusting := limiters{clientIP: ipExtractor([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")})}
 	if got := trusting.clientAddr(peer, []byte("198.51.100.1, 203.0.113.7")); got != "203.0.113.7" {
 		t.Errorf("from a trusted proxy: %q, want the client it names", got)
 	}

@@ -155,7 +155,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	s.limits = newLimiters(cfg.RateLimits, cfg.Registry)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = s.limits.ipExtractor()
+	e.IPExtractor = s.limits.clientIP
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: func() string { return enroute.NewSecret("", 12) },

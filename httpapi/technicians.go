@@ -167,30 +167,6 @@ func (s *Server) replaceDeviceToken(c echo.Context) error {
 	return jsonWithSecret(c, http.StatusOK, deviceCreated{Device: d, Token: &token}, deviceCreated{Device: d})
 }
 
-// closeChangedStreams closes the streams open here of the devices just
-// changed that may no longer send: all of a revoked or deleted device's,
-// and those of a device given a new token that authenticated with an
-// older one. A stream on the new token stays: changes are reported again
-// for a while (a margin for late commits), and must not close it each time.
-func (s *Server) closeChangedStreams(ctx context.Context, ids []int64) {
-	for _, id := range ids {
-		if !s.streams.has(id) {
-			continue
-		}
-		d, err := s.store.FindDeviceByID(ctx, id)
-		switch {
-		case enroute.ErrorCode(err) == enroute.ENOTFOUND:
-			s.streams.close(id, nil)
-		case err != nil:
-			s.logger.Warn("find changed device", "device_id", id, "err", err) // the next question retries
-		case d.Revoked():
-			s.streams.close(id, nil)
-		default:
-			s.streams.close(id, d.TokenHash)
-		}
-	}
-}
-
 // afterDeviceChange makes this node let go of the devices just revoked,
 // given a new token or deleted, once the request's transaction commits:
 // cached lookups dropped, open streams closed. Other nodes do within
