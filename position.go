@@ -93,6 +93,42 @@ type Progress struct {
 	Cell uint64  `json:"-"`
 }
 
+// ProgressQueuer is a Publisher that can hold progress for the position it
+// is told of next, on the same goroutine, and send the two together: the
+// ETA watcher queues the progress it computed from a position, and the hub
+// sends that position and its progress in one message. The tracker makes
+// the order a contract: its estimators hear of each position before its
+// publishers (tracker.Tracker.SubscribeEstimator).
+type ProgressQueuer interface {
+	// QueueProgress holds p for the position published next.
+	QueueProgress(p *Progress)
+}
+
+// Box is an area of the map, from (MinLat, MinLng) in the south-west to
+// (MaxLat, MaxLng) in the north-east. A box whose MinLng is greater than
+// its MaxLng crosses the antimeridian.
+type Box struct {
+	MinLat, MinLng, MaxLat, MaxLng float64
+}
+
+// LiveService is the live state: each technician's latest position, as
+// this node knows it (its own devices' fixes, and other nodes' through
+// the bus). Implementations answer from memory, are safe for concurrent
+// use, and bound the work of any question (a box or a radius too large to
+// index is answered by one pass over the live technicians).
+type LiveService interface {
+	// LivePosition returns a technician's latest position; false when it
+	// has none.
+	LivePosition(technicianID int64) (Position, bool)
+	// LiveInBox returns the latest positions inside b, by technician ID.
+	LiveInBox(b Box) []Position
+	// LiveNear returns the latest positions within radiusM of a point,
+	// nearest first.
+	LiveNear(lat, lng, radiusM float64) []Position
+	// LivePositions returns every latest position, by technician ID.
+	LivePositions() []Position
+}
+
 // ProgressSource tells the latest progress of assignments en route.
 type ProgressSource interface {
 	// Progress returns an assignment's latest progress, if any.

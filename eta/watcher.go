@@ -141,10 +141,11 @@ const ruleEvery = 5 * time.Second
 
 // NewWatcher returns a watcher; rule returns the arrival rule in force (a
 // company setting; nil: never automatic). Progress goes to pub; a pub that
-// can queue it for the position it was computed from (tracker.Hub,
-// tracker.Fanout: QueueProgress) must get each position after the
-// watcher, on the same goroutine (subscribe the watcher to the tracker
-// first): it is queued there, and goes out with the position.
+// can queue it for the position it was computed from
+// (enroute.ProgressQueuer: tracker.Hub, tracker.Fanout) must get each
+// position after the watcher, on the same goroutine: make the watcher the
+// tracker's estimator (tracker.Tracker.SubscribeEstimator), and the
+// progress goes out with the position.
 func NewWatcher(cfg WatcherConfig, store enroute.Store, model *Model, pub enroute.Publisher, arrive Arrive, rule func(context.Context) ArrivalRule, logger *slog.Logger) *Watcher {
 	cfg.defaults()
 	return &Watcher{cfg: cfg, store: store, model: model, pub: pub, arrive: arrive, ruleOf: rule, logger: logger.With("component", "eta"),
@@ -232,17 +233,11 @@ func (w *Watcher) estimate(x *watch, p *enroute.Position) {
 	}
 	w.progress[x.a.ID] = pr
 	w.pmu.Unlock()
-	if q, ok := w.pub.(progressQueuer); ok {
+	if q, ok := w.pub.(enroute.ProgressQueuer); ok {
 		q.QueueProgress(pr)
 	} else if w.pub != nil {
 		w.pub.PublishProgress(pr)
 	}
-}
-
-// progressQueuer queues progress for the position published next
-// (tracker.Hub.QueueProgress).
-type progressQueuer interface {
-	QueueProgress(*enroute.Progress)
 }
 
 // phase spreads assignments over every: a fixed, well-mixed fraction of

@@ -468,9 +468,10 @@ func (h *Hub) PublishProgress(p *enroute.Progress) {
 	fanOut(h, *bufp, p, h.cfg.EncodeProgress, (*Sub).offerProgress, true)
 }
 
-// QueueProgress is PublishProgress without notifying: for progress computed
-// from a position that the caller knows the hub gets next, on the same
-// goroutine (the ETA watcher, subscribed to the tracker before the hub),
+// QueueProgress implements enroute.ProgressQueuer: it is PublishProgress
+// without notifying, for progress computed from a position that the hub
+// gets next, on the same goroutine (the ETA watcher, an estimator of the
+// tracker, which tells estimators before publishers),
 // so that the position's notification sends both in one write. Every
 // subscriber the progress is queued for gets that position: customers of
 // the assignment watch its technician, and boards get a technician's
@@ -513,17 +514,11 @@ func (f Fanout) PublishProgress(p *enroute.Progress) {
 	}
 }
 
-// progressQueuer queues progress for a position published next
-// (Hub.QueueProgress).
-type progressQueuer interface {
-	QueueProgress(p *enroute.Progress)
-}
-
 // QueueProgress queues p in those that can, and publishes it to the others
 // (a bus to other nodes, which gets the position on its own).
 func (f Fanout) QueueProgress(p *enroute.Progress) {
 	for _, x := range f {
-		if q, ok := x.(progressQueuer); ok {
+		if q, ok := x.(enroute.ProgressQueuer); ok {
 			q.QueueProgress(p)
 		} else {
 			x.PublishProgress(p)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
 )
 
 // Config tunes validation and the live index. Zero values mean defaults.
@@ -65,9 +66,10 @@ type Tracker struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	mu       sync.RWMutex
-	pubs     []enroute.Publisher
-	learners []Learner
+	mu         sync.RWMutex
+	estimators []enroute.Publisher // told of a position before pubs
+	pubs       []enroute.Publisher
+	learners   []Learner
 }
 
 // New returns a tracker over store.
@@ -100,6 +102,39 @@ func (t *Tracker) Subscribe(p enroute.Publisher) {
 	defer t.mu.Unlock()
 	t.pubs = append(t.pubs, p)
 }
+
+// SubscribeEstimator adds an estimator: a publisher told of every new live
+// position before any publisher is (whatever the order they were added
+// in), on the same goroutine, so that what it derives from the position
+// and queues in a publisher (enroute.ProgressQueuer: the ETA watcher's
+// progress, in the hub) goes out with the position.
+func (t *Tracker) SubscribeEstimator(e enroute.Publisher) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.estimators = append(t.estimators, e)
+}
+
+var _ enroute.LiveService = (*Tracker)(nil)
+
+// LivePosition implements enroute.LiveService.
+func (t *Tracker) LivePosition(technicianID int64) (enroute.Position, bool) {
+	return t.Live.Get(technicianID)
+}
+
+// LiveInBox implements enroute.LiveService, indexed by at most
+// Config.MaxViewCells cells.
+func (t *Tracker) LiveInBox(b enroute.Box) []enroute.Position {
+	return t.Live.InBBox(geo.BBox{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng}, t.cfg.MaxViewCells)
+}
+
+// LiveNear implements enroute.LiveService, indexed by at most
+// Config.MaxViewCells cells.
+func (t *Tracker) LiveNear(lat, lng, radiusM float64) []enroute.Position {
+	return t.Live.Near(lat, lng, radiusM, t.cfg.MaxViewCells)
+}
+
+// LivePositions implements enroute.LiveService.
+func (t *Tracker) LivePositions() []enroute.Position { return t.Live.All() }
 
 // Restore rebuilds the live state from the history: the newest fix of
 // every technician within MaxAge.
@@ -230,10 +265,14 @@ var timers = sync.Pool{New: func() any {
 	return t
 }}
 
+// publish tells the estimators of p, then the publishers.
 func (t *Tracker) publish(p *enroute.Position) {
 	t.mu.RLock()
-	pubs := t.pubs
+	estimators, pubs := t.estimators, t.pubs
 	t.mu.RUnlock()
+	for _, e := range estimators {
+		e.PublishPosition(p)
+	}
 	for _, pub := range pubs {
 		pub.PublishPosition(p)
 	}

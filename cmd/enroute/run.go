@@ -160,10 +160,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
 	m.watcher = watcher
-	// The watcher first: it queues a due estimate in out's hub
-	// (QueueProgress) before out gets the position, whose notification
-	// then sends both at once.
-	m.Tracker.Subscribe(watcher)
+	// The watcher is the tracker's estimator: it hears of each position
+	// before out does, and queues a due estimate in out's hub
+	// (QueueProgress), which then sends the position and it at once.
+	m.Tracker.SubscribeEstimator(watcher)
 	m.Tracker.Subscribe(out)
 	m.Tracker.SubscribeLearner(watcher)
 	// Status changes go to this node's hub and watcher, and to the others'.
