@@ -120,7 +120,7 @@ func (s *Service) UpdateText(ctx context.Context, u enroute.TextUpdate) (*enrout
 		if t.FromNumber != "" && !enroute.ValidPhone(t.FromNumber) {
 			return enroute.FieldErrors(map[string]string{"from_number": "must be a phone number: +14155550123, or as it is written in the company's country"})
 		}
-		if err := validTemplate("template", t.Template, 1600); err != nil {
+		if err := (templates{text: t.Template}).valid(templates{text: "template"}); err != nil {
 			return err
 		}
 		if t.Enabled && t.FromNumber == "" {
@@ -145,10 +145,7 @@ func (s *Service) UpdateEmail(ctx context.Context, u enroute.EmailUpdate) (*enro
 		if strings.ContainsAny(e.FromName, "\r\n") || len(e.FromName) > 200 {
 			return enroute.FieldErrors(map[string]string{"from_name": "must be one line of at most 200 characters"})
 		}
-		if err := validSubject("subject", e.Subject); err != nil {
-			return err
-		}
-		if err := validTemplate("body", e.Body, 20000); err != nil {
+		if err := (templates{subject: e.Subject, body: e.Body}).valid(templates{subject: "subject", body: "body"}); err != nil {
 			return err
 		}
 		if e.Enabled && (e.FromAddress == "" || !s.cfg.emailTransport()) {
@@ -209,13 +206,7 @@ func (s *Service) UpdateLate(ctx context.Context, u enroute.LateUpdate) (*enrout
 		if l.MarginMin < 0 || l.MarginMin > 24*60 {
 			return enroute.FieldErrors(map[string]string{"margin_min": "must be between 0 and 1440 minutes"})
 		}
-		if err := validTemplate("text_template", l.TextTemplate, 1600); err != nil {
-			return err
-		}
-		if err := validSubject("email_subject", l.EmailSubject); err != nil {
-			return err
-		}
-		return validTemplate("email_body", l.EmailBody, 20000)
+		return templates{l.TextTemplate, l.EmailSubject, l.EmailBody}.valid(templates{"text_template", "email_subject", "email_body"})
 	})
 }
 
@@ -290,25 +281,35 @@ func (s *Service) UpdateGPS(ctx context.Context, enabled bool) (*enroute.GPSSett
 	return v, err
 }
 
-func validTemplate(field, s string, max int) error {
-	if strings.TrimSpace(s) == "" {
-		return enroute.FieldErrors(map[string]string{field: "is required"})
-	}
-	if len([]rune(s)) > max {
-		return enroute.FieldErrors(map[string]string{field: fmt.Sprintf("must be at most %d characters", max)})
-	}
-	_, err := ParseTemplate(field, s)
-	return err
-}
-
-// validSubject checks an e-mail subject's template: one line of at most
-// 300 characters.
-func validSubject(field, s string) error {
-	if err := validTemplate(field, s, 300); err != nil {
-		return err
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		return enroute.FieldErrors(map[string]string{field: "must be one line"})
+// valid checks the templates of a settings tab, each as what it becomes
+// (a text, an e-mail's subject, an e-mail's body: the dispatch and the
+// running late tabs alike), and returns the first problem under the
+// template's name on the wire in names. A template without a name is not on
+// the tab and is not checked.
+func (tpl templates) valid(names templates) error {
+	for _, t := range []struct {
+		name, src string
+		maxRunes  int
+		oneLine   bool
+	}{
+		{names.text, tpl.text, 1600, false},
+		{names.subject, tpl.subject, 300, true},
+		{names.body, tpl.body, 20000, false},
+	} {
+		switch {
+		case t.name == "":
+		case strings.TrimSpace(t.src) == "":
+			return enroute.FieldErrors(map[string]string{t.name: "is required"})
+		case len([]rune(t.src)) > t.maxRunes:
+			return enroute.FieldErrors(map[string]string{t.name: fmt.Sprintf("must be at most %d characters", t.maxRunes)})
+		default:
+			if _, err := ParseTemplate(t.name, t.src); err != nil {
+				return err
+			}
+			if t.oneLine && strings.ContainsAny(t.src, "\r\n") {
+				return enroute.FieldErrors(map[string]string{t.name: "must be one line"})
+			}
+		}
 	}
 	return nil
 }

@@ -32,8 +32,17 @@ type Store struct {
 
 var _ enroute.Store = (*Store)(nil)
 
-// Dialect is how PostgreSQL differs from the shared SQL.
-var Dialect = sqlstore.Dialect{ConstraintOf: constraintOf, ForUpdate: " FOR UPDATE", SkipLocked: " FOR UPDATE SKIP LOCKED"}
+// Dialect is how PostgreSQL differs from the shared SQL: constraints named
+// by SQLSTATE, rows locked for update, claims that skip locked rows.
+var Dialect = sqlstore.Dialect{
+	ConstraintOf: sqlstore.ConstraintCodes(func(e *pgconn.PgError) string { return e.Code }, map[string]sqlstore.Constraint{
+		"23505": sqlstore.Unique,     // unique_violation
+		"23503": sqlstore.ForeignKey, // foreign_key_violation
+		"23514": sqlstore.Check,      // check_violation
+	}),
+	ForUpdate:  " FOR UPDATE",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+}
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string; a search_path parameter selects the schema) and applies the
@@ -65,7 +74,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // migrate brings the schema up to date with the migrations in fsys
-// (migrations.Postgres), or leaves it as it was (migrations.Up).
+// (migrations.Postgres), or leaves it as it was (migrations.Up), under a
+// session lock so that nodes starting together migrate one at a time.
 func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
@@ -73,27 +83,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	return migrations.Up(ctx, p)
-}
-
-func constraintOf(err error) sqlstore.Constraint {
-	var e *pgconn.PgError
-	if !errors.As(err, &e) {
-		return sqlstore.NoConstraint
-	}
-	switch e.Code {
-	case "23505":
-		return sqlstore.Unique
-	case "23503":
-		return sqlstore.ForeignKey
-	case "23514":
-		return sqlstore.Check
-	}
-	return sqlstore.NoConstraint
+	return migrations.Up(ctx, goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
 }
 
 // conn adapts a pgxpool.Pool to sqlstore.Conn.

@@ -42,8 +42,16 @@ type Store struct {
 
 var _ enroute.Store = (*Store)(nil)
 
-// Dialect is how SQLite differs from the shared SQL.
-var Dialect = sqlstore.Dialect{ConstraintOf: constraintOf, ForUpdate: ""}
+// Dialect is how SQLite differs from the shared SQL: constraints named by
+// extended result codes; no row locks, as its writers are serialised.
+var Dialect = sqlstore.Dialect{
+	ConstraintOf: sqlstore.ConstraintCodes((*sqlite.Error).Code, map[int]sqlstore.Constraint{
+		sqlite3.SQLITE_CONSTRAINT_UNIQUE:     sqlstore.Unique,
+		sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: sqlstore.Unique,
+		sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: sqlstore.ForeignKey,
+		sqlite3.SQLITE_CONSTRAINT_CHECK:      sqlstore.Check,
+	}),
+}
 
 // Open opens (creating it when needed) the database file at path and applies
 // the migrations.
@@ -133,25 +141,5 @@ func (s *Store) Path() string { return s.path }
 // migrate brings the schema up to date with the migrations in fsys
 // (migrations.SQLite), or leaves it as it was (migrations.Up).
 func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	return migrations.Up(ctx, p)
-}
-
-func constraintOf(err error) sqlstore.Constraint {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return sqlstore.NoConstraint
-	}
-	switch e.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return sqlstore.Unique
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return sqlstore.ForeignKey
-	case sqlite3.SQLITE_CONSTRAINT_CHECK:
-		return sqlstore.Check
-	}
-	return sqlstore.NoConstraint
+	return migrations.Up(ctx, goose.DialectSQLite3, db, fsys)
 }

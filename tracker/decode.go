@@ -26,18 +26,26 @@ type Item struct {
 	Err string
 }
 
-// nativeFix is a fix of Enroute's own protocol. Optional values start at
-// Unknown and required ones at NaN (which JSON cannot carry), so decoding
-// tells "absent" from "zero" without pointers.
+// nativeFix is how encoding/json reads a fix of Enroute's own protocol: a
+// Position under its own JSON names, but for ts, taken raw (epoch
+// milliseconds or RFC 3339; time.Time reads only the latter), and the
+// fields the server sets, whose names are taken here so that whatever a
+// device sends under them is dropped (TestNativeFixFields keeps this so as
+// Position grows).
 type nativeFix struct {
-	TS         json.RawMessage `json:"ts"`
-	Lat        float64         `json:"lat"`
-	Lng        float64         `json:"lng"`
-	AccuracyM  float64         `json:"accuracy_m"`
-	SpeedMPS   float64         `json:"speed_mps"`
-	HeadingDeg float64         `json:"heading_deg"`
-	AltitudeM  float64         `json:"altitude_m"`
-	Battery    float64         `json:"battery"`
+	enroute.Position
+	TS json.RawMessage `json:"ts"`
+
+	ServerTechnicianID json.RawMessage `json:"technician_id"`
+	ServerDeviceID     json.RawMessage `json:"device_id"`
+	ServerReceivedAt   json.RawMessage `json:"received_at"`
+}
+
+// blankFix is a fix before decoding. Optional values start at Unknown and
+// required ones at NaN (which JSON cannot carry), so decoding tells
+// "absent" from "zero" without pointers.
+func blankFix() enroute.Position {
+	return enroute.Position{Lat: math.NaN(), Lng: math.NaN(), AccuracyM: Unknown, SpeedMPS: Unknown, HeadingDeg: Unknown, Battery: Unknown}
 }
 
 // DecodeNative reads a JSON array of fixes. A malformed body is an error;
@@ -67,11 +75,13 @@ func decodeNativeSlow(dst []Item, body []byte) ([]Item, error) {
 }
 
 func decodeNativeFix(raw []byte) Item {
-	f := nativeFix{Lat: math.NaN(), Lng: math.NaN(), AccuracyM: Unknown, SpeedMPS: Unknown, HeadingDeg: Unknown, Battery: Unknown}
+	f := nativeFix{Position: blankFix()}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return Item{Err: te.Field + " must be a number"}
+			// The field's path names the embedded Position ("Position.lat");
+			// a fix is flat, so its last part is what the device sent.
+			return Item{Err: te.Field[strings.LastIndexByte(te.Field, '.')+1:] + " must be a number"}
 		}
 		return Item{Err: "a fix must be a JSON object"}
 	}
@@ -82,8 +92,8 @@ func decodeNativeFix(raw []byte) Item {
 	if err != nil {
 		return Item{Err: err.Error()}
 	}
-	return Item{Pos: enroute.Position{Time: ts, Lat: f.Lat, Lng: f.Lng, AccuracyM: f.AccuracyM, SpeedMPS: f.SpeedMPS,
-		HeadingDeg: f.HeadingDeg, AltitudeM: f.AltitudeM, Battery: f.Battery}}
+	f.Time = ts
+	return Item{Pos: f.Position}
 }
 
 var errTSFormat = errors.New("ts must be RFC 3339 or epoch milliseconds")

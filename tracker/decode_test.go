@@ -3,9 +3,13 @@ package tracker
 import (
 	"math"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/enroutehq/enroute"
 )
 
 var now = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -34,8 +38,8 @@ func TestDecodeNative(t *testing.T) {
 	if q := items[1].Pos; items[1].Err != "" || q.Time.UnixMilli() != 1795769999000 || q.AccuracyM != Unknown || q.SpeedMPS != Unknown || q.Battery != Unknown {
 		t.Fatalf("item 1 = %+v", items[1])
 	}
-	for i, want := range []string{"", "", "ts must be", "ts is required", "lat must be", "lat and lng are required", "JSON object"} {
-		if !strings.Contains(items[i].Err, want) || (want == "") != (items[i].Err == "") {
+	for i, want := range []string{"", "", "ts must be", "ts is required", "lat must be a number", "lat and lng are required", "a fix must be a JSON object"} {
+		if !strings.HasPrefix(items[i].Err, want) || (want == "") != (items[i].Err == "") {
 			t.Errorf("item %d error = %q, want %q", i, items[i].Err, want)
 		}
 	}
@@ -188,6 +192,7 @@ func FuzzDecodeNativeFast(f *testing.F) {
 		`[{"ts":1795769999000,"lat":41.15,"lng":-8.61,"extra":true,"n":null},{"ts":"x","lat":1,"lng":1},{"lat":1}]`,
 		`[ ]`, `[{}]`, `[{"ts":null,"lat":-0.0,"lng":1e2}]`, `[{"lat":"1","lng":2}]`, `[{"ts":1,"lat":1,"lng":1,"lat":2}]`,
 		`[{"ts":"2026-11-27T08:59:58.123456+01:00","lat":1E-2,"lng":-0}]`, `[{"ts":1e400,"lat":1,"lng":1}]`,
+		`[{"ts":1,"lat":1,"lng":1,"technician_id":9,"device_id":9,"received_at":"2026-11-27T08:59:58Z","cell":9}]`,
 	} {
 		f.Add(s)
 	}
@@ -207,7 +212,8 @@ func FuzzDecodeNativeFast(f *testing.F) {
 			a, b := fast[i], slow[i]
 			same := a.Err == b.Err && a.Pos.Time.Equal(b.Pos.Time) && sameFloat(a.Pos.Lat, b.Pos.Lat) && sameFloat(a.Pos.Lng, b.Pos.Lng) &&
 				sameFloat(a.Pos.AccuracyM, b.Pos.AccuracyM) && sameFloat(a.Pos.SpeedMPS, b.Pos.SpeedMPS) && sameFloat(a.Pos.HeadingDeg, b.Pos.HeadingDeg) &&
-				sameFloat(a.Pos.AltitudeM, b.Pos.AltitudeM) && sameFloat(a.Pos.Battery, b.Pos.Battery)
+				sameFloat(a.Pos.AltitudeM, b.Pos.AltitudeM) && sameFloat(a.Pos.Battery, b.Pos.Battery) &&
+				a.Pos.TechnicianID == b.Pos.TechnicianID && a.Pos.DeviceID == b.Pos.DeviceID && a.Pos.ReceivedAt.Equal(b.Pos.ReceivedAt)
 			if !same {
 				t.Fatalf("%q item %d: fast %+v, slow %+v", s, i, a, b)
 			}
@@ -216,3 +222,48 @@ func FuzzDecodeNativeFast(f *testing.F) {
 }
 
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+// TestNativeFixFields: each JSON field of enroute.Position is either one a
+// device sends (nativeKeys, which the fast path reads too) or one the
+// server sets, whose name nativeFix takes so that the slow path drops it as
+// the fast path does. A field added to Position goes in one or the other.
+func TestNativeFixFields(t *testing.T) {
+	own := map[string]bool{} // the names nativeFix takes from Position
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[nativeFix]()) {
+		if name := jsonName(f); len(f.Index) == 1 && !f.Anonymous && name != "ts" {
+			own[name] = true
+		}
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[enroute.Position]()) {
+		name := jsonName(f)
+		if name == "" {
+			continue
+		}
+		if sent := slices.Contains(nativeKeys, name); sent == own[name] {
+			t.Errorf("Position's %q: a device's (nativeKeys) %v, the server's (taken by nativeFix) %v; want exactly one", name, sent, own[name])
+		}
+	}
+	body := `[{"ts":1795769999000,"lat":41.15,"lng":-8.61,"technician_id":9,"device_id":9,"received_at":"2026-11-27T08:59:58Z"},` +
+		`{"ts":1795769999000,"lat":41.15,"lng":-8.61,"technician_id":{"x":9},"device_id":"9","received_at":1}]`
+	items, err := decodeNativeSlow(nil, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if p := it.Pos; it.Err != "" || p.TechnicianID != 0 || p.DeviceID != 0 || !p.ReceivedAt.IsZero() {
+			t.Errorf("a device set the server's fields: %+v", it)
+		}
+	}
+}
+
+// jsonName is the name encoding/json gives f, "" when it skips f.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if !f.IsExported() || name == "-" {
+		return ""
+	}
+	if name == "" {
+		return f.Name
+	}
+	return name
+}

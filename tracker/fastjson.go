@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/enroutehq/enroute"
 )
 
 // decodeNativeFast decodes the common shape of a native batch, an array of
@@ -154,7 +152,7 @@ func (p *scanner) fix() (Item, bool) {
 	if !p.eat('{') {
 		return Item{}, false
 	}
-	f := nativeFix{Lat: math.NaN(), Lng: math.NaN(), AccuracyM: Unknown, SpeedMPS: Unknown, HeadingDeg: Unknown, Battery: Unknown}
+	f := blankFix()
 	var tsTok []byte // raw JSON of ts, as encoding/json would hand it over
 	p.ws()
 	if !p.eat('}') {
@@ -226,8 +224,8 @@ func (p *scanner) fix() (Item, bool) {
 	if err != nil {
 		return Item{Err: err.Error()}, true
 	}
-	return Item{Pos: enroute.Position{Time: ts, Lat: f.Lat, Lng: f.Lng, AccuracyM: f.AccuracyM, SpeedMPS: f.SpeedMPS,
-		HeadingDeg: f.HeadingDeg, AltitudeM: f.AltitudeM, Battery: f.Battery}}, true
+	f.Time = ts
+	return Item{Pos: f}, true
 }
 
 // parseTSToken is parseJSONTime without re-decoding a plain string.

@@ -234,11 +234,7 @@ func TestRecorderUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := rec.Submit(fixes(1, 1, at))
-	for deadline := time.Now().Add(5 * time.Second); !rec.Failing(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("a failed write did not mark the recorder failing")
-		}
-	}
+	waitFor(t, 5*time.Second, "failing recorder after a failed write", rec.Failing)
 	if err := rec.Reserve(1); err != tracker.ErrUnavailable {
 		t.Fatalf("Reserve while failing = %v, want ErrUnavailable", err)
 	}

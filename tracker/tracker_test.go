@@ -30,6 +30,17 @@ func openStore(t testing.TB) enroute.Store {
 	return s
 }
 
+// waitFor polls ok every millisecond until it holds, failing the test
+// after within: these tests' one way to wait for state.
+func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !ok(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, within)
+		}
+	}
+}
+
 // collector is a Publisher that keeps what it is told.
 type collector struct {
 	mu      sync.Mutex
@@ -330,14 +341,10 @@ func TestIngestCommitTimeout(t *testing.T) {
 		t.Fatalf("gave up after %v, want about 100 ms", d)
 	}
 	close(s.gate)
-	for i := 0; ; i++ {
-		if n, _ := s.CountPositions(context.Background()); n == 1 {
-			break
-		} else if i == 100 {
-			t.Fatalf("stored %d after the store answered, want the unacknowledged fix", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "unacknowledged fix stored once the store answered", func() bool {
+		n, _ := s.CountPositions(context.Background())
+		return n == 1
+	})
 	for i := range 3 { // timers from the pool, one of them fired before
 		if _, err := tr.Ingest(context.Background(), dev, []tracker.Item{pos(41.1496, -8.6109, now.Add(time.Duration(i-2)*time.Second))}); err != nil {
 			t.Fatalf("Ingest %d after the store answered: %v", i, err)

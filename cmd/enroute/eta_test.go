@@ -104,16 +104,6 @@ func TestETAUnreadableSnapshot(t *testing.T) {
 	}
 }
 
-// waitFor polls ok until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !ok(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %v", what, within)
-		}
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,37 +171,27 @@ func (st *stack) settings(text, email, tracking, limit bool) {
 // waitLog polls a job's delivery log until ok holds for it.
 func (st *stack) waitLog(job int64, ok func([]map[string]any) bool) []map[string]any {
 	st.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		items := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d/messages", job), nil).items()
-		if ok(items) {
-			return items
-		}
-		if time.Now().After(deadline) {
-			st.t.Fatalf("delivery log never got there: %v", items)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var items []map[string]any
+	if !poll(15*time.Second, func() bool {
+		items = st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d/messages", job), nil).items()
+		return ok(items)
+	}) {
+		st.t.Fatalf("delivery log never got there: %v", items)
 	}
+	return items
 }
 
 // messages returns a job's delivery log once nothing in it is queued.
 func (st *stack) messages(job int64) []map[string]any {
 	st.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		items := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d/messages", job), nil).items()
-		queued := false
-		for _, m := range items {
-			queued = queued || m["status"] == "queued"
-		}
-		if !queued {
-			return items
-		}
-		if time.Now().After(deadline) {
-			st.t.Fatalf("messages still queued: %v", items)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var items []map[string]any
+	if !poll(15*time.Second, func() bool {
+		items = st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d/messages", job), nil).items()
+		return !slices.ContainsFunc(items, func(m map[string]any) bool { return m["status"] == "queued" })
+	}) {
+		st.t.Fatalf("messages still queued: %v", items)
 	}
+	return items
 }
 
 // statuses lists "channel:status" of an assignment's messages.
@@ -214,23 +205,17 @@ func statuses(log []map[string]any, assignment int64) []string {
 	return out
 }
 
-// settle waits for the outbox to go quiet and checks that exactly sms texts
-// and emails have been delivered in all.
 // watcherIdle waits until the ETA watcher has taken in every status
 // change and fix queued so far: it does so in rounds, at most every 20 ms,
 // so a fix sent right after a dispatch may come before the dispatch is
 // followed.
 func (st *stack) watcherIdle(within time.Duration) {
 	st.t.Helper()
-	deadline := time.Now().Add(within)
-	for !st.m.watcher.Idle() {
-		if time.Now().After(deadline) {
-			st.t.Fatalf("the ETA watcher still busy after %v", within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(st.t, within, "idle ETA watcher", st.m.watcher.Idle)
 }
 
+// settle waits for the outbox to go quiet and checks that exactly sms texts
+// and emails have been delivered in all.
 func (st *stack) settle(jobs []int64, sms, emails int) {
 	st.t.Helper()
 	for _, j := range jobs {
@@ -244,6 +229,53 @@ func (st *stack) settle(jobs []int64, sms, emails int) {
 	}
 	if got := len(st.mail.Messages()); got != emails {
 		st.t.Fatalf("e-mails received = %d, want %d", got, emails)
+	}
+}
+
+// markers counts the marker customers of outboxPassed.
+var markers int
+
+// outboxPassed shows that no copy of a message delivered so far is still on
+// its way, without sleeping for one to show: it dispatches one more job, to
+// a customer of its own, on st's node and waits until that job's text and
+// e-mail have both arrived; it returns that customer's phone and address,
+// which the counts of the caller then include. A node's outbox worker
+// claims the oldest due message, sends it and records the outcome before
+// its next claim, so once it has delivered the marker, everything it
+// claimed before has been sent and recorded. With several nodes the marker
+// speaks only for the node that sent it (the one st names, usually: it is
+// woken at once).
+func (st *stack) outboxPassed() (phone, email string) {
+	st.t.Helper()
+	markers++
+	phone, email = fmt.Sprintf("+3519198%05d", markers), fmt.Sprintf("marker%d@example.com", markers)
+	job := st.job(st.site(phone, email))
+	st.move(st.assign(job, st.technician(fmt.Sprintf("Marker %d", markers))), "dispatch")
+	waitFor(st.t, 15*time.Second, "marker text and e-mail to "+phone+" and "+email, func() bool {
+		return slices.ContainsFunc(st.sms.Messages(), func(m twiliotest.Message) bool { return m.To == phone }) &&
+			slices.ContainsFunc(st.mail.Messages(), func(m mailpit.Message) bool { return len(m.To) == 1 && m.To[0].Address == email })
+	})
+	return phone, email
+}
+
+// poll calls ok until it holds, every 10 ms, and says whether it did
+// within: the one way these tests wait for state. Most call waitFor; poll
+// is for a wait whose failure needs its own message or clean-up, or that
+// is not a failure.
+func poll(within time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(within); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitFor polls ok until it holds, failing the test after within.
+func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	if !poll(within, ok) {
+		t.Fatalf("no %s after %v", what, within)
 	}
 }
 

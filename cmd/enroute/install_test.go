@@ -132,19 +132,16 @@ func testImage(t *testing.T, dist, version string) {
 		run(t, time.Minute, env, "podman", "run", "-d", "--name", name, "--runtime", "runc", "--cgroup-manager=cgroupfs", "--network", "host",
 			"-v", volume+":/data", "-e", "ENROUTE_ADDR="+api, "-e", "ENROUTE_OSMAND_ADDR="+osmand, "-e", "ENROUTE_ADMIN_TOKEN="+testAdminToken,
 			image+":"+version)
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if res, err := http.Get("http://" + api + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					break
-				}
+		if !poll(30*time.Second, func() bool {
+			res, err := http.Get("http://" + api + "/readyz")
+			if err != nil {
+				return false
 			}
-			if time.Now().After(deadline) {
-				logs, _ := exec.Command("podman", "logs", name).CombinedOutput()
-				t.Fatalf("the container is not ready:\n%s", logs)
-			}
-			time.Sleep(200 * time.Millisecond)
+			res.Body.Close()
+			return res.StatusCode == 200
+		}) {
+			logs, _ := exec.Command("podman", "logs", name).CombinedOutput()
+			t.Fatalf("the container is not ready:\n%s", logs)
 		}
 		run(t, 30*time.Second, env, "podman", "healthcheck", "run", name)
 	}

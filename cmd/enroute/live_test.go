@@ -189,11 +189,8 @@ func TestCustomerStream(t *testing.T) {
 	}
 	// Enroute's own part of its latency is timed: one frame with a
 	// position so far (the snapshot is not one, and Bruno's fix never came).
-	for deadline := time.Now().Add(5 * time.Second); counter(t, st, "enroute_customer_push_delay_seconds_count") < 1; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the update's delay was not timed:\n%s", metric(t, st))
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll(5*time.Second, func() bool { return counter(t, st, "enroute_customer_push_delay_seconds_count") >= 1 }) {
+		t.Fatalf("the update's delay was not timed:\n%s", metric(t, st))
 	}
 	if n, sum := counter(t, st, "enroute_customer_push_delay_seconds_count"), counter(t, st, "enroute_customer_push_delay_seconds_sum"); n != 1 || sum <= 0 || sum > 5 {
 		t.Fatalf("push delay: %v frames in %v s, want 1 in (0, 5]", n, sum)
@@ -535,13 +532,9 @@ func TestTrackingStateAndArrival(t *testing.T) {
 	for i := range 8 {
 		send1(41.1496, at.Add(time.Duration(i)*10*time.Second))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"] != "working" {
-		if time.Now().After(deadline) {
-			t.Fatal("staying at the address did not mark the technician arrived")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "arrival from staying at the address", func() bool {
+		return st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["status"] == "working"
+	})
 	for {
 		m := next(t, ws, 5*time.Second)
 		if m["type"] == "status" {
@@ -609,16 +602,10 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo state = %v", s)
 	}
 	first := s["position"].(map[string]any)["lat"]
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if p, ok := state()["position"].(map[string]any); ok && p["lat"] != first {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo technician did not move")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "move of the demo technician", func() bool {
+		p, ok := state()["position"].(map[string]any)
+		return ok && p["lat"] != first
+	})
 	if status, _ := send(t, "GET", "http://"+m.Addr()+"/static/demo-technician.svg", "", ""); status != 200 {
 		t.Fatalf("demo photo = %d", status)
 	}
@@ -724,12 +711,8 @@ func TestIdleViewerSeesItsPeer(t *testing.T) {
 	_, token := st.trackingLink(ana)
 	open := func(n int) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(metric(t, st), fmt.Sprintf("enroute_websockets_open %d", n)) {
-			if time.Now().After(deadline) {
-				t.Fatalf("want %d open:\n%s", n, metric(t, st))
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !poll(5*time.Second, func() bool { return strings.Contains(metric(t, st), fmt.Sprintf("enroute_websockets_open %d", n)) }) {
+			t.Fatalf("want %d open:\n%s", n, metric(t, st))
 		}
 	}
 

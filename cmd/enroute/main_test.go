@@ -227,13 +227,9 @@ func TestSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "enroute started") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no start-up line: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll(20*time.Second, func() bool { return strings.Contains(stderr.String(), "enroute started") }) {
+		cmd.Process.Kill()
+		t.Fatalf("no start-up line: %s", stderr.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -290,9 +290,29 @@ func TestThreeNodesSurviveAKill(t *testing.T) {
 		})
 	}
 	n3.settle(jobs, 4, 4)
-	time.Sleep(500 * time.Millisecond) // one more outbox cycle for a duplicate to show
-	if n, m := len(sms.Messages()), len(mail.Messages()); n != 4 || m != 4 {
-		t.Fatalf("texts %d, e-mails %d; want 4 and 4", n, m)
+	// No copy of them is still on its way once each live node has sent a
+	// message queued after them all (a marker of its own, until its log
+	// says so): a node's worker finishes each message before its next claim.
+	var newest int64
+	for _, j := range jobs {
+		for _, m := range n3.messages(j) {
+			newest = max(newest, int64(m["id"].(float64)))
+		}
+	}
+	marked := 0
+	for _, i := range []int{0, 2} { // nodes 1 and 3; node 2 is dead
+		waitFor(t, 30*time.Second, fmt.Sprintf("message queued after the jobs' sent by node %d", i+1), func() bool {
+			if procs[i].sentAfter(newest) {
+				return true
+			}
+			nodes[i].outboxPassed()
+			marked++
+			return procs[i].sentAfter(newest)
+		})
+	}
+	t.Logf("%d markers until each live node had sent one", marked)
+	if n, m := len(sms.Messages()), len(mail.Messages()); n != 4+marked || m != 4+marked {
+		t.Fatalf("texts %d, e-mails %d; want 4 and 4, and %d markers each", n, m, marked)
 	}
 	// Every acknowledged fix is in the shared history.
 	store, err := postgres.Open(context.Background(), dbURL)

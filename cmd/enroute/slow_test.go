@@ -116,40 +116,31 @@ func TestSlowConsumerEvicted(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(metric(t, st), "enroute_websocket_evictions_total 1") {
-		if time.Now().After(deadline) {
-			evicted.Store(true)
-			wg.Wait()
-			t.Fatalf("the never-reading board was not evicted in 30 s of load:\n%s", metric(t, st))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	gone := poll(30*time.Second, func() bool { return strings.Contains(metric(t, st), "enroute_websocket_evictions_total 1") })
 	evicted.Store(true)
 	wg.Wait()
+	if !gone {
+		t.Fatalf("the never-reading board was not evicted in 30 s of load:\n%s", metric(t, st))
+	}
 	// ...and the good one sees every technician's last position, promptly.
 	const final = 41.1502 // 11-22 m on: no jump
 	for i, tok := range tokens {
 		wg.Go(func() { fix(tok, i, final) })
 	}
 	wg.Wait()
-	deadline = time.Now().Add(5 * time.Second)
-	for {
+	n := 0
+	if !poll(5*time.Second, func() bool {
 		mu.Lock()
-		n := 0
+		defer mu.Unlock()
+		n = 0
 		for _, lat := range last {
 			if lat == final {
 				n++
 			}
 		}
-		mu.Unlock()
-		if n == techs {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reading board has the last position of %d of %d technicians", n, techs)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return n == techs
+	}) {
+		t.Fatalf("the reading board has the last position of %d of %d technicians", n, techs)
 	}
 	mu.Lock()
 	slices.Sort(latencies)
@@ -294,22 +285,19 @@ func TestSlowCustomers(t *testing.T) {
 			}
 		})
 	}
-	waitFor := func(what string, within time.Duration, ok func() bool) {
+	// waitUnderLoad is waitFor that stops the load before it fails.
+	waitUnderLoad := func(what string, within time.Duration, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(within)
-		for !ok() {
-			if time.Now().After(deadline) {
-				stop.Store(true)
-				senders.Wait()
-				t.Fatalf("%s: not within %v (%d fixes sent)\n%s", what, within, sent.Load(), metric(t, st))
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !poll(within, ok) {
+			stop.Store(true)
+			senders.Wait()
+			t.Fatalf("%s: not within %v (%d fixes sent)\n%s", what, within, sent.Load(), metric(t, st))
 		}
 	}
 
 	// The customer who never reads fills the socket and is dropped once a
 	// write has waited the write timeout.
-	waitFor("the stuck customer dropped", 30*time.Second, func() bool {
+	waitUnderLoad("the stuck customer dropped", 30*time.Second, func() bool {
 		return counter(t, st, "enroute_websocket_evictions_total") == 1
 	})
 	deferred := counter(t, st, "enroute_websocket_writes_deferred_total")
@@ -319,7 +307,7 @@ func TestSlowCustomers(t *testing.T) {
 	// at once: a goroutine finishes the deferred write, well within the
 	// 5 s write timeout, and the customer stays.
 	pause.Store(true)
-	waitFor("a write deferred while the customer paused", 30*time.Second, func() bool {
+	waitUnderLoad("a write deferred while the customer paused", 30*time.Second, func() bool {
 		return counter(t, st, "enroute_websocket_writes_deferred_total") > deferred
 	})
 	pause.Store(false)
@@ -331,7 +319,7 @@ func TestSlowCustomers(t *testing.T) {
 	const final = 41.1502
 	post(final)
 	for _, s := range []*seen{&pausingSeen, &goodSeen} {
-		waitFor("the last position read", 5*time.Second, func() bool {
+		waitUnderLoad("the last position read", 5*time.Second, func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return s.lat == final

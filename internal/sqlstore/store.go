@@ -74,6 +74,20 @@ const (
 	Check
 )
 
+// ConstraintCodes returns a Dialect.ConstraintOf for a driver whose errors
+// are of type E: it classifies an E by its code (never by its text) as
+// codes says, and anything else as NoConstraint. The adapters keep only
+// their driver's codes.
+func ConstraintCodes[E error, C comparable](code func(E) C, codes map[C]Constraint) func(error) Constraint {
+	return func(err error) Constraint {
+		var e E
+		if !errors.As(err, &e) {
+			return NoConstraint
+		}
+		return codes[code(e)]
+	}
+}
+
 // Dialect is what differs between the databases.
 type Dialect struct {
 	// ConstraintOf classifies a driver error by its code (never by text).
