@@ -154,15 +154,24 @@ func TestBearingDegOrb(t *testing.T) {
 }
 
 // TestApproxDistanceMOrb: ApproxDistanceM is orb's equirectangular
-// distance, scaled to our radius, for points a few kilometres apart.
+// distance, scaled to our radius, for points a few kilometres apart,
+// across the antimeridian too (where it once went round the world, and
+// the tracker took a drive across it for an impossible jump).
 func TestApproxDistanceMOrb(t *testing.T) {
+	pairs := [][4]float64{{-16.8, 179.9995, -16.8, -179.9995}, {-16.8, -179.99, -16.81, 179.98}, {65.5, 180, 65.5, -179.9}}
 	for i, p := range randomPairs(100_000) {
-		if i%4 != 0 || math.Abs(p[1]-p[3]) > 180 {
-			continue
+		if i%4 == 0 {
+			p[1], p[3] = wrapLng(p[1]), wrapLng(p[3])
+			pairs = append(pairs, p)
 		}
+	}
+	for _, p := range pairs {
 		got, want := ApproxDistanceM(p[0], p[1], p[2], p[3]), orbApproxDistanceM(p[0], p[1], p[2], p[3])
 		if math.Abs(got-want) > 1e-9*want+1e-6 {
 			t.Fatalf("%v: ApproxDistanceM %v, orb %v", p, got, want)
+		}
+		if d := DistanceM(p[0], p[1], p[2], p[3]); math.Abs(got-d) > 0.001*d+1e-6 {
+			t.Fatalf("%v: ApproxDistanceM %v, DistanceM %v", p, got, d)
 		}
 	}
 }
