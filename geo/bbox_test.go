@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/paulmach/orb"
 )
 
 func TestParseBBox(t *testing.T) {
@@ -277,4 +279,25 @@ func TestBBoxOrb(t *testing.T) {
 		}
 	}
 	t.Logf("orb's bound around a point is NaN for %d of 500,000 circles that just reach a pole", nan)
+}
+
+// TestBounds: orb's bounds of a box, split at the antimeridian.
+func TestBounds(t *testing.T) {
+	for _, tc := range []struct {
+		b    BBox
+		want []orb.Bound
+	}{
+		{BBox{41.1, -8.7, 41.2, -8.5}, []orb.Bound{{Min: orb.Point{-8.7, 41.1}, Max: orb.Point{-8.5, 41.2}}}},
+		{BBox{-17, 179.5, -16, -179.5}, []orb.Bound{{Min: orb.Point{179.5, -17}, Max: orb.Point{180, -16}}, {Min: orb.Point{-180, -17}, Max: orb.Point{-179.5, -16}}}},
+	} {
+		got := tc.b.Bounds()
+		if len(got) != len(tc.want) {
+			t.Fatalf("%+v: %v, want %v", tc.b, got, tc.want)
+		}
+		for i := range got {
+			if !got[i].Equal(tc.want[i]) {
+				t.Fatalf("%+v: %v, want %v", tc.b, got, tc.want)
+			}
+		}
+	}
 }

@@ -47,11 +47,12 @@ func BenchmarkDistanceM(b *testing.B) {
 	}
 }
 
+// BenchmarkBearingDeg: geo's (orb's), and the formula it replaced.
 func BenchmarkBearingDeg(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		f    func(lat1, lng1, lat2, lng2 float64) float64
-	}{{"geo", BearingDeg}, {"orb", orbBearingDeg}} {
+	}{{"geo", BearingDeg}, {"hand", handBearingDeg}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			s := 0.0

@@ -143,12 +143,13 @@ func TestDistanceMOrb(t *testing.T) {
 	t.Logf("orb's haversine is NaN for %d of 10,000 antipodal pairs", nan)
 }
 
-// TestBearingDegOrb: BearingDeg is orb's, in [0, 360).
+// TestBearingDegOrb: BearingDeg, orb's turned into [0, 360), is the
+// formula it replaced.
 func TestBearingDegOrb(t *testing.T) {
 	for _, p := range randomPairs(100_000) {
-		got, want := BearingDeg(p[0], p[1], p[2], p[3]), orbBearingDeg(p[0], p[1], p[2], p[3])
+		got, want := BearingDeg(p[0], p[1], p[2], p[3]), handBearingDeg(p[0], p[1], p[2], p[3])
 		if d := math.Abs(got - want); math.Min(d, 360-d) > 1e-7 || got < 0 || got >= 360 {
-			t.Fatalf("%v: BearingDeg %v, orb %v", p, got, want)
+			t.Fatalf("%v: BearingDeg %v, hand-written %v", p, got, want)
 		}
 	}
 }

@@ -11,18 +11,19 @@ import (
 
 // The other way of each function that has two: what geo does not use, kept
 // here so that tests hold the two to the same answers and benchmarks keep
-// the reason for the choice measurable.
-
-// orbScale turns a distance on orb's sphere (the WGS84 equatorial radius)
-// into one on ours (the mean radius).
-const orbScale = earthRadiusM / orb.EarthRadius
+// the reason for the choice measurable. orb's lengths are scaled to our
+// radius (orbScale).
 
 func orbDistanceM(lat1, lng1, lat2, lng2 float64) float64 {
 	return orbgeo.DistanceHaversine(orb.Point{lng1, lat1}, orb.Point{lng2, lat2}) * orbScale
 }
 
-func orbBearingDeg(lat1, lng1, lat2, lng2 float64) float64 {
-	return math.Mod(orbgeo.Bearing(orb.Point{lng1, lat1}, orb.Point{lng2, lat2})+360, 360)
+// handBearingDeg is the bearing as geo wrote it before it used orb's.
+func handBearingDeg(lat1, lng1, lat2, lng2 float64) float64 {
+	const rad = math.Pi / 180
+	y := math.Sin((lng2-lng1)*rad) * math.Cos(lat2*rad)
+	x := math.Cos(lat1*rad)*math.Sin(lat2*rad) - math.Sin(lat1*rad)*math.Cos(lat2*rad)*math.Cos((lng2-lng1)*rad)
+	return math.Mod(math.Atan2(y, x)/rad+360, 360)
 }
 
 func orbApproxDistanceM(lat1, lng1, lat2, lng2 float64) float64 {
@@ -64,8 +65,8 @@ func orbBBoxAround(lat, lng, radiusM float64) BBox {
 // antimeridian.
 func orbAreaKm2(b BBox) float64 {
 	a := 0.0
-	for _, p := range b.parts() {
-		a += orbgeo.Area(orb.Bound{Min: orb.Point{p.MinLng, p.MinLat}, Max: orb.Point{p.MaxLng, p.MaxLat}})
+	for _, p := range b.Bounds() {
+		a += orbgeo.Area(p)
 	}
 	return a * orbScale * orbScale / 1e6
 }
