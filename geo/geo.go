@@ -1,10 +1,11 @@
-// Package geo is Enroute's geometry: H3 cells, great-circle distances and
-// bounding boxes. It is the only importer of uber/h3-go and paulmach/orb,
-// and a leaf any package may import. Everything here is a pure function,
-// safe for concurrent use. Coordinates are always (lat, lng) in degrees;
-// orb puts them [lng, lat], and Point is where one becomes the other.
+// Package geo is Enroute's geometry: H3 cells, great-circle distances,
+// bounding boxes and GeoJSON. It is the only importer of uber/h3-go and
+// paulmach/orb, and a leaf any package may import. Everything here is a
+// pure function, safe for concurrent use. Coordinates are always (lat, lng)
+// in degrees; orb and GeoJSON put them [lng, lat], and Point is where one
+// becomes the other.
 //
-// orb serves where it is as good: its bearing, its bounds.
+// orb serves where it is as good: its bearing, its bounds, its GeoJSON.
 // What runs on a hot path stays hand-written where orb's is slower or
 // wrong at an edge, and says so beside it with its benchmark's figure
 // (geo_bench_test.go, bbox_bench_test.go; reference_test.go writes out
