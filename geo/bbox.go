@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paulmach/orb"
 	"github.com/uber/h3-go/v4"
 )
 
@@ -100,7 +101,9 @@ func (b BBox) SpanLngDeg() float64 {
 	return b.MaxLng - b.MinLng
 }
 
-// Contains reports whether (lat, lng) is inside b, edges included.
+// Contains reports whether (lat, lng) is inside b, edges included. The hub
+// asks it of each fix for each viewport: orb's Bound.Contains on each side
+// is 12.3 ns vs 2.3 ns here (BenchmarkBBoxContains), and holds a NaN point.
 func (b BBox) Contains(lat, lng float64) bool {
 	if lat < b.MinLat || lat > b.MaxLat {
 		return false
@@ -112,18 +115,24 @@ func (b BBox) Contains(lat, lng float64) bool {
 }
 
 // AreaKm2 returns b's area on the sphere: R² · width · (sin north − sin south).
+// orb's geo.Area of its Bounds agrees (TestBBoxOrb), building a ring each.
 func (b BBox) AreaKm2() float64 {
 	const rad = math.Pi / 180
 	r := earthRadiusM / 1000
 	return r * r * b.SpanLngDeg() * rad * (math.Sin(b.MaxLat*rad) - math.Sin(b.MinLat*rad))
 }
 
-// parts returns b as boxes that do not cross the antimeridian.
-func (b BBox) parts() []BBox {
+// Bounds returns b as orb's bounds, [lng, lat], which never cross the
+// antimeridian: one, or two when b does (east of MinLng, and west of
+// MaxLng).
+func (b BBox) Bounds() []orb.Bound {
 	if !b.Crosses() {
-		return []BBox{b}
+		return []orb.Bound{{Min: Point(b.MinLat, b.MinLng), Max: Point(b.MaxLat, b.MaxLng)}}
 	}
-	return []BBox{{b.MinLat, b.MinLng, b.MaxLat, 180}, {b.MinLat, -180, b.MaxLat, b.MaxLng}}
+	return []orb.Bound{
+		{Min: Point(b.MinLat, b.MinLng), Max: Point(b.MaxLat, 180)},
+		{Min: Point(b.MinLat, -180), Max: Point(b.MaxLat, b.MaxLng)},
+	}
 }
 
 // coverMaxLat: boxes reaching closer to a pole are filtered by the box
@@ -178,7 +187,7 @@ func CellsInBBox(b BBox, res, max int) []Cell {
 			sampled[h3.LatLngToCell(h3.NewLatLng(lat, lng), res)] = true
 		}
 	}
-	parts := b.parts()
+	parts := b.Bounds()
 	seen := map[h3.Cell]bool{}
 	var out []Cell
 	for c := range sampled {
@@ -187,8 +196,9 @@ func CellsInBBox(b BBox, res, max int) []Cell {
 				continue
 			}
 			seen[n] = true
+			cb := cellBound(n)
 			for _, p := range parts {
-				if overlaps(n, p) {
+				if cb.Intersects(p) {
 					out = append(out, Cell(n))
 					break
 				}
@@ -201,21 +211,26 @@ func CellsInBBox(b BBox, res, max int) []Cell {
 	return out
 }
 
-// overlaps reports whether cell c's boundary box meets b (which does not
-// cross the antimeridian). A cell astride the antimeridian has a boundary
-// box of every longitude, so it is kept: a cover may hold more than b.
-func overlaps(c h3.Cell, b BBox) bool {
-	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
-	for _, p := range c.Boundary() {
-		minLat, maxLat = math.Min(minLat, p.Lat), math.Max(maxLat, p.Lat)
-		minLng, maxLng = math.Min(minLng, p.Lng), math.Max(maxLng, p.Lng)
+// cellBound returns the bound of cell c's outline. A cell astride the
+// antimeridian has a bound of every longitude, so it meets every box: a
+// cover may hold more than b.
+func cellBound(c h3.Cell) orb.Bound {
+	vs := c.Boundary()
+	if len(vs) == 0 {
+		return orb.Bound{Min: orb.Point{1, 1}, Max: orb.Point{-1, -1}} // empty: meets nothing
 	}
-	return minLat <= b.MaxLat && maxLat >= b.MinLat && minLng <= b.MaxLng && maxLng >= b.MinLng
+	cb := Point(vs[0].Lat, vs[0].Lng).Bound()
+	for _, v := range vs[1:] {
+		cb = cb.Extend(Point(v.Lat, v.Lng))
+	}
+	return cb
 }
 
 // BBoxAround returns the box holding the circle of radiusM around a point:
 // across the antimeridian where the circle is, and of every longitude when
-// the circle holds a pole.
+// the circle holds a pole. orb's NewBoundAroundPoint is the same but for
+// the guard against s >= 1: its longitudes are NaN for some circles that
+// just reach a pole (TestBBoxOrb).
 func BBoxAround(lat, lng, radiusM float64) BBox {
 	const rad = math.Pi / 180
 	r := radiusM / earthRadiusM // the radius as an angle

@@ -2,7 +2,10 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/paulmach/orb"
 )
 
 func TestParseBBox(t *testing.T) {
@@ -234,23 +237,67 @@ func FuzzParseBBox(f *testing.F) {
 	})
 }
 
-// BenchmarkCellsInBBox: a dispatcher's city viewport, and a small box as a
-// near query makes.
-func BenchmarkCellsInBBox(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		box  BBox
-	}{
-		{"city", BBox{41.13, -8.65, 41.18, -8.58}},
-		{"near500m", BBoxAround(41.15, -8.61, 500)},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				n = len(CellsInBBox(bc.box, 8, 4096))
+// TestBBoxOrb: Contains is orb's Bound.Contains on each side of the
+// antimeridian, AreaKm2 orb's spherical area, and BBoxAround orb's
+// NewBoundAroundPoint, except near the poles, where orb's may be NaN.
+func TestBBoxOrb(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 20_000 {
+		lat1, lat2 := rng.Float64()*180-90, rng.Float64()*180-90
+		b := BBox{math.Min(lat1, lat2), rng.Float64()*360 - 180, math.Max(lat1, lat2), rng.Float64()*360 - 180}
+		for range 20 {
+			lat, lng := rng.Float64()*180-90, rng.Float64()*360-180
+			if b.Contains(lat, lng) != orbContains(b, lat, lng) {
+				t.Fatalf("%+v holds (%v,%v): %v, orb says %v", b, lat, lng, b.Contains(lat, lng), orbContains(b, lat, lng))
 			}
-			b.ReportMetric(float64(n), "cells")
-		})
+		}
+		if got, want := b.AreaKm2(), orbAreaKm2(b); math.Abs(got-want) > 1e-9*want+1e-9 {
+			t.Fatalf("%+v: %v km², orb %v", b, got, want)
+		}
+	}
+	for range 20_000 {
+		lat, lng, r := rng.Float64()*170-85, rng.Float64()*360-180, rng.Float64()*500_000
+		got, want := BBoxAround(lat, lng, r), orbBBoxAround(lat, lng, r)
+		if math.Abs(got.MinLat-want.MinLat)+math.Abs(got.MaxLat-want.MaxLat) > 1e-9 ||
+			math.Abs(got.MinLng-want.MinLng)+math.Abs(got.MaxLng-want.MaxLng) > 1e-9 {
+			t.Fatalf("around (%v,%v) by %v m: %+v, orb %+v", lat, lng, r, got, want)
+		}
+	}
+	// Circles that just reach a pole.
+	nan := 0
+	for range 500_000 {
+		lat, lng := rng.Float64()*179.8-89.9, rng.Float64()*360-180
+		r := (90 - math.Abs(lat) - math.Pow(10, -rng.Float64()*14)) * math.Pi / 180 * earthRadiusM
+		if r <= 0 {
+			continue
+		}
+		if b := orbBBoxAround(lat, lng, r); math.IsNaN(b.MinLng) {
+			nan++
+		}
+		if b := BBoxAround(lat, lng, r); b.Validate() != nil {
+			t.Fatalf("around (%v,%v) by %v m: %+v: %v", lat, lng, r, b, b.Validate())
+		}
+	}
+	t.Logf("orb's bound around a point is NaN for %d of 500,000 circles that just reach a pole", nan)
+}
+
+// TestBounds: orb's bounds of a box, split at the antimeridian.
+func TestBounds(t *testing.T) {
+	for _, tc := range []struct {
+		b    BBox
+		want []orb.Bound
+	}{
+		{BBox{41.1, -8.7, 41.2, -8.5}, []orb.Bound{{Min: orb.Point{-8.7, 41.1}, Max: orb.Point{-8.5, 41.2}}}},
+		{BBox{-17, 179.5, -16, -179.5}, []orb.Bound{{Min: orb.Point{179.5, -17}, Max: orb.Point{180, -16}}, {Min: orb.Point{-180, -17}, Max: orb.Point{-179.5, -16}}}},
+	} {
+		got := tc.b.Bounds()
+		if len(got) != len(tc.want) {
+			t.Fatalf("%+v: %v, want %v", tc.b, got, tc.want)
+		}
+		for i := range got {
+			if !got[i].Equal(tc.want[i]) {
+				t.Fatalf("%+v: %v, want %v", tc.b, got, tc.want)
+			}
+		}
 	}
 }

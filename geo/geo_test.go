@@ -65,29 +65,10 @@ func TestCellParent(t *testing.T) {
 	}
 }
 
-func BenchmarkCellOf(b *testing.B) {
-	b.ReportAllocs()
-	for i := range b.N {
-		_ = CellOf(41.15+float64(i%1000)*1e-5, -8.61, 9)
-	}
-}
-
-func BenchmarkDistanceM(b *testing.B) {
-	for i := range b.N {
-		_ = DistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
-	}
-}
-
 func TestApproxDistanceM(t *testing.T) {
 	d, a := DistanceM(41.15, -8.61, 41.16, -8.59), ApproxDistanceM(41.15, -8.61, 41.16, -8.59)
 	if math.Abs(d-a)/d > 0.001 {
 		t.Fatalf("approx %v vs %v", a, d)
-	}
-}
-
-func BenchmarkApproxDistanceM(b *testing.B) {
-	for i := range b.N {
-		_ = ApproxDistanceM(41.15, -8.61, 41.16+float64(i%10)*1e-4, -8.60)
 	}
 }
 
@@ -122,9 +103,92 @@ func TestShapeHolds(t *testing.T) {
 	}
 }
 
-func BenchmarkShapeHolds(b *testing.B) {
-	sh := CellOf(41.15, -8.61, 8).Shape()
-	for i := range b.N {
-		_ = sh.Holds(41.15+float64(i%100)*1e-5, -8.61, 1)
+// randomPairs returns n pairs of points anywhere, a quarter of them a few
+// kilometres apart.
+func randomPairs(n int) [][4]float64 {
+	rng := rand.New(rand.NewPCG(5, 6))
+	out := make([][4]float64, n)
+	for i := range out {
+		lat, lng := rng.Float64()*178-89, rng.Float64()*360-180
+		if i%4 == 0 {
+			out[i] = [4]float64{lat, lng, lat + (rng.Float64()-0.5)*0.05, lng + (rng.Float64()-0.5)*0.05}
+			continue
+		}
+		out[i] = [4]float64{lat, lng, rng.Float64()*178 - 89, rng.Float64()*360 - 180}
+	}
+	return out
+}
+
+// TestDistanceMOrb: DistanceM is orb's haversine, scaled to our radius,
+// wherever orb's is a number; near antipodes orb's may be NaN, ours is
+// half the circumference.
+func TestDistanceMOrb(t *testing.T) {
+	for _, p := range randomPairs(100_000) {
+		got, want := DistanceM(p[0], p[1], p[2], p[3]), orbDistanceM(p[0], p[1], p[2], p[3])
+		if math.Abs(got-want) > 1e-8*want+1e-6 {
+			t.Fatalf("%v: DistanceM %v, orb %v", p, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	nan := 0
+	for range 10_000 {
+		lat, lng := rng.Float64()*178-89, rng.Float64()*360-180
+		if math.IsNaN(orbDistanceM(lat, lng, -lat, wrapLng(lng+180))) {
+			nan++
+		}
+		if got := DistanceM(lat, lng, -lat, wrapLng(lng+180)); math.Abs(got-math.Pi*earthRadiusM) > 1 {
+			t.Fatalf("antipodes of (%v,%v): %v", lat, lng, got)
+		}
+	}
+	t.Logf("orb's haversine is NaN for %d of 10,000 antipodal pairs", nan)
+}
+
+// TestBearingDegOrb: BearingDeg, orb's turned into [0, 360), is the
+// formula it replaced.
+func TestBearingDegOrb(t *testing.T) {
+	for _, p := range randomPairs(100_000) {
+		got, want := BearingDeg(p[0], p[1], p[2], p[3]), handBearingDeg(p[0], p[1], p[2], p[3])
+		if d := math.Abs(got - want); math.Min(d, 360-d) > 1e-7 || got < 0 || got >= 360 {
+			t.Fatalf("%v: BearingDeg %v, hand-written %v", p, got, want)
+		}
+	}
+}
+
+// TestApproxDistanceMOrb: ApproxDistanceM is orb's equirectangular
+// distance, scaled to our radius, for points a few kilometres apart,
+// across the antimeridian too (where it once went round the world, and
+// the tracker took a drive across it for an impossible jump).
+func TestApproxDistanceMOrb(t *testing.T) {
+	pairs := [][4]float64{{-16.8, 179.9995, -16.8, -179.9995}, {-16.8, -179.99, -16.81, 179.98}, {65.5, 180, 65.5, -179.9}}
+	for i, p := range randomPairs(100_000) {
+		if i%4 == 0 {
+			p[1], p[3] = wrapLng(p[1]), wrapLng(p[3])
+			pairs = append(pairs, p)
+		}
+	}
+	for _, p := range pairs {
+		got, want := ApproxDistanceM(p[0], p[1], p[2], p[3]), orbApproxDistanceM(p[0], p[1], p[2], p[3])
+		if math.Abs(got-want) > 1e-9*want+1e-6 {
+			t.Fatalf("%v: ApproxDistanceM %v, orb %v", p, got, want)
+		}
+		if d := DistanceM(p[0], p[1], p[2], p[3]); math.Abs(got-d) > 0.001*d+1e-6 {
+			t.Fatalf("%v: ApproxDistanceM %v, DistanceM %v", p, got, d)
+		}
+	}
+}
+
+// TestShapeHoldsOrb: a point the outline holds is inside the cell's ring
+// as orb sees it.
+func TestShapeHoldsOrb(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, p := range [][2]float64{{41.15, -8.61}, {41.88, -87.63}, {-33.9, 151.2}, {64.1, -21.9}} {
+		c := CellOf(p[0], p[1], 8)
+		sh, ring := c.Shape(), orbRing(c)
+		for range 5000 {
+			lat, lng := p[0]+(rng.Float64()-0.5)*0.02, p[1]+(rng.Float64()-0.5)*0.02
+			if sh.Holds(lat, lng, 1) && !orbHolds(ring, lat, lng) {
+				t.Fatalf("(%v,%v) held by %s's outline, outside orb's ring", lat, lng, c)
+			}
+		}
 	}
 }

@@ -62,7 +62,8 @@ var fuzzRoutes = []struct {
 func FuzzAPI(f *testing.F) {
 	queries := []string{"", "limit=5&offset=1", "limit=0", "active=maybe", "bbox=-90,-180,90,180", "bbox=41.8,-179.9,41.9,179.9",
 		"near=NaN,NaN&radius_m=100", "near=41.15,-8.61&radius_m=500", "since=2026-12-06T00:00:00Z&until=yesterday",
-		"status=dispatched,working", "id=dev_nosuchdevice000000000000", "date=2026-12-06", "technician_id=1"}
+		"status=dispatched,working", "id=dev_nosuchdevice000000000000", "date=2026-12-06", "technician_id=1",
+		"format=geojson&limit=3", "format=kml"}
 	for i, r := range fuzzRoutes {
 		f.Add(uint8(i), "", []byte(r.seed))
 		f.Add(uint8(i), queries[i%len(queries)], []byte(r.seed+"}"))
@@ -106,7 +107,7 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("%s %s with %q = %d %s", r.method, target, body, rec.Code, rec.Body)
 		}
 		if rec.Code < 400 {
-			if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && !json.Valid(rec.Body.Bytes()) {
+			if ct := rec.Header().Get("Content-Type"); (strings.HasPrefix(ct, "application/json") || ct == "application/geo+json") && !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("%s %s with %q = %d and JSON that is not: %s", r.method, target, body, rec.Code, rec.Body)
 			}
 			return

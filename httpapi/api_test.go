@@ -146,7 +146,7 @@ func (e *env) do(key, method, path string, body any, headers ...string) response
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	r := response{status: res.StatusCode, header: res.Header, raw: raw}
-	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+	if ct := res.Header.Get("Content-Type"); len(raw) > 0 && (strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "application/geo+json")) {
 		var v any
 		if err := json.Unmarshal(raw, &v); err != nil {
 			e.t.Fatalf("%s %s: undecodable JSON %q: %v", method, path, raw, err)

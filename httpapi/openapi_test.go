@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -60,8 +61,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 }
 
-// checkDocumented fails the test when a JSON response does not match the
-// schema openapi.yaml gives for its route and status.
+// checkDocumented fails the test when a JSON (or GeoJSON) response does
+// not match the schema openapi.yaml gives for its route, status and media
+// type.
 func checkDocumented(t testing.TB, doc *openapi3.T, method, path string, r response) {
 	t.Helper()
 	item, ok := matchPath(doc, path)
@@ -81,7 +83,8 @@ func checkDocumented(t testing.TB, doc *openapi3.T, method, path string, r respo
 		}
 		t.Fatalf("%s %s answered %d, which openapi.yaml does not document", method, path, r.status)
 	}
-	mt := ref.Value.Content.Get("application/json")
+	mediaType, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
+	mt := ref.Value.Content.Get(mediaType)
 	if mt == nil || mt.Schema == nil || r.body == nil {
 		return
 	}

@@ -188,13 +188,16 @@ const historySpan = 24 * time.Hour
 // order: since (inclusive) to until (exclusive), a page at a time (limit,
 // offset) like every list. Without since, the day before until (or now);
 // without until, everything after since, fixes a phone's fast clock
-// stamped a little ahead included.
+// stamped a little ahead included. It is also the trail the dispatcher
+// board draws. ?format=geojson (or Accept: application/geo+json) answers
+// the same page as GeoJSON, for map tools (trailGeoJSON).
 func (s *Server) listTechnicianPositions(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
 	q := newQuery(c)
+	asGeoJSON := q.geoJSONWanted()
 	f := enroute.PositionFilter{TechnicianID: &id, Page: q.page()}
 	end := time.Now()
 	if v := q.time("until"); v != nil {
@@ -217,6 +220,9 @@ func (s *Server) listTechnicianPositions(c echo.Context) error {
 	ps, err := s.store.FindPositions(ctx, f)
 	if err != nil {
 		return err
+	}
+	if asGeoJSON {
+		return trailGeoJSON(c, id, ps)
 	}
 	return c.JSON(http.StatusOK, listOf(ps))
 }

@@ -132,6 +132,24 @@ func TestIngestValidation(t *testing.T) {
 	}
 }
 
+// TestIngestAcrossAntimeridian: a technician driving across 180° on
+// Taveuni, Fiji, moves 100 m, not around the world: no jump.
+func TestIngestAcrossAntimeridian(t *testing.T) {
+	tr, _, _ := start(t, tracker.Config{})
+	now := time.Now().UTC().Truncate(time.Second)
+	res, err := tr.Ingest(context.Background(), &enroute.Device{ID: 1, TechnicianID: 1},
+		[]tracker.Item{pos(-16.8, 179.9995, now.Add(-20*time.Second)), pos(-16.8, -179.9995, now.Add(-10*time.Second))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 2 || len(res.Rejected) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	if live, _ := tr.Live.Get(1); live.Lng != -179.9995 {
+		t.Fatalf("live = %+v", live)
+	}
+}
+
 func TestIngestBusy(t *testing.T) {
 	tr, _, _ := start(t, tracker.Config{Recorder: tracker.RecorderConfig{MaxPending: 2}})
 	now := time.Now()
