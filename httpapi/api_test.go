@@ -61,10 +61,11 @@ func newEnvWith(t testing.TB, cfg httpapi.Config) *env {
 	go func() { tr.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	features := httpapi.Features{
-		Tracker: tr,
-		Hub:     tracker.NewHub(tracker.HubConfig{}, 8, 4096),
-		Notify:  notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
-		Hooks:   []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
+		Ingest: tr,
+		Live:   tr,
+		Hub:    tracker.NewHub(tracker.HubConfig{}, 8, 4096),
+		Notify: notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
+		Hooks:  []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
 	}
 	srv := httpapi.NewServer(cfg, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.handler = srv.Handler()

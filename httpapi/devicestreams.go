@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gorilla/websocket"
+	"github.com/enroutehq/enroute/httpapi/wsconn"
 
 	"github.com/enroutehq/enroute"
 )
@@ -16,10 +16,11 @@ import (
 // (on this node or another) loses its open streams at once: before, a
 // revoked phone's open stream went on being acknowledged.
 //
-// Concurrency: safe for concurrent use; closing happens outside the lock.
+// Concurrency: safe for concurrent use; closing happens outside the lock
+// (and never waits: the connection's writer sends the close).
 type deviceStreams struct {
 	mu sync.Mutex
-	m  map[int64]map[*websocket.Conn]*openStream
+	m  map[int64]map[*wsconn.Conn]*openStream
 }
 
 // openStream is one device stream: the token hash it authenticated with,
@@ -32,24 +33,24 @@ type openStream struct {
 // add registers ws as a stream of device id, authenticated with the token
 // whose hash is tokenHash. The flag it returns turns true when the stream
 // must take no more fixes.
-func (ds *deviceStreams) add(id int64, tokenHash []byte, ws *websocket.Conn) *atomic.Bool {
+func (ds *deviceStreams) add(id int64, tokenHash []byte, conn *wsconn.Conn) *atomic.Bool {
 	s := &openStream{tokenHash: tokenHash}
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	if ds.m == nil {
-		ds.m = map[int64]map[*websocket.Conn]*openStream{}
+		ds.m = map[int64]map[*wsconn.Conn]*openStream{}
 	}
 	if ds.m[id] == nil {
-		ds.m[id] = map[*websocket.Conn]*openStream{}
+		ds.m[id] = map[*wsconn.Conn]*openStream{}
 	}
-	ds.m[id][ws] = s
+	ds.m[id][conn] = s
 	return &s.gone
 }
 
-func (ds *deviceStreams) remove(id int64, ws *websocket.Conn) {
+func (ds *deviceStreams) remove(id int64, conn *wsconn.Conn) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	delete(ds.m[id], ws)
+	delete(ds.m[id], conn)
 	if len(ds.m[id]) == 0 {
 		delete(ds.m, id)
 	}
@@ -66,17 +67,17 @@ func (ds *deviceStreams) has(id int64) bool {
 // with the token whose hash is keep (nil: every stream of the device): its
 // phone must authenticate again, with a token that is still good.
 func (ds *deviceStreams) close(id int64, keep []byte) {
-	var socks []*websocket.Conn
+	var conns []*wsconn.Conn
 	ds.mu.Lock()
-	for ws, s := range ds.m[id] {
+	for conn, s := range ds.m[id] {
 		if keep == nil || !bytes.Equal(s.tokenHash, keep) {
 			s.gone.Store(true)
-			socks = append(socks, ws)
+			conns = append(conns, conn)
 		}
 	}
 	ds.mu.Unlock()
-	for _, ws := range socks {
-		closeWith(ws, closeUnauthorized, "the device was revoked or its token replaced")
+	for _, conn := range conns {
+		conn.Close(wsconn.CloseUnauthorized, errStreamGone.Error())
 	}
 }
 

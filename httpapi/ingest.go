@@ -43,27 +43,27 @@ type ingestMetrics struct {
 	fixes     *prometheus.CounterVec
 	wsOpen    prometheus.Gauge
 	evictions prometheus.Counter
-	deferred  prometheus.Counter
+	wsWaited  prometheus.Counter
 	// pushDelay is Enroute's own part of a customer's fix-to-map latency:
 	// from a fix's acceptance to the write of the frame that carries it.
 	pushDelay prometheus.Histogram
 }
 
-func newIngestMetrics(r prometheus.Registerer, t *tracker.Tracker) *ingestMetrics {
+func newIngestMetrics(r prometheus.Registerer, t Ingester) *ingestMetrics {
 	m := &ingestMetrics{
 		fixes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "enroute_fixes_total", Help: "GPS fixes received, by protocol and outcome (accepted, duplicate, rejected).",
 		}, []string{"protocol", "outcome"}),
 		wsOpen:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "enroute_websockets_open", Help: "Open WebSocket connections."}),
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_evictions_total", Help: "WebSocket peers dropped for reading too slowly."}),
-		deferred:  prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_writes_deferred_total", Help: "Customers' updates the socket could not take at once, left to a writing goroutine (a peer reading slowly)."}),
+		wsWaited:  prometheus.NewCounter(prometheus.CounterOpts{Name: "enroute_websocket_writes_deferred_total", Help: "WebSocket frames the socket could not take at once: the rest waited for the peer (one reading slowly)."}),
 	}
 	m.pushDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "enroute_customer_push_delay_seconds",
 		Help:    "From a fix's acceptance to the write of the frame carrying it to a customer's tracking page (each frame's oldest fix).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
 	})
-	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.deferred, m.pushDelay)
+	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.wsWaited, m.pushDelay)
 	if t != nil {
 		r.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_history_commits_total", Help: "Transactions of fixes written to the history (group commit: many requests' fixes in each)."},
@@ -84,7 +84,7 @@ func (m *ingestMetrics) count(protocol string, res *tracker.Result) {
 
 // ingest hands fixes to the tracker and maps its refusals.
 func (s *Server) ingest(ctx context.Context, protocol string, dev *enroute.Device, items []tracker.Item) (*tracker.Result, error) {
-	res, err := s.tracker.Ingest(ctx, dev, items)
+	res, err := s.ingester.Ingest(ctx, dev, items)
 	switch {
 	case tracker.IsBusy(err):
 		return nil, errBusy
@@ -241,7 +241,6 @@ const StaleAfter = 2 * time.Minute
 // ?near=lat,lng&radius_m=R from the live index, or everything.
 func (s *Server) listLivePositions(c echo.Context) error {
 	var ps []enroute.Position
-	max := s.tracker.Config().MaxViewCells
 	switch bbox, near := c.QueryParam("bbox"), c.QueryParam("near"); {
 	case bbox != "" && near != "":
 		return enroute.FieldErrors(map[string]string{"bbox": "use bbox or near, not both"})
@@ -250,7 +249,7 @@ func (s *Server) listLivePositions(c echo.Context) error {
 		if err != nil {
 			return enroute.FieldErrors(map[string]string{"bbox": err.Error()})
 		}
-		ps = s.tracker.Live.InBBox(b, max)
+		ps = s.live.LiveInBox(enroute.Box{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng})
 	case near != "":
 		latS, lngS, _ := strings.Cut(near, ",")
 		lat, err1 := strconv.ParseFloat(latS, 64)
@@ -263,9 +262,9 @@ func (s *Server) listLivePositions(c echo.Context) error {
 		if err != nil || !(radius > 0 && radius <= 500_000) {
 			return enroute.FieldErrors(map[string]string{"radius_m": "must be between 0 and 500000"})
 		}
-		ps = s.tracker.Live.Near(lat, lng, radius, max)
+		ps = s.live.LiveNear(lat, lng, radius)
 	default:
-		ps = s.tracker.Live.All()
+		ps = s.live.LivePositions()
 	}
 	now := time.Now()
 	out := make([]livePosition, len(ps))

@@ -35,7 +35,8 @@ func loadOpenAPI(t testing.TB, e *env) *openapi3.T {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t)
 	doc := loadOpenAPI(t, e)
-	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{Tracker: tracker.New(tracker.Config{}, e.store, slog.New(slog.NewTextHandler(io.Discard, nil))), Hub: tracker.NewHub(tracker.HubConfig{}, 8, 4096)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr := tracker.New(tracker.Config{}, e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{Ingest: tr, Live: tr, Hub: tracker.NewHub(tracker.HubConfig{}, 8, 4096)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	routes := srv.Routes()
 	documented := map[string]bool{}
 	for path, item := range doc.Paths.Map() {

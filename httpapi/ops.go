@@ -39,7 +39,7 @@ func (s *Server) readyz(c echo.Context) error {
 		s.logger.Warn("store not ready", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
 	}
-	if s.tracker != nil && s.tracker.Failing() { // reads work, writes do not (a full disk)
+	if s.ingester != nil && s.ingester.Failing() { // reads work, writes do not (a full disk)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "position history not writable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

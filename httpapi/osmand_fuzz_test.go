@@ -52,7 +52,7 @@ func FuzzOsmAnd(f *testing.F) {
 	done := make(chan struct{})
 	go func() { tr.Run(ctx); close(done) }()
 	f.Cleanup(func() { cancel(); <-done })
-	s := NewServer(Config{}, store, Features{Tracker: tr}, logger)
+	s := NewServer(Config{}, store, Features{Ingest: tr, Live: tr}, logger)
 	f.Cleanup(func() { _ = s.Close(context.Background()) })
 
 	f.Fuzz(func(t *testing.T, raw []byte) {

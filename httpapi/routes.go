@@ -3,8 +3,9 @@ package httpapi
 import (
 	_ "embed"
 
-	"github.com/enroutehq/enroute"
 	"net/http"
+
+	"github.com/enroutehq/enroute"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -37,13 +38,15 @@ func (s *Server) routes() {
 	api.GET("/company", s.getCompany, staff...)
 	api.PATCH("/company", s.patchCompany, admin...)
 
-	if s.tracker != nil {
+	if s.ingester != nil {
 		api.POST("/positions", s.withDevice(s.postPositions))
 		api.GET("/devices/stream", s.withDevice(s.deviceStream))
 		api.POST("/owntracks", s.postOwnTracks)
+	}
+	if s.live != nil {
 		api.GET("/technicians/positions", s.listLivePositions, staff...)
 	}
-	if s.hub != nil {
+	if s.hub != nil && s.live != nil {
 		api.GET("/live", s.watchBoard, s.authenticate(enroute.RoleAdmin, enroute.RoleDispatcher))
 		public := s.limitIP(s.limits.public)
 		e.GET("/t/:token/live", s.watchAssignment, public)

@@ -1,14 +1,24 @@
 // Package httpapi serves Enroute's HTTP API with labstack/echo/v4: the admin
 // and dispatcher REST API under /api/v1, the operational endpoints
-// (/healthz, /readyz, /metrics) and the OpenAPI document; and, on its own
+// (/healthz, /readyz, /metrics), the OpenAPI document, the pages, and the
+// WebSocket endpoints (customers' and dispatchers' live streams, devices'
+// streams) over its own transport, httpapi/wsconn; and, on its own
 // listener with valyala/fasthttp, the OsmAnd protocol. It is the only
-// importer of echo and of fasthttp.
+// importer of echo and of fasthttp, and, with wsconn, of gorilla/websocket.
+//
+// It reaches the rest of Enroute through what Features and the store give
+// it: the root's interfaces (enroute.Store, enroute.NotificationService,
+// enroute.LiveService for the live state, enroute.ProgressSource) and two
+// of its own for the tracker's ingest and the hub's subscriptions
+// (Ingester, Hub). It uses the tracker package's decoders, which are pure.
 //
 // Concurrency: handlers run concurrently, one goroutine per request, and
-// share the store, the metrics, the device cache and the open device
-// streams, all safe for concurrent use. NewServer starts one goroutine of
-// the server's own (it asks every 2 s which devices changed); Close ends it.
-// Server.Close may be called once Serve has started, from any goroutine.
+// share the store, the features, the metrics, the device cache, the open
+// device streams and the WebSocket registry, all safe for concurrent use.
+// A WebSocket's writes belong to its connection's writer (wsconn). NewServer
+// starts one goroutine of the server's own (it asks every 2 s which devices
+// changed); Close ends it. Server.Close may be called once Serve has
+// started, from any goroutine.
 package httpapi
 
 import (
@@ -22,13 +32,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/geo"
+	"github.com/enroutehq/enroute/httpapi/wsconn"
 	"github.com/enroutehq/enroute/tracker"
 )
 
@@ -74,16 +85,50 @@ const (
 	DefaultTileAttribution = "&copy; OpenStreetMap contributors"
 )
 
-// Features are what the server serves beyond the store.
+// Features are what the server serves beyond the store. Each may be nil:
+// its routes are then not served.
 type Features struct {
-	Notify  enroute.NotificationService
-	Tracker *tracker.Tracker
-	Hub     *tracker.Hub
+	Notify enroute.NotificationService
+	// Ingest takes devices' fixes (tracker.Tracker); Live is the live
+	// state they make (tracker.Tracker too).
+	Ingest Ingester
+	Live   enroute.LiveService
+	// Hub subscribes viewers to live updates (tracker.Hub).
+	Hub Hub
 	// Progress gives an assignment's latest distance and ETA.
 	Progress enroute.ProgressSource
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
 }
+
+// Ingester takes devices' fixes into the history and the live state:
+// tracker.Tracker.
+type Ingester interface {
+	// Ingest takes a device's fixes and returns once they are committed
+	// (tracker.Tracker.Ingest, and its errors).
+	Ingest(ctx context.Context, dev *enroute.Device, items []tracker.Item) (*tracker.Result, error)
+	// Failing reports whether the history cannot be written now.
+	Failing() bool
+	// Pending is how many fixes wait for their commit; Commits how many
+	// commits and fixes were written.
+	Pending() int
+	Commits() (commits, fixes int64)
+}
+
+// Hub subscribes viewers to live updates: tracker.Hub.
+type Hub interface {
+	// SubscribeAssignment subscribes a customer to an assignment.
+	SubscribeAssignment(a *enroute.Assignment, verified bool, notify, evict func()) *tracker.Sub
+	// SubscribeView subscribes a dispatcher to a viewport (nil: all).
+	SubscribeView(box *geo.BBox, notify, evict func()) *tracker.Sub
+	// Unsubscribe forgets a subscription; it is idempotent.
+	Unsubscribe(s *tracker.Sub)
+}
+
+var (
+	_ Ingester = (*tracker.Tracker)(nil)
+	_ Hub      = (*tracker.Hub)(nil)
+)
 
 // Server is Enroute's HTTP server.
 type Server struct {
@@ -95,12 +140,11 @@ type Server struct {
 
 	notify        enroute.NotificationService
 	hooks         []enroute.AssignmentHook
-	tracker       *tracker.Tracker
-	hub           *tracker.Hub
+	ingester      Ingester
+	live          enroute.LiveService
+	hub           Hub
 	progress      enroute.ProgressSource
-	upgrader      *websocket.Upgrader
-	conns         conns
-	wsWG          sync.WaitGroup // connection goroutines
+	ws            *wsconn.Registry
 	devices       *deviceCache
 	streams       deviceStreams
 	stop          context.CancelFunc // ends the goroutines the server owns (bg)
@@ -141,7 +185,8 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		echo:     echo.New(),
 		notify:   f.Notify,
 		hooks:    f.Hooks,
-		tracker:  f.Tracker,
+		ingester: f.Ingest,
+		live:     f.Live,
 		hub:      f.Hub,
 		progress: f.Progress,
 		devices:  newDeviceCache(store),
@@ -161,8 +206,8 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		Generator: func() string { return enroute.NewSecret("", 12) },
 	}))
 	e.Use(s.observe, s.recoverPanic, s.limitBody)
-	s.ingestMetrics = newIngestMetrics(cfg.Registry, s.tracker)
-	s.upgrader = s.newUpgrader()
+	s.ingestMetrics = newIngestMetrics(cfg.Registry, s.ingester)
+	s.ws = s.newWS()
 	s.routes()
 	s.osmandSrv = s.newOsmAndServer()
 	s.srv = &http.Server{
@@ -199,16 +244,8 @@ func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
 	s.stop()
 	s.bg.Wait()
-	s.conns.closeAll()
-	err := errors.Join(s.srv.Shutdown(ctx), s.closeOsmAnd(ctx))
-	done := make(chan struct{})
-	go func() { s.wsWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = errors.Join(err, ctx.Err())
-	}
-	return err
+	wsErr := s.ws.Close(ctx) // 1001 to every WebSocket: Shutdown does not close hijacked connections
+	return errors.Join(s.srv.Shutdown(ctx), s.closeOsmAnd(ctx), wsErr)
 }
 
 // observe logs and measures every request. It renders errors itself, so the

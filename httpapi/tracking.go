@@ -105,7 +105,7 @@ func (s *Server) trackingState(c echo.Context) error {
 	if loc.Verified {
 		st.Destination.Lat, st.Destination.Lng = &loc.Lat, &loc.Lng
 		if a.Status == enroute.StatusDispatched {
-			if p, ok := s.tracker.Live.Get(a.TechnicianID); ok {
+			if p, ok := s.live.LivePosition(a.TechnicianID); ok {
 				m := positionOf(&p)
 				st.Position = &m
 			}

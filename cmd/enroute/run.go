@@ -179,7 +179,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
-		m.Store, httpapi.Features{Notify: svc, Tracker: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
+		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {

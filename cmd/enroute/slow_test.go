@@ -186,12 +186,12 @@ func counter(t *testing.T, st *stack, name string) float64 {
 	return 0
 }
 
-// TestSlowCustomers: customers' updates are written from the technician's
-// own request when the socket takes them at once. A customer who stops
-// reading for a while gets, once reading again, whole messages ending with
-// the technician's latest position (what the socket did not take at once
-// was finished by a goroutine); one who never reads is dropped; neither
-// holds up the technician's requests nor another customer.
+// TestSlowCustomers: customers' updates are offered to the socket on the
+// technician's own request's goroutine. A customer who stops reading for
+// a while gets, once reading again, whole messages ending with the
+// technician's latest position (a frame the socket did not take whole was
+// finished by the connection's writer); one who never reads is dropped;
+// neither holds up the technician's requests nor another customer.
 func TestSlowCustomers(t *testing.T) {
 	// Commits at once: the technician's four senders each wait for their
 	// answer, and the customers' sockets must fill within the pause.
@@ -302,9 +302,9 @@ func TestSlowCustomers(t *testing.T) {
 	})
 	deferred := counter(t, st, "enroute_websocket_writes_deferred_total")
 	// The pausing customer stops reading until its socket is full (a
-	// write it did not take whole is deferred; on a slow machine that
-	// took more than the 2 s this test once paused for), then reads again
-	// at once: a goroutine finishes the deferred write, well within the
+	// frame it did not take whole is counted as deferred; on a slow
+	// machine that took more than the 2 s this test once paused for), then
+	// reads again at once: the writer finishes the frame, well within the
 	// 5 s write timeout, and the customer stays.
 	pause.Store(true)
 	waitUnderLoad("a write deferred while the customer paused", 30*time.Second, func() bool {

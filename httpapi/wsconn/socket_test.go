@@ -1,6 +1,6 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd
+//go:build linux || darwin || openbsd
 
-package httpapi
+package wsconn
 
 import (
 	"bytes"
@@ -92,9 +92,9 @@ func TestTryWrite(t *testing.T) {
 	_ = client.(*net.TCPConn).SetReadBuffer(4096)
 	_ = server.(*net.TCPConn).SetWriteBuffer(4096)
 
-	// Write numbered chunks until the socket takes only part of one, then
-	// once more: each call returns (one that blocked would hang here: the
-	// peer never reads).
+	// Write numbered chunks, each in two parts, until the socket takes
+	// only some of one, then once more: each call returns (one that
+	// blocked would hang here: the peer never reads).
 	var sent []byte
 	chunk := make([]byte, 1000)
 	write := func(i int) int {
@@ -102,7 +102,7 @@ func TestTryWrite(t *testing.T) {
 		for j := range chunk {
 			chunk[j] = byte(i + j)
 		}
-		n, err := tryWrite(raw, chunk)
+		n, err := tryWrite(raw, [][]byte{chunk[:10], chunk[10:]})
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -131,16 +131,16 @@ func TestTryWrite(t *testing.T) {
 	// A deadline in the past: nothing taken, no error (the caller's
 	// blocking write sets its own).
 	_ = server.SetWriteDeadline(time.Now().Add(-time.Second))
-	if n, err := tryWrite(raw, []byte("x")); n != 0 || err != nil {
+	if n, err := tryWrite(raw, [][]byte{[]byte("x")}); n != 0 || err != nil {
 		t.Fatalf("past deadline: %d, %v; want 0, nil", n, err)
 	}
 	_ = server.SetWriteDeadline(time.Time{})
-	if n, err := tryWrite(raw, []byte("x")); n != 1 || err != nil {
+	if n, err := tryWrite(raw, [][]byte{[]byte("x")}); n != 1 || err != nil {
 		t.Fatalf("no deadline: %d, %v; want 1, nil", n, err)
 	}
 
 	_ = server.Close()
-	if _, err := tryWrite(raw, []byte("x")); err == nil {
+	if _, err := tryWrite(raw, [][]byte{[]byte("x")}); err == nil {
 		t.Fatal("write on a closed conn succeeded")
 	}
 }

@@ -1,12 +1,14 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd
+//go:build linux || darwin || openbsd
 
-package httpapi
+package wsconn
 
 import (
 	"errors"
 	"net"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // rawConnOf returns conn's socket, for waitReadable and tryWrite, or nil
@@ -26,7 +28,7 @@ func rawConnOf(conn net.Conn) syscall.RawConn {
 // waitReadable waits until raw has something to read, has been closed by
 // its peer or has failed, without reading it; it returns an error when the
 // read deadline passes or raw is closed here. It parks on Go's poller
-// directly, a few frames deep (viewer.read). Without a socket (nil), it
+// directly, a few frames deep (Conn.Read). Without a socket (nil), it
 // reports readable at once.
 func waitReadable(raw syscall.RawConn) error {
 	if raw == nil {
@@ -40,17 +42,18 @@ func waitReadable(raw syscall.RawConn) error {
 	})
 }
 
-// tryWrite writes b to raw without waiting: it returns how much of b the
-// kernel took at once, 0 when the socket's send buffer is full or a write
-// deadline has passed (the caller's blocking write then sets its own).
-// An error means the connection is gone.
-func tryWrite(raw syscall.RawConn, b []byte) (int, error) {
+// tryWrite writes bufs to raw in one system call without waiting: it
+// returns how many bytes the kernel took at once, 0 when the socket's
+// send buffer is full or a write deadline has passed (the caller's
+// blocking write then sets its own). An error means the connection is
+// gone.
+func tryWrite(raw syscall.RawConn, bufs [][]byte) (int, error) {
 	var (
 		n    int
 		werr error
 	)
 	err := raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
+		n, werr = unix.Writev(int(fd), bufs)
 		return true // never wait for the socket
 	})
 	switch {
@@ -58,10 +61,10 @@ func tryWrite(raw syscall.RawConn, b []byte) (int, error) {
 		return 0, nil
 	case err != nil:
 		return 0, err
-	case werr == syscall.EAGAIN || werr == syscall.EINTR:
+	case werr == unix.EAGAIN || werr == unix.EINTR:
 		return 0, nil
 	case werr != nil:
 		return 0, werr
 	}
-	return n, nil
+	return max(n, 0), nil
 }

@@ -1,17 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/tracker"
@@ -77,9 +70,9 @@ func TestEncodePosition(t *testing.T) {
 	}
 }
 
-// TestDrainUpdatesOneMessage: what one drain took goes out as one message:
+// TestUpdatesOneMessage: what one take held goes out as one message:
 // alone as itself, several wrapped in a "batch" in order, positions first.
-func TestDrainUpdatesOneMessage(t *testing.T) {
+func TestUpdatesOneMessage(t *testing.T) {
 	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	pos := tracker.Update{Pos: &enroute.Position{TechnicianID: 7, Time: at, Lat: 41.15, Lng: -8.61}}
 	pr := &enroute.Progress{AssignmentID: 3, TechnicianID: 7, DistanceM: 1200, ETA: at.Add(4 * time.Minute), At: at}
@@ -98,17 +91,19 @@ func TestDrainUpdatesOneMessage(t *testing.T) {
 		}
 		return m
 	}
-	bufs := &drainBufs{ps: []tracker.Update{pos}}
-	if m := decode(bufs.updates()); m.Type != "position" || m.Lat != 41.15 {
+	if m := decode(appendUpdates(nil, []tracker.Update{pos}, nil)); m.Type != "position" || m.Lat != 41.15 {
 		t.Fatalf("one position = %+v", m)
 	}
-	bufs = &drainBufs{ev: []tracker.Event{{Progress: pr}}}
-	if m := decode(bufs.updates()); m.Type != "progress" {
+	if m := decode(appendUpdates(nil, nil, []tracker.Event{{Progress: pr}})); m.Type != "progress" {
 		t.Fatalf("one progress = %+v", m)
 	}
-	// Reused buffers, as the pool does: a position, its progress, a status.
-	bufs.ps, bufs.ev = []tracker.Update{pos}, []tracker.Event{{Progress: pr, Msg: EncodeProgress(pr)}, {Assignment: status}}
-	m := decode(bufs.updates())
+	// Appended to a reused buffer: a position, its progress, a status.
+	buf := []byte("stale")
+	b := appendUpdates(buf, []tracker.Update{pos}, []tracker.Event{{Progress: pr, Msg: EncodeProgress(pr)}, {Assignment: status}})
+	if string(b[:len("stale")]) != "stale" {
+		t.Fatalf("appendUpdates overwrote what b held: %s", b)
+	}
+	m := decode(b[len("stale"):])
 	if m.Type != "batch" || len(m.Messages) != 3 {
 		t.Fatalf("batch = %+v", m)
 	}
@@ -120,54 +115,5 @@ func TestDrainUpdatesOneMessage(t *testing.T) {
 	}
 	if got := decode(m.Messages[2]); got.Status != "working" {
 		t.Fatalf("status = %s", m.Messages[2])
-	}
-}
-
-// The frames viewers write themselves read as gorilla's own: text of every
-// length encoding (7-bit, 16-bit, 64-bit), a ping, and a close whose
-// reason was cut to fit a control frame.
-func TestFramesReadByGorilla(t *testing.T) {
-	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
-	long := strings.Repeat("é", 100) // 200 bytes: cut to 123 at a character's boundary
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		var b []byte
-		for _, n := range sizes {
-			b = appendFrame(b, websocket.TextMessage, bytes.Repeat([]byte{'a' + byte(n%26)}, n))
-		}
-		b = appendFrame(b, websocket.PingMessage, []byte("still there?"))
-		b = appendFrame(b, websocket.CloseMessage, closePayload(closeSlowConsumer, long))
-		_, _ = ws.NetConn().Write(b)
-		_, _, _ = ws.ReadMessage() // until the client goes
-	}))
-	defer srv.Close()
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pinged := ""
-	c.SetPingHandler(func(s string) error { pinged = s; return nil })
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for _, n := range sizes {
-		typ, msg, err := c.ReadMessage()
-		if err != nil || typ != websocket.TextMessage || !bytes.Equal(msg, bytes.Repeat([]byte{'a' + byte(n%26)}, n)) {
-			t.Fatalf("frame of %d bytes read as type %d, %d bytes, %v", n, typ, len(msg), err)
-		}
-	}
-	_, _, err = c.ReadMessage()
-	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != closeSlowConsumer {
-		t.Fatalf("after the texts: %v, want close %d", err, closeSlowConsumer)
-	}
-	if pinged != "still there?" {
-		t.Fatalf("ping = %q", pinged)
-	}
-	if want := strings.Repeat("é", 61); ce.Text != want {
-		t.Fatalf("close reason = %q (%d bytes), want %d bytes", ce.Text, len(ce.Text), len(want))
 	}
 }

@@ -1,0 +1,471 @@
+package wsconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// serve starts a server whose every connection is upgraded by a registry
+// configured by cfg, with opts, and run by run (nil: Read(nil)); dial
+// connects a client and returns it with the server's end.
+type harness struct {
+	t       *testing.T
+	reg     *Registry
+	srv     *httptest.Server
+	conns   chan *Conn
+	evicted prometheus.Counter
+	open    prometheus.Gauge
+}
+
+func serve(t *testing.T, cfg Config, opts Options, run func(c *Conn)) *harness {
+	t.Helper()
+	h := &harness{t: t, conns: make(chan *Conn, 16),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "evicted"}),
+		open:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "open"})}
+	cfg.Evictions, cfg.Open = h.evicted, h.open
+	h.reg = NewRegistry(cfg)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := h.reg.Upgrade(w, r, opts)
+		if err != nil {
+			return
+		}
+		h.conns <- c
+		h.reg.Go(c, func() {
+			if run != nil {
+				run(c)
+			} else {
+				c.Read(nil)
+			}
+		})
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.reg.Close(ctx); err != nil {
+			t.Errorf("registry close: %v", err)
+		}
+		h.srv.Close()
+	})
+	return h
+}
+
+func (h *harness) dial() (*websocket.Conn, *Conn) {
+	h.t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http"), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { ws.Close() })
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	select {
+	case c := <-h.conns:
+		return ws, c
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("no connection on the server")
+		return nil, nil
+	}
+}
+
+// counter is a Source of numbered updates: Next gives what was added since
+// the last one, comma-separated.
+type counter struct {
+	mu    sync.Mutex
+	items []string
+	nexts int
+}
+
+func (s *counter) add(v string) {
+	s.mu.Lock()
+	s.items = append(s.items, v)
+	s.mu.Unlock()
+}
+
+func (s *counter) Next(b []byte) ([]byte, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.items) == 0 {
+		return b, time.Time{}
+	}
+	s.nexts++
+	b = append(b, strings.Join(s.items, ",")...)
+	s.items = s.items[:0]
+	return b, time.Now().Add(-time.Millisecond)
+}
+
+func (s *counter) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.items) > 0
+}
+
+func read(t *testing.T, ws *websocket.Conn) string {
+	t.Helper()
+	typ, msg, err := ws.ReadMessage()
+	if err != nil || typ != websocket.TextMessage {
+		t.Fatalf("read: type %d, %v", typ, err)
+	}
+	return string(msg)
+}
+
+// closeCode reads until the close frame, and returns its code and reason.
+func closeCode(t *testing.T, ws *websocket.Conn) (int, string) {
+	t.Helper()
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				t.Fatalf("read ended with %v, not a close frame", err)
+			}
+			return ce.Code, ce.Text
+		}
+	}
+}
+
+// A snapshot queued with the source goes out before the source's updates,
+// and every update notified from many goroutines at once arrives, in
+// order per goroutine, with nothing written twice.
+func TestSwitchThenUpdates(t *testing.T) {
+	h := serve(t, Config{}, Options{Delays: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "d"})}, nil)
+	ws, c := h.dial()
+	src := &counter{}
+	src.add("before")
+	if err := c.Switch(src, []byte("snapshot")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, ws); got != "snapshot" {
+		t.Fatalf("first message %q, want the snapshot", got)
+	}
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				src.add(fmt.Sprintf("%d.%d", w, i))
+				c.Notify()
+			}
+		})
+	}
+	last := map[string]int{}
+	seen := 0
+	for seen < writers*each+1 {
+		for _, v := range strings.Split(read(t, ws), ",") {
+			seen++
+			if v == "before" {
+				continue
+			}
+			w, i, _ := strings.Cut(v, ".")
+			n, _ := strconv.Atoi(i)
+			if p, ok := last[w]; ok && n != p+1 {
+				t.Fatalf("writer %s: %d after %d", w, n, p)
+			}
+			last[w] = n
+		}
+	}
+	wg.Wait()
+	if seen != writers*each+1 {
+		t.Fatalf("%d updates read, want %d", seen, writers*each+1)
+	}
+	// Idle again: no writer holds the turn.
+	deadline := time.Now().Add(10 * time.Second)
+	for c.running.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("a writer still has the turn with nothing to write")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Close sends the code and reason, after what was queued; later sends are
+// refused, and the connection's context ends.
+func TestClose(t *testing.T) {
+	h := serve(t, Config{}, Options{}, nil)
+	ws, c := h.dial()
+	ctx := c.Context()
+	_ = c.Send([]byte("last words"))
+	c.Close(CloseUnauthorized, "token replaced")
+	c.Close(ClosePolicy, "second close: ignored")
+	if got := read(t, ws); got != "last words" {
+		t.Fatalf("read %q before the close", got)
+	}
+	if code, reason := closeCode(t, ws); code != CloseUnauthorized || reason != "token replaced" {
+		t.Fatalf("close %d %q", code, reason)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection not closed")
+	}
+	<-ctx.Done()
+	if err := c.Send([]byte("late")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send after close: %v", err)
+	}
+	if testutil.ToFloat64(h.evicted) != 0 {
+		t.Fatal("a close counted as an eviction")
+	}
+}
+
+// A board's writer waiting out its gap batches what comes meanwhile, and
+// still closes at once.
+func TestGapBatchesAndCloseWakes(t *testing.T) {
+	h := serve(t, Config{}, Options{Gap: time.Hour}, nil)
+	ws, c := h.dial()
+	src := &counter{}
+	src.add("1")
+	_ = c.Switch(src, nil)
+	if got := read(t, ws); got != "1" {
+		t.Fatalf("first %q", got)
+	}
+	for _, v := range []string{"2", "3", "4"} {
+		src.add(v)
+		c.Notify()
+	}
+	c.Close(CloseGoingAway, "bye")
+	if code, _ := closeCode(t, ws); code != CloseGoingAway {
+		t.Fatalf("close %d: the gap held the close", code)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.nexts != 1 {
+		t.Fatalf("source taken %d times within the gap, want 1", src.nexts)
+	}
+}
+
+// A peer that stops reading is dropped: its write times out, or its queue
+// fills, and it counts as an eviction either way.
+func TestSlowConsumer(t *testing.T) {
+	big := make([]byte, 1<<20)
+	t.Run("write timeout", func(t *testing.T) {
+		h := serve(t, Config{WriteTimeout: 200 * time.Millisecond, SendBuffer: 4096}, Options{}, nil)
+		_, c := h.dial() // never reads
+		for range 8 {
+			if c.Send(big) != nil {
+				break
+			}
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a peer that reads nothing is still connected")
+		}
+		if testutil.ToFloat64(h.evicted) != 1 {
+			t.Fatalf("evictions = %v, want 1", testutil.ToFloat64(h.evicted))
+		}
+	})
+	t.Run("queue full", func(t *testing.T) {
+		h := serve(t, Config{WriteTimeout: time.Hour, SendBuffer: 4096, MaxQueue: 4}, Options{}, nil)
+		ws, c := h.dial()
+		var err error
+		for range 100 {
+			if err = c.Send(big); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("send past the queue: %v", err)
+		}
+		if testutil.ToFloat64(h.evicted) != 1 {
+			t.Fatalf("evictions = %v, want 1", testutil.ToFloat64(h.evicted))
+		}
+		// Read on: the message in progress, then 4008.
+		for {
+			typ, _, err := ws.ReadMessage()
+			if err != nil {
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != CloseSlowConsumer {
+					t.Fatalf("ended with %v, want close %d", err, CloseSlowConsumer)
+				}
+				break
+			}
+			if typ != websocket.TextMessage {
+				t.Fatalf("message of type %d", typ)
+			}
+		}
+	})
+}
+
+// Pings go out on time; the peer's pings get pongs, and its close an echo.
+func TestControlFrames(t *testing.T) {
+	h := serve(t, Config{PingPeriod: 20 * time.Millisecond}, Options{}, nil)
+	ws, _ := h.dial()
+	pinged := make(chan struct{}, 1)
+	ponged := make(chan string, 1)
+	ws.SetPingHandler(func(string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	ws.SetPongHandler(func(s string) error { ponged <- s; return nil })
+	if err := ws.WriteControl(websocket.PingMessage, []byte("there?"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _, _ = ws.ReadMessage() }() // control frames are handled inside reads
+	for got := 0; got < 2; {
+		select {
+		case <-pinged:
+			pinged = nil
+			got++
+		case s := <-ponged:
+			if s != "there?" {
+				t.Fatalf("pong %q", s)
+			}
+			got++
+		case <-time.After(10 * time.Second):
+			t.Fatal("no ping or no pong")
+		}
+	}
+}
+
+func TestPeerCloseEchoed(t *testing.T) {
+	h := serve(t, Config{}, Options{}, nil)
+	ws, c := h.dial()
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "done"), time.Now().Add(time.Second))
+	if code, _ := closeCode(t, ws); code != websocket.CloseNormalClosure {
+		t.Fatalf("echo %d", code)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not closed after the peer's close")
+	}
+}
+
+// A message the handler refuses closes the connection with 1008 and the
+// handler's words.
+func TestReadRefused(t *testing.T) {
+	var got []string
+	h := serve(t, Config{}, Options{}, func(c *Conn) {
+		c.Read(func(msg []byte) error {
+			got = append(got, string(msg))
+			if string(msg) == "bad" {
+				return errors.New(`send "good"`)
+			}
+			return nil
+		})
+	})
+	ws, c := h.dial()
+	for _, m := range []string{"good", "good", "bad", "never read"} {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(m))
+	}
+	if code, reason := closeCode(t, ws); code != ClosePolicy || reason != `send "good"` {
+		t.Fatalf("close %d %q", code, reason)
+	}
+	<-c.Done()
+	if len(got) != 3 {
+		t.Fatalf("handled %q", got)
+	}
+}
+
+// Closing the registry closes every connection with 1001, refuses new
+// ones, and waits for their goroutines.
+func TestRegistryClose(t *testing.T) {
+	h := serve(t, Config{}, Options{}, nil)
+	a, _ := h.dial()
+	b, _ := h.dial()
+	if n := h.reg.Len(); n != 2 || testutil.ToFloat64(h.open) != 2 {
+		t.Fatalf("open %d (gauge %v), want 2", n, testutil.ToFloat64(h.open))
+	}
+	if err := h.reg.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range []*websocket.Conn{a, b} {
+		if code, _ := closeCode(t, ws); code != CloseGoingAway {
+			t.Fatalf("close %d, want 1001", code)
+		}
+	}
+	if n := h.reg.Len(); n != 0 || testutil.ToFloat64(h.open) != 0 {
+		t.Fatalf("open after close %d (gauge %v)", n, testutil.ToFloat64(h.open))
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if code, _ := closeCode(t, ws); code != CloseGoingAway {
+		t.Fatalf("a connection after close got %d, want 1001", code)
+	}
+}
+
+// latest is a Source holding only its newest message (positions are
+// state: latest wins), as a hub subscription does per technician.
+type latest struct {
+	mu  sync.Mutex
+	msg []byte
+}
+
+func (s *latest) put(b []byte) {
+	s.mu.Lock()
+	s.msg = b
+	s.mu.Unlock()
+}
+
+func (s *latest) Next(b []byte) ([]byte, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b = append(b, s.msg...)
+	s.msg = nil
+	return b, time.Time{}
+}
+
+func (s *latest) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.msg != nil
+}
+
+// A customer's updates are offered to the socket on the notifier's
+// goroutine; frames a slow reader's socket takes only part of are finished
+// by a writer, whole and in order, and nothing is interleaved with them.
+func TestNotifyHandsOffPartialFrames(t *testing.T) {
+	h := serve(t, Config{SendBuffer: 4096}, Options{}, nil)
+	waited := prometheus.NewCounter(prometheus.CounterOpts{Name: "waited"})
+	h.reg.cfg.Waited = waited
+	ws, c := h.dial()
+	_ = ws.UnderlyingConn().(interface{ SetReadBuffer(int) error }).SetReadBuffer(4096)
+	src := &latest{}
+	if err := c.Switch(src, []byte("snapshot")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	go func() {
+		for i := 1; i <= n; i++ {
+			b := []byte(fmt.Sprintf("%06d:", i))
+			src.put(append(b, strings.Repeat(string(rune('a'+i%26)), 64<<10)...))
+			c.Notify()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if got := read(t, ws); got != "snapshot" {
+		t.Fatalf("first %q", got)
+	}
+	last := 0
+	for last < n {
+		msg := read(t, ws)
+		i, err := strconv.Atoi(msg[:6])
+		if err != nil || i <= last {
+			t.Fatalf("message %q... after %d", msg[:min(len(msg), 12)], last)
+		}
+		if want := strings.Repeat(string(rune('a'+i%26)), 64<<10); msg[7:] != want {
+			t.Fatalf("message %d is not whole", i)
+		}
+		last = i
+		time.Sleep(2 * time.Millisecond) // a slow reader: the socket fills
+	}
+	if testutil.ToFloat64(waited) == 0 {
+		t.Fatal("no frame waited for the reader: the handoff was not exercised")
+	}
+}
