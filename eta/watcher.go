@@ -492,7 +492,7 @@ func (w *Watcher) destination(ctx context.Context, a *enroute.Assignment) (job *
 
 // learnBatch is how many segments a round learns under one write lock:
 // an estimate waits for the lock no longer than learning them takes
-// (BenchmarkLearn: 14.5-17 µs on session 5's machine).
+// (BenchmarkLearn: about 15 µs for 256 on a 117 µs DecodeNative machine).
 const learnBatch = 256
 
 // lastFix is a technician's previous fix, and the outline of the cell its

@@ -63,8 +63,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// only a crash of Enroute. busy_timeout covers other processes (goose,
 	// an operator's sqlite3 shell). wal_autocheckpoint(4000): checkpoint at
 	// 64 MiB of WAL rather than 16: one-fix commits rewrite the same pages
-	// (a technician's latest), which a longer WAL copies back once
-	// (BENCHMARKS.md: OsmAnd 24.6k -> 27.2k fixes/s).
+	// (a technician's latest), which a longer WAL copies back once: 1.1x
+	// the OsmAnd fixes a second (BENCHMARKS.md, "History writes").
 	base := dsn(path)
 
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
