@@ -31,9 +31,9 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // Staging. The history is clustered by technician, so a commit of one fix
 // from each of many technicians dirtied a page per fix, and the WAL took a
-// whole page for each (BENCHMARKS.md: 55 MB/s at 10,000 fixes/s). Fixes
-// that come fewer than stageBelow per technician in one insert go to
-// positions_recent instead, in arrival order; when it holds mergeRows
+// whole page for each (BENCHMARKS.md, "History writes": 51-59 MB/s of WAL
+// at 10,000 fixes/s). Fixes that come fewer than stageBelow per technician
+// in one insert go to positions_recent instead, in arrival order; when it holds mergeRows
 // fixes or its oldest is mergeAge old, they are merged into positions in
 // one sorted pass, where each technician's page takes all its fixes of
 // that time at once. Reads see both tables.
