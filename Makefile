@@ -38,8 +38,9 @@ demo: build
 	./bin/enroute --demo --data-dir ./data-demo
 
 ## test: vet, then every test with the race detector. PostgreSQL tests need
-## ENROUTE_TEST_DATABASE_URL, multi-node tests also ENROUTE_TEST_NATS_URL (both
-## set by .ci/run); without them they skip and say so.
+## ENROUTE_TEST_DATABASE_URL, multi-node tests also ENROUTE_TEST_NATS_URL, the
+## OwnTracks-over-MQTT tests ENROUTE_TEST_MQTT_URL (all set by .ci/run);
+## without them they skip and say so.
 test: web vet tools
 	$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
@@ -91,9 +92,10 @@ fuzz-corpus:
 
 ## tools: what the tests run beside Enroute: mailpit (a real SMTP server),
 ## and Debian's packages (the list .ci/run installs: Chromium, curl, jq,
-## systemd-analyze, podman, podman-compose, the arm64 cross compiler);
+## systemd-analyze, podman, podman-compose, the arm64 cross compiler,
+## Mosquitto, which .ci/run also starts);
 ## apt-get needs root, else the tests needing them skip and say so
-TEST_PACKAGES := chromium curl jq systemd podman runc podman-compose gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+TEST_PACKAGES := chromium curl jq systemd podman runc podman-compose gcc-aarch64-linux-gnu libc6-dev-arm64-cross mosquitto
 tools:
 	@test -x "$(GOBIN)/mailpit" || command -v mailpit >/dev/null || \
 	  (echo "installing mailpit $(MAILPIT_VERSION)"; $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION))

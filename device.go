@@ -2,17 +2,24 @@ package enroute
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Device is a technician's phone. The server issues its Identifier (long and
 // random: for protocols that send only an id, such as OsmAnd, knowing it is
 // the credential) and a secret token shown once and stored hashed.
 type Device struct {
-	ID           int64      `json:"id"`
-	TechnicianID int64      `json:"technician_id"`
-	Identifier   string     `json:"identifier"`
-	Name         string     `json:"name"`
+	ID           int64  `json:"id"`
+	TechnicianID int64  `json:"technician_id"`
+	Identifier   string `json:"identifier"`
+	Name         string `json:"name"`
+	// MQTTIdentity is "user/device" as OwnTracks publishes over MQTT, to
+	// owntracks/user/device; "" when the phone does not use MQTT. Not a
+	// secret: the broker authenticates phones (see mqttsub).
+	MQTTIdentity string     `json:"mqtt_identity"`
 	CreatedAt    time.Time  `json:"created_at"`
 	RevokedAt    *time.Time `json:"revoked_at"`
 	// TokenHash is the hash of the device's token (never the token), as
@@ -31,17 +38,47 @@ func (d *Device) Validate() error {
 	if len(d.Identifier) < 20 {
 		v.add("identifier", "must be at least 20 characters")
 	}
+	if d.MQTTIdentity != "" && !ValidMQTTIdentity(d.MQTTIdentity) {
+		v.add("mqtt_identity", "must be user/device as in the OwnTracks topic owntracks/user/device: two names of up to 64 characters, without +, # or spaces")
+	}
 	return v.err()
+}
+
+// maxMQTTLevel is the longest user or device name of an MQTT identity.
+const maxMQTTLevel = 64
+
+// ValidMQTTIdentity reports whether s is "user/device": two non-empty MQTT
+// topic levels of up to 64 characters, without wildcards (+, #), spaces or
+// control characters, as OwnTracks' user and device ids are.
+func ValidMQTTIdentity(s string) bool {
+	user, device, ok := strings.Cut(s, "/")
+	if !ok || !utf8.ValidString(s) {
+		return false
+	}
+	for _, level := range []string{user, device} {
+		if level == "" || utf8.RuneCountInString(level) > maxMQTTLevel || strings.ContainsAny(level, "/+#") ||
+			strings.IndexFunc(level, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // DeviceFilter selects devices; nil fields do not filter.
 type DeviceFilter struct {
 	TechnicianID *int64
 	Identifier   *string
+	MQTTIdentity *string
 	TokenHash    []byte
 	// IncludeRevoked lists revoked devices too.
 	IncludeRevoked bool
 	Page
+}
+
+// DeviceUpdate is a partial update; nil fields are left unchanged.
+type DeviceUpdate struct {
+	Name         *string
+	MQTTIdentity *string // "" removes it
 }
 
 // DeviceStore persists devices.
@@ -51,8 +88,13 @@ type DeviceStore interface {
 	// FindDevices returns the matching devices ordered by id.
 	FindDevices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// CreateDevice stores d with the hash of its token (see HashSecret).
-	// Returns EINVALID, ENOTFOUND for an unknown technician.
+	// Returns EINVALID, ENOTFOUND for an unknown technician, ECONFLICT for
+	// an MQTT identity another active device has.
 	CreateDevice(ctx context.Context, d *Device, tokenHash []byte) error
+	// UpdateDevice changes an active device's name or MQTT identity.
+	// Returns EINVALID, ENOTFOUND, or ECONFLICT for a revoked device or an
+	// MQTT identity another active device has.
+	UpdateDevice(ctx context.Context, id int64, u DeviceUpdate) (*Device, error)
 	// RevokeDevice stops a device from sending. Revoking twice is not an
 	// error. Returns ENOTFOUND.
 	RevokeDevice(ctx context.Context, id int64) (*Device, error)
@@ -61,7 +103,8 @@ type DeviceStore interface {
 	// ECONFLICT for a revoked device.
 	ReplaceDeviceToken(ctx context.Context, id int64, tokenHash []byte) (*Device, error)
 	// DevicesChangedSince returns the ids of the devices revoked, given a
-	// new token, or deleted with their technician at or after t: what a
+	// new token or MQTT identity, or deleted with their technician at or
+	// after t: what a
 	// node must stop trusting from its cache and its open streams.
 	DevicesChangedSince(ctx context.Context, t time.Time) ([]int64, error)
 }

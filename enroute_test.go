@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/enroutehq/enroute"
 )
@@ -46,6 +47,50 @@ func TestValidEmail(t *testing.T) {
 			t.Errorf("ValidEmail(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
+}
+
+func TestValidMQTTIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"ana/pixel", true},
+		{"ana.silva/Pixel-8_a", true},
+		{"joão/telemóvel", true},
+		{strings.Repeat("a", 64) + "/" + strings.Repeat("é", 64), true},
+		{strings.Repeat("a", 65) + "/pixel", false},
+		{"ana", false},
+		{"ana/", false},
+		{"/pixel", false},
+		{"owntracks/ana/pixel", false},
+		{"ana/+", false},
+		{"#/pixel", false},
+		{"ana /pixel", false},
+		{"ana/pi\x00xel", false},
+		{"ana/\xff", false},
+		{"", false},
+	} {
+		if got := enroute.ValidMQTTIdentity(tc.in); got != tc.want {
+			t.Errorf("ValidMQTTIdentity(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzValidMQTTIdentity: what passes is two non-empty topic levels that
+// match themselves only (no wildcard), as a device's topic needs.
+func FuzzValidMQTTIdentity(f *testing.F) {
+	for _, s := range []string{"ana/pixel", "owntracks/ana/pixel", "ana/+", "a/b/c", "é/ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !enroute.ValidMQTTIdentity(s) {
+			return
+		}
+		user, device, _ := strings.Cut(s, "/")
+		if user == "" || device == "" || strings.ContainsAny(s, "+#\x00 ") || strings.Count(s, "/") != 1 || !utf8.ValidString(s) {
+			t.Fatalf("ValidMQTTIdentity(%q) = true", s)
+		}
+	})
 }
 
 func TestTechnicianValidate(t *testing.T) {

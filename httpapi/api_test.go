@@ -308,6 +308,42 @@ func TestDevices(t *testing.T) {
 	}
 	e.must(404, e.admin, "POST", "/api/v1/technicians/999/devices", nil)
 	e.must(403, e.dispatcher, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", nil)
+	e.must(409, e.admin, "PATCH", "/api/v1/devices/"+itoa(d.id()), map[string]any{"name": "revoked"})
+}
+
+// TestDeviceMQTTIdentity: a phone's MQTT identity is set at registration or
+// later, held by one active device at a time, and checked.
+func TestDeviceMQTTIdentity(t *testing.T) {
+	e := newEnv(t)
+	tech := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Ana"}).id()
+	devices := "/api/v1/technicians/" + itoa(tech) + "/devices"
+	a := e.must(201, e.admin, "POST", devices, map[string]any{"name": "Pixel", "mqtt_identity": "ana/pixel"})
+	if a.body["mqtt_identity"] != "ana/pixel" {
+		t.Fatalf("device = %s", a.raw)
+	}
+	b := e.must(201, e.admin, "POST", devices, map[string]any{"name": "Tablet"})
+	if b.body["mqtt_identity"] != "" {
+		t.Fatalf("device without an identity = %s", b.raw)
+	}
+	if r := e.must(409, e.admin, "PATCH", "/api/v1/devices/"+itoa(b.id()), map[string]any{"mqtt_identity": "ana/pixel"}); r.errFields()["mqtt_identity"] == nil {
+		t.Fatalf("taken identity = %s", r.raw)
+	}
+	e.must(409, e.admin, "POST", devices, map[string]any{"mqtt_identity": "ana/pixel"})
+	for _, bad := range []string{"ana", "owntracks/ana/pixel", "ana/+", "ana /pixel", "ana/"} {
+		if r := e.must(400, e.admin, "PATCH", "/api/v1/devices/"+itoa(b.id()), map[string]any{"mqtt_identity": bad}); r.errFields()["mqtt_identity"] == nil {
+			t.Fatalf("identity %q = %s", bad, r.raw)
+		}
+	}
+	r := e.must(200, e.admin, "PATCH", "/api/v1/devices/"+itoa(a.id()), map[string]any{"name": "Pixel 9", "mqtt_identity": ""})
+	if r.body["name"] != "Pixel 9" || r.body["mqtt_identity"] != "" {
+		t.Fatalf("patched = %s", r.raw)
+	}
+	if r := e.must(200, e.admin, "PATCH", "/api/v1/devices/"+itoa(b.id()), map[string]any{"mqtt_identity": "ana/pixel"}); r.body["mqtt_identity"] != "ana/pixel" {
+		t.Fatalf("freed identity taken = %s", r.raw)
+	}
+	e.must(400, e.admin, "PATCH", "/api/v1/devices/"+itoa(b.id()), map[string]any{"token": "x"})
+	e.must(404, e.admin, "PATCH", "/api/v1/devices/999", map[string]any{"name": "x"})
+	e.must(403, e.dispatcher, "PATCH", "/api/v1/devices/"+itoa(b.id()), map[string]any{"name": "x"})
 }
 
 func TestAPIKeys(t *testing.T) {

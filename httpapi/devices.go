@@ -27,7 +27,7 @@ const (
 	// deviceMissingTTL is how long "no such device" is remembered: a
 	// device made on another node can send within this time.
 	deviceMissingTTL = 10 * time.Second
-	// maxCachedDevices bounds the cache's entries (two per device).
+	// maxCachedDevices bounds the cache's entries (two or three per device).
 	maxCachedDevices = 100_000
 )
 
@@ -67,8 +67,9 @@ func newDeviceCache(store enroute.Store) *deviceCache {
 const maxIdentifier = 64
 
 // Cache keys are 't' and the token's SHA-256 (enroute.HashSecret, as the
-// store keeps it), or 'i' and the identifier, built in a stack buffer and
-// looked up as string(key), which does not allocate.
+// store keeps it), 'i' and the identifier, or 'm' and the MQTT identity,
+// built in a stack buffer and looked up as string(key), which does not
+// allocate.
 
 // byToken finds the active device with this token.
 func (c *deviceCache) byToken(ctx context.Context, token string) (*enroute.Device, error) {
@@ -87,6 +88,17 @@ func (c *deviceCache) byIdentifier(ctx context.Context, id string) (*enroute.Dev
 	var key [1 + maxIdentifier]byte
 	key[0] = 'i'
 	return c.get(ctx, key[:1+copy(key[1:], id)])
+}
+
+// byMQTTIdentity finds the active device with this MQTT identity
+// ("user/device" of an OwnTracks topic).
+func (c *deviceCache) byMQTTIdentity(ctx context.Context, identity string) (*enroute.Device, error) {
+	if !enroute.ValidMQTTIdentity(identity) {
+		return nil, nil // no device can have it: no lookup
+	}
+	var key [2 + 2*4*64]byte // 'm', two levels of up to 64 runes, '/'
+	key[0] = 'm'
+	return c.get(ctx, key[:1+copy(key[1:], identity)])
 }
 
 // warm caches every active device under its token and its identifier, so
@@ -112,6 +124,9 @@ func (c *deviceCache) warm(ctx context.Context) (int, error) {
 		c.mu.Lock()
 		c.m["t"+string(d.TokenHash)] = e
 		c.m["i"+d.Identifier] = e
+		if d.MQTTIdentity != "" {
+			c.m["m"+d.MQTTIdentity] = e
+		}
 		c.mu.Unlock()
 		n++
 		return nil
@@ -137,9 +152,13 @@ func (c *deviceCache) get(ctx context.Context, key []byte) (*enroute.Device, err
 		return e.dev, nil
 	}
 	f := enroute.DeviceFilter{Page: enroute.Page{Limit: 1}}
-	if key[0] == 't' {
+	switch key[0] {
+	case 't':
 		f.TokenHash = bytes.Clone(key[1:])
-	} else {
+	case 'm':
+		id := string(key[1:])
+		f.MQTTIdentity = &id
+	default:
 		id := string(key[1:])
 		f.Identifier = &id
 	}
@@ -195,7 +214,9 @@ func (c *deviceCache) forgetChanged(ctx context.Context, force bool) error {
 		gone[id] = true
 	}
 	for k, e := range c.m {
-		if e.dev != nil && gone[e.dev.ID] {
+		// An MQTT identity not found before may be a device's now: the
+		// change may have given it.
+		if e.dev != nil && gone[e.dev.ID] || e.dev == nil && k[0] == 'm' {
 			delete(c.m, k)
 		}
 	}

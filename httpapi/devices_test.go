@@ -130,8 +130,58 @@ func TestDeviceCacheRevocation(t *testing.T) {
 	}
 }
 
+// TestDeviceCacheMQTTIdentity: a device is found by its MQTT identity,
+// from a warm cache too; a new identity, set on any node, takes over from
+// the old within deviceRevokedEvery, even where the new one was looked up
+// and not found just before.
+func TestDeviceCacheMQTTIdentity(t *testing.T) {
+	ctx := context.Background()
+	store := newTestStore(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	store.Now = now
+	d := &enroute.Device{TechnicianID: store.tech.ID, Identifier: enroute.NewDeviceIdentifier(), MQTTIdentity: "ana/pixel"}
+	if err := store.CreateDevice(ctx, d, enroute.HashSecret(enroute.NewDeviceToken())); err != nil {
+		t.Fatal(err)
+	}
+	counted := &lookupCounter{Store: store}
+	c := newDeviceCache(counted)
+	c.now = now
+	if n, err := c.warm(ctx); err != nil || n != 1 {
+		t.Fatalf("warm = %d, %v", n, err)
+	}
+	counted.lookups = 0
+	if got, err := c.byMQTTIdentity(ctx, "ana/pixel"); err != nil || got == nil || got.ID != d.ID || counted.lookups != 0 {
+		t.Fatalf("byMQTTIdentity = %v, %v after %d lookups; want the device from the warm cache", got, err, counted.lookups)
+	}
+	for _, bad := range []string{"ana", "ana/pixel/event", "owntracks/+/+", ""} {
+		if got, err := c.byMQTTIdentity(ctx, bad); err != nil || got != nil {
+			t.Fatalf("byMQTTIdentity(%q) = %v, %v", bad, got, err)
+		}
+	}
+	if counted.lookups != 0 {
+		t.Fatalf("%d lookups of identities no device can have", counted.lookups)
+	}
+	if got, err := c.byMQTTIdentity(ctx, "ana/pixel9"); err != nil || got != nil {
+		t.Fatalf("unknown identity = %v, %v", got, err)
+	}
+	moved := "ana/pixel9"
+	if _, err := store.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{MQTTIdentity: &moved}); err != nil {
+		t.Fatal(err)
+	}
+	advance(deviceRevokedEvery + time.Second) // well within deviceMissingTTL
+	if got, err := c.byMQTTIdentity(ctx, "ana/pixel"); err != nil || got != nil {
+		t.Fatalf("the old identity = %v, %v", got, err)
+	}
+	if got, err := c.byMQTTIdentity(ctx, "ana/pixel9"); err != nil || got == nil || got.ID != d.ID {
+		t.Fatalf("the new identity = %v, %v", got, err)
+	}
+}
+
 // lookupCounter is the real store, counting device lookups by token or
-// identifier (not the revocation questions).
+// identifier or MQTT identity (not the revocation questions).
 type lookupCounter struct {
 	enroute.Store
 	mu      sync.Mutex
@@ -139,7 +189,7 @@ type lookupCounter struct {
 }
 
 func (s *lookupCounter) FindDevices(ctx context.Context, f enroute.DeviceFilter) ([]*enroute.Device, error) {
-	if f.TokenHash != nil || f.Identifier != nil {
+	if f.TokenHash != nil || f.Identifier != nil || f.MQTTIdentity != nil {
 		s.mu.Lock()
 		s.lookups++
 		s.mu.Unlock()

@@ -63,6 +63,7 @@ func (s *Server) routes() {
 
 	api.POST("/technicians/:id/devices", s.createDevice, admin...)
 	api.GET("/technicians/:id/devices", s.listDevices, admin...)
+	api.PATCH("/devices/:id", s.patchDevice, admin...)
 	api.DELETE("/devices/:id", s.revokeDevice, admin...)
 	api.POST("/devices/:id/token", s.replaceDeviceToken, admin...)
 

@@ -227,6 +227,15 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 // It returns how many devices it read.
 func (s *Server) WarmDevices(ctx context.Context) (int, error) { return s.devices.warm(ctx) }
 
+// DeviceByMQTTIdentity returns the active device registered under an MQTT
+// identity ("user/device" of owntracks/user/device), or nil, nil when none
+// is: the lookup of the OwnTracks MQTT subscriber (mqttsub), through the
+// same cache as the HTTP protocols', so a device revoked or changed on any
+// node stops within 2 s there too.
+func (s *Server) DeviceByMQTTIdentity(ctx context.Context, identity string) (*enroute.Device, error) {
+	return s.devices.byMQTTIdentity(ctx, identity)
+}
+
 // Handler returns the server's http.Handler, for tests.
 func (s *Server) Handler() http.Handler { return s.echo }
 

@@ -83,8 +83,10 @@ func (s *Server) deleteTechnician(c echo.Context) error {
 	})
 }
 
+// deviceRequest is the body of a device's POST and PATCH.
 type deviceRequest struct {
-	Name *string `json:"name"`
+	Name         *string `json:"name"`
+	MQTTIdentity *string `json:"mqtt_identity"`
 }
 
 // deviceCreated is the one response that carries a device's token. Token
@@ -107,6 +109,9 @@ func (s *Server) createDevice(c echo.Context) error {
 	d := &enroute.Device{TechnicianID: techID, Identifier: enroute.NewDeviceIdentifier()}
 	if req.Name != nil {
 		d.Name = *req.Name
+	}
+	if req.MQTTIdentity != nil {
+		d.MQTTIdentity = *req.MQTTIdentity
 	}
 	if err := s.store.CreateDevice(c.Request().Context(), d, enroute.HashSecret(token)); err != nil {
 		return err
@@ -132,6 +137,28 @@ func (s *Server) listDevices(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, listOf(ds))
+}
+
+// patchDevice renames a device or sets its MQTT identity ("" removes
+// it). A new identity reaches every node's cache as a revocation does;
+// the old one stops at once.
+func (s *Server) patchDevice(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req deviceRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	d, err := s.store.UpdateDevice(c.Request().Context(), id, enroute.DeviceUpdate{Name: req.Name, MQTTIdentity: req.MQTTIdentity})
+	if err != nil {
+		return err
+	}
+	if req.MQTTIdentity != nil {
+		s.afterDeviceChange(c)
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 func (s *Server) revokeDevice(c echo.Context) error {

@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/mqttsub"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/tracker"
 )
@@ -57,6 +59,9 @@ type Config struct {
 	Demo              bool
 	NATSURL           string // ENROUTE_NATS_URL only: it may hold credentials
 	NATSPrefix        string
+	MQTTURL           string // ENROUTE_MQTT_URL only: it may hold credentials
+	MQTTTopic         string
+	MQTTClientID      string
 	RateLimits        httpapi.RateLimits
 }
 
@@ -102,6 +107,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"), "the credit the tile server requires (ENROUTE_TILE_ATTRIBUTION)")
 	fs.BoolVar(&c.Demo, "demo", env("DEMO", "false") == "true", "seed demo data (only into a new data directory, or one the demo seeded) and replay a recorded drive (ENROUTE_DEMO); `make demo` runs it in ./data-demo")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("NATS_PREFIX", "enroute"), "subject prefix on NATS, to keep deployments sharing a server apart (ENROUTE_NATS_PREFIX)")
+	fs.StringVar(&c.MQTTTopic, "mqtt-topic", env("MQTT_TOPIC", mqttsub.DefaultTopic), "MQTT subscription for OwnTracks, ending in /+/+ (user and device); $share/GROUP/... with several nodes (ENROUTE_MQTT_TOPIC)")
+	fs.StringVar(&c.MQTTClientID, "mqtt-client-id", env("MQTT_CLIENT_ID", defaultMQTTClientID()), "MQTT client id, stable per node and different on each: the broker keeps this node's session under it (ENROUTE_MQTT_CLIENT_ID); default enroute-HOSTNAME")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("PPROF_ADDR", ""), "serve Go's /debug/pprof on this address, for profiling (ENROUTE_PPROF_ADDR); off by default")
 	rates := []struct {
 		flag  string
@@ -141,6 +148,13 @@ func (m *Main) ParseFlags(args []string) error {
 	c.TwilioAuthToken = m.Getenv("ENROUTE_TWILIO_AUTH_TOKEN")
 	c.SMTPURL = m.Getenv("ENROUTE_SMTP_URL")
 	c.NATSURL = m.Getenv("ENROUTE_NATS_URL")
+	c.MQTTURL = m.Getenv("ENROUTE_MQTT_URL")
+	if c.MQTTURL != "" {
+		mc := c.mqttConfig()
+		if err := mc.Validate(); err != nil {
+			return fmt.Errorf("ENROUTE_MQTT_URL, --mqtt-topic, --mqtt-client-id: %w", err)
+		}
+	}
 	if err := c.validateNotify(); err != nil {
 		return err
 	}
@@ -279,6 +293,21 @@ func (c *Config) newLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// mqttConfig is the OwnTracks MQTT subscriber's configuration.
+func (c *Config) mqttConfig() mqttsub.Config {
+	return mqttsub.Config{URL: c.MQTTURL, Topic: c.MQTTTopic, ClientID: c.MQTTClientID}
+}
+
+// defaultMQTTClientID is enroute-HOSTNAME: stable across restarts of a
+// node, different between machines.
+func defaultMQTTClientID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "enroute"
+	}
+	return "enroute-" + h
 }
 
 // storeName describes the store for logs, without credentials.

@@ -21,6 +21,7 @@ import (
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/eta"
 	"github.com/enroutehq/enroute/httpapi"
+	"github.com/enroutehq/enroute/mqttsub"
 	"github.com/enroutehq/enroute/natsbus"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
@@ -50,6 +51,7 @@ type Main struct {
 	osmandLn  net.Listener
 	hooks     []enroute.AssignmentHook
 	bus       *natsbus.Bus
+	mqtt      atomic.Pointer[mqttsub.Subscriber] // set once connected; /metrics reads it
 	Tracker   *tracker.Tracker
 	watcher   *eta.Watcher
 	model     *eta.Model
@@ -208,6 +210,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
+	if m.Config.MQTTURL != "" {
+		// With the tracker running: a resumed session delivers at once
+		// what phones published while this node was away.
+		sub, err := mqttsub.Connect(ctx, m.Config.mqttConfig(), m.HTTP, m.Tracker, m.Logger)
+		if err != nil {
+			return err
+		}
+		m.mqtt.Store(sub)
+	}
 	m.wg.Go(func() { every(ctx, m.Config.ETASaveEvery, func() { m.saveModel(ctx) }) })
 	if m.Config.Demo {
 		if err := m.demo(ctx); err != nil {
@@ -297,6 +308,32 @@ func (m *Main) registry() *prometheus.Registry {
 			func() float64 { _, n := m.model.Stats(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_eta_saved_timestamp_seconds", Help: "When the ETA model was last saved to the store (Unix time; 0: not yet by this process)."},
 			func() float64 { return float64(m.savedAt.Load()) }))
+	if m.Config.MQTTURL != "" {
+		count := func(f func(*mqttsub.Subscriber) int64) func() float64 {
+			return func() float64 {
+				if sub := m.mqtt.Load(); sub != nil {
+					return float64(f(sub))
+				}
+				return 0
+			}
+		}
+		for _, o := range mqttsub.Outcomes() {
+			r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_mqtt_messages_total",
+				Help:        "OwnTracks messages received over MQTT, by outcome: accepted, duplicate, rejected (invalid fix), ignored (not a location), unknown_device, invalid, dropped (QoS 0 while busy).",
+				ConstLabels: prometheus.Labels{"outcome": o.String()}},
+				count(func(s *mqttsub.Subscriber) int64 { return s.Count(o) })))
+		}
+		r.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "enroute_mqtt_retries_total", Help: "Times an MQTT message's fix was held unacknowledged to be tried again (the history busy or unavailable)."},
+				count((*mqttsub.Subscriber).Retries)),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "enroute_mqtt_connected", Help: "1 while the connection to the MQTT broker is up."},
+				func() float64 {
+					if sub := m.mqtt.Load(); sub != nil && sub.Connected() {
+						return 1
+					}
+					return 0
+				}))
+	}
 	return r
 }
 
@@ -412,8 +449,9 @@ func (m *Main) housekeeping(ctx context.Context) {
 	}
 }
 
-// Close shuts down in order: readiness 503, HTTP drained, background work
-// stopped, store closed. It is idempotent.
+// Close shuts down in order: readiness 503, HTTP drained, the MQTT
+// subscriber closed, background work stopped (the history flushed), store
+// closed. It is idempotent.
 func (m *Main) Close() error {
 	m.closeOnce.Do(func() {
 		var errs []error
@@ -426,6 +464,11 @@ func (m *Main) Close() error {
 		}
 		if m.HTTP == nil && m.osmandLn != nil {
 			errs = append(errs, m.osmandLn.Close())
+		}
+		if sub := m.mqtt.Load(); sub != nil {
+			// Before the tracker flushes: fixes at work are committed
+			// (acknowledged) or left to the broker for the next start.
+			errs = append(errs, sub.Close())
 		}
 		if m.cancel != nil {
 			m.cancel()

@@ -2,17 +2,18 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/enroutehq/enroute"
 )
 
-const deviceCols = "id, technician_id, identifier, name, created_at, revoked_at, token_hash"
+const deviceCols = "id, technician_id, identifier, name, mqtt_identity, created_at, revoked_at, token_hash"
 
 func scanDevice(r scanner) (*enroute.Device, error) {
 	var d enroute.Device
-	err := r.Scan(&d.ID, &d.TechnicianID, &d.Identifier, &d.Name, &d.CreatedAt, &d.RevokedAt, &d.TokenHash)
+	err := r.Scan(&d.ID, &d.TechnicianID, &d.Identifier, &d.Name, &d.MQTTIdentity, &d.CreatedAt, &d.RevokedAt, &d.TokenHash)
 	return &d, err
 }
 
@@ -33,6 +34,9 @@ func (s *Store) FindDevices(ctx context.Context, f enroute.DeviceFilter) ([]*enr
 	}
 	if f.Identifier != nil {
 		w.add("identifier = ?", *f.Identifier)
+	}
+	if f.MQTTIdentity != nil {
+		w.add("mqtt_identity = ?", *f.MQTTIdentity)
 	}
 	if f.TokenHash != nil {
 		w.add("token_hash = ?", f.TokenHash)
@@ -58,16 +62,75 @@ func (s *Store) CreateDevice(ctx context.Context, d *enroute.Device, tokenHash [
 		} else if !ok {
 			return enroute.Errorf(enroute.ENOTFOUND, "Technician %d not found.", d.TechnicianID)
 		}
-		err := s.q(ctx).QueryRow(ctx, `INSERT INTO devices (technician_id, identifier, token_hash, name, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			d.TechnicianID, d.Identifier, tokenHash, d.Name, d.CreatedAt).Scan(&d.ID)
+		if err := s.mqttIdentityFree(ctx, d.MQTTIdentity, 0); err != nil {
+			return err
+		}
+		err := s.q(ctx).QueryRow(ctx, `INSERT INTO devices (technician_id, identifier, token_hash, name, mqtt_identity, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			d.TechnicianID, d.Identifier, tokenHash, d.Name, d.MQTTIdentity, d.CreatedAt).Scan(&d.ID)
 		if s.d.ConstraintOf(err) == Unique {
-			return enroute.Errorf(enroute.ECONFLICT, "Device identifier is taken.")
+			return enroute.Errorf(enroute.ECONFLICT, "Device identifier or MQTT identity is taken.")
 		} else if err != nil {
 			return fmt.Errorf("insert device: %w", err)
 		}
 		return nil
 	})
+}
+
+// mqttIdentityFree returns ECONFLICT when an active device other than
+// except has the MQTT identity (none: nil). The unique index on active
+// devices' identities is the guard against a race; this names the field.
+func (s *Store) mqttIdentityFree(ctx context.Context, identity string, except int64) error {
+	if identity == "" {
+		return nil
+	}
+	var id int64
+	err := s.q(ctx).QueryRow(ctx, "SELECT id FROM devices WHERE mqtt_identity = $1 AND revoked_at IS NULL AND id <> $2", identity, except).Scan(&id)
+	if err == nil {
+		return &enroute.Error{Code: enroute.ECONFLICT, Message: fmt.Sprintf("Device %d already has this MQTT identity.", id),
+			Fields: map[string]string{"mqtt_identity": "is another device's"}}
+	} else if !errors.Is(err, ErrNoRows) {
+		return fmt.Errorf("find device by MQTT identity: %w", err)
+	}
+	return nil
+}
+
+// UpdateDevice implements enroute.DeviceStore. A new MQTT identity is
+// recorded as a change, so that every node forgets the old one.
+func (s *Store) UpdateDevice(ctx context.Context, id int64, u enroute.DeviceUpdate) (*enroute.Device, error) {
+	var d *enroute.Device
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if d, err = scanDevice(s.q(ctx).QueryRow(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = $1"+s.d.ForUpdate, id)); err != nil {
+			return notFound(err, "Device", id)
+		} else if d.Revoked() {
+			return enroute.Errorf(enroute.ECONFLICT, "Device %d is revoked; register a new one.", id)
+		}
+		old := d.MQTTIdentity
+		if u.Name != nil {
+			d.Name = *u.Name
+		}
+		if u.MQTTIdentity != nil {
+			d.MQTTIdentity = *u.MQTTIdentity
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if err := s.mqttIdentityFree(ctx, d.MQTTIdentity, id); err != nil {
+			return err
+		}
+		_, err = s.q(ctx).Exec(ctx, "UPDATE devices SET name = $1, mqtt_identity = $2 WHERE id = $3", d.Name, d.MQTTIdentity, id)
+		if s.d.ConstraintOf(err) == Unique {
+			return enroute.Errorf(enroute.ECONFLICT, "The MQTT identity is taken.")
+		} else if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		if d.MQTTIdentity != old {
+			return s.deviceChanged(ctx, id, s.now())
+		}
+		return nil
+	})
+	return d, err
 }
 
 // RevokeDevice implements enroute.DeviceStore.

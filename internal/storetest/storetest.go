@@ -274,6 +274,68 @@ func testDevices(t *testing.T, s enroute.Store) {
 		_, err = s.ReplaceDeviceToken(ctx, d.ID, enroute.HashSecret(fresh+"y"))
 		wantCode(t, err, enroute.ECONFLICT)
 	})
+	t.Run("MQTTIdentity", func(t *testing.T) {
+		d := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier(), Name: "Pixel", MQTTIdentity: "ana/pixel"}
+		must(t, s.CreateDevice(ctx, d, enroute.HashSecret(enroute.NewDeviceToken())))
+		find := func(identity string) []*enroute.Device {
+			t.Helper()
+			ds, err := s.FindDevices(ctx, enroute.DeviceFilter{MQTTIdentity: &identity})
+			must(t, err)
+			return ds
+		}
+		if ds := find("ana/pixel"); len(ds) != 1 || ds[0].ID != d.ID || ds[0].MQTTIdentity != "ana/pixel" {
+			t.Fatalf("by MQTT identity = %v", ds)
+		}
+		// Another active device cannot have it, at creation or by update.
+		twin := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier(), MQTTIdentity: "ana/pixel"}
+		wantCode(t, s.CreateDevice(ctx, twin, enroute.HashSecret(enroute.NewDeviceToken())), enroute.ECONFLICT)
+		twin.MQTTIdentity = ""
+		must(t, s.CreateDevice(ctx, twin, enroute.HashSecret(enroute.NewDeviceToken())))
+		taken := "ana/pixel"
+		_, err := s.UpdateDevice(ctx, twin.ID, enroute.DeviceUpdate{MQTTIdentity: &taken})
+		wantCode(t, err, enroute.ECONFLICT)
+		bad := "ana/pixel/extra"
+		_, err = s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{MQTTIdentity: &bad})
+		wantCode(t, err, enroute.EINVALID)
+
+		// A new identity is a change every node hears of; a name alone is not.
+		before := time.Now().Add(-time.Second)
+		name := "Pixel 9"
+		got, err := s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{Name: &name})
+		must(t, err)
+		if got.Name != name || got.MQTTIdentity != "ana/pixel" {
+			t.Fatalf("renamed = %+v", got)
+		}
+		if ids, err := s.DevicesChangedSince(ctx, before); err != nil || slices.Contains(ids, d.ID) {
+			t.Fatalf("a rename changed the device: %v, %v", ids, err)
+		}
+		moved := "ana/pixel9"
+		got, err = s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{MQTTIdentity: &moved})
+		must(t, err)
+		if got.MQTTIdentity != moved || len(find("ana/pixel")) != 0 || len(find(moved)) != 1 {
+			t.Fatalf("moved = %+v, old finds %v", got, find("ana/pixel"))
+		}
+		if ids, err := s.DevicesChangedSince(ctx, before); err != nil || !slices.Contains(ids, d.ID) {
+			t.Fatalf("changed since = %v, %v; want %d in it", ids, err, d.ID)
+		}
+		stored, err := s.FindDeviceByID(ctx, d.ID)
+		must(t, err)
+		diff(t, stored, got)
+
+		// Revoked, the device lets its identity go: the phone's new
+		// registration may take it.
+		_, err = s.RevokeDevice(ctx, d.ID)
+		must(t, err)
+		if len(find(moved)) != 0 {
+			t.Fatal("a revoked device is found by its MQTT identity")
+		}
+		_, err = s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{Name: &name})
+		wantCode(t, err, enroute.ECONFLICT)
+		again := &enroute.Device{TechnicianID: tech.ID, Identifier: enroute.NewDeviceIdentifier(), MQTTIdentity: moved}
+		must(t, s.CreateDevice(ctx, again, enroute.HashSecret(enroute.NewDeviceToken())))
+		_, err = s.UpdateDevice(ctx, 999999, enroute.DeviceUpdate{Name: &name})
+		wantCode(t, err, enroute.ENOTFOUND)
+	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		d := &enroute.Device{TechnicianID: 999999, Identifier: enroute.NewDeviceIdentifier()}
 		wantCode(t, s.CreateDevice(ctx, d, enroute.HashSecret("x")), enroute.ENOTFOUND)
