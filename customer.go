@@ -8,19 +8,23 @@ import (
 // Customer receives dispatch notifications. An empty Phone or Email means the
 // customer has none; SMSOptOut is set when they texted STOP.
 type Customer struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Email     string    `json:"email"`
-	Language  string    `json:"language"`
-	SMSOptOut bool      `json:"sms_opt_out"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID int64 `json:"id"`
+	// ExternalID is the customer's id in the company's own system,
+	// unique among customers; imports find records by it.
+	ExternalID string    `json:"external_id,omitempty"`
+	Name       string    `json:"name"`
+	Phone      string    `json:"phone"`
+	Email      string    `json:"email"`
+	Language   string    `json:"language"`
+	SMSOptOut  bool      `json:"sms_opt_out"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Validate returns an EINVALID error naming every invalid field.
 func (c *Customer) Validate() error {
 	v := validator{}
+	v.text("external_id", c.ExternalID, false, maxExternalIDLen)
 	v.text("name", c.Name, true, maxNameLen)
 	v.phone("phone", c.Phone)
 	v.email("email", c.Email)
@@ -30,21 +34,24 @@ func (c *Customer) Validate() error {
 
 // CustomerFilter selects customers; nil fields do not filter.
 type CustomerFilter struct {
-	Phone *string
+	Phone      *string
+	ExternalID *string
 	Page
 }
 
 // CustomerUpdate is a partial update; nil fields are left unchanged.
 type CustomerUpdate struct {
-	Name      *string
-	Phone     *string
-	Email     *string
-	Language  *string
-	SMSOptOut *bool
+	ExternalID *string
+	Name       *string
+	Phone      *string
+	Email      *string
+	Language   *string
+	SMSOptOut  *bool
 }
 
 // Apply sets the non-nil fields of u on c.
 func (u CustomerUpdate) Apply(c *Customer) {
+	set(&c.ExternalID, u.ExternalID)
 	set(&c.Name, u.Name)
 	set(&c.Phone, u.Phone)
 	set(&c.Email, u.Email)
@@ -62,6 +69,11 @@ type CustomerStore interface {
 	CreateCustomer(ctx context.Context, c *Customer) error
 	// UpdateCustomer returns EINVALID or ENOTFOUND.
 	UpdateCustomer(ctx context.Context, id int64, upd CustomerUpdate) (*Customer, error)
+	// ImportCustomers applies rows as ImportTechnicians does technicians
+	// (a new customer's language defaults to "en"). An import never sets
+	// SMSOptOut: that is the customer's own word (STOP, START). Returns
+	// EINVALID or ECONFLICT.
+	ImportCustomers(ctx context.Context, rows []CustomerUpdate) (*ImportResult, error)
 	// DeleteCustomer returns ENOTFOUND, or ECONFLICT while locations or
 	// jobs refer to the customer.
 	DeleteCustomer(ctx context.Context, id int64) error

@@ -22,6 +22,7 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	Rows    []RowError // an import's invalid values (RowErrors)
 }
 
 // Error implements the error interface.
@@ -79,6 +80,15 @@ func ErrorFields(err error) map[string]string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Fields
+	}
+	return nil
+}
+
+// ErrorRows returns the row errors of err's *Error (an import), if any.
+func ErrorRows(err error) []RowError {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Rows
 	}
 	return nil
 }

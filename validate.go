@@ -12,10 +12,12 @@ import (
 
 // Text length limits shared by the validators.
 const (
-	maxNameLen    = 200
-	maxAddressLen = 500
-	maxNotesLen   = 10000
-	maxURLLen     = 2048
+	maxNameLen = 200
+	// maxExternalIDLen bounds an id from another system (an FSM's).
+	maxExternalIDLen = 100
+	maxAddressLen    = 500
+	maxNotesLen      = 10000
+	maxURLLen        = 2048
 )
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)

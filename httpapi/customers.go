@@ -10,11 +10,12 @@ import (
 
 // customerRequest is the body of POST (name required) and PATCH.
 type customerRequest struct {
-	Name      *string `json:"name"`
-	Phone     *string `json:"phone"`
-	Email     *string `json:"email"`
-	Language  *string `json:"language"`
-	SMSOptOut *bool   `json:"sms_opt_out"`
+	ExternalID *string `json:"external_id"`
+	Name       *string `json:"name"`
+	Phone      *string `json:"phone"`
+	Email      *string `json:"email"`
+	Language   *string `json:"language"`
+	SMSOptOut  *bool   `json:"sms_opt_out"`
 }
 
 func (s *Server) createCustomer(c echo.Context) error {
@@ -40,7 +41,7 @@ func (s *Server) createCustomer(c echo.Context) error {
 
 func (s *Server) listCustomers(c echo.Context) error {
 	q := newQuery(c)
-	f := enroute.CustomerFilter{Phone: q.string("phone"), Page: q.page()}
+	f := enroute.CustomerFilter{Phone: q.string("phone"), ExternalID: q.string("external_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ type ErrorBody struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	// Rows are an import's invalid values, each with its row and column.
+	Rows []enroute.RowError `json:"rows,omitempty"`
 }
 
 func errorf(code, format string, args ...any) error {
@@ -67,7 +69,7 @@ func errorResponse(err error) (int, ErrorResponse) {
 	if !ok || status == http.StatusInternalServerError {
 		return http.StatusInternalServerError, ErrorResponse{Error: ErrorBody{Code: enroute.EINTERNAL, Message: "Internal error."}}
 	}
-	return status, ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err), Fields: enroute.ErrorFields(err)}}
+	return status, ErrorResponse{Error: ErrorBody{Code: code, Message: enroute.ErrorMessage(err), Fields: enroute.ErrorFields(err), Rows: enroute.ErrorRows(err)}}
 }
 
 // handleError writes err as JSON. Internal errors are logged with the

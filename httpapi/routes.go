@@ -113,6 +113,9 @@ func (s *Server) routes() {
 		return s.page(c, http.StatusOK, "dispatch.html")
 	})
 
+	api.POST("/import/technicians", s.importTechnicians, admin...)
+	api.POST("/import/customers", s.importCustomers, staff...)
+
 	api.POST("/keys", s.createAPIKey, admin...)
 	api.GET("/keys", s.listAPIKeys, admin...)
 	api.DELETE("/keys/:id", s.revokeAPIKey, admin...)

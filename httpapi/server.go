@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +47,8 @@ import (
 // Config configures the server. Zero values mean the documented defaults.
 type Config struct {
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 1 MiB.
-	MaxBodyBytes int64
+	// MaxImportBytes bounds an import's CSV file instead; default 16 MiB.
+	MaxBodyBytes, MaxImportBytes int64
 	// Version is reported by /healthz.
 	Version string
 	// Registry receives the HTTP metrics; /metrics serves it. Default: a new
@@ -164,6 +166,9 @@ type Server struct {
 func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = 16 << 20
 	}
 	if cfg.TileURL == "" {
 		cfg.TileURL = DefaultTileURL
@@ -302,13 +307,18 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 
 // limitBody refuses bodies over MaxBodyBytes: at once when Content-Length
 // says so, or when reading passes the limit.
+// An import's file may be larger (MaxImportBytes).
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			return errTooLarge(s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if strings.HasPrefix(c.Path(), importPath) {
+			limit = s.cfg.MaxImportBytes
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes)
+		if r.ContentLength > limit {
+			return errTooLarge(limit)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }

@@ -12,14 +12,15 @@ import (
 
 // technicianRequest is the body of POST (name required) and PATCH.
 type technicianRequest struct {
-	Name     *string  `json:"name"`
-	PhotoURL *string  `json:"photo_url"`
-	Rating   *float64 `json:"rating"`
-	Active   *bool    `json:"active"`
+	ExternalID *string  `json:"external_id"`
+	Name       *string  `json:"name"`
+	PhotoURL   *string  `json:"photo_url"`
+	Rating     *float64 `json:"rating"`
+	Active     *bool    `json:"active"`
 }
 
 func (r technicianRequest) update() enroute.TechnicianUpdate {
-	return enroute.TechnicianUpdate{Name: r.Name, PhotoURL: r.PhotoURL, Rating: r.Rating, Active: r.Active}
+	return enroute.TechnicianUpdate{ExternalID: r.ExternalID, Name: r.Name, PhotoURL: r.PhotoURL, Rating: r.Rating, Active: r.Active}
 }
 
 func (s *Server) createTechnician(c echo.Context) error {
@@ -42,7 +43,7 @@ func (s *Server) createTechnician(c echo.Context) error {
 
 func (s *Server) listTechnicians(c echo.Context) error {
 	q := newQuery(c)
-	f := enroute.TechnicianFilter{Active: q.bool("active"), Page: q.page()}
+	f := enroute.TechnicianFilter{Active: q.bool("active"), ExternalID: q.string("external_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return err
 	}

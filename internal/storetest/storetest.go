@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Positions", testPositions},
 		{"Model", testModel},
 		{"Sessions", testSessions},
+		{"Import", testImport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
