@@ -111,7 +111,7 @@ func TestOwnTracksOverMQTT(t *testing.T) {
 	sub := st.m.mqtt.Load()
 	publishOwnTracks(t, phone, root+"/ana/pixel", 41.1501, -8.6099, now.Add(-30*time.Second))
 	publishOwnTracks(t, phone, root+"/bob/phone", 41.1502, -8.6098, now.Add(-25*time.Second))
-	if tok := phone.Publish(root+"/ana/pixel", 1, false, `{"_type":"lwt","tst":1795769940}`); !tok.WaitTimeout(10*time.Second) {
+	if tok := phone.Publish(root+"/ana/pixel", 1, false, `{"_type":"lwt","tst":1795769940}`); !tok.WaitTimeout(10 * time.Second) {
 		t.Fatal("publish lwt")
 	}
 	waitFor(t, 10*time.Second, "every message counted", func() bool {

@@ -1,5 +1,5 @@
-// The Dispatch Notifications settings screen: one page, seven tabs, talking
-// to /api/v1/settings/..., /api/v1/company and /api/v1/technicians with the
+// The Dispatch Notifications settings screen: one page, eight tabs, talking
+// to /api/v1/settings/..., /api/v1/company, /api/v1/technicians and /api/v1/import with the
 // browser session's cookie.
 (function () {
   "use strict";
@@ -264,6 +264,34 @@
     b.addEventListener("click", function () {
       savers[b.dataset.save]().then(function () { return load(); }).then(saved).catch(showError);
     });
+  });
+
+  // Import: the file goes as a form upload; what the server refused is
+  // listed by row and column (as text: the file's values are not HTML).
+  $("import-go").addEventListener("click", function () {
+    var file = $("import-file").files[0], kind = $("import-kind").value;
+    $("import-result").hidden = true; $("import-errors").hidden = true; $("error").hidden = true;
+    if (!file) { showError(new Error("Choose a CSV file first.")); return; }
+    var form = new FormData();
+    form.append("file", file);
+    fetch("/api/v1/import/" + kind, { method: "POST", credentials: "same-origin", headers: { "X-Enroute-CSRF": "1" }, body: form }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) {
+          var body = $("import-errors").querySelector("tbody");
+          body.textContent = "";
+          ((data.error && data.error.rows) || []).forEach(function (e) {
+            var tr = el("tr");
+            [String(e.row), e.column, e.message].forEach(function (v) { tr.appendChild(el("td", v)); });
+            body.appendChild(tr);
+          });
+          $("import-errors").hidden = body.children.length === 0;
+          throw new Error(data.error ? data.error.message : r.statusText);
+        }
+        $("import-result").textContent = "Imported: " + data.created + " new, " + data.updated + " updated, " + data.unchanged + " unchanged.";
+        $("import-result").hidden = false;
+        if (kind === "technicians") { return Promise.all([loadTechnicians(), loadPhones()]); }
+      });
+    }).catch(showError);
   });
 
   // Sign out ends the browser session (on the server too), back to the
