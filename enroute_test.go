@@ -231,3 +231,45 @@ func TestEachPage(t *testing.T) {
 		t.Fatalf("an error from fn: %v after %d", err, seen)
 	}
 }
+
+func TestDeliveryStatusRank(t *testing.T) {
+	order := []enroute.DeliveryStatus{enroute.DeliveryQueued, enroute.DeliverySending, enroute.DeliverySent, enroute.DeliveryDelivered}
+	for i := 1; i < len(order); i++ {
+		if order[i].Rank() <= order[i-1].Rank() {
+			t.Errorf("%s does not come after %s", order[i], order[i-1])
+		}
+	}
+	for _, final := range []enroute.DeliveryStatus{enroute.DeliveryUndelivered, enroute.DeliveryFailed} {
+		if final.Rank() != enroute.DeliveryDelivered.Rank() {
+			t.Errorf("%s is not final", final)
+		}
+	}
+	for _, other := range []enroute.DeliveryStatus{"", "accepted", "read", "DELIVERED"} {
+		if other.Rank() != 0 {
+			t.Errorf("%q has rank %d", other, other.Rank())
+		}
+	}
+	if len(enroute.DeliveryStatuses) != 6 {
+		t.Errorf("DeliveryStatuses = %v", enroute.DeliveryStatuses)
+	}
+}
+
+func TestCarrierError(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		want string
+	}{
+		{0, ""},
+		{30003, "unreachable"},
+		{30005, "unknown number"},
+		{30006, "landline"},
+		{30007, "filtered"},
+		{30034, "not registered for US A2P 10DLC"},
+		{30410, "carrier error 30410"},
+	} {
+		got := enroute.CarrierError(tc.code)
+		if !strings.Contains(got, tc.want) || (tc.code != 0 && !strings.HasSuffix(got, fmt.Sprintf("carrier error %d)", tc.code)) && got != fmt.Sprintf("carrier error %d", tc.code)) {
+			t.Errorf("CarrierError(%d) = %q, want it to say %q", tc.code, got, tc.want)
+		}
+	}
+}

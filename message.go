@@ -2,6 +2,7 @@ package enroute
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -67,6 +68,95 @@ type Message struct {
 	NextAttemptAt time.Time  `json:"next_attempt_at"`
 	CreatedAt     time.Time  `json:"created_at"`
 	FinishedAt    *time.Time `json:"finished_at"`
+	// Delivery is what the carrier reported of a sent text (Twilio's
+	// delivery receipts); nil until a report came.
+	Delivery *Delivery `json:"delivery"`
+}
+
+// DeliveryStatus is where a sent text stands with the carrier, as the
+// provider reports it: queued, sending, sent (the carrier took it), then
+// delivered, undelivered or failed.
+type DeliveryStatus string
+
+// Delivery statuses, Twilio's MessageStatus values for an outbound text.
+const (
+	DeliveryQueued      DeliveryStatus = "queued"
+	DeliverySending     DeliveryStatus = "sending"
+	DeliverySent        DeliveryStatus = "sent"
+	DeliveryDelivered   DeliveryStatus = "delivered"
+	DeliveryUndelivered DeliveryStatus = "undelivered" // the carrier could not deliver it
+	DeliveryFailed      DeliveryStatus = "failed"      // the provider could not send it
+)
+
+// DeliveryStatuses lists the delivery statuses in the order a text passes
+// through them; the last three are final.
+var DeliveryStatuses = []DeliveryStatus{DeliveryQueued, DeliverySending, DeliverySent, DeliveryDelivered, DeliveryUndelivered, DeliveryFailed}
+
+// Rank orders delivery statuses: a report never moves a text to a lower or
+// equal rank, so receipts that arrive late, out of order or twice change
+// nothing. The final statuses share the highest rank; an unknown status
+// is 0.
+func (s DeliveryStatus) Rank() int {
+	switch s {
+	case DeliveryQueued:
+		return 1
+	case DeliverySending:
+		return 2
+	case DeliverySent:
+		return 3
+	case DeliveryDelivered, DeliveryUndelivered, DeliveryFailed:
+		return 4
+	}
+	return 0
+}
+
+// Delivery is the carrier's latest report on a sent text.
+type Delivery struct {
+	Status DeliveryStatus `json:"status"`
+	// ErrorCode is the provider's error code of an undelivered or failed
+	// text (Twilio's ErrorCode, 30003...), 0 for none; Error says what it
+	// means (CarrierError).
+	ErrorCode int       `json:"error_code,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// carrierErrors says in plain words what the common carrier errors mean:
+// https://www.twilio.com/docs/api/errors
+var carrierErrors = map[int]string{
+	30003: "the phone is unreachable, switched off or out of coverage",
+	30004: "blocked by the customer or by their carrier",
+	30005: "an unknown number, or one no longer in service",
+	30006: "a landline, or a carrier that cannot take texts",
+	30007: "filtered by the carrier as spam",
+	30008: "an unknown error at the carrier",
+	30034: "the sending number is not registered for US A2P 10DLC, so US carriers refuse its texts; register it in Twilio's console",
+}
+
+// CarrierError says what a carrier error code means, for the delivery log:
+// "the phone is unreachable, ... (carrier error 30003)", or only "carrier
+// error NNNNN" for a code it does not know; "" for 0.
+func CarrierError(code int) string {
+	if code == 0 {
+		return ""
+	}
+	if s, ok := carrierErrors[code]; ok {
+		return fmt.Sprintf("%s (carrier error %d)", s, code)
+	}
+	return fmt.Sprintf("carrier error %d", code)
+}
+
+// DeliveryReport is a provider's report on a text it took: a delivery
+// receipt.
+type DeliveryReport struct {
+	// MessageID is the message's id when the report names it (the
+	// receipt's URL carries it), else 0. It lets a report that comes
+	// before the send was recorded find its message.
+	MessageID int64
+	// ProviderID is the provider's id for the text (Twilio's MessageSid).
+	ProviderID string
+	Status     DeliveryStatus
+	ErrorCode  int
 }
 
 // Redact replaces the tracking token in m's texts, for showing m to staff:
@@ -110,7 +200,16 @@ type MessageStore interface {
 	ClaimMessages(ctx context.Context, n int, lease time.Duration) ([]*Message, error)
 	// CompleteMessage records an attempt's outcome and releases the lease.
 	// A final outcome redacts the tracking token from the stored body.
+	// A provider id other than the one a delivery report recorded (another
+	// attempt's copy) clears that report.
 	CompleteMessage(ctx context.Context, id int64, r MessageResult) error
+	// UpdateMessageDelivery records a delivery report on the text with the
+	// report's provider id, or, when none has it yet, on the text
+	// r.MessageID whose send is not recorded yet (which then takes that
+	// provider id). A report of a lower or equal rank than the text's
+	// status changes nothing. It returns the text and whether it changed;
+	// ENOTFOUND when no text matches, EINVALID for an unknown status.
+	UpdateMessageDelivery(ctx context.Context, r DeliveryReport) (m *Message, changed bool, err error)
 }
 
 // RedactedLink replaces a tracking token in a stored message once the

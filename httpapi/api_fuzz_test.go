@@ -54,6 +54,7 @@ var fuzzRoutes = []struct {
 	{"GET", "/api/v1/technicians/positions", "dispatcher", ``},
 	{"GET", "/api/v1/technicians/1/positions", "dispatcher", ``},
 	{"POST", "/api/v1/sms/inbound", "anyone", `From=%2B13125550100&To=%2B13125550199&Body=STOP`},
+	{"POST", "/api/v1/sms/status", "anyone", `MessageSid=SM0123&MessageStatus=undelivered&ErrorCode=30003&To=%2B13125550199`},
 }
 
 // FuzzAPI sends any body and query string to every route that reads one,
@@ -74,7 +75,7 @@ func FuzzAPI(f *testing.F) {
 	}
 	e := newEnvWith(f, httpapi.Config{
 		RateLimits:       httpapi.RateLimits{Public: httpapi.Unlimited, Login: httpapi.Unlimited, Webhook: httpapi.Unlimited, Unknown: httpapi.Unlimited, API: httpapi.Unlimited},
-		VerifyInboundSMS: func(string, url.Values, string) bool { return true },
+		VerifySMSWebhook: func(string, url.Values, string) bool { return true },
 	})
 	s := e.seed("J-1")
 	e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech})
@@ -93,7 +94,7 @@ func FuzzAPI(f *testing.F) {
 		}
 		req := httptest.NewRequest(r.method, r.path, strings.NewReader(string(body)))
 		req.URL, req.RequestURI = u, target // as a client sent it: httptest would parse a space as the HTTP version
-		if strings.HasSuffix(r.path, "/sms/inbound") {
+		if strings.HasPrefix(r.path, "/api/v1/sms/") {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		} else if len(body) > 0 {
 			req.Header.Set("Content-Type", "application/json")

@@ -645,6 +645,9 @@ func TestNotificationEndpoints(t *testing.T) {
 	if r := e.do("", "POST", "/api/v1/sms/inbound", "From=%2B1", "Content-Type", "application/x-www-form-urlencoded"); r.status != 404 {
 		t.Fatalf("inbound without Twilio = %d", r.status)
 	}
+	if r := e.do("", "POST", "/api/v1/sms/status", "MessageSid=SM1&MessageStatus=sent", "Content-Type", "application/x-www-form-urlencoded"); r.status != 404 {
+		t.Fatalf("delivery receipt without Twilio = %d", r.status)
+	}
 }
 
 func TestIngestEndpoints(t *testing.T) {

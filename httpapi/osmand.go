@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,8 +108,10 @@ func (s *Server) closeOsmAnd(ctx context.Context) error {
 }
 
 // osmand serves the OsmAnd protocol on its own listener, as Traccar does
-// on port 5055: any path, GET or POST, parameters in the query or a form,
-// or Traccar Client 9's JSON body. It answers 200 when the fix is taken.
+// on port 5055: any path, GET or POST, parameters in the query or in a
+// body in query-string format (a form, or with no or any other content
+// type: osmandForm), or Traccar Client 9's JSON body. It answers 200 when
+// the fix is taken.
 func (s *Server) osmand(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -141,20 +144,8 @@ func (s *Server) osmandFix(ctx *fasthttp.RequestCtx) error {
 	case post && (mt == "application/json" || strings.HasSuffix(mt, "+json")):
 		id, p, err = tracker.DecodeTraccarJSON(ctx.PostBody(), now)
 	default:
-		// The query and, for a form, the body, as net/http's ParseForm
-		// reads them (the form's values first): malformed escapes are
-		// refused, where fasthttp's own argument parser would let them by.
-		form, perr := url.ParseQuery(string(ctx.URI().QueryString()))
-		if post && mt == "application/x-www-form-urlencoded" && perr == nil {
-			var body url.Values
-			if body, perr = url.ParseQuery(string(ctx.PostBody())); perr == nil {
-				for k, vs := range form {
-					body[k] = append(body[k], vs...)
-				}
-				form = body
-			}
-		}
-		if perr != nil {
+		form, ok := osmandForm(ctx.URI().QueryString(), ctx.PostBody(), post)
+		if !ok {
 			return errorf(enroute.EINVALID, "Malformed query or form.")
 		}
 		id, p, err = tracker.DecodeOsmAnd(form, now)
@@ -184,6 +175,37 @@ func (s *Server) osmandFix(ctx *fasthttp.RequestCtx) error {
 		return errorf(enroute.EINVALID, "The fix was rejected: %s.", res.Rejected[0].Reason)
 	}
 	return nil
+}
+
+// osmandForm reads an OsmAnd request's parameters as Traccar's OsmAnd
+// decoder does: from the query and, for a POST, from a body in the query
+// string's format, whatever its content type says. Traccar Client sends
+// its parameters in the body of a POST with no Content-Type, or
+// text/plain, as well as in the query of a GET or POST; only JSON (which
+// the caller decodes itself) differs. The body's values come first, then
+// the query's, as net/http's ParseForm gives them; the body is trimmed of
+// surrounding white space (a trailing newline), which Traccar's number
+// parsing ignores too. Malformed escapes are refused (ok false), where
+// fasthttp's own argument parser would let them by; so is a body that is
+// not a query string, unless the query holds the parameters (Traccar then
+// reads the query alone).
+func osmandForm(query, body []byte, post bool) (form url.Values, ok bool) {
+	form, err := url.ParseQuery(string(query))
+	if err != nil {
+		return nil, false
+	}
+	b := bytes.TrimSpace(body)
+	if !post || len(b) == 0 {
+		return form, true
+	}
+	fromBody, err := url.ParseQuery(string(b))
+	if err != nil {
+		return form, len(form) > 0
+	}
+	for k, vs := range form {
+		fromBody[k] = append(fromBody[k], vs...)
+	}
+	return fromBody, true
 }
 
 // osmandError answers err as JSON, like every other endpoint.

@@ -39,6 +39,12 @@ func FuzzOsmAnd(f *testing.F) {
 		"GET /?lat=NaN&lon=Inf HTTP/1.1\r\nHost: x\r\n\r\n",
 		"PUT / HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /?id=" + fuzzIdent + "&location=41.1,-8.6&timestamp=1e400 HTTP/1.1\r\nHost: x\r\n\r\n",
+		// Traccar Client's POST: the parameters in a body with no
+		// Content-Type, or text/plain, or in the query of an empty POST.
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len("id="+fuzzIdent+"&lat=41.1&lon=-8.6\n"), "id="+fuzzIdent+"&lat=41.1&lon=-8.6\n"),
+		post("text/plain; charset=utf-8", fmt.Sprintf("id=%s&timestamp=%d&lat=41.1&lon=-8.6&speed=0&batt=51.0&charge=false", fuzzIdent, now)),
+		"POST /?id=" + fuzzIdent + "&lat=41.1&lon=-8.6 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+		"POST /?id=" + fuzzIdent + "&lat=41.1&lon=-8.6 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n%zz",
 	} {
 		f.Add([]byte(s))
 	}

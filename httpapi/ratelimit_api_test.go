@@ -87,9 +87,11 @@ func TestRateLimits(t *testing.T) {
 	t.Run("webhook", func(t *testing.T) {
 		e.do("", "POST", "/api/v1/sms/inbound", "From=%2B15550100&Body=STOP", "Content-Type", "application/x-www-form-urlencoded")
 		limited(t, "the second webhook", e.do("", "POST", "/api/v1/sms/inbound", "From=%2B15550100&Body=STOP", "Content-Type", "application/x-www-form-urlencoded"), 30)
+		// Delivery receipts share the webhooks' limit.
+		limited(t, "a delivery receipt", e.do("", "POST", "/api/v1/sms/status", "MessageSid=SM1&MessageStatus=sent", "Content-Type", "application/x-www-form-urlencoded"), 30)
 	})
 	metrics := string(e.do("", "GET", "/metrics", nil).raw)
-	for limit, want := range map[string]int{"public": 3, "unknown": 3, "api": 1, "login": 1, "webhook": 1} {
+	for limit, want := range map[string]int{"public": 3, "unknown": 3, "api": 1, "login": 1, "webhook": 2} {
 		if line := fmt.Sprintf(`enroute_rate_limited_total{limit=%q} %d`, limit, want); !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %s", line)
 		}

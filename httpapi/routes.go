@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	api.GET("/jobs/:id/messages", s.listJobMessages, staff...)
 	s.settingsRoutes(api, admin)
 	api.POST("/sms/inbound", s.inboundSMS, s.limitIP(s.limits.webhook))
+	api.POST("/sms/status", s.smsStatus, s.limitIP(s.limits.webhook))
 
 	api.POST("/session", s.login, s.limitIP(s.limits.login))
 	api.DELETE("/session", s.logout)

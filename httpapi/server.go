@@ -73,9 +73,10 @@ type Config struct {
 	// technicians otherwise took a write per fix). Default 25 ms, 40 frames
 	// a second, quicker than a map redraws; negative: none.
 	BoardFlush time.Duration
-	// VerifyInboundSMS checks the signature of the SMS provider's inbound
-	// webhook; nil turns the webhook off.
-	VerifyInboundSMS func(fullURL string, form url.Values, signature string) bool
+	// VerifySMSWebhook checks the signature of the SMS provider's webhooks
+	// (texts to the company's number, delivery receipts); nil turns them
+	// off.
+	VerifySMSWebhook func(fullURL string, form url.Values, signature string) bool
 	// RateLimits bound what each client may ask; zero values mean
 	// DefaultRateLimits.
 	RateLimits RateLimits

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/xml"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -211,32 +210,4 @@ func (s *Server) listJobMessages(c echo.Context) error {
 		m.Redact()
 	}
 	return c.JSON(http.StatusOK, listOf(ms))
-}
-
-// twiml is Twilio's reply document.
-type twiml struct {
-	XMLName xml.Name `xml:"Response"`
-	Message string   `xml:"Message,omitempty"`
-}
-
-// inboundSMS is Twilio's webhook for texts sent to the company's number.
-// It is authenticated by X-Twilio-Signature, computed over the URL Twilio
-// called (the public URL and path) with the account's auth token.
-func (s *Server) inboundSMS(c echo.Context) error {
-	if s.cfg.VerifyInboundSMS == nil {
-		return errorf(enroute.ENOTFOUND, "Inbound texts need ENROUTE_SMS_PROVIDER=twilio.")
-	}
-	r := c.Request()
-	if err := r.ParseForm(); err != nil {
-		return errorf(enroute.EINVALID, "Send Twilio's form-encoded fields.")
-	}
-	full := s.cfg.PublicURL + r.URL.RequestURI()
-	if !s.cfg.VerifyInboundSMS(full, r.PostForm, r.Header.Get("X-Twilio-Signature")) {
-		return errorf(enroute.EFORBIDDEN, "Invalid X-Twilio-Signature.")
-	}
-	reply, err := s.notify.InboundSMS(r.Context(), r.PostForm.Get("From"), r.PostForm.Get("Body"))
-	if err != nil {
-		return err
-	}
-	return c.XML(http.StatusOK, twiml{Message: reply})
 }

@@ -140,7 +140,7 @@ func (w *Worker) deliver(ctx context.Context, m *enroute.Message) enroute.Messag
 	switch {
 	case m.Channel == enroute.ChannelSMS && w.sms != nil:
 		provider = w.sms
-		id, err = w.sms.SendSMS(ctx, m.From, m.To, m.Body)
+		id, err = w.sms.SendSMS(ctx, SMS{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body})
 	case m.Channel == enroute.ChannelEmail && w.email != nil:
 		provider = w.email
 		id, err = w.email.SendEmail(ctx, Email{MessageID: messageID(m), FromName: m.FromName, From: m.From, To: m.To,

@@ -9,9 +9,17 @@ import (
 	"time"
 )
 
+// SMS is one text.
+type SMS struct {
+	MessageID int64 // the outbox message's id, which delivery receipts carry back
+	From      string
+	To        string
+	Body      string
+}
+
 // SMSSender sends a text. It returns the provider's id for it.
 type SMSSender interface {
-	SendSMS(ctx context.Context, from, to, body string) (id string, err error)
+	SendSMS(ctx context.Context, m SMS) (id string, err error)
 }
 
 // Email is one e-mail with a plain-text and an HTML part.
@@ -67,9 +75,9 @@ type LogSMS struct{ Logger *slog.Logger }
 func (LogSMS) logOnly() {}
 
 // SendSMS implements SMSSender.
-func (l LogSMS) SendSMS(_ context.Context, from, to, body string) (string, error) {
+func (l LogSMS) SendSMS(_ context.Context, m SMS) (string, error) {
 	id := "log-" + strings.ReplaceAll(time.Now().UTC().Format("20060102T150405.000000"), ".", "")
-	l.Logger.Info("sms not sent: log provider", "provider_id", id, "to_suffix", suffix(to), "chars", len([]rune(body)))
+	l.Logger.Info("sms not sent: log provider", "provider_id", id, "to_suffix", suffix(m.To), "chars", len([]rune(m.Body)))
 	return id, nil
 }
 

@@ -18,12 +18,21 @@ func TestTwilioSendSMS(t *testing.T) {
 	tw := &notify.Twilio{BaseURL: ts.URL, AccountSID: ts.AccountSID, AuthToken: ts.AuthToken}
 	ctx := context.Background()
 
-	id, err := tw.SendSMS(ctx, "+13125550100", "+351912345678", "Ana is on the way: https://x.test/t/abc?x=1&y=2")
+	id, err := tw.SendSMS(ctx, notify.SMS{MessageID: 7, From: "+13125550100", To: "+351912345678", Body: "Ana is on the way: https://x.test/t/abc?x=1&y=2"})
 	if err != nil || !strings.HasPrefix(id, "SM") {
 		t.Fatalf("SendSMS = %q, %v", id, err)
 	}
-	if got := ts.Messages()[0]; got.Body != "Ana is on the way: https://x.test/t/abc?x=1&y=2" || got.To != "+351912345678" {
+	if got := ts.Messages()[0]; got.Body != "Ana is on the way: https://x.test/t/abc?x=1&y=2" || got.To != "+351912345678" || got.StatusCallback != "" {
 		t.Fatalf("stand-in got %+v", got)
+	}
+	// With a StatusCallback, each text asks for its receipts there, with
+	// its message id.
+	receipts := &notify.Twilio{BaseURL: ts.URL, AccountSID: ts.AccountSID, AuthToken: ts.AuthToken, StatusCallback: "https://enroute.test/api/v1/sms/status"}
+	if _, err := receipts.SendSMS(ctx, notify.SMS{MessageID: 42, From: "+13125550100", To: "+351912345678", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.Messages()[1].StatusCallback; got != "https://enroute.test/api/v1/sms/status?message=42" {
+		t.Fatalf("StatusCallback = %q", got)
 	}
 
 	for _, tc := range []struct {
@@ -38,7 +47,7 @@ func TestTwilioSendSMS(t *testing.T) {
 		{http.StatusNotFound, true, false},
 	} {
 		ts.FailNext(tc.status)
-		_, err := tw.SendSMS(ctx, "+13125550100", "+351912345678", "x")
+		_, err := tw.SendSMS(ctx, notify.SMS{From: "+13125550100", To: "+351912345678", Body: "x"})
 		var ra *notify.RetryAfterError
 		if err == nil || notify.IsPermanent(err) != tc.permanent || errors.As(err, &ra) != tc.retryAfter {
 			t.Errorf("status %d: err = %v, permanent %v", tc.status, err, notify.IsPermanent(err))
@@ -48,11 +57,11 @@ func TestTwilioSendSMS(t *testing.T) {
 		}
 	}
 	bad := &notify.Twilio{BaseURL: ts.URL, AccountSID: ts.AccountSID, AuthToken: "wrong"}
-	if _, err := bad.SendSMS(ctx, "+13125550100", "+351912345678", "x"); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
+	if _, err := bad.SendSMS(ctx, notify.SMS{From: "+13125550100", To: "+351912345678", Body: "x"}); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("bad credentials = %v", err)
 	}
 	down := &notify.Twilio{BaseURL: "http://127.0.0.1:1", AccountSID: ts.AccountSID, AuthToken: ts.AuthToken}
-	if _, err := down.SendSMS(ctx, "+1", "+1", "x"); err == nil || notify.IsPermanent(err) || strings.Contains(err.Error(), ts.AccountSID) {
+	if _, err := down.SendSMS(ctx, notify.SMS{From: "+1", To: "+1", Body: "x"}); err == nil || notify.IsPermanent(err) || strings.Contains(err.Error(), ts.AccountSID) {
 		t.Fatalf("unreachable = %v", err)
 	}
 }

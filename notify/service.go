@@ -26,6 +26,10 @@ type Config struct {
 	// "smtp", "log" or "" (none: e-mail cannot be enabled). The settings
 	// screens say what follows from them.
 	SMSProvider, EmailProvider string
+	// DeliveryReceipts says whether Twilio reports back what became of
+	// each text (it needs a public URL it can reach); without, the Text
+	// tab says so.
+	DeliveryReceipts bool
 }
 
 // emailTransport says whether the server can take e-mail at all: one half
@@ -73,6 +77,10 @@ func (s *Service) view(ctx context.Context, st *enroute.Settings) (*enroute.Disp
 	switch v.SMSProvider {
 	case "log":
 		v.SMSProviderNote = "This server only writes texts to its log (the development log provider): none reaches a customer. Whoever runs the server sets ENROUTE_SMS_PROVIDER=twilio and its Twilio account to send them."
+	case "twilio":
+		if !s.cfg.DeliveryReceipts {
+			v.SMSProviderNote = "Texts are sent, but whether each one reaches the customer's phone is not reported: Twilio's delivery receipts need a server address Twilio can reach. Whoever runs the server sets ENROUTE_PUBLIC_URL to it."
+		}
 	case "":
 		v.SMSProvider = "none"
 	}

@@ -27,7 +27,22 @@ type Twilio struct {
 	BaseURL    string // DefaultTwilioBaseURL, or a stand-in's in tests
 	AccountSID string
 	AuthToken  string
-	Client     *http.Client // default: 15 s timeout
+	// StatusCallback is where Twilio posts each text's delivery receipts
+	// (the server's public URL and /api/v1/sms/status); each text's
+	// carries its outbox message id (?message=ID), so a receipt that
+	// comes before the send is recorded still finds its message. Empty:
+	// no receipts are asked for.
+	StatusCallback string
+	Client         *http.Client // default: 15 s timeout
+}
+
+// statusCallback is the StatusCallback of message id.
+func (t *Twilio) statusCallback(id int64) string {
+	sep := "?"
+	if strings.Contains(t.StatusCallback, "?") {
+		sep = "&"
+	}
+	return t.StatusCallback + sep + "message=" + strconv.FormatInt(id, 10)
 }
 
 // twilioError is the body Twilio answers a refused request with.
@@ -41,8 +56,11 @@ type twilioError struct {
 // SendSMS implements SMSSender. 429 and 5xx are transient (429 honours
 // Retry-After); any other 4xx is permanent (an invalid number, an
 // unverified sender, bad credentials).
-func (t *Twilio) SendSMS(ctx context.Context, from, to, body string) (string, error) {
-	form := url.Values{"To": {to}, "From": {from}, "Body": {body}}
+func (t *Twilio) SendSMS(ctx context.Context, m SMS) (string, error) {
+	form := url.Values{"To": {m.To}, "From": {m.From}, "Body": {m.Body}}
+	if t.StatusCallback != "" {
+		form.Set("StatusCallback", t.statusCallback(m.MessageID))
+	}
 	endpoint := strings.TrimRight(t.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(t.AccountSID) + "/Messages.json"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

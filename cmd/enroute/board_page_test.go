@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/enroutehq/enroute/internal/twiliotest"
 )
 
 func TestDispatchBoard(t *testing.T) {
@@ -250,4 +252,43 @@ func TestBoardShowsUserTextAsText(t *testing.T) {
 	if pwned := eval[bool](t, ctx, `window.pwned !== undefined`); pwned {
 		t.Error("user text ran a script")
 	}
+}
+
+// TestBoardShowsDeliveryReceipts: after Dispatch, the board follows the
+// customer's text until the carrier reports it: delivered, or not, with
+// what the carrier's error means.
+func TestBoardShowsDeliveryReceipts(t *testing.T) {
+	st := newStack(t, "ENROUTE_TILE_URL", "http://127.0.0.1:9/{z}/{x}/{y}.png")
+	ctx := browser(t)
+	st.settings(true, false, false, false)
+	ana, bruno := st.technician("Ana Silva"), st.technician("Bruno Reis")
+	job1, job2 := st.job(st.site("+351912345678", "")), st.job(st.site("+351912345679", ""))
+	st.assign(job1, ana)
+	st.assign(job2, bruno)
+	num1 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job1), nil).str("number")
+	num2 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job2), nil).str("number")
+	st.sms.Script(twiliotest.Delivered, twiliotest.Undelivered(30006))
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", testAdminToken)
+	result := func(want string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector("#jobs-result").textContent.includes(%q)`, want),
+			chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("result = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#jobs-result").textContent`), want, err)
+		}
+	}
+	click := func(label string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label=%q]`, label)))); err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+	}
+	click("Dispatch Ana Silva to " + num1)
+	result("Ana Silva is on the way to " + num1 + ". Text to the customer delivered.")
+	screenshot(t, ctx, "dispatch-board-delivered")
+	click("Dispatch Bruno Reis to " + num2)
+	result("Bruno Reis is on the way to " + num2 + ". Text to the customer not delivered: a landline, or a carrier that cannot take texts (carrier error 30006).")
+	if class := eval[string](t, ctx, `document.querySelector("#jobs-result").className`); class != "error" {
+		t.Fatalf("an undelivered text's notice has class %q, want it shown as an error", class)
+	}
+	screenshot(t, ctx, "dispatch-board-undelivered")
 }

@@ -63,6 +63,9 @@ func newStackWith(t *testing.T, adjust func(*stack)) *stack {
 	}
 	adjust(st)
 	st.m, _ = start(t, st.env)
+	// Twilio posts delivery receipts to the public URL; here the stand-in
+	// takes them to the server, as a reverse proxy in front of it would.
+	st.sms.Forward(testPublicURL, "http://"+st.m.Addr())
 	t.Cleanup(func() {
 		if errs := st.sms.Errors(); len(errs) > 0 {
 			t.Errorf("requests Twilio would refuse: %v", errs)

@@ -199,6 +199,56 @@ func TestIngestProtocols(t *testing.T) {
 	}
 }
 
+// TestTraccarClientPOSTBodies: Traccar Client POSTs its parameters in a
+// body with no Content-Type or text/plain, or in the query of an empty
+// POST; each is a fix, read as Traccar reads it, and the fix's values
+// arrive (speed in knots, battery). Before, such a body was refused: 400
+// "id (or deviceid) is required". JSON still takes the JSON path.
+func TestTraccarClientPOSTBodies(t *testing.T) {
+	st := newIngestStack(t)
+	tech, ident, _ := st.device("Ana Silva")
+	osmand := "http://" + st.m.OsmAndAddr()
+	now := time.Now().UTC()
+	at := func(i int) int64 { return now.Add(time.Duration(i-60) * time.Second).Unix() }
+	params := func(i int, lat string) string {
+		return fmt.Sprintf("id=%s&timestamp=%d&lat=%s&lon=-8.6109&speed=9.7&bearing=88&accuracy=6&batt=79", ident, at(i), lat)
+	}
+	for i, tc := range []struct {
+		name, url, ct, body string
+	}{
+		{"no content type", osmand + "/", "", params(0, "41.1496")},
+		{"no content type, trailing newline", osmand + "/", "", params(1, "41.1497") + "\n"},
+		{"text/plain", osmand + "/", "text/plain; charset=UTF-8", params(2, "41.1498")},
+		{"query-string-only POST", osmand + "/?" + params(3, "41.1499"), "", ""},
+		{"query-string POST, text/plain", osmand + "/any/path?" + params(4, "41.1500"), "text/plain", ""},
+		{"JSON", osmand + "/", "application/json", fmt.Sprintf(`{"device_id":%q,"location":{"timestamp":"%d","coords":{"latitude":41.1501,"longitude":-8.6109,"speed":5}}}`, ident, at(5))},
+	} {
+		if status, raw := send(t, "POST", tc.url, tc.ct, tc.body); status != 200 {
+			t.Fatalf("%s = %d %s", tc.name, status, raw)
+		}
+		if got := st.stored(); got != int64(i+1) {
+			t.Fatalf("after %s: %d fixes stored, want %d", tc.name, got, i+1)
+		}
+	}
+	since := url.QueryEscape(now.Add(-2 * time.Minute).Format(time.RFC3339))
+	hist := st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/positions?since=%s", tech, since), nil).items()
+	if len(hist) != 6 || hist[2]["lat"] != 41.1498 || hist[2]["battery"] != 79.0 || hist[2]["heading_deg"] != 88.0 ||
+		fmt.Sprintf("%.2f", hist[2]["speed_mps"]) != "4.99" || hist[5]["lat"] != 41.1501 {
+		t.Fatalf("history = %v", hist)
+	}
+	// A body that is neither a query string nor JSON is still refused,
+	// saying why, and stores nothing.
+	if status, raw := send(t, "POST", osmand+"/", "text/plain", "id="+ident+"&lat=41.15%zz&lon=-8.61"); status != 400 || !strings.Contains(raw, "Malformed query or form") {
+		t.Fatalf("malformed text/plain body = %d %s", status, raw)
+	}
+	if status, raw := send(t, "POST", osmand+"/", "text/plain", `{"device_id":"`+ident+`"}`); status != 400 || !strings.Contains(raw, "id (or deviceid) is required") {
+		t.Fatalf("JSON sent as text/plain = %d %s", status, raw)
+	}
+	if got := st.stored(); got != 6 {
+		t.Fatalf("refused bodies stored fixes: %d", got)
+	}
+}
+
 // TestOsmAndUnknownIdentifiersLimited: an address that keeps naming
 // identifiers that do not exist on the OsmAnd listener gets 429 with
 // Retry-After; a registered phone from that same address is not limited.

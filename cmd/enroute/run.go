@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,7 +181,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
-	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifyInboundSMS: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
+	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
 		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
@@ -361,8 +363,15 @@ func (m *Main) notifications() (*notify.Service, *notify.Worker, func(string, ur
 		email  notify.EmailSender
 		verify func(string, url.Values, string) bool
 	)
+	receipts := false
 	if c.SMSProvider == "twilio" {
-		sms = &notify.Twilio{BaseURL: c.TwilioBaseURL, AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken}
+		tw := &notify.Twilio{BaseURL: c.TwilioBaseURL, AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken}
+		if receipts = reachableFromInternet(c.PublicURL); receipts {
+			tw.StatusCallback = c.PublicURL + "/api/v1/sms/status"
+		} else {
+			m.Logger.Warn("twilio delivery receipts off: twilio cannot reach the public URL; set ENROUTE_PUBLIC_URL to the address it reaches this server at", "public_url", c.PublicURL)
+		}
+		sms = tw
 		verify = func(u string, form url.Values, sig string) bool {
 			return notify.ValidTwilioSignature(c.TwilioAuthToken, u, form, sig)
 		}
@@ -377,8 +386,30 @@ func (m *Main) notifications() (*notify.Service, *notify.Worker, func(string, ur
 	case "log":
 		email = notify.LogEmail{Logger: m.Logger}
 	}
-	svc := notify.NewService(m.Store, notify.Config{PublicURL: c.PublicURL, SMSProvider: c.SMSProvider, EmailProvider: c.EmailProvider})
+	svc := notify.NewService(m.Store, notify.Config{PublicURL: c.PublicURL, SMSProvider: c.SMSProvider, EmailProvider: c.EmailProvider, DeliveryReceipts: receipts})
 	return svc, notify.NewWorker(m.Store, sms, email, c.Outbox, m.Logger), verify, nil
+}
+
+// reachableFromInternet says whether a public URL may be one Twilio
+// reaches: not a loopback, private or link-local address, nor a name
+// without a dot (localhost, a machine's own name) or under .localhost,
+// .local or .internal. Twilio may refuse a text whose StatusCallback it
+// cannot reach (error 21609), so receipts are asked for only then.
+func reachableFromInternet(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
+	}
+	for _, suffix := range []string{".localhost", ".local", ".internal"} {
+		if strings.HasSuffix(host, suffix) {
+			return false
+		}
+	}
+	return strings.Contains(host, ".")
 }
 
 // ensureAdminKey makes sure an administrator can log in: ENROUTE_ADMIN_TOKEN

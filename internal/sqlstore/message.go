@@ -2,23 +2,48 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/enroutehq/enroute"
 )
 
 const messageCols = `id, assignment_id, job_id, customer_id, kind, channel, status, reason, to_addr, from_addr, from_name,
-	subject, body, html, COALESCE(link_token, ''), provider_id, attempts, next_attempt_at, created_at, finished_at`
+	subject, body, html, COALESCE(link_token, ''), provider_id, attempts, next_attempt_at, created_at, finished_at,
+	delivery_status, delivery_error_code, delivery_updated_at`
 
 func scanMessage(r scanner) (*enroute.Message, error) {
-	var m enroute.Message
+	var (
+		m         enroute.Message
+		status    string
+		code      int
+		updatedAt *time.Time
+	)
 	err := r.Scan(&m.ID, &m.AssignmentID, &m.JobID, &m.CustomerID, &m.Kind, &m.Channel, &m.Status, &m.Reason,
 		&m.To, &m.From, &m.FromName, &m.Subject, &m.Body, &m.HTML, &m.LinkToken, &m.ProviderID, &m.Attempts,
-		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt)
+		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt, &status, &code, &updatedAt)
+	if err == nil && status != "" && updatedAt != nil {
+		m.Delivery = &enroute.Delivery{Status: enroute.DeliveryStatus(status), ErrorCode: code,
+			Error: enroute.CarrierError(code), UpdatedAt: *updatedAt}
+	}
 	return &m, err
 }
+
+// deliveryRank is the rank (enroute.DeliveryStatus.Rank) of a message's
+// delivery status, in SQL, so that an update can require a higher one in
+// its WHERE: the row's lock then orders concurrent reports.
+var deliveryRank = func() string {
+	var b strings.Builder
+	b.WriteString("CASE delivery_status")
+	for _, st := range enroute.DeliveryStatuses {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, st.Rank())
+	}
+	b.WriteString(" ELSE 0 END")
+	return b.String()
+}()
 
 // CreateMessage implements enroute.MessageStore.
 func (s *Store) CreateMessage(ctx context.Context, m *enroute.Message) error {
@@ -91,11 +116,20 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET reason = $1, next_attempt_at = $2, lease_until = NULL WHERE id = $3 AND status = 'queued'`,
 			r.Reason, enroute.Timestamp(r.NextAttemptAt), id)
 	case enroute.MessageSent, enroute.MessageLogged, enroute.MessageFailed:
-		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET status = $1, reason = $2, provider_id = $3, finished_at = $4, lease_until = NULL,
+		// A delivery report may have come before this outcome was recorded,
+		// and given the message its provider id (UpdateMessageDelivery). An
+		// outcome without one keeps it; one with another id (an earlier
+		// attempt's copy was reported) clears the report, which was of the
+		// other copy.
+		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET status = $1, reason = $2, finished_at = $4, lease_until = NULL,
 			body = CASE WHEN link_token IS NULL THEN body ELSE replace(body, link_token, $5) END,
 			html = CASE WHEN link_token IS NULL THEN html ELSE replace(html, link_token, $5) END,
 			subject = CASE WHEN link_token IS NULL THEN subject ELSE replace(subject, link_token, $5) END,
-			link_token = NULL
+			link_token = NULL,
+			delivery_status = CASE WHEN $3 = '' OR provider_id = $3 THEN delivery_status ELSE '' END,
+			delivery_error_code = CASE WHEN $3 = '' OR provider_id = $3 THEN delivery_error_code ELSE 0 END,
+			delivery_updated_at = CASE WHEN $3 = '' OR provider_id = $3 THEN delivery_updated_at ELSE NULL END,
+			provider_id = CASE WHEN $3 = '' THEN provider_id ELSE $3 END
 			WHERE id = $6 AND status = 'queued'`, r.Status, r.Reason, r.ProviderID, s.now(), enroute.RedactedLink, id)
 	default:
 		return enroute.Errorf(enroute.EINVALID, "A delivery attempt ends sent, logged, failed or queued, not %q.", r.Status)
@@ -106,4 +140,44 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 		return enroute.Errorf(enroute.ENOTFOUND, "Queued message %d not found.", id)
 	}
 	return nil
+}
+
+// UpdateMessageDelivery implements enroute.MessageStore.
+func (s *Store) UpdateMessageDelivery(ctx context.Context, r enroute.DeliveryReport) (*enroute.Message, bool, error) {
+	rank := r.Status.Rank()
+	if rank == 0 {
+		return nil, false, enroute.Errorf(enroute.EINVALID, "Unknown delivery status %q.", r.Status)
+	}
+	if r.ProviderID == "" {
+		return nil, false, enroute.Errorf(enroute.EINVALID, "A delivery report names the provider's message id.")
+	}
+	var (
+		m       *enroute.Message
+		changed bool
+	)
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		// One statement, so that PostgreSQL re-checks the whole condition
+		// on a row that an outcome being recorded (CompleteMessage) changes
+		// under it: a report found by the message id, before the send was
+		// recorded, then still applies once the send gave the row this
+		// provider id. Two statements in turn could each miss it.
+		n, err := s.q(ctx).Exec(ctx, `UPDATE messages SET provider_id = $1, delivery_status = $2, delivery_error_code = $3, delivery_updated_at = $4
+			WHERE channel = 'sms' AND (provider_id = $1 OR (id = $5 AND provider_id = '')) AND `+deliveryRank+` < $6`,
+			r.ProviderID, r.Status, r.ErrorCode, s.now(), r.MessageID, rank)
+		if err != nil {
+			return fmt.Errorf("record delivery of %s: %w", r.ProviderID, err)
+		}
+		changed = n > 0
+		m, err = scanMessage(s.q(ctx).QueryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE provider_id = $1 AND channel = 'sms' ORDER BY id LIMIT 1", r.ProviderID))
+		if errors.Is(err, ErrNoRows) {
+			return enroute.Errorf(enroute.ENOTFOUND, "No text has the provider id %q.", r.ProviderID)
+		} else if err != nil {
+			return fmt.Errorf("find message %s: %w", r.ProviderID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return m, changed, nil
 }

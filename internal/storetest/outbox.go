@@ -110,6 +110,116 @@ func testOutbox(t *testing.T, s enroute.Store) {
 	}
 }
 
+// testDeliveryReports: delivery receipts find their text by the
+// provider's id, or, before the send is recorded, by the message id they
+// carry; a status never goes back; a later attempt's copy starts afresh.
+func testDeliveryReports(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s, "D-1")
+	text := func() *enroute.Message {
+		tech := newTechnician(t, s, "T")
+		a := &enroute.Assignment{JobID: f.job.ID, TechnicianID: tech.ID}
+		must(t, s.CreateAssignment(ctx, a))
+		m := newMessage(f, a, enroute.ChannelSMS, "")
+		must(t, s.CreateMessage(ctx, m))
+		return m
+	}
+	report := func(r enroute.DeliveryReport, wantChanged bool, want enroute.DeliveryStatus, wantCode int) *enroute.Message {
+		t.Helper()
+		m, changed, err := s.UpdateMessageDelivery(ctx, r)
+		must(t, err)
+		if changed != wantChanged || m.Delivery == nil || m.Delivery.Status != want || m.Delivery.ErrorCode != wantCode || m.Delivery.UpdatedAt.IsZero() {
+			t.Fatalf("after %+v: changed %v, delivery %+v; want changed %v, %s %d", r, changed, m.Delivery, wantChanged, want, wantCode)
+		}
+		return m
+	}
+
+	// Sent, then reported: sent, delivered; repeated and late ones change
+	// nothing.
+	a := text()
+	_, err := s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	must(t, s.CompleteMessage(ctx, a.ID, enroute.MessageResult{Status: enroute.MessageSent, ProviderID: "SMa"}))
+	report(enroute.DeliveryReport{ProviderID: "SMa", Status: enroute.DeliverySent}, true, enroute.DeliverySent, 0)
+	got := report(enroute.DeliveryReport{ProviderID: "SMa", Status: enroute.DeliveryDelivered}, true, enroute.DeliveryDelivered, 0)
+	if got.ID != a.ID || got.Status != enroute.MessageSent {
+		t.Fatalf("reported message = %+v", got)
+	}
+	report(enroute.DeliveryReport{ProviderID: "SMa", Status: enroute.DeliveryDelivered}, false, enroute.DeliveryDelivered, 0)
+	report(enroute.DeliveryReport{ProviderID: "SMa", Status: enroute.DeliverySent}, false, enroute.DeliveryDelivered, 0)
+	report(enroute.DeliveryReport{ProviderID: "SMa", Status: enroute.DeliveryUndelivered, ErrorCode: 30003}, false, enroute.DeliveryDelivered, 0)
+
+	// Undelivered, with the carrier's error and what it means.
+	b := text()
+	_, err = s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	must(t, s.CompleteMessage(ctx, b.ID, enroute.MessageResult{Status: enroute.MessageSent, ProviderID: "SMb"}))
+	m := report(enroute.DeliveryReport{ProviderID: "SMb", Status: enroute.DeliveryUndelivered, ErrorCode: 30006}, true, enroute.DeliveryUndelivered, 30006)
+	if m.Delivery.Error != enroute.CarrierError(30006) || !strings.Contains(m.Delivery.Error, "landline") {
+		t.Fatalf("error = %q", m.Delivery.Error)
+	}
+	report(enroute.DeliveryReport{ProviderID: "SMb", Status: enroute.DeliveryDelivered}, false, enroute.DeliveryUndelivered, 30006)
+
+	// A receipt before the send is recorded: found by the message id, it
+	// records the provider's id; the send's outcome then keeps the report.
+	c := text()
+	claimed, err := s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].ID != c.ID {
+		t.Fatalf("claimed %+v", claimed)
+	}
+	_, _, err = s.UpdateMessageDelivery(ctx, enroute.DeliveryReport{ProviderID: "SMc", Status: enroute.DeliverySent})
+	wantCode(t, err, enroute.ENOTFOUND) // no message id: nothing to find it by
+	report(enroute.DeliveryReport{MessageID: c.ID, ProviderID: "SMc", Status: enroute.DeliveryDelivered}, true, enroute.DeliveryDelivered, 0)
+	must(t, s.CompleteMessage(ctx, c.ID, enroute.MessageResult{Status: enroute.MessageSent, ProviderID: "SMc"}))
+	log, err := s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &c.AssignmentID})
+	must(t, err)
+	if log[0].Status != enroute.MessageSent || log[0].ProviderID != "SMc" || log[0].Delivery == nil || log[0].Delivery.Status != enroute.DeliveryDelivered {
+		t.Fatalf("after the send = %+v, %+v", log[0], log[0].Delivery)
+	}
+	// A message id cannot take over a text that has its provider id.
+	_, _, err = s.UpdateMessageDelivery(ctx, enroute.DeliveryReport{MessageID: a.ID, ProviderID: "SMother", Status: enroute.DeliveryFailed})
+	wantCode(t, err, enroute.ENOTFOUND)
+
+	// An earlier attempt's copy was reported, then a retry sent another:
+	// the report of the other copy is cleared. An attempt that failed
+	// without a provider id keeps the reported one.
+	d := text()
+	_, err = s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	report(enroute.DeliveryReport{MessageID: d.ID, ProviderID: "SMd1", Status: enroute.DeliverySent}, true, enroute.DeliverySent, 0)
+	must(t, s.CompleteMessage(ctx, d.ID, enroute.MessageResult{Status: enroute.MessageSent, ProviderID: "SMd2"}))
+	log, err = s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &d.AssignmentID})
+	must(t, err)
+	if log[0].ProviderID != "SMd2" || log[0].Delivery != nil {
+		t.Fatalf("after another copy = %+v, %+v", log[0], log[0].Delivery)
+	}
+	e := text()
+	_, err = s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	report(enroute.DeliveryReport{MessageID: e.ID, ProviderID: "SMe", Status: enroute.DeliveryDelivered}, true, enroute.DeliveryDelivered, 0)
+	must(t, s.CompleteMessage(ctx, e.ID, enroute.MessageResult{Status: enroute.MessageFailed, Reason: "gave up"}))
+	log, err = s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &e.AssignmentID})
+	must(t, err)
+	if log[0].Status != enroute.MessageFailed || log[0].ProviderID != "SMe" || log[0].Delivery == nil || log[0].Delivery.Status != enroute.DeliveryDelivered {
+		t.Fatalf("failed after a delivered copy = %+v, %+v", log[0], log[0].Delivery)
+	}
+
+	// Unknown texts and statuses.
+	_, _, err = s.UpdateMessageDelivery(ctx, enroute.DeliveryReport{ProviderID: "SMnone", Status: enroute.DeliveryDelivered})
+	wantCode(t, err, enroute.ENOTFOUND)
+	_, _, err = s.UpdateMessageDelivery(ctx, enroute.DeliveryReport{ProviderID: "SMa", Status: "read"})
+	wantCode(t, err, enroute.EINVALID)
+	// E-mail is not reported on.
+	g := newMessage(f, &enroute.Assignment{ID: a.AssignmentID}, enroute.ChannelEmail, "")
+	must(t, s.CreateMessage(ctx, g))
+	_, err = s.ClaimMessages(ctx, 10, time.Minute)
+	must(t, err)
+	must(t, s.CompleteMessage(ctx, g.ID, enroute.MessageResult{Status: enroute.MessageSent, ProviderID: "<m@x>"}))
+	_, _, err = s.UpdateMessageDelivery(ctx, enroute.DeliveryReport{ProviderID: "<m@x>", Status: enroute.DeliveryDelivered})
+	wantCode(t, err, enroute.ENOTFOUND)
+}
+
 // testOutboxConcurrentClaims has workers race for a batch: each message is
 // claimed once.
 func testOutboxConcurrentClaims(t *testing.T, s enroute.Store) {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Settings", testSettings},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"DeliveryReports", testDeliveryReports},
 		{"TrackingLinks", testTrackingLinks},
 		{"SiteAssignments", testSiteAssignments},
 		{"Positions", testPositions},

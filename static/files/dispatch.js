@@ -1,7 +1,8 @@
 // The dispatcher board: every technician live on one map, coloured by
 // status, with a list of last updates and the ETA of those en route; the
 // jobs waiting to be dispatched, and each assignment's next step
-// (Dispatch, Arrived, Done), saying whether the customer was told.
+// (Dispatch, Arrived, Done), saying whether the customer was told and,
+// from the carrier's receipt, whether the text reached them.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -233,26 +234,63 @@
   }
 
   // move takes an assignment to its next status and says what came of it:
-  // for a dispatch, whether the customer was told and how.
+  // for a dispatch, whether the customer was told and how, and then, as
+  // the carrier reports it, whether the text reached their phone.
+  var moves = 0; // which action the notice speaks of: a later one replaces it
   function move(id, verb, who, job) {
-    var said = $("jobs-result");
+    var said = $("jobs-result"), mine = ++moves, alarm = false;
     return api("POST", "/api/v1/assignments/" + id + "/" + verb).then(function (a) {
       var t = tech(a.technician_id);
       if (a.status === "dispatched" || a.status === "working") { t.status = a.status; t.assignment = a.id; }
       else if (t.assignment === a.id) { t.status = "idle"; t.assignment = null; t.eta = null; }
       redraw();
       if (verb !== "dispatch") { return who + ": " + { working: "working at the site.", done: "job done." }[a.status]; }
-      return api("GET", "/api/v1/jobs/" + job.id + "/messages?limit=100").then(function (m) {
-        return who + " is on the way to " + job.number + ". " + notice(m.items.filter(function (x) { return x.assignment_id === a.id && x.kind === "dispatch"; }));
+      var head = who + " is on the way to " + job.number + ". ";
+      return dispatchMessages(job.id, a.id).then(function (ms) {
+        if (awaiting(ms)) { follow(mine, job.id, a.id, head, 0); }
+        alarm = undelivered(ms);
+        return head + notice(ms);
       });
-    }).then(function (text) { said.className = ""; said.textContent = text; })
-      .catch(function (e) { said.className = "error"; said.textContent = e.message; redraw(); })
+    }).then(function (text) { if (mine === moves) { said.className = alarm ? "error" : ""; said.textContent = text; } })
+      .catch(function (e) { if (mine === moves) { said.className = "error"; said.textContent = e.message; } redraw(); })
       .then(function () { return loadJobs(); }).catch(function () {});
+  }
+  function dispatchMessages(jobID, assignmentID) {
+    return api("GET", "/api/v1/jobs/" + jobID + "/messages?limit=100").then(function (m) {
+      return m.items.filter(function (x) { return x.assignment_id === assignmentID && x.kind === "dispatch"; });
+    });
+  }
+  // awaiting: a text is still on its way, or sent with no final receipt.
+  function awaiting(ms) {
+    return ms.some(function (m) {
+      var final = m.delivery && ["delivered", "undelivered", "failed"].indexOf(m.delivery.status) >= 0;
+      return m.channel === "sms" && (m.status === "queued" || (m.status === "sent" && !final));
+    });
+  }
+  // undelivered: the carrier says a text did not reach the customer, who
+  // then needs a call.
+  function undelivered(ms) {
+    return ms.some(function (m) { return m.delivery && (m.delivery.status === "undelivered" || m.delivery.status === "failed"); });
+  }
+  // follow asks again every 2 s, for up to two minutes, while the notice
+  // is still this dispatch's, and says what became of the text.
+  function follow(mine, jobID, assignmentID, head, n) {
+    setTimeout(function () {
+      if (mine !== moves) { return; }
+      dispatchMessages(jobID, assignmentID).then(function (ms) {
+        if (mine !== moves) { return; }
+        $("jobs-result").textContent = head + notice(ms);
+        $("jobs-result").className = undelivered(ms) ? "error" : "";
+        if (awaiting(ms) && n < 60) { follow(mine, jobID, assignmentID, head, n + 1); }
+      }).catch(function () { if (n < 60) { follow(mine, jobID, assignmentID, head, n + 1); } });
+    }, 2000);
   }
   function notice(ms) {
     if (!ms.length) { return "The customer was not notified: dispatch notifications are off."; }
     return ms.map(function (m) {
-      var ch = m.channel === "sms" ? "Text" : "E-mail";
+      var ch = m.channel === "sms" ? "Text" : "E-mail", d = m.delivery;
+      if (d && d.status === "delivered") { return ch + " to the customer delivered."; }
+      if (d && (d.status === "undelivered" || d.status === "failed")) { return ch + " to the customer not delivered: " + (d.error || "the carrier gave no reason") + "."; }
       if (m.status === "suppressed" || m.status === "skipped" || m.status === "failed") { return ch + " to the customer not sent: " + m.reason; }
       if (m.status === "logged") { return ch + " to the customer only logged, not sent: " + m.reason + "."; }
       return ch + " to the customer " + (m.status === "queued" ? "on its way." : m.status + ".");
