@@ -371,7 +371,9 @@ func (w *Watcher) Idle() bool {
 	return !w.busy && len(w.fixes) == 0 && len(w.changed) == 0
 }
 
-// follow starts or stops following an assignment after its status change.
+// follow starts or stops following an assignment after its status change,
+// or after its job site's pin or verification changed (the assignment is
+// published again, as it is: tracker.AssignmentEvents).
 func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 	ws := w.watches(a.TechnicianID)
 	var was *watch
@@ -395,6 +397,11 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 	}
 	job, loc := w.destination(ctx, a)
 	if loc == nil {
+		// No longer a verified address (a dispatcher withdrew it): no
+		// distance or ETA, not even the last one.
+		w.pmu.Lock()
+		delete(w.progress, a.ID)
+		w.pmu.Unlock()
 		return
 	}
 	ws = w.watches(a.TechnicianID)

@@ -790,3 +790,30 @@ func TestBrowserSession(t *testing.T) {
 		t.Fatalf("after logout = %d", s)
 	}
 }
+
+// TestLocationVerification: an address without a pin is accepted and
+// waits for the geocoder (none runs here: it stays pending, lat and lng
+// null); a dispatcher's pin verifies it; one coordinate without the other,
+// or verified without a pin, is refused. Every answer is checked against
+// openapi.yaml.
+func TestLocationVerification(t *testing.T) {
+	e := newEnv(t)
+	s := e.seed("J-GEO")
+	r := e.must(201, e.dispatcher, "POST", "/api/v1/locations", map[string]any{"customer_id": s.cust, "address": "Rua de Cedofeita 100, Porto"})
+	v, _ := r.body["verification"].(map[string]any)
+	if r.body["lat"] != nil || r.body["lng"] != nil || r.body["verified"] != false || v["status"] != "pending" || v["source"] != "geocoder" || v["next_attempt_at"] == nil {
+		t.Fatalf("pending = %v", r.body)
+	}
+	loc := itoa(r.id())
+	e.must(400, e.dispatcher, "PATCH", "/api/v1/locations/"+loc, map[string]any{"verified": true})
+	e.must(400, e.dispatcher, "PATCH", "/api/v1/locations/"+loc, map[string]any{"lat": 41.15})
+	p := e.must(200, e.dispatcher, "PATCH", "/api/v1/locations/"+loc, map[string]any{"lat": 41.1555, "lng": -8.6185, "verified": true})
+	v, _ = p.body["verification"].(map[string]any)
+	if p.body["lat"] != 41.1555 || p.body["verified"] != true || v["status"] != "manual" || v["source"] != "dispatcher" || v["next_attempt_at"] != nil {
+		t.Fatalf("placed pin = %v", p.body)
+	}
+	old := e.must(200, e.dispatcher, "GET", "/api/v1/locations/"+itoa(s.loc), nil)
+	if v, _ := old.body["verification"].(map[string]any); v["status"] != "manual" {
+		t.Fatalf("a pin given at creation = %v", old.body)
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -78,8 +79,9 @@ func (s *Server) patchCustomer(c echo.Context) error {
 
 func (s *Server) deleteCustomer(c echo.Context) error { return deleteByID(c, s.store.DeleteCustomer) }
 
-// locationRequest is the body of POST (all but verified required) and
-// PATCH (customer_id refused: a site does not change hands).
+// locationRequest is the body of POST (customer_id and address required;
+// lat and lng together or not at all) and PATCH (customer_id refused: a
+// site does not change hands).
 type locationRequest struct {
 	CustomerID *int64   `json:"customer_id"`
 	Address    *string  `json:"address"`
@@ -92,22 +94,61 @@ func (r locationRequest) update() enroute.LocationUpdate {
 	return enroute.LocationUpdate{Address: r.Address, Lat: r.Lat, Lng: r.Lng, Verified: r.Verified}
 }
 
+// pinErrs refuses one coordinate without the other: a pin has both.
+func (r locationRequest) pinErrs(errs fieldErrs) {
+	if r.Lat != nil && r.Lng == nil {
+		errs["lng"] = "is required with lat"
+	} else if r.Lng != nil && r.Lat == nil {
+		errs["lat"] = "is required with lng"
+	}
+}
+
+// createLocation creates a job site. With coordinates they are the
+// caller's pin (verified as "verified" says); without, the geocoder looks
+// the address up and the answer waits for it, up to GeocodeWait: what the
+// geocoder found by then, or "pending".
 func (s *Server) createLocation(c echo.Context) error {
 	var req locationRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
 	errs := fieldErrs{}
-	errs.require(map[string]bool{"customer_id": req.CustomerID != nil, "address": req.Address != nil, "lat": req.Lat != nil, "lng": req.Lng != nil})
+	errs.require(map[string]bool{"customer_id": req.CustomerID != nil, "address": req.Address != nil})
+	req.pinErrs(errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	l := &enroute.Location{CustomerID: *req.CustomerID}
-	req.update().Apply(l)
-	if err := s.store.CreateLocation(c.Request().Context(), l); err != nil {
+	req.update().Apply(l, s.now())
+	if err := s.store.CreateLocation(ctx, l); err != nil {
+		return err
+	}
+	l, err := s.awaitGeocoding(c, l)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, l)
+}
+
+// awaitGeocoding wakes the geocoder for a pending location and waits, up
+// to GeocodeWait, for its answer; it returns the location as it then is.
+// A request with an Idempotency-Key runs in a transaction that commits
+// only once it answers, so the geocoder cannot see the location before:
+// it answers "pending" at once (and its replays the same).
+func (s *Server) awaitGeocoding(c echo.Context, l *enroute.Location) (*enroute.Location, error) {
+	if l.Verification.Status != enroute.VerificationPending || s.geocoding == nil {
+		return l, nil
+	}
+	ctx := c.Request().Context()
+	s.store.AfterCommit(ctx, s.geocoding.Wake)
+	if s.cfg.GeocodeWait < 0 || c.Request().Header.Get(HeaderIdempotencyKey) != "" {
+		return l, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.GeocodeWait)
+	s.geocoding.Wait(wctx, l.ID)
+	cancel()
+	return s.store.FindLocationByID(ctx, l.ID)
 }
 
 func (s *Server) listLocations(c echo.Context) error {
@@ -134,11 +175,19 @@ func (s *Server) patchLocation(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	errs := fieldErrs{}
 	if req.CustomerID != nil {
-		return enroute.FieldErrors(map[string]string{"customer_id": "cannot change; create a new location"})
+		errs["customer_id"] = "cannot change; create a new location"
 	}
-	l, err := s.store.UpdateLocation(c.Request().Context(), id, req.update())
+	req.pinErrs(errs)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	l, err := enroute.UpdateLocation(c.Request().Context(), s.store, id, req.update(), s.locHooks...)
 	if err != nil {
+		return err
+	}
+	if l, err = s.awaitGeocoding(c, l); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, l)

@@ -80,6 +80,10 @@ type Config struct {
 	// RateLimits bound what each client may ask; zero values mean
 	// DefaultRateLimits.
 	RateLimits RateLimits
+	// GeocodeWait bounds how long creating (or readdressing) a location
+	// waits for the geocoder's answer before answering "pending".
+	// Default 1.5 s; negative: not at all.
+	GeocodeWait time.Duration
 }
 
 // The default map tiles.
@@ -102,6 +106,21 @@ type Features struct {
 	Progress enroute.ProgressSource
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
+	// LocationHooks run inside the transaction of every location change.
+	LocationHooks []enroute.LocationHook
+	// Geocoding verifies locations' addresses in the background
+	// (geocode.Worker); nil: locations without a pin stay pending.
+	Geocoding Geocoding
+}
+
+// Geocoding verifies locations' addresses in the background:
+// geocode.Worker.
+type Geocoding interface {
+	// Wake says a location waits for the geocoder.
+	Wake()
+	// Wait returns once location id is no longer pending, an attempt at
+	// it was recorded, or ctx ends.
+	Wait(ctx context.Context, id int64)
 }
 
 // Ingester takes devices' fixes into the history and the live state:
@@ -143,6 +162,8 @@ type Server struct {
 
 	notify        enroute.NotificationService
 	hooks         []enroute.AssignmentHook
+	locHooks      []enroute.LocationHook
+	geocoding     Geocoding
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -181,23 +202,28 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	if cfg.BoardFlush == 0 {
 		cfg.BoardFlush = 25 * time.Millisecond
 	}
+	if cfg.GeocodeWait == 0 {
+		cfg.GeocodeWait = 1500 * time.Millisecond
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    store,
-		logger:   logger.With("component", "httpapi"),
-		echo:     echo.New(),
-		notify:   f.Notify,
-		hooks:    f.Hooks,
-		ingester: f.Ingest,
-		live:     f.Live,
-		hub:      f.Hub,
-		progress: f.Progress,
-		devices:  newDeviceCache(store),
-		metrics:  newMetrics(cfg.Registry),
-		now:      time.Now,
+		cfg:       cfg,
+		store:     store,
+		logger:    logger.With("component", "httpapi"),
+		echo:      echo.New(),
+		notify:    f.Notify,
+		hooks:     f.Hooks,
+		locHooks:  f.LocationHooks,
+		geocoding: f.Geocoding,
+		ingester:  f.Ingest,
+		live:      f.Live,
+		hub:       f.Hub,
+		progress:  f.Progress,
+		devices:   newDeviceCache(store),
+		metrics:   newMetrics(cfg.Registry),
+		now:       time.Now,
 	}
 	s.devices.onChange = s.closeChangedStreams
 	ctx, stop := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -527,16 +528,43 @@ func (f Fanout) QueueProgress(p *enroute.Progress) {
 }
 
 // AssignmentEvents publishes every assignment status change once its
-// transaction commits. It implements enroute.AssignmentHook.
+// transaction commits. It implements enroute.AssignmentHook, and
+// enroute.LocationHook: when a job site changes (its pin, its
+// verification), its unfinished assignments are published again, as they
+// are, so that the ETA watcher follows them to the new pin (or stops), a
+// customer's page reads its state again, and boards their sites.
 type AssignmentEvents struct {
 	Store enroute.Store
 	Pub   enroute.Publisher
 }
 
+var (
+	_ enroute.AssignmentHook = AssignmentEvents{}
+	_ enroute.LocationHook   = AssignmentEvents{}
+)
+
 // AssignmentChanged implements enroute.AssignmentHook.
 func (e AssignmentEvents) AssignmentChanged(ctx context.Context, a *enroute.Assignment, _ enroute.AssignmentStatus) error {
 	cp := *a
 	e.Store.AfterCommit(ctx, func() { e.Pub.PublishAssignment(&cp) })
+	return nil
+}
+
+// LocationChanged implements enroute.LocationHook.
+func (e AssignmentEvents) LocationChanged(ctx context.Context, l *enroute.Location) error {
+	as, err := e.Store.FindAssignments(ctx, enroute.AssignmentFilter{LocationID: &l.ID,
+		Statuses: []enroute.AssignmentStatus{enroute.StatusScheduled, enroute.StatusDispatched, enroute.StatusWorking},
+		Page:     enroute.Page{Limit: enroute.MaxLimit}})
+	if err != nil {
+		return fmt.Errorf("find the assignments at location %d: %w", l.ID, err)
+	}
+	if len(as) > 0 {
+		e.Store.AfterCommit(ctx, func() {
+			for _, a := range as {
+				e.Pub.PublishAssignment(a)
+			}
+		})
+	}
 	return nil
 }
 

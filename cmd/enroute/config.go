@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enroutehq/enroute/geocode"
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/mqttsub"
+	"github.com/enroutehq/enroute/nominatim"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/tracker"
 )
@@ -63,6 +65,13 @@ type Config struct {
 	MQTTTopic         string
 	MQTTClientID      string
 	RateLimits        httpapi.RateLimits
+
+	GeocoderURL       string // a Nominatim service, or "off"
+	GeocoderRate      float64
+	GeocoderEmail     string
+	GeocoderCountries string
+	GeocodeWait       time.Duration
+	Geocode           geocode.Config
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -128,6 +137,12 @@ func (m *Main) ParseFlags(args []string) error {
 		name := "RATE_" + strings.ToUpper(strings.TrimPrefix(r.flag, "rate-"))
 		r.val = fs.String(r.flag, env(name, r.def.String()), fmt.Sprintf("%s: N/s, N/m or N/h with an optional :burst, or off (ENROUTE_%s)", r.usage, name))
 	}
+	fs.StringVar(&c.GeocoderURL, "geocoder-url", env("GEOCODER_URL", nominatim.PublicURL), "Nominatim service that verifies addresses without a pin, or off (ENROUTE_GEOCODER_URL); default the public one, at most 1 request a second")
+	fs.Float64Var(&c.GeocoderRate, "geocoder-rate", envFloat(env("GEOCODER_RATE", "0")), "most geocoder requests a second; 0: 1 for the public service (never more), unlimited for your own (ENROUTE_GEOCODER_RATE)")
+	fs.StringVar(&c.GeocoderEmail, "geocoder-email", env("GEOCODER_EMAIL", ""), "contact e-mail sent to the geocoder, as the public service asks of heavier users (ENROUTE_GEOCODER_EMAIL)")
+	fs.StringVar(&c.GeocoderCountries, "geocoder-countries", env("GEOCODER_COUNTRIES", ""), "limit geocoding to these countries, ISO codes comma-separated: us,ca (ENROUTE_GEOCODER_COUNTRIES); default anywhere")
+	fs.DurationVar(&c.GeocodeWait, "geocode-wait", envDuration(env("GEOCODE_WAIT", "1500ms")), "how long creating a location waits for the geocoder before answering pending; 0: not at all (ENROUTE_GEOCODE_WAIT)")
+	fs.DurationVar(&c.Geocode.BaseBackoff, "geocode-backoff", envDuration(env("GEOCODE_BACKOFF", "30s")), "first retry delay when the geocoder does not answer, doubled per attempt up to 1h; a Retry-After is honoured (ENROUTE_GEOCODE_BACKOFF)")
 	trusted := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (ENROUTE_TRUSTED_PROXIES); none by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -196,7 +211,20 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("--position-retention must be at least 1h")
 	case c.ETASaveEvery < time.Second:
 		return errors.New("--eta-save-every must be at least 1s")
+	case c.GeocoderRate < 0:
+		return errors.New("--geocoder-rate must be 0 or more")
+	case c.GeocodeWait < 0 || c.GeocodeWait > 10*time.Second:
+		return errors.New("--geocode-wait must be between 0 and 10s")
+	case c.Geocode.BaseBackoff <= 0:
+		return errors.New("--geocode-backoff must be positive")
 	}
+	if c.GeocoderURL != "off" {
+		if u, err := url.Parse(c.GeocoderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("invalid --geocoder-url %q: want http(s)://host[/path] or off", c.GeocoderURL)
+		}
+	}
+	// Due retries are looked for every 5 s, or at the back-off when shorter.
+	c.Geocode.PollInterval = min(5*time.Second, c.Geocode.BaseBackoff)
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("invalid --addr %q: want host:port", c.Addr)
@@ -277,6 +305,14 @@ func envDuration(s string) time.Duration {
 		return -1
 	}
 	return d
+}
+
+func envFloat(s string) float64 {
+	var f float64
+	if _, err := fmt.Sscan(s, &f); err != nil {
+		return -1
+	}
+	return f
 }
 
 func envInt(s string) int {

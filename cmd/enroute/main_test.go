@@ -44,7 +44,12 @@ func start(t *testing.T, env map[string]string, args ...string) (*Main, *syncBuf
 	t.Helper()
 	out := &syncBuffer{}
 	m := NewMain()
-	m.Getenv = func(k string) string { return env[k] }
+	m.Getenv = func(k string) string {
+		if v, ok := env[k]; ok || k != "ENROUTE_GEOCODER_URL" {
+			return v
+		}
+		return "off" // tests never reach the public geocoder
+	}
 	m.Stdout, m.Stderr = out, io.Discard
 	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0"}, args...)); err != nil {
 		t.Fatal(err)
@@ -163,6 +168,10 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--rate-public", "fast"}, nil, "--rate-public"},
 		{nil, map[string]string{"ENROUTE_RATE_API": "10/d"}, "--rate-api"},
 		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy"}, nil, "--trusted-proxies"},
+		{[]string{"--geocoder-url", "nominatim.local"}, nil, "--geocoder-url"},
+		{nil, map[string]string{"ENROUTE_GEOCODER_RATE": "-1"}, "--geocoder-rate"},
+		{[]string{"--geocode-wait", "1m"}, nil, "--geocode-wait"},
+		{nil, map[string]string{"ENROUTE_GEOCODE_BACKOFF": "soon"}, "--geocode-backoff"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }
@@ -188,6 +197,17 @@ func TestParseFlags(t *testing.T) {
 	if rl.Public != (httpapi.RateLimit{PerSecond: 2, Burst: 120}) || !rl.Login.Off() || rl.API != (httpapi.RateLimit{PerSecond: 100, Burst: 1000}) ||
 		rl.Unknown != httpapi.DefaultRateLimits.Unknown || len(rl.TrustedProxies) != 2 || rl.TrustedProxies[0].String() != "10.1.2.3/32" {
 		t.Fatalf("rate limits = %+v", rl)
+	}
+	// The geocoder: the public Nominatim by default, off, or another.
+	m = NewMain()
+	m.Getenv = func(string) string { return "" }
+	if err := m.ParseFlags(nil); err != nil || m.Config.GeocoderURL != "https://nominatim.openstreetmap.org" || m.Config.GeocodeWait != 1500*time.Millisecond {
+		t.Fatalf("geocoder defaults: %v %q %v", err, m.Config.GeocoderURL, m.Config.GeocodeWait)
+	}
+	m = NewMain()
+	m.Getenv = func(k string) string { return map[string]string{"ENROUTE_GEOCODER_URL": "off"}[k] }
+	if err := m.ParseFlags([]string{"--geocode-backoff", "2s"}); err != nil || m.Config.GeocoderURL != "off" || m.Config.Geocode.PollInterval != 2*time.Second {
+		t.Fatalf("geocoder off: %v %+v", err, m.Config.Geocode)
 	}
 	if err := NewMain().ParseFlags([]string{"--version"}); err != errVersion {
 		t.Fatalf("--version = %v", err)

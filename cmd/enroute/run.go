@@ -22,9 +22,11 @@ import (
 
 	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/eta"
+	"github.com/enroutehq/enroute/geocode"
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/mqttsub"
 	"github.com/enroutehq/enroute/natsbus"
+	"github.com/enroutehq/enroute/nominatim"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
@@ -56,6 +58,7 @@ type Main struct {
 	mqtt      atomic.Pointer[mqttsub.Subscriber] // set once connected; /metrics reads it
 	Tracker   *tracker.Tracker
 	watcher   *eta.Watcher
+	geocoding *geocode.Worker
 	model     *eta.Model
 	savedAt   atomic.Int64 // when the model was last saved, Unix seconds
 	cancel    context.CancelFunc
@@ -180,10 +183,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		events = tracker.Fanout{events, m.bus}
 	}
-	m.hooks = []enroute.AssignmentHook{rules, tracker.AssignmentEvents{Store: m.Store, Pub: events}}
+	assignmentEvents := tracker.AssignmentEvents{Store: m.Store, Pub: events}
+	m.hooks = []enroute.AssignmentHook{rules, assignmentEvents}
+	// A job site whose pin or verification changes republishes its
+	// assignments: the watcher follows them to the new pin, customers'
+	// pages and boards read the site again.
+	locHooks := []enroute.LocationHook{assignmentEvents}
+	geocoder, err := m.geocoder()
+	if err != nil {
+		return err
+	}
+	m.geocoding = geocode.NewWorker(m.Store, geocoder, locHooks, m.Config.Geocode, m.Logger)
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
-		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution},
-		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks}, m.Logger)
+		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution, GeocodeWait: noneIfZero(m.Config.GeocodeWait)},
+		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks,
+			LocationHooks: locHooks, Geocoding: m.geocoding}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {
@@ -210,6 +224,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.wg.Go(func() { every(ctx, time.Hour, func() { m.housekeeping(ctx) }) })
 	m.wg.Go(func() { worker.Run(ctx) })
+	m.wg.Go(func() { m.geocoding.Run(ctx) })
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
 	if m.Config.MQTTURL != "" {
@@ -273,6 +288,23 @@ func (m *Main) arrive(ctx context.Context, id int64) error {
 		}
 	}
 	return err
+}
+
+// geocoder returns the Nominatim client that verifies addresses, or nil
+// when it is off. It names the installation in its User-Agent, as the
+// public service's usage policy asks.
+func (m *Main) geocoder() (enroute.Geocoder, error) {
+	c := m.Config
+	if c.GeocoderURL == "off" {
+		m.Logger.Info("geocoder off: locations need their pin from a dispatcher")
+		return nil, nil
+	}
+	g, err := nominatim.New(nominatim.Config{URL: c.GeocoderURL, UserAgent: fmt.Sprintf("Enroute/%s (%s)", Version, c.PublicURL),
+		Email: c.GeocoderEmail, CountryCodes: c.GeocoderCountries, RatePerSecond: c.GeocoderRate})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // every runs fn every d until ctx ends.

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"Devices", testDevices},
 		{"Customers", testCustomers},
 		{"Locations", testLocations},
+		{"Geocoding", testGeocoding},
+		{"GeocodingConcurrentClaims", testGeocodingConcurrentClaims},
 		{"Jobs", testJobs},
 		{"Assignments", testAssignments},
 		{"AssignmentRace", testAssignmentRace},

@@ -78,7 +78,8 @@ func CheckV1(t *testing.T, s enroute.Store) {
 	}
 	loc, err := s.FindLocationByID(ctx, 1)
 	must(t, err)
-	if loc.Address != "1200 W Harrison St, Chicago, IL" || loc.Lat != 41.8743 || loc.Lng != -87.6571 || !loc.Verified {
+	if loc.Address != "1200 W Harrison St, Chicago, IL" || loc.Lat != 41.8743 || loc.Lng != -87.6571 || !loc.Verified ||
+		loc.Verification.Status != enroute.VerificationManual || loc.Verification.Source != enroute.SourceDispatcher {
 		t.Errorf("location = %+v", loc)
 	}
 	job, err := s.FindJobByID(ctx, 1)

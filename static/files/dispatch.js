@@ -210,6 +210,14 @@
     catch (x) { day = s.toLocaleDateString([], opts); } // a zone this browser does not know, as in fmtClock
     return day + ", " + fmtClock(s) + "–" + fmtClock(e);
   }
+  // unverifiedText says why a site is not verified, and what that means
+  // for the customer (plain text: el() never renders it as HTML).
+  function unverifiedText(l) {
+    var v = l.verification || {};
+    var why = v.status === "pending" ? "checking the address" + (v.reason ? ": " + v.reason : "")
+      : "address not verified" + (v.reason ? ": " + v.reason : "");
+    return why + "; no map or ETA for the customer";
+  }
   function renderJobs(rows) {
     rows.sort(function (x, y) { return new Date(x.job.window_start) - new Date(y.job.window_start); });
     var ul = $("jobs");
@@ -222,7 +230,7 @@
       head.appendChild(el("strong", r.job.number));
       head.appendChild(document.createTextNode(" · " + r.customer.name));
       li.appendChild(head);
-      li.appendChild(el("div", r.location.address + (r.location.verified ? "" : " (address not verified: no map or ETA for the customer)"), "muted"));
+      li.appendChild(el("div", r.location.address + (r.location.verified ? "" : " (" + unverifiedText(r.location) + ")"), "muted"));
       li.appendChild(el("div", fmtWindow(r.job) + " · " + who, "muted"));
       var b = el("button", "Dispatch");
       b.type = "button";
@@ -306,6 +314,14 @@
     else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
     else if (m.type === "status") { // live, not at the next reload of the list
       var t = tech(m.technician_id);
+      // The same status again (or "scheduled", which no move leads to):
+      // the assignment was published again because its site's address
+      // was verified or its pin moved. Read the site again.
+      if (m.status === "scheduled" || (t.assignment === m.assignment_id && t.status === m.status)) {
+        if (known) { known.locations = {}; }
+        t.destFor = undefined;
+        if (m.status === "scheduled") { loadJobs().catch(function () {}); }
+      }
       if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; }
       else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; }
     }

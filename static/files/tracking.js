@@ -152,10 +152,27 @@
     } else if (m.type === "progress" && enRoute()) {
       showETA(m.distance_m, new Date(m.eta));
     } else if (m.type === "status") {
+      var same = m.status === state.status;
       state.status = m.status;
       state.arrived_at = m.arrived_at || state.arrived_at;
       renderStatus();
+      if (same) { refresh(); } // the same status again: the address was verified, or its pin moved
     }
+  }
+
+  // refresh reads the state again after the job site changed. Whether the
+  // address is verified decides what the live stream carries, so a change
+  // of it (or of the pin) takes a new stream.
+  function refresh() {
+    fetch(base + "/state", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+      if (!s) { return; }
+      var a = state.destination, b = s.destination;
+      if (a.verified === b.verified && a.lat === b.lat && a.lng === b.lng) { return; }
+      state = s;
+      if (map) { map.remove(); map = null; techMarker = null; }
+      render();
+      if (ws) { retry = 0; ws.close(); } // onclose connects again
+    }).catch(function () {});
   }
 
   function load() {
