@@ -8,7 +8,10 @@ import (
 // Job is work at a location for a customer, promised within an arrival
 // window. Technicians are sent to it through assignments.
 type Job struct {
-	ID          int64     `json:"id"`
+	ID int64 `json:"id"`
+	// ExternalID is the job's id in the company's own system, unique
+	// among jobs; imports find records by it.
+	ExternalID  string    `json:"external_id,omitempty"`
 	Number      string    `json:"number"`
 	CustomerID  int64     `json:"customer_id"`
 	LocationID  int64     `json:"location_id"`
@@ -23,6 +26,7 @@ type Job struct {
 // location belongs to the customer is checked by the store.
 func (j *Job) Validate() error {
 	v := validator{}
+	v.text("external_id", j.ExternalID, false, maxExternalIDLen)
 	v.text("number", j.Number, true, 64)
 	v.id("customer_id", j.CustomerID)
 	v.id("location_id", j.LocationID)
@@ -41,6 +45,7 @@ func (j *Job) Validate() error {
 // JobFilter selects jobs; nil fields do not filter.
 type JobFilter struct {
 	Number     *string
+	ExternalID *string
 	CustomerID *int64
 	LocationID *int64
 	Page
@@ -49,6 +54,7 @@ type JobFilter struct {
 // JobUpdate is a partial update; nil fields are left unchanged. The customer
 // and location of a job never change.
 type JobUpdate struct {
+	ExternalID  *string
 	Number      *string
 	WindowStart *time.Time
 	WindowEnd   *time.Time
@@ -57,6 +63,7 @@ type JobUpdate struct {
 
 // Apply sets the non-nil fields of u on j.
 func (u JobUpdate) Apply(j *Job) {
+	set(&j.ExternalID, u.ExternalID)
 	set(&j.Number, u.Number)
 	set(&j.WindowStart, u.WindowStart)
 	set(&j.WindowEnd, u.WindowEnd)

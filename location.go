@@ -15,7 +15,10 @@ import (
 // location has no pin (waiting for the geocoder, or no match): no job site
 // is at (0, 0), in the Gulf of Guinea; the API shows them as null then.
 type Location struct {
-	ID           int64        `json:"id"`
+	ID int64 `json:"id"`
+	// ExternalID is the site's id in the company's own system, unique
+	// among locations; imports find records by it.
+	ExternalID   string       `json:"external_id,omitempty"`
 	CustomerID   int64        `json:"customer_id"`
 	Address      string       `json:"address"`
 	Lat          float64      `json:"lat"`
@@ -46,6 +49,7 @@ func (l Location) MarshalJSON() ([]byte, error) {
 // Validate returns an EINVALID error naming every invalid field.
 func (l *Location) Validate() error {
 	v := validator{}
+	v.text("external_id", l.ExternalID, false, maxExternalIDLen)
 	v.id("customer_id", l.CustomerID)
 	v.text("address", l.Address, true, maxAddressLen)
 	v.latLng(l.Lat, l.Lng)
@@ -171,16 +175,18 @@ func (l *Location) setByDispatcher(verified bool, now time.Time) {
 // LocationFilter selects locations; nil fields do not filter.
 type LocationFilter struct {
 	CustomerID *int64
+	ExternalID *string
 	Page
 }
 
 // LocationUpdate is a partial update; nil fields are left unchanged. The
 // customer of a location never changes.
 type LocationUpdate struct {
-	Address  *string
-	Lat      *float64
-	Lng      *float64
-	Verified *bool
+	ExternalID *string
+	Address    *string
+	Lat        *float64
+	Lng        *float64
+	Verified   *bool
 }
 
 // Apply sets the non-nil fields of u on l, and what they mean for its
@@ -197,6 +203,7 @@ type LocationUpdate struct {
 func (u LocationUpdate) Apply(l *Location, now time.Time) {
 	now = Timestamp(now)
 	newAddress := u.Address != nil && *u.Address != l.Address
+	set(&l.ExternalID, u.ExternalID)
 	set(&l.Address, u.Address)
 	switch {
 	case u.Lat != nil || u.Lng != nil:

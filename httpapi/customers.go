@@ -83,6 +83,7 @@ func (s *Server) deleteCustomer(c echo.Context) error { return deleteByID(c, s.s
 // lat and lng together or not at all) and PATCH (customer_id refused: a
 // site does not change hands).
 type locationRequest struct {
+	ExternalID *string  `json:"external_id"`
 	CustomerID *int64   `json:"customer_id"`
 	Address    *string  `json:"address"`
 	Lat        *float64 `json:"lat"`
@@ -91,7 +92,7 @@ type locationRequest struct {
 }
 
 func (r locationRequest) update() enroute.LocationUpdate {
-	return enroute.LocationUpdate{Address: r.Address, Lat: r.Lat, Lng: r.Lng, Verified: r.Verified}
+	return enroute.LocationUpdate{ExternalID: r.ExternalID, Address: r.Address, Lat: r.Lat, Lng: r.Lng, Verified: r.Verified}
 }
 
 // pinErrs refuses one coordinate without the other: a pin has both.
@@ -153,7 +154,7 @@ func (s *Server) awaitGeocoding(c echo.Context, l *enroute.Location) (*enroute.L
 
 func (s *Server) listLocations(c echo.Context) error {
 	q := newQuery(c)
-	f := enroute.LocationFilter{CustomerID: q.int("customer_id"), Page: q.page()}
+	f := enroute.LocationFilter{CustomerID: q.int("customer_id"), ExternalID: q.string("external_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return err
 	}

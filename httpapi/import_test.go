@@ -159,3 +159,81 @@ func TestImportCustomers(t *testing.T) {
 		t.Fatalf("duplicate external_id = %d %s", r.status, r.raw)
 	}
 }
+
+// TestImportSitesAndJobs: locations and jobs find their customer and site
+// by external id; a site without a pin waits for the geocoder, one with a
+// verified pin is verified; jobs read times in the company's time zone; a
+// second import changes nothing; a row naming an unknown customer, or a
+// job moved to another site, rolls every row back.
+func TestImportSitesAndJobs(t *testing.T) {
+	e := newEnv(t)
+	disp := e.key(enroute.RoleDispatcher)
+	e.must(200, e.admin, "PATCH", "/api/v1/company", map[string]any{"time_zone": "America/Chicago"})
+	if r := e.csvPost(disp, "/api/v1/import/customers", "external_id,name\nC-1,Maria Santos\nC-2,John Smith\n", false); r.status != 200 {
+		t.Fatalf("customers = %d %s", r.status, r.raw)
+	}
+	sites := "external_id,customer_external_id,address,lat,lng,verified\n" +
+		"L-1,C-1,1200 W Harrison St Chicago,41.8743,-87.6571,true\n" +
+		"L-2,C-2,233 S Wacker Dr Chicago,,,\n"
+	for _, want := range []string{"created 2 updated 0 unchanged 0", "created 0 updated 0 unchanged 2"} {
+		if r := e.csvPost(disp, "/api/v1/import/locations", sites, false); r.status != 200 || r.counts() != want {
+			t.Fatalf("locations = %d %s, want %s", r.status, r.raw, want)
+		}
+	}
+	site := func(ext string) map[string]any {
+		t.Helper()
+		r := e.must(200, disp, "GET", "/api/v1/locations?external_id="+ext, nil)
+		items, _ := r.body["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("%s = %s", ext, r.raw)
+		}
+		return items[0].(map[string]any)
+	}
+	if l := site("L-1"); l["verified"] != true || l["verification"].(map[string]any)["status"] != "manual" {
+		t.Fatalf("L-1 = %v", l)
+	}
+	if l := site("L-2"); l["verified"] != false || l["lat"] != nil || l["verification"].(map[string]any)["status"] != "pending" {
+		t.Fatalf("L-2 = %v", l)
+	}
+
+	jobs := "external_id,number,customer_external_id,location_external_id,window_start,window_end,notes\n" +
+		"J-1,WO-1001,C-1,L-1,2026-12-07 09:00,2026-12-07 11:00,Back gate\n" +
+		"J-2,WO-1002,C-2,L-2,2026-12-07T13:00:00-06:00,2026-12-07T15:00:00-06:00,\n"
+	for _, want := range []string{"created 2 updated 0 unchanged 0", "created 0 updated 0 unchanged 2"} {
+		if r := e.csvPost(disp, "/api/v1/import/jobs", jobs, true); r.status != 200 || r.counts() != want {
+			t.Fatalf("jobs = %d %s, want %s", r.status, r.raw, want)
+		}
+	}
+	r := e.must(200, disp, "GET", "/api/v1/jobs?external_id=J-1", nil)
+	j1 := r.body["items"].([]any)[0].(map[string]any)
+	if j1["window_start"] != "2026-12-07T15:00:00Z" || j1["notes"] != "Back gate" || j1["number"] != "WO-1001" {
+		t.Fatalf("J-1 = %v (09:00 in Chicago is 15:00 UTC)", j1)
+	}
+	// A later window updates the job.
+	later := strings.Replace(jobs, "2026-12-07 11:00", "2026-12-07 12:00", 1)
+	if r := e.csvPost(disp, "/api/v1/import/jobs", later, false); r.status != 200 || r.counts() != "created 0 updated 1 unchanged 1" {
+		t.Fatalf("later window = %d %s", r.status, r.raw)
+	}
+
+	// All or nothing: a good new row before a bad one is not kept.
+	for _, tc := range []struct{ name, path, file, col string }{
+		{"unknown customer", "/api/v1/import/locations", "external_id,customer_external_id,address\nL-3,C-1,1 Main St\nL-4,C-9,2 Main St\n", "customer_external_id"},
+		{"site's customer changes", "/api/v1/import/locations", "external_id,customer_external_id,address\nL-3,C-1,1 Main St\nL-1,C-2,1200 W Harrison St Chicago\n", "customer_external_id"},
+		{"half a pin", "/api/v1/import/locations", "external_id,customer_external_id,address,lat\nL-3,C-1,1 Main St,41.8\n", "lng"},
+		{"job moves", "/api/v1/import/jobs", "external_id,number,customer_external_id,location_external_id,window_start,window_end\nJ-3,WO-1003,C-1,L-1,2026-12-08 09:00,2026-12-08 10:00\nJ-2,WO-1002,C-2,L-1,2026-12-07 13:00,2026-12-07 15:00\n", "location_external_id"},
+		{"window backwards", "/api/v1/import/jobs", "external_id,number,customer_external_id,location_external_id,window_start,window_end\nJ-3,WO-1003,C-1,L-1,2026-12-08 10:00,2026-12-08 09:00\n", "window_end"},
+		{"not a time", "/api/v1/import/jobs", "external_id,number,customer_external_id,location_external_id,window_start,window_end\nJ-3,WO-1003,C-1,L-1,tomorrow,2026-12-08 09:00\n", "window_start"},
+	} {
+		r := e.csvPost(disp, tc.path, tc.file, false)
+		rows := r.rows()
+		if r.status != 400 || len(rows) == 0 || rows[0]["column"] != tc.col {
+			t.Fatalf("%s: %d %s, want 400 naming %s", tc.name, r.status, r.raw, tc.col)
+		}
+	}
+	for path, ext := range map[string]string{"/api/v1/locations": "L-3", "/api/v1/jobs": "J-3"} {
+		r := e.must(200, disp, "GET", path+"?external_id="+ext, nil)
+		if items, _ := r.body["items"].([]any); len(items) != 0 {
+			t.Fatalf("%s imported from a refused file: %s", ext, r.raw)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 // jobRequest is the body of POST (all but notes required) and PATCH
 // (customer_id and location_id refused).
 type jobRequest struct {
+	ExternalID  *string `json:"external_id"`
 	Number      *string `json:"number"`
 	CustomerID  *int64  `json:"customer_id"`
 	LocationID  *int64  `json:"location_id"`
@@ -25,6 +26,7 @@ type jobRequest struct {
 // update parses the request's times into errs.
 func (r jobRequest) update(errs fieldErrs) enroute.JobUpdate {
 	return enroute.JobUpdate{
+		ExternalID:  r.ExternalID,
 		Number:      r.Number,
 		WindowStart: errs.time("window_start", r.WindowStart),
 		WindowEnd:   errs.time("window_end", r.WindowEnd),
@@ -56,7 +58,7 @@ func (s *Server) createJob(c echo.Context) error {
 
 func (s *Server) listJobs(c echo.Context) error {
 	q := newQuery(c)
-	f := enroute.JobFilter{Number: q.string("number"), CustomerID: q.int("customer_id"), LocationID: q.int("location_id"), Page: q.page()}
+	f := enroute.JobFilter{Number: q.string("number"), ExternalID: q.string("external_id"), CustomerID: q.int("customer_id"), LocationID: q.int("location_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return err
 	}

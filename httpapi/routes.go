@@ -116,6 +116,8 @@ func (s *Server) routes() {
 
 	api.POST("/import/technicians", s.importTechnicians, admin...)
 	api.POST("/import/customers", s.importCustomers, staff...)
+	api.POST("/import/locations", s.importLocations, staff...)
+	api.POST("/import/jobs", s.importJobs, staff...)
 
 	api.POST("/keys", s.createAPIKey, admin...)
 	api.GET("/keys", s.listAPIKeys, admin...)

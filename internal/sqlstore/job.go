@@ -7,11 +7,11 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const jobCols = "id, number, customer_id, location_id, window_start, window_end, notes, created_at, updated_at"
+const jobCols = "id, COALESCE(external_id, ''), number, customer_id, location_id, window_start, window_end, notes, created_at, updated_at"
 
 func scanJob(r scanner) (*enroute.Job, error) {
 	var j enroute.Job
-	err := r.Scan(&j.ID, &j.Number, &j.CustomerID, &j.LocationID, &j.WindowStart, &j.WindowEnd, &j.Notes, &j.CreatedAt, &j.UpdatedAt)
+	err := r.Scan(&j.ID, &j.ExternalID, &j.Number, &j.CustomerID, &j.LocationID, &j.WindowStart, &j.WindowEnd, &j.Notes, &j.CreatedAt, &j.UpdatedAt)
 	return &j, err
 }
 
@@ -29,6 +29,9 @@ func (s *Store) FindJobs(ctx context.Context, f enroute.JobFilter) ([]*enroute.J
 	var w where
 	if f.Number != nil {
 		w.add("number = ?", *f.Number)
+	}
+	if f.ExternalID != nil {
+		w.add("external_id = ?", *f.ExternalID)
 	}
 	if f.CustomerID != nil {
 		w.add("customer_id = ?", *f.CustomerID)
@@ -61,11 +64,31 @@ func (s *Store) CreateJob(ctx context.Context, j *enroute.Job) error {
 		} else if l.CustomerID != j.CustomerID {
 			return enroute.FieldErrors(map[string]string{"location_id": "belongs to another customer"})
 		}
-		err = s.q(ctx).QueryRow(ctx, `INSERT INTO jobs (number, customer_id, location_id, window_start, window_end, notes, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			j.Number, j.CustomerID, j.LocationID, j.WindowStart, j.WindowEnd, j.Notes, j.CreatedAt, j.UpdatedAt).Scan(&j.ID)
+		if err := s.jobExternalIDFree(ctx, j); err != nil {
+			return err
+		}
+		err = s.q(ctx).QueryRow(ctx, `INSERT INTO jobs (number, customer_id, location_id, window_start, window_end, notes, created_at, updated_at, external_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')) RETURNING id`,
+			j.Number, j.CustomerID, j.LocationID, j.WindowStart, j.WindowEnd, j.Notes, j.CreatedAt, j.UpdatedAt, j.ExternalID).Scan(&j.ID)
 		return s.jobWriteErr(err, j.Number)
 	})
+}
+
+// jobExternalIDFree returns ECONFLICT when another job has j's external
+// id: jobs have two unique columns, and a unique violation does not say
+// which (jobWriteErr takes it for the number).
+func (s *Store) jobExternalIDFree(ctx context.Context, j *enroute.Job) error {
+	if j.ExternalID == "" {
+		return nil
+	}
+	var n int
+	if err := s.q(ctx).QueryRow(ctx, "SELECT count(*) FROM jobs WHERE external_id = $1 AND id <> $2", j.ExternalID, j.ID).Scan(&n); err != nil {
+		return fmt.Errorf("find job by external id: %w", err)
+	}
+	if n > 0 {
+		return enroute.Errorf(enroute.ECONFLICT, "Another job has the external_id %q.", j.ExternalID)
+	}
+	return nil
 }
 
 func (s *Store) jobWriteErr(err error, number string) error {
@@ -92,8 +115,12 @@ func (s *Store) UpdateJob(ctx context.Context, id int64, upd enroute.JobUpdate) 
 			return err
 		}
 		j.UpdatedAt = s.now()
-		_, err = s.q(ctx).Exec(ctx, `UPDATE jobs SET number = $1, window_start = $2, window_end = $3, notes = $4, updated_at = $5 WHERE id = $6`,
-			j.Number, j.WindowStart, j.WindowEnd, j.Notes, j.UpdatedAt, id)
+		if err := s.jobExternalIDFree(ctx, j); err != nil {
+			return err
+		}
+		_, err = s.q(ctx).Exec(ctx, `UPDATE jobs SET number = $1, window_start = $2, window_end = $3, notes = $4, updated_at = $5,
+			external_id = NULLIF($7, '') WHERE id = $6`,
+			j.Number, j.WindowStart, j.WindowEnd, j.Notes, j.UpdatedAt, id, j.ExternalID)
 		return s.jobWriteErr(err, j.Number)
 	})
 	return j, err

@@ -9,13 +9,13 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const locationCols = `id, customer_id, address, lat, lng, verified, verification_status, verification_source,
+const locationCols = `id, COALESCE(external_id, ''), customer_id, address, lat, lng, verified, verification_status, verification_source,
 	verification_reason, verification_match, checked_at, geocode_at, geocode_attempts, created_at, updated_at`
 
 func scanLocation(r scanner) (*enroute.Location, error) {
 	var l enroute.Location
 	v := &l.Verification
-	err := r.Scan(&l.ID, &l.CustomerID, &l.Address, &l.Lat, &l.Lng, &l.Verified, &v.Status, &v.Source,
+	err := r.Scan(&l.ID, &l.ExternalID, &l.CustomerID, &l.Address, &l.Lat, &l.Lng, &l.Verified, &v.Status, &v.Source,
 		&v.Reason, &v.Match, &v.CheckedAt, &v.NextAttemptAt, &v.Attempts, &l.CreatedAt, &l.UpdatedAt)
 	return &l, err
 }
@@ -34,6 +34,9 @@ func (s *Store) FindLocations(ctx context.Context, f enroute.LocationFilter) ([]
 	var w where
 	if f.CustomerID != nil {
 		w.add("customer_id = ?", *f.CustomerID)
+	}
+	if f.ExternalID != nil {
+		w.add("external_id = ?", *f.ExternalID)
 	}
 	return list(ctx, s.q(ctx), "SELECT "+locationCols+" FROM locations"+w.sql(f.Page), w.args, scanLocation)
 }
@@ -54,12 +57,12 @@ func (s *Store) CreateLocation(ctx context.Context, l *enroute.Location) error {
 		}
 		v := &l.Verification
 		err := s.q(ctx).QueryRow(ctx, `INSERT INTO locations (customer_id, address, lat, lng, verified, verification_status,
-			verification_source, verification_reason, verification_match, checked_at, geocode_at, geocode_attempts, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			verification_source, verification_reason, verification_match, checked_at, geocode_at, geocode_attempts, created_at, updated_at, external_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, '')) RETURNING id`,
 			l.CustomerID, l.Address, l.Lat, l.Lng, l.Verified, v.Status, v.Source, v.Reason, v.Match, v.CheckedAt,
-			v.NextAttemptAt, v.Attempts, l.CreatedAt, l.UpdatedAt).Scan(&l.ID)
+			v.NextAttemptAt, v.Attempts, l.CreatedAt, l.UpdatedAt, l.ExternalID).Scan(&l.ID)
 		if err != nil {
-			return fmt.Errorf("insert location: %w", err)
+			return s.externalIDTaken(fmt.Errorf("insert location: %w", err), "location", l.ExternalID)
 		}
 		return nil
 	})
@@ -71,11 +74,12 @@ func (s *Store) saveLocation(ctx context.Context, l *enroute.Location) error {
 	v := &l.Verification
 	_, err := s.q(ctx).Exec(ctx, `UPDATE locations SET address = $1, lat = $2, lng = $3, verified = $4,
 		verification_status = $5, verification_source = $6, verification_reason = $7, verification_match = $8,
-		checked_at = $9, geocode_at = $10, geocode_attempts = $11, geocode_lease_until = NULL, updated_at = $12 WHERE id = $13`,
+		checked_at = $9, geocode_at = $10, geocode_attempts = $11, geocode_lease_until = NULL, updated_at = $12,
+		external_id = NULLIF($14, '') WHERE id = $13`,
 		l.Address, l.Lat, l.Lng, l.Verified, v.Status, v.Source, v.Reason, v.Match, v.CheckedAt, v.NextAttemptAt, v.Attempts,
-		l.UpdatedAt, l.ID)
+		l.UpdatedAt, l.ID, l.ExternalID)
 	if err != nil {
-		return fmt.Errorf("update location %d: %w", l.ID, err)
+		return s.externalIDTaken(fmt.Errorf("update location %d: %w", l.ID, err), "location", l.ExternalID)
 	}
 	return nil
 }

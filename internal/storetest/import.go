@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/enroutehq/enroute"
 )
@@ -106,4 +107,39 @@ func testImport(t *testing.T, s enroute.Store) {
 		_, err = s.ImportCustomers(ctx, []enroute.CustomerUpdate{{ExternalID: ptr("C-3"), Name: ptr("Bad"), Email: ptr("not an address")}})
 		wantCode(t, err, enroute.EINVALID)
 	})
+}
+
+// testExternalIDs: locations and jobs keep their external ids, found by
+// them, unique.
+func testExternalIDs(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	cu := &enroute.Customer{Name: "Maria", Language: "en"}
+	must(t, s.CreateCustomer(ctx, cu))
+	l := &enroute.Location{ExternalID: "L-1", CustomerID: cu.ID, Address: "1 Main St", Lat: 41.87, Lng: -87.65, Verified: true}
+	must(t, s.CreateLocation(ctx, l))
+	ls, err := s.FindLocations(ctx, enroute.LocationFilter{ExternalID: ptr("L-1")})
+	must(t, err)
+	if len(ls) != 1 || ls[0].ID != l.ID || ls[0].ExternalID != "L-1" {
+		t.Fatalf("L-1 = %+v", ls)
+	}
+	wantCode(t, s.CreateLocation(ctx, &enroute.Location{ExternalID: "L-1", CustomerID: cu.ID, Address: "2 Main St", Lat: 1, Lng: 1}), enroute.ECONFLICT)
+	start := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	j := &enroute.Job{ExternalID: "J-1", Number: "WO-1", CustomerID: cu.ID, LocationID: l.ID, WindowStart: start, WindowEnd: start.Add(2 * time.Hour)}
+	must(t, s.CreateJob(ctx, j))
+	other := &enroute.Job{ExternalID: "J-1", Number: "WO-2", CustomerID: cu.ID, LocationID: l.ID, WindowStart: start, WindowEnd: start.Add(time.Hour)}
+	wantCode(t, s.CreateJob(ctx, other), enroute.ECONFLICT)
+	other.ExternalID = "J-2"
+	must(t, s.CreateJob(ctx, other))
+	_, err = s.UpdateJob(ctx, other.ID, enroute.JobUpdate{ExternalID: ptr("J-1")})
+	wantCode(t, err, enroute.ECONFLICT)
+	js, err := s.FindJobs(ctx, enroute.JobFilter{ExternalID: ptr("J-2")})
+	must(t, err)
+	if len(js) != 1 || js[0].Number != "WO-2" {
+		t.Fatalf("J-2 = %+v", js)
+	}
+	upd, err := s.UpdateLocation(ctx, l.ID, enroute.LocationUpdate{ExternalID: ptr("")})
+	must(t, err)
+	if upd.ExternalID != "" || !upd.Verified {
+		t.Fatalf("L-1 with its external id cleared = %+v", upd)
+	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Model", testModel},
 		{"Sessions", testSessions},
 		{"Import", testImport},
+		{"ExternalIDs", testExternalIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
