@@ -45,6 +45,9 @@ func Run(t *testing.T, open Opener) {
 		{"Positions", testPositions},
 		{"Model", testModel},
 		{"Sessions", testSessions},
+		{"WebhookEndpoints", testWebhookEndpoints},
+		{"WebhookOutbox", testWebhookOutbox},
+		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
