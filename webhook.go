@@ -231,3 +231,28 @@ type WebhookStore interface {
 	// now is. Returns ENOTFOUND when the delivery is not queued.
 	CompleteWebhookDelivery(ctx context.Context, id int64, r WebhookResult) (*WebhookEndpoint, error)
 }
+
+// WebhookSecretOverlap is how long a rotated-out secret still signs
+// deliveries, beside the new one, so receivers can switch without losing
+// any.
+const WebhookSecretOverlap = 24 * time.Hour
+
+// WebhookService is what the HTTP API asks of outbound webhooks beyond the
+// store: what needs the signing secrets or the server's URL policy.
+// webhook.Service implements it.
+type WebhookService interface {
+	// CreateWebhookEndpoint validates and stores e with a new signing
+	// secret, returned here only. Returns EINVALID naming the field.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) (secret string, err error)
+	// UpdateWebhookEndpoint validates and applies u. Returns ENOTFOUND or
+	// EINVALID.
+	UpdateWebhookEndpoint(ctx context.Context, id int64, u WebhookEndpointUpdate) (*WebhookEndpoint, error)
+	// RotateWebhookSecret gives an endpoint a new secret, returned here
+	// only; the previous one still signs for WebhookSecretOverlap.
+	// Returns ENOTFOUND.
+	RotateWebhookSecret(ctx context.Context, id int64) (secret string, err error)
+	// SendTestWebhook queues a webhook.test event for endpoint id, enabled
+	// or not subscribed as it may be (a disabled endpoint gets it once
+	// enabled). Returns ENOTFOUND.
+	SendTestWebhook(ctx context.Context, id int64) (*WebhookEvent, error)
+}

@@ -99,6 +99,8 @@ type Features struct {
 	Progress enroute.ProgressSource
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
+	// Webhooks manages outbound webhook endpoints (webhook.Service).
+	Webhooks enroute.WebhookService
 }
 
 // Ingester takes devices' fixes into the history and the live state:
@@ -140,6 +142,7 @@ type Server struct {
 
 	notify        enroute.NotificationService
 	hooks         []enroute.AssignmentHook
+	webhooks      enroute.WebhookService
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -185,6 +188,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		echo:     echo.New(),
 		notify:   f.Notify,
 		hooks:    f.Hooks,
+		webhooks: f.Webhooks,
 		ingester: f.Ingest,
 		live:     f.Live,
 		hub:      f.Hub,
