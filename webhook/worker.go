@@ -58,7 +58,7 @@ func (c *Config) defaults() {
 // lease is how long claimed deliveries are ours: longer than sending the
 // whole batch can take, so no other worker claims one still being sent.
 // After a crash, the crashed worker's deliveries wait this long.
-func (c *Config) lease() time.Duration { return time.Duration(c.Batch)*c.Timeout*3/2 + 5*time.Second }
+func (c *Config) lease() time.Duration { return time.Duration(c.Batch)*c.Timeout*3/2 + time.Second }
 
 // maxResponse is how much of a receiver's answer is read: enough for an
 // error message in the delivery log, not enough to hurt.

@@ -15,6 +15,7 @@ import (
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/webhook"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -58,6 +59,11 @@ type Config struct {
 	NATSURL           string // ENROUTE_NATS_URL only: it may hold credentials
 	NATSPrefix        string
 	RateLimits        httpapi.RateLimits
+	Webhooks          webhook.Config
+	// SecretKey seals webhook signing secrets (ENROUTE_SECRET_KEY only:
+	// 32 bytes, base64). Unset: a key file in DataDir for the embedded
+	// store; with PostgreSQL, webhooks are off.
+	SecretKey []byte
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -121,6 +127,13 @@ func (m *Main) ParseFlags(args []string) error {
 		name := "RATE_" + strings.ToUpper(strings.TrimPrefix(r.flag, "rate-"))
 		r.val = fs.String(r.flag, env(name, r.def.String()), fmt.Sprintf("%s: N/s, N/m or N/h with an optional :burst, or off (ENROUTE_%s)", r.usage, name))
 	}
+	fs.BoolVar(&c.Webhooks.AllowPrivate, "webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "false") == "true", "let webhook endpoints be plain http and reach private, loopback and link-local addresses, for development and tests (ENROUTE_WEBHOOK_ALLOW_PRIVATE); off by default")
+	fs.DurationVar(&c.Webhooks.BaseBackoff, "webhook-backoff", envDuration(env("WEBHOOK_BACKOFF", "5s")), "first retry delay of a failed webhook delivery, doubled each attempt, ±20% (ENROUTE_WEBHOOK_BACKOFF)")
+	fs.DurationVar(&c.Webhooks.MaxBackoff, "webhook-max-backoff", envDuration(env("WEBHOOK_MAX_BACKOFF", "1h")), "longest webhook retry delay (ENROUTE_WEBHOOK_MAX_BACKOFF)")
+	fs.IntVar(&c.Webhooks.MaxAttempts, "webhook-max-attempts", envInt(env("WEBHOOK_MAX_ATTEMPTS", "40")), "attempts before a webhook delivery fails for good (ENROUTE_WEBHOOK_MAX_ATTEMPTS)")
+	fs.DurationVar(&c.Webhooks.Timeout, "webhook-timeout", envDuration(env("WEBHOOK_TIMEOUT", "10s")), "one webhook attempt's timeout; a crashed node's delivery waits about 6 times this before another takes it (ENROUTE_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&c.Webhooks.PollInterval, "webhook-poll", envDuration(env("WEBHOOK_POLL", "2s")), "how often the webhook outbox is checked for due retries (ENROUTE_WEBHOOK_POLL)")
+	fs.DurationVar(&c.Webhooks.DisableAfter, "webhook-disable-after", envDuration(env("WEBHOOK_DISABLE_AFTER", "24h")), "an endpoint whose deliveries failed continuously this long is disabled (ENROUTE_WEBHOOK_DISABLE_AFTER)")
 	trusted := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (ENROUTE_TRUSTED_PROXIES); none by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -141,6 +154,13 @@ func (m *Main) ParseFlags(args []string) error {
 	c.TwilioAuthToken = m.Getenv("ENROUTE_TWILIO_AUTH_TOKEN")
 	c.SMTPURL = m.Getenv("ENROUTE_SMTP_URL")
 	c.NATSURL = m.Getenv("ENROUTE_NATS_URL")
+	if k := m.Getenv("ENROUTE_SECRET_KEY"); k != "" {
+		key, err := webhook.ParseKey(k)
+		if err != nil {
+			return fmt.Errorf("invalid ENROUTE_SECRET_KEY: %v", err)
+		}
+		c.SecretKey = key
+	}
 	if err := c.validateNotify(); err != nil {
 		return err
 	}

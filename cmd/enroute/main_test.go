@@ -163,6 +163,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--rate-public", "fast"}, nil, "--rate-public"},
 		{nil, map[string]string{"ENROUTE_RATE_API": "10/d"}, "--rate-api"},
 		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy"}, nil, "--trusted-proxies"},
+		{nil, map[string]string{"ENROUTE_SECRET_KEY": "c2hvcnQ="}, "ENROUTE_SECRET_KEY"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }
