@@ -278,8 +278,10 @@ func (s *Store) FindWebhookDeliveries(ctx context.Context, f enroute.WebhookDeli
 		delivery int64
 		a        *enroute.WebhookAttempt
 	}
-	rows, err := list(ctx, s.q(ctx), "SELECT delivery_id, at, status_code, error, duration_ms FROM webhook_attempts"+
-		aw.sql(enroute.Page{Limit: enroute.MaxLimit}), aw.args, func(r scanner) (row, error) {
+	// Every attempt of the page's deliveries (at most MaxLimit of them,
+	// each with at most its worker's MaxAttempts): no LIMIT of its own.
+	rows, err := list(ctx, s.q(ctx), "SELECT delivery_id, at, status_code, error, duration_ms FROM webhook_attempts WHERE "+
+		strings.Join(aw.conds, " AND ")+" ORDER BY id", aw.args, func(r scanner) (row, error) {
 		var x row
 		x.a = &enroute.WebhookAttempt{}
 		err := r.Scan(&x.delivery, &x.a.At, &x.a.StatusCode, &x.a.Error, &x.a.DurationMS)
