@@ -230,7 +230,13 @@ type WebhookStore interface {
 	// set by the first failure after one. It returns the endpoint as it
 	// now is. Returns ENOTFOUND when the delivery is not queued.
 	CompleteWebhookDelivery(ctx context.Context, id int64, r WebhookResult) (*WebhookEndpoint, error)
+	// DeleteWebhookDeliveriesBefore forgets the deliveries that finished
+	// (delivered or failed) before t, with their attempts (retention).
+	DeleteWebhookDeliveriesBefore(ctx context.Context, t time.Time) (int64, error)
 }
+
+// WebhookDeliveryRetention is how long finished deliveries stay listed.
+const WebhookDeliveryRetention = 30 * 24 * time.Hour
 
 // WebhookSecretOverlap is how long a rotated-out secret still signs
 // deliveries, beside the new one, so receivers can switch without losing

@@ -451,6 +451,11 @@ func (m *Main) housekeeping(ctx context.Context) {
 	} else if n > 0 {
 		m.Logger.Info("forgot old positions", "count", n)
 	}
+	if n, err := m.Store.DeleteWebhookDeliveriesBefore(ctx, time.Now().Add(-enroute.WebhookDeliveryRetention)); err != nil {
+		m.Logger.Warn("forget old webhook deliveries", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("forgot old webhook deliveries", "count", n)
+	}
 }
 
 // Close shuts down in order: readiness 503, HTTP drained, background work

@@ -368,3 +368,22 @@ func (s *Store) CompleteWebhookDelivery(ctx context.Context, id int64, r enroute
 	})
 	return e, err
 }
+
+// DeleteWebhookDeliveriesBefore implements enroute.WebhookStore.
+func (s *Store) DeleteWebhookDeliveriesBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		t := enroute.Timestamp(t)
+		if _, err := s.q(ctx).Exec(ctx, `DELETE FROM webhook_attempts WHERE delivery_id IN
+			(SELECT id FROM webhook_deliveries WHERE status <> 'queued' AND finished_at < $1)`, t); err != nil {
+			return fmt.Errorf("delete webhook attempts: %w", err)
+		}
+		var err error
+		n, err = s.q(ctx).Exec(ctx, "DELETE FROM webhook_deliveries WHERE status <> 'queued' AND finished_at < $1", t)
+		if err != nil {
+			return fmt.Errorf("delete webhook deliveries: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}

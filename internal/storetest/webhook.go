@@ -208,6 +208,22 @@ func testWebhookOutbox(t *testing.T, s enroute.Store) {
 	if len(ds) != 1 || ds[0].EventType != enroute.EventWebhookTest || ds[0].LastError != "refused" {
 		t.Fatalf("failed deliveries = %+v", ds)
 	}
+
+	// Retention forgets finished deliveries only, with their attempts.
+	_, err = s.CreateWebhookEvent(ctx, &enroute.WebhookEvent{Type: enroute.EventMessageSent}, 0)
+	must(t, err)
+	gone, err := s.DeleteWebhookDeliveriesBefore(ctx, time.Now().Add(-time.Hour))
+	must(t, err)
+	if gone != 0 {
+		t.Fatalf("deleted %d deliveries finished in the last hour", gone)
+	}
+	gone, err = s.DeleteWebhookDeliveriesBefore(ctx, time.Now().Add(time.Hour))
+	must(t, err)
+	ds, err = s.FindWebhookDeliveries(ctx, enroute.WebhookDeliveryFilter{WithAttempts: true})
+	must(t, err)
+	if gone != 3 || len(ds) != 1 || ds[0].Status != enroute.DeliveryQueued || ds[0].EventType != enroute.EventMessageSent {
+		t.Fatalf("after retention: deleted %d, left %+v", gone, ds)
+	}
 }
 
 // testWebhookConcurrentClaims: workers claiming at once never get the same
