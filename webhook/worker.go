@@ -18,7 +18,10 @@ import (
 
 // Config tunes the Worker. Zero values mean the defaults.
 type Config struct {
-	Batch        int           // deliveries claimed at once, then sent one by one; default 4
+	// Batch is how many deliveries are claimed at once, then sent one by
+	// one; default 1, so that a stop waits for one attempt at most and a
+	// crash holds back one delivery for a lease.
+	Batch        int
 	PollInterval time.Duration // how often the outbox is checked without a wake-up; default 2 s
 	Timeout      time.Duration // one attempt, connecting to reading the answer; default 10 s
 	BaseBackoff  time.Duration // first retry delay, doubled each attempt; default 5 s
@@ -43,7 +46,7 @@ func (c *Config) defaults() {
 		}
 	}
 	if c.Batch <= 0 {
-		c.Batch = 4
+		c.Batch = 1
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 40

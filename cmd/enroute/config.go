@@ -131,7 +131,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.Webhooks.BaseBackoff, "webhook-backoff", envDuration(env("WEBHOOK_BACKOFF", "5s")), "first retry delay of a failed webhook delivery, doubled each attempt, ±20% (ENROUTE_WEBHOOK_BACKOFF)")
 	fs.DurationVar(&c.Webhooks.MaxBackoff, "webhook-max-backoff", envDuration(env("WEBHOOK_MAX_BACKOFF", "1h")), "longest webhook retry delay (ENROUTE_WEBHOOK_MAX_BACKOFF)")
 	fs.IntVar(&c.Webhooks.MaxAttempts, "webhook-max-attempts", envInt(env("WEBHOOK_MAX_ATTEMPTS", "40")), "attempts before a webhook delivery fails for good (ENROUTE_WEBHOOK_MAX_ATTEMPTS)")
-	fs.DurationVar(&c.Webhooks.Timeout, "webhook-timeout", envDuration(env("WEBHOOK_TIMEOUT", "10s")), "one webhook attempt's timeout; a crashed node's delivery waits about 6 times this before another takes it (ENROUTE_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&c.Webhooks.Timeout, "webhook-timeout", envDuration(env("WEBHOOK_TIMEOUT", "10s")), "one webhook attempt's timeout; a crashed node's delivery waits 1.5 times this (and a second) before another takes it (ENROUTE_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&c.Webhooks.PollInterval, "webhook-poll", envDuration(env("WEBHOOK_POLL", "2s")), "how often the webhook outbox is checked for due retries (ENROUTE_WEBHOOK_POLL)")
 	fs.DurationVar(&c.Webhooks.DisableAfter, "webhook-disable-after", envDuration(env("WEBHOOK_DISABLE_AFTER", "24h")), "an endpoint whose deliveries failed continuously this long is disabled (ENROUTE_WEBHOOK_DISABLE_AFTER)")
 	trusted := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (ENROUTE_TRUSTED_PROXIES); none by default")
