@@ -54,6 +54,9 @@ func TestWebhooks(t *testing.T) {
 		{"bad event", map[string]any{"url": "https://x.example.com/", "events": []string{"assignment.done", "assignment.teleported"}}, "events", "assignment.teleported"},
 		{"http", map[string]any{"url": "http://x.example.com/", "events": []string{"assignment.done"}}, "url", "https"},
 		{"no url", map[string]any{"events": []string{"assignment.done"}}, "url", "required"},
+		{"loopback", map[string]any{"url": "https://127.0.0.1:8443/", "events": []string{"assignment.done"}}, "url", "private"},
+		{"metadata service", map[string]any{"url": "https://169.254.169.254/latest", "events": []string{"assignment.done"}}, "url", "private"},
+		{"localhost", map[string]any{"url": "https://localhost/", "events": []string{"assignment.done"}}, "url", "private"},
 		{"no events", map[string]any{"url": "https://x.example.com/", "events": []string{}}, "events", ""},
 		{"enabled", map[string]any{"url": "https://x.example.com/", "events": []string{"assignment.done"}, "enabled": false}, "enabled", ""},
 	} {
@@ -75,6 +78,9 @@ func TestWebhooks(t *testing.T) {
 	}
 	if got := e.do(e.admin, "PATCH", "/api/v1/webhooks/"+id, map[string]any{"events": []string{"nope"}}); got.status != 400 || got.errFields()["events"] == nil {
 		t.Fatalf("bad patch = %d %s", got.status, got.raw)
+	}
+	if got := e.do(e.admin, "PATCH", "/api/v1/webhooks/"+id, map[string]any{"url": "https://10.1.2.3/hook"}); got.status != 400 || got.errFields()["url"] == nil {
+		t.Fatalf("patch to a private address = %d %s", got.status, got.raw)
 	}
 	e.must(404, e.admin, "PATCH", "/api/v1/webhooks/999", map[string]any{"enabled": true})
 

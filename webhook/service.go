@@ -3,6 +3,9 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -30,9 +33,25 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// validate checks e as the server's policy has it: https, and, unless
+// AllowPrivate, no host that is plainly private (an address literal or
+// localhost). Names resolving to private addresses are refused when
+// dialled.
+func (s *Service) validate(e *enroute.WebhookEndpoint) error {
+	if err := e.Validate(s.AllowPrivate); err != nil || s.AllowPrivate {
+		return err
+	}
+	u, _ := url.Parse(e.URL) // parsed by Validate
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if ip, err := netip.ParseAddr(host); (err == nil && privateAddr(ip)) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return enroute.FieldErrors(map[string]string{"url": "must not be a private or loopback address"})
+	}
+	return nil
+}
+
 // CreateWebhookEndpoint implements enroute.WebhookService.
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, e *enroute.WebhookEndpoint) (string, error) {
-	if err := e.Validate(s.AllowPrivate); err != nil {
+	if err := s.validate(e); err != nil {
 		return "", err
 	}
 	secret := NewSecret()
@@ -59,7 +78,7 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, id int64, u enroute
 		if u.Events != nil {
 			e.Events = *u.Events
 		}
-		if err := e.Validate(s.AllowPrivate); err != nil {
+		if err := s.validate(e); err != nil {
 			return err
 		}
 		out, err = s.Store.UpdateWebhookEndpoint(ctx, id, u)
