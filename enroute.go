@@ -30,6 +30,7 @@ type Store interface {
 	PositionStore
 	ModelStore
 	SessionStore
+	WebhookStore
 
 	// InTx runs fn in one transaction. Every store call made with the ctx
 	// handed to fn joins that transaction; a nested InTx joins the outer one.

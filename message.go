@@ -238,3 +238,11 @@ type TrackingStore interface {
 // NewTrackingToken returns a tracking token: 128 bits, short enough for a
 // text message.
 func NewTrackingToken() string { return NewSecret("", 16) }
+
+// MessageHook is told of every message that reaches sent, logged, failed
+// or suppressed, inside the transaction that records it: what it writes
+// commits or rolls back with the outcome.
+type MessageHook interface {
+	// MessageFinished is called with m as recorded, its texts redacted.
+	MessageFinished(ctx context.Context, m *Message) error
+}

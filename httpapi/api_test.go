@@ -25,6 +25,7 @@ import (
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/sqlite"
 	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/webhook"
 )
 
 // env is a server on a fresh SQLite store with an admin and a dispatcher key.
@@ -61,11 +62,12 @@ func newEnvWith(t testing.TB, cfg httpapi.Config) *env {
 	go func() { tr.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	features := httpapi.Features{
-		Ingest: tr,
-		Live:   tr,
-		Hub:    tracker.NewHub(tracker.HubConfig{}, 8, 4096),
-		Notify: notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
-		Hooks:  []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
+		Ingest:   tr,
+		Live:     tr,
+		Hub:      tracker.NewHub(tracker.HubConfig{}, 8, 4096),
+		Notify:   notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
+		Hooks:    []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
+		Webhooks: &webhook.Service{Store: store, Sealer: testSealer(t)},
 	}
 	srv := httpapi.NewServer(cfg, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.handler = srv.Handler()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/enroutehq/enroute/httpapi"
 	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/webhook"
 )
 
 func loadOpenAPI(t testing.TB, e *env) *openapi3.T {
@@ -36,7 +37,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t)
 	doc := loadOpenAPI(t, e)
 	tr := tracker.New(tracker.Config{}, e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{Ingest: tr, Live: tr, Hub: tracker.NewHub(tracker.HubConfig{}, 8, 4096)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpapi.NewServer(httpapi.Config{}, e.store, httpapi.Features{Ingest: tr, Live: tr, Hub: tracker.NewHub(tracker.HubConfig{}, 8, 4096), Webhooks: &webhook.Service{Store: e.store, Sealer: testSealer(t)}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	routes := srv.Routes()
 	documented := map[string]bool{}
 	for path, item := range doc.Paths.Map() {

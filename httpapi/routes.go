@@ -122,6 +122,17 @@ func (s *Server) routes() {
 	api.POST("/keys", s.createAPIKey, admin...)
 	api.GET("/keys", s.listAPIKeys, admin...)
 	api.DELETE("/keys/:id", s.revokeAPIKey, admin...)
+
+	if s.webhooks != nil {
+		api.POST("/webhooks", s.createWebhook, admin...)
+		api.GET("/webhooks", s.listWebhooks, admin...)
+		api.GET("/webhooks/:id", s.getWebhook, admin...)
+		api.PATCH("/webhooks/:id", s.patchWebhook, admin...)
+		api.DELETE("/webhooks/:id", s.deleteWebhook, admin...)
+		api.POST("/webhooks/:id/rotate-secret", s.rotateWebhookSecret, admin...)
+		api.POST("/webhooks/:id/test", s.testWebhook, admin...)
+		api.GET("/webhooks/:id/deliveries", s.listWebhookDeliveries, admin...)
+	}
 }
 
 // Routes lists the registered routes as "METHOD /path/{param}", for the

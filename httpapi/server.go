@@ -106,6 +106,8 @@ type Features struct {
 	Progress enroute.ProgressSource
 	// Hooks run inside the transaction of every assignment status change.
 	Hooks []enroute.AssignmentHook
+	// Webhooks manages outbound webhook endpoints (webhook.Service).
+	Webhooks enroute.WebhookService
 	// LocationHooks run inside the transaction of every location change.
 	LocationHooks []enroute.LocationHook
 	// Geocoding verifies locations' addresses in the background
@@ -164,6 +166,7 @@ type Server struct {
 	hooks         []enroute.AssignmentHook
 	locHooks      []enroute.LocationHook
 	geocoding     Geocoding
+	webhooks      enroute.WebhookService
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -217,6 +220,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		hooks:     f.Hooks,
 		locHooks:  f.LocationHooks,
 		geocoding: f.Geocoding,
+		webhooks:  f.Webhooks,
 		ingester:  f.Ingest,
 		live:      f.Live,
 		hub:       f.Hub,

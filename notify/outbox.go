@@ -63,6 +63,10 @@ type Worker struct {
 	logger *slog.Logger
 	wake   chan struct{}
 	now    func() time.Time
+
+	// Hooks, set before Run, are told of each final outcome in the
+	// transaction that records it.
+	Hooks []enroute.MessageHook
 }
 
 // NewWorker returns a worker; sms or email may be nil when that channel has
@@ -115,11 +119,33 @@ func (w *Worker) drain(ctx context.Context) {
 			// recorded, or released for retry, never abandoned mid-way.
 			dctx := context.WithoutCancel(ctx)
 			r := w.deliver(dctx, m)
-			if err := w.store.CompleteMessage(dctx, m.ID, r); err != nil {
+			if err := w.record(dctx, m, r); err != nil {
 				w.logger.Error("record delivery", "message_id", m.ID, "err", err)
 			}
 		}
 	}
+}
+
+// record stores an attempt's outcome and, when it is final, tells the
+// hooks, in one transaction.
+func (w *Worker) record(ctx context.Context, m *enroute.Message, r enroute.MessageResult) error {
+	if r.Status == enroute.MessageQueued || len(w.Hooks) == 0 {
+		return w.store.CompleteMessage(ctx, m.ID, r)
+	}
+	return w.store.InTx(ctx, func(ctx context.Context) error {
+		if err := w.store.CompleteMessage(ctx, m.ID, r); err != nil {
+			return err
+		}
+		done := *m
+		done.Status, done.Reason, done.ProviderID = r.Status, r.Reason, r.ProviderID
+		done.Redact()
+		for _, h := range w.Hooks {
+			if err := h.MessageFinished(ctx, &done); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // loggedReason says why a logged message was not sent, and what sends it.

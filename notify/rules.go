@@ -17,6 +17,9 @@ type Rules struct {
 	// Wake, when set, runs after the transaction commits with messages
 	// queued, so the outbox worker sends them at once.
 	Wake func()
+	// MessageHooks are told of each message suppressed by the limit rule,
+	// in the transaction that records it.
+	MessageHooks []enroute.MessageHook
 }
 
 var _ enroute.AssignmentHook = (*Rules)(nil)
@@ -153,6 +156,13 @@ func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute
 		}
 		if err := r.Store.CreateMessage(ctx, m); err != nil {
 			return err
+		}
+		if m.Status == enroute.MessageSuppressed {
+			for _, h := range r.MessageHooks {
+				if err := h.MessageFinished(ctx, m); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if queued && r.Wake != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/enroutehq/enroute/nominatim"
 	"github.com/enroutehq/enroute/notify"
 	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/webhook"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -72,6 +73,11 @@ type Config struct {
 	GeocoderCountries string
 	GeocodeWait       time.Duration
 	Geocode           geocode.Config
+	Webhooks          webhook.Config
+	// SecretKey seals webhook signing secrets (ENROUTE_SECRET_KEY only:
+	// 32 bytes, base64). Unset: a key file in DataDir for the embedded
+	// store; with PostgreSQL, webhooks are off.
+	SecretKey []byte
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -143,6 +149,13 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.GeocoderCountries, "geocoder-countries", env("GEOCODER_COUNTRIES", ""), "limit geocoding to these countries, ISO codes comma-separated: us,ca (ENROUTE_GEOCODER_COUNTRIES); default anywhere")
 	fs.DurationVar(&c.GeocodeWait, "geocode-wait", envDuration(env("GEOCODE_WAIT", "1500ms")), "how long creating a location waits for the geocoder before answering pending; 0: not at all (ENROUTE_GEOCODE_WAIT)")
 	fs.DurationVar(&c.Geocode.BaseBackoff, "geocode-backoff", envDuration(env("GEOCODE_BACKOFF", "30s")), "first retry delay when the geocoder does not answer, doubled per attempt up to 1h; a Retry-After is honoured (ENROUTE_GEOCODE_BACKOFF)")
+	fs.BoolVar(&c.Webhooks.AllowPrivate, "webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "false") == "true", "let webhook endpoints be plain http and reach private, loopback and link-local addresses, for development and tests (ENROUTE_WEBHOOK_ALLOW_PRIVATE); off by default")
+	fs.DurationVar(&c.Webhooks.BaseBackoff, "webhook-backoff", envDuration(env("WEBHOOK_BACKOFF", "5s")), "first retry delay of a failed webhook delivery, doubled each attempt, ±20% (ENROUTE_WEBHOOK_BACKOFF)")
+	fs.DurationVar(&c.Webhooks.MaxBackoff, "webhook-max-backoff", envDuration(env("WEBHOOK_MAX_BACKOFF", "1h")), "longest webhook retry delay (ENROUTE_WEBHOOK_MAX_BACKOFF)")
+	fs.IntVar(&c.Webhooks.MaxAttempts, "webhook-max-attempts", envInt(env("WEBHOOK_MAX_ATTEMPTS", "40")), "attempts before a webhook delivery fails for good (ENROUTE_WEBHOOK_MAX_ATTEMPTS)")
+	fs.DurationVar(&c.Webhooks.Timeout, "webhook-timeout", envDuration(env("WEBHOOK_TIMEOUT", "10s")), "one webhook attempt's timeout; a crashed node's delivery waits 1.5 times this (and a second) before another takes it (ENROUTE_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&c.Webhooks.PollInterval, "webhook-poll", envDuration(env("WEBHOOK_POLL", "2s")), "how often the webhook outbox is checked for due retries (ENROUTE_WEBHOOK_POLL)")
+	fs.DurationVar(&c.Webhooks.DisableAfter, "webhook-disable-after", envDuration(env("WEBHOOK_DISABLE_AFTER", "24h")), "an endpoint whose deliveries failed continuously this long is disabled (ENROUTE_WEBHOOK_DISABLE_AFTER)")
 	trusted := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (ENROUTE_TRUSTED_PROXIES); none by default")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -169,6 +182,13 @@ func (m *Main) ParseFlags(args []string) error {
 		if err := mc.Validate(); err != nil {
 			return fmt.Errorf("ENROUTE_MQTT_URL, --mqtt-topic, --mqtt-client-id: %w", err)
 		}
+	}
+	if k := m.Getenv("ENROUTE_SECRET_KEY"); k != "" {
+		key, err := webhook.ParseKey(k)
+		if err != nil {
+			return fmt.Errorf("invalid ENROUTE_SECRET_KEY: %v", err)
+		}
+		c.SecretKey = key
 	}
 	if err := c.validateNotify(); err != nil {
 		return err

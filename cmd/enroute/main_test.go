@@ -172,6 +172,7 @@ func TestParseFlags(t *testing.T) {
 		{nil, map[string]string{"ENROUTE_GEOCODER_RATE": "-1"}, "--geocoder-rate"},
 		{[]string{"--geocode-wait", "1m"}, nil, "--geocode-wait"},
 		{nil, map[string]string{"ENROUTE_GEOCODE_BACKOFF": "soon"}, "--geocode-backoff"},
+		{nil, map[string]string{"ENROUTE_SECRET_KEY": "c2hvcnQ="}, "ENROUTE_SECRET_KEY"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }

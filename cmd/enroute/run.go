@@ -31,6 +31,7 @@ import (
 	"github.com/enroutehq/enroute/postgres"
 	"github.com/enroutehq/enroute/sqlite"
 	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/webhook"
 )
 
 // etaHistory is how much history the ETA model relearns at start-up when
@@ -130,6 +131,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	rules := &notify.Rules{Store: m.Store, PublicURL: m.Config.PublicURL, Wake: worker.Wake}
+	sealer, err := m.sealer()
+	if err != nil {
+		return err
+	}
+	var (
+		webhooks      enroute.WebhookService
+		webhookWorker *webhook.Worker
+		webhookEvents []enroute.AssignmentHook
+	)
+	if sealer != nil {
+		webhookWorker = webhook.NewWorker(m.Store, sealer, m.Config.Webhooks, m.Logger)
+		events := &webhook.Events{Store: m.Store, Wake: webhookWorker.Wake}
+		worker.Hooks = []enroute.MessageHook{events}
+		rules.MessageHooks = []enroute.MessageHook{events}
+		webhookEvents = []enroute.AssignmentHook{events}
+		webhooks = &webhook.Service{Store: m.Store, Sealer: sealer, AllowPrivate: m.Config.Webhooks.AllowPrivate, Wake: webhookWorker.Wake}
+	}
 	tc := m.Config.Tracker
 	tc.Recorder.Gap = noneIfZero(m.Config.CommitGap)
 	m.Tracker = tracker.New(tc, m.Store, m.Logger)
@@ -184,7 +202,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		events = tracker.Fanout{events, m.bus}
 	}
 	assignmentEvents := tracker.AssignmentEvents{Store: m.Store, Pub: events}
-	m.hooks = []enroute.AssignmentHook{rules, assignmentEvents}
+	m.hooks = append([]enroute.AssignmentHook{rules, assignmentEvents}, webhookEvents...)
 	// A job site whose pin or verification changes republishes its
 	// assignments: the watcher follows them to the new pin, customers'
 	// pages and boards read the site again.
@@ -197,7 +215,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution, GeocodeWait: noneIfZero(m.Config.GeocodeWait)},
 		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks,
-			LocationHooks: locHooks, Geocoding: m.geocoding}, m.Logger)
+			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {
@@ -225,6 +243,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.wg.Go(func() { every(ctx, time.Hour, func() { m.housekeeping(ctx) }) })
 	m.wg.Go(func() { worker.Run(ctx) })
 	m.wg.Go(func() { m.geocoding.Run(ctx) })
+	if webhookWorker != nil {
+		m.wg.Go(func() { webhookWorker.Run(ctx) })
+	}
 	m.wg.Go(func() { m.Tracker.Run(ctx) })
 	m.wg.Go(func() { watcher.Run(ctx) })
 	if m.Config.MQTTURL != "" {
@@ -444,6 +465,26 @@ func reachableFromInternet(publicURL string) bool {
 	return strings.Contains(host, ".")
 }
 
+// sealer returns what seals webhook signing secrets, under
+// ENROUTE_SECRET_KEY or, for the embedded store, the key in the data
+// directory's secret.key (made on first start, readable by the owner only).
+// With PostgreSQL and no key, it returns nil: several nodes must share one
+// key, which only the operator can give them, so webhooks are off.
+func (m *Main) sealer() (*webhook.Sealer, error) {
+	key := m.Config.SecretKey
+	if key == nil {
+		if m.Config.DatabaseURL != "" {
+			m.Logger.Warn("outbound webhooks are off: set ENROUTE_SECRET_KEY (32 random bytes, base64; the same on every node) to turn them on")
+			return nil, nil
+		}
+		var err error
+		if key, err = webhook.LoadOrCreateKeyFile(filepath.Join(m.Config.DataDir, "secret.key")); err != nil {
+			return nil, err
+		}
+	}
+	return webhook.NewSealer(key)
+}
+
 // ensureAdminKey makes sure an administrator can log in: ENROUTE_ADMIN_TOKEN
 // becomes an admin key when set; otherwise, on first start, a new admin key
 // is created and printed once.
@@ -509,6 +550,11 @@ func (m *Main) housekeeping(ctx context.Context) {
 		m.Logger.Warn("forget old positions", "err", err)
 	} else if n > 0 {
 		m.Logger.Info("forgot old positions", "count", n)
+	}
+	if n, err := m.Store.DeleteWebhookDeliveriesBefore(ctx, time.Now().Add(-enroute.WebhookDeliveryRetention)); err != nil {
+		m.Logger.Warn("forget old webhook deliveries", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("forgot old webhook deliveries", "count", n)
 	}
 }
 

@@ -50,6 +50,9 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"Import", testImport},
 		{"ExternalIDs", testExternalIDs},
+		{"WebhookEndpoints", testWebhookEndpoints},
+		{"WebhookOutbox", testWebhookOutbox},
+		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

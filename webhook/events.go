@@ -1,0 +1,97 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// Events writes webhook events to the outbox in the transaction of what
+// they tell: an assignment's status change (enroute.AssignmentHook) and a
+// message's final outcome (enroute.MessageHook). So an event exists
+// exactly when its change committed: nothing is lost, nothing is sent of
+// a change rolled back.
+type Events struct {
+	Store enroute.Store
+	// Wake, when set, runs after a transaction that queued deliveries
+	// commits (Worker.Wake).
+	Wake func()
+}
+
+var (
+	_ enroute.AssignmentHook = (*Events)(nil)
+	_ enroute.MessageHook    = (*Events)(nil)
+)
+
+var assignmentEvents = map[enroute.AssignmentStatus]enroute.WebhookEventType{
+	enroute.StatusDispatched: enroute.EventAssignmentDispatched,
+	enroute.StatusWorking:    enroute.EventAssignmentArrived,
+	enroute.StatusDone:       enroute.EventAssignmentDone,
+	enroute.StatusCancelled:  enroute.EventAssignmentCancelled,
+}
+
+// AssignmentData is the data of the assignment events.
+type AssignmentData struct {
+	Assignment     *enroute.Assignment      `json:"assignment"`
+	PreviousStatus enroute.AssignmentStatus `json:"previous_status"`
+}
+
+// AssignmentChanged implements enroute.AssignmentHook.
+func (e *Events) AssignmentChanged(ctx context.Context, a *enroute.Assignment, prev enroute.AssignmentStatus) error {
+	t, ok := assignmentEvents[a.Status]
+	if !ok {
+		return nil
+	}
+	return e.emit(ctx, t, a.UpdatedAt, AssignmentData{Assignment: a, PreviousStatus: prev})
+}
+
+var messageEvents = map[enroute.MessageStatus]enroute.WebhookEventType{
+	enroute.MessageSent:       enroute.EventMessageSent,
+	enroute.MessageLogged:     enroute.EventMessageSent, // status "logged" tells a development provider took it
+	enroute.MessageFailed:     enroute.EventMessageFailed,
+	enroute.MessageSuppressed: enroute.EventMessageSuppressed,
+}
+
+// MessageData is the data of the message events: the message without its
+// texts (which may have carried a customer's tracking link).
+type MessageData struct {
+	ID           int64                 `json:"id"`
+	AssignmentID int64                 `json:"assignment_id"`
+	JobID        int64                 `json:"job_id"`
+	CustomerID   int64                 `json:"customer_id"`
+	Kind         enroute.MessageKind   `json:"kind"`
+	Channel      enroute.Channel       `json:"channel"`
+	Status       enroute.MessageStatus `json:"status"`
+	Reason       string                `json:"reason"`
+	To           string                `json:"to"`
+	ProviderID   string                `json:"provider_id"`
+	Attempts     int                   `json:"attempts"`
+}
+
+// MessageFinished implements enroute.MessageHook.
+func (e *Events) MessageFinished(ctx context.Context, m *enroute.Message) error {
+	t, ok := messageEvents[m.Status]
+	if !ok {
+		return nil
+	}
+	return e.emit(ctx, t, time.Time{}, MessageData{ID: m.ID, AssignmentID: m.AssignmentID, JobID: m.JobID, CustomerID: m.CustomerID,
+		Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, To: m.To, ProviderID: m.ProviderID, Attempts: m.Attempts})
+}
+
+func (e *Events) emit(ctx context.Context, t enroute.WebhookEventType, at time.Time, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("webhook event %s: %w", t, err)
+	}
+	n, err := e.Store.CreateWebhookEvent(ctx, &enroute.WebhookEvent{Type: t, CreatedAt: at, Data: b}, 0)
+	if err != nil {
+		return fmt.Errorf("webhook event %s: %w", t, err)
+	}
+	if n > 0 && e.Wake != nil {
+		e.Store.AfterCommit(ctx, e.Wake)
+	}
+	return nil
+}
