@@ -374,6 +374,7 @@ func (c *Conn) write(p *partial) {
 			c.fail(err)
 			return
 		}
+		_ = conn.SetWriteDeadline(time.Time{}) // see writeFrame
 		c.observe(p.oldest)
 	}
 	buf := bufPool.Get().(*[]byte)
@@ -504,8 +505,14 @@ func (c *Conn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	}
 	conn := c.ws.NetConn()
 	_ = conn.SetWriteDeadline(deadline)
-	_, err := bufs.WriteTo(conn)
-	return err
+	if _, err := bufs.WriteTo(conn); err != nil {
+		return err
+	}
+	// No deadline left behind: once passed, it would fail every later
+	// offer without waiting (tryWrite), as if the socket were full. A
+	// Close meanwhile sets its own again before the next write.
+	_ = conn.SetWriteDeadline(time.Time{})
+	return nil
 }
 
 // skip drops the first n bytes of bufs.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -467,5 +469,59 @@ func TestNotifyHandsOffPartialFrames(t *testing.T) {
 	}
 	if testutil.ToFloat64(waited) == 0 {
 		t.Fatal("no frame waited for the reader: the handoff was not exercised")
+	}
+}
+
+// A write that waited for the peer leaves no deadline behind: once it
+// would have passed, the next update is still offered, and taken, at once.
+func TestNoDeadlineLeftBehind(t *testing.T) {
+	h := serve(t, Config{SendBuffer: 4096, WriteTimeout: 300 * time.Millisecond}, Options{}, nil)
+	waited := prometheus.NewCounter(prometheus.CounterOpts{Name: "waited"})
+	h.reg.cfg.Waited = waited
+	ws, c := h.dial()
+	src := &latest{}
+	if err := c.Switch(src, make([]byte, 1<<20)); err != nil { // a snapshot larger than the socket takes at once
+		t.Fatal(err)
+	}
+	if got := read(t, ws); len(got) != 1<<20 {
+		t.Fatalf("snapshot of %d bytes", len(got))
+	}
+	if testutil.ToFloat64(waited) == 0 {
+		t.Fatal("the large snapshot did not wait for the reader")
+	}
+	time.Sleep(400 * time.Millisecond) // past the deadline that write had
+	before := testutil.ToFloat64(waited)
+	src.put([]byte("small"))
+	c.Notify()
+	if got := read(t, ws); got != "small" {
+		t.Fatalf("read %q", got)
+	}
+	if testutil.ToFloat64(waited) != before {
+		t.Fatal("a small update waited: a deadline was left behind")
+	}
+}
+
+// An idle connection whose peer answers pings keeps no reader: the pongs
+// are read without gorilla, whose reader would handle one and then wait,
+// grown, for a data message that a customer never sends.
+func TestPongsLeaveNoReader(t *testing.T) {
+	h := serve(t, Config{PingPeriod: 20 * time.Millisecond}, Options{}, nil)
+	ws, _ := h.dial()
+	var pings atomic.Int32
+	ws.SetPingHandler(func(s string) error {
+		pings.Add(1)
+		return ws.WriteControl(websocket.PongMessage, []byte(s), time.Now().Add(time.Second))
+	})
+	go func() { _, _, _ = ws.ReadMessage() }() // answers pings inside
+	readers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "wsconn.(*Conn).readBuffered")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pings.Load() < 3 || readers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d pongs, %d goroutines still in readBuffered", pings.Load(), readers())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -119,10 +119,11 @@ type Registry struct {
 	ctx      context.Context // ends at Close: connections' Context
 	cancel   context.CancelFunc
 
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
-	state state
-	wg    sync.WaitGroup // connections' goroutines: Go's and writers
+	mu     sync.Mutex
+	conns  map[*Conn]struct{}
+	state  state
+	wg     sync.WaitGroup // connections' goroutines: Go's and writers
+	closed chan struct{}  // closed once closeAll is over: wg gains no count after
 }
 
 type state int8
@@ -136,7 +137,7 @@ const (
 // NewRegistry returns a registry of connections configured by cfg.
 func NewRegistry(cfg Config) *Registry {
 	cfg.defaults()
-	r := &Registry{cfg: cfg, conns: map[*Conn]struct{}{}}
+	r := &Registry{cfg: cfg, conns: map[*Conn]struct{}{}, closed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	// Small buffers: most connections idle. Reads go through the 512-byte
 	// reader the hijacker lends; gorilla writes nothing but the handshake
@@ -243,6 +244,11 @@ func (r *Registry) Close(ctx context.Context) error {
 	if !again {
 		r.closeAll()
 	}
+	select { // a WaitGroup is waited on only once it can gain no count
+	case <-r.closed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -281,6 +287,7 @@ wait:
 	r.state = closed
 	r.mu.Unlock()
 	r.cancel()
+	close(r.closed)
 }
 
 // readBuffer is a connection's read buffer: what a peer sends is small.
