@@ -79,8 +79,8 @@ type TechnicianStore interface {
 	// (required) finds a stored technician, which the row updates (nil
 	// fields left as they are; one the row does not change is left
 	// alone), or else the row creates one (nil fields take the defaults:
-	// active, no photo, no rating). Returns EINVALID, naming a row by its
-	// index in rows, or ECONFLICT.
+	// active, no photo, no rating). Returns EINVALID, naming a row as
+	// record i+1 of rows, or ECONFLICT.
 	ImportTechnicians(ctx context.Context, rows []TechnicianUpdate) (*ImportResult, error)
 	// DeleteTechnician deletes a technician and their devices. Returns
 	// ENOTFOUND, or ECONFLICT when assignments refer to them (deactivate

@@ -57,7 +57,7 @@ func readCSV(c echo.Context, known, required []string) (*csvFile, error) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, err
+				return nil, errTooLarge(mbe.Limit)
 			}
 			return nil, enroute.FieldErrors(map[string]string{"file": "upload the CSV file as the form's file field"})
 		}
@@ -73,6 +73,10 @@ func readCSV(c echo.Context, known, required []string) (*csvFile, error) {
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(mbe.Limit) // a file sent without its length
+		}
 		return nil, err
 	}
 	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))) // a spreadsheet's byte order mark

@@ -3,11 +3,14 @@ package httpapi_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/httpapi"
 )
 
 // csvPost sends a CSV file to an import route, as text/csv or as a form
@@ -235,5 +238,30 @@ func TestImportSitesAndJobs(t *testing.T) {
 		if items, _ := r.body["items"].([]any); len(items) != 0 {
 			t.Fatalf("%s imported from a refused file: %s", ext, r.raw)
 		}
+	}
+}
+
+// A file over the import limit is a 413 naming the limit, whether its
+// length was sent first or not (chunked, as curl -T sends a file).
+func TestImportTooLarge(t *testing.T) {
+	e := newEnvWith(t, httpapi.Config{MaxImportBytes: 1024})
+	file := "external_id,name\n" + strings.Repeat("T-1,A long name to pass the limit\n", 100)
+	if r := e.csvPost(e.admin, "/api/v1/import/technicians", file, false); r.status != 413 {
+		t.Fatalf("with a length: %d %s", r.status, r.raw)
+	}
+	req, err := http.NewRequest("POST", e.url+"/api/v1/import/technicians", io.MultiReader(strings.NewReader(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 413 || !strings.Contains(string(body), "too_large") {
+		t.Fatalf("chunked: %d %s", res.StatusCode, body)
 	}
 }

@@ -35,15 +35,19 @@ func importRows[T any, U any](ctx context.Context, s *Store, im importer[T, U], 
 	for i, r := range rows {
 		ext := im.rowKey(r)
 		if ext == nil || *ext == "" {
-			return nil, enroute.Errorf(enroute.EINVALID, "Row %d has no external_id: an import finds records by it.", i)
+			return nil, enroute.Errorf(enroute.EINVALID, "Record %d has no external_id: an import finds records by it.", i+1)
 		}
 		if j, ok := seen[*ext]; ok {
-			return nil, enroute.Errorf(enroute.EINVALID, "Rows %d and %d have the same external_id.", j, i)
+			return nil, enroute.Errorf(enroute.EINVALID, "Records %d and %d have the same external_id.", j+1, i+1)
 		}
 		seen[*ext] = i
 	}
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		stored, err := list(ctx, s.q(ctx), "SELECT "+im.cols+" FROM "+im.table+" WHERE external_id IS NOT NULL", nil, im.scan)
+		// Locked: a change committed meanwhile (a customer's STOP) is
+		// either seen here or waits for the import, never written over
+		// with what was read before it (PostgreSQL reads committed data
+		// without locks; SQLite's writers take turns anyway).
+		stored, err := list(ctx, s.q(ctx), "SELECT "+im.cols+" FROM "+im.table+" WHERE external_id IS NOT NULL"+s.d.ForUpdate, nil, im.scan)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", im.table, err)
 		}
@@ -101,7 +105,7 @@ func (s *Store) externalIDTaken(err error, kind, ext string) error {
 // rowError names the row of an invalid record.
 func rowError(i int, err error) error {
 	if enroute.ErrorCode(err) == enroute.EINVALID {
-		return &enroute.Error{Code: enroute.EINVALID, Message: fmt.Sprintf("Row %d: %s", i, enroute.ErrorMessage(err)), Fields: enroute.ErrorFields(err)}
+		return &enroute.Error{Code: enroute.EINVALID, Message: fmt.Sprintf("Record %d: %s", i+1, enroute.ErrorMessage(err)), Fields: enroute.ErrorFields(err)}
 	}
 	return err
 }
