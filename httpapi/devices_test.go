@@ -178,6 +178,19 @@ func TestDeviceCacheMQTTIdentity(t *testing.T) {
 	if got, err := c.byMQTTIdentity(ctx, "ana/pixel9"); err != nil || got == nil || got.ID != d.ID {
 		t.Fatalf("the new identity = %v, %v", got, err)
 	}
+	// A phone that publishes before its device is registered: the miss
+	// is forgotten once a device is created with its identity.
+	if got, err := c.byMQTTIdentity(ctx, "bob/phone"); err != nil || got != nil {
+		t.Fatalf("bob before registering = %v, %v", got, err)
+	}
+	bob := &enroute.Device{TechnicianID: store.tech.ID, Identifier: enroute.NewDeviceIdentifier(), MQTTIdentity: "bob/phone"}
+	if err := store.CreateDevice(ctx, bob, enroute.HashSecret(enroute.NewDeviceToken())); err != nil {
+		t.Fatal(err)
+	}
+	advance(deviceRevokedEvery + time.Second) // well within deviceMissingTTL
+	if got, err := c.byMQTTIdentity(ctx, "bob/phone"); err != nil || got == nil || got.ID != bob.ID {
+		t.Fatalf("bob once registered = %v, %v", got, err)
+	}
 }
 
 // lookupCounter is the real store, counting device lookups by token or

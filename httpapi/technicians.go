@@ -117,6 +117,9 @@ func (s *Server) createDevice(c echo.Context) error {
 	if err := s.store.CreateDevice(c.Request().Context(), d, enroute.HashSecret(token)); err != nil {
 		return err
 	}
+	if d.MQTTIdentity != "" {
+		s.afterDeviceChange(c) // this node's cache may hold the identity as unknown
+	}
 	return jsonWithSecret(c, http.StatusCreated, deviceCreated{Device: d, Token: &token}, deviceCreated{Device: d})
 }
 

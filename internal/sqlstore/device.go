@@ -73,6 +73,11 @@ func (s *Store) CreateDevice(ctx context.Context, d *enroute.Device, tokenHash [
 		} else if err != nil {
 			return fmt.Errorf("insert device: %w", err)
 		}
+		if d.MQTTIdentity != "" {
+			// A change: every node's cache forgets that this identity
+			// was unknown (a phone may publish before it is registered).
+			return s.deviceChanged(ctx, d.ID, d.CreatedAt)
+		}
 		return nil
 	})
 }

@@ -306,8 +306,12 @@ func testDevices(t *testing.T, s enroute.Store) {
 		_, err = s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{MQTTIdentity: &bad})
 		wantCode(t, err, enroute.EINVALID)
 
-		// A new identity is a change every node hears of; a name alone is not.
-		before := time.Now().Add(-time.Second)
+		// A new identity is a change every node hears of (a device created
+		// with one too, above); a name alone is not.
+		if ids, err := s.DevicesChangedSince(ctx, time.Now().Add(-time.Minute)); err != nil || !slices.Contains(ids, d.ID) {
+			t.Fatalf("a device created with an MQTT identity is no change: %v, %v", ids, err)
+		}
+		before := time.Now()
 		name := "Pixel 9"
 		got, err := s.UpdateDevice(ctx, d.ID, enroute.DeviceUpdate{Name: &name})
 		must(t, err)
