@@ -245,4 +245,8 @@ func NewTrackingToken() string { return NewSecret("", 16) }
 type MessageHook interface {
 	// MessageFinished is called with m as recorded, its texts redacted.
 	MessageFinished(ctx context.Context, m *Message) error
+	// MessageDelivery is called when a carrier's report moves a sent
+	// text's Delivery to a final status (delivered, undelivered, failed),
+	// inside the transaction that records it.
+	MessageDelivery(ctx context.Context, m *Message) error
 }

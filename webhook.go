@@ -21,6 +21,10 @@ const (
 	EventMessageSent          WebhookEventType = "message.sent"
 	EventMessageFailed        WebhookEventType = "message.failed"
 	EventMessageSuppressed    WebhookEventType = "message.suppressed"
+	EventMessageDelivered     WebhookEventType = "message.delivered" // the carrier's receipt
+	// EventLocationVerified: a change left a job site verified (the
+	// geocoder matched its house number, or a dispatcher verified its pin).
+	EventLocationVerified WebhookEventType = "location.verified"
 	// EventWebhookTest is sent by POST /api/v1/webhooks/{id}/test, to that
 	// endpoint only; endpoints cannot subscribe to it.
 	EventWebhookTest WebhookEventType = "webhook.test"
@@ -29,7 +33,8 @@ const (
 // WebhookEventTypes lists the events an endpoint may subscribe to.
 var WebhookEventTypes = []WebhookEventType{
 	EventAssignmentDispatched, EventAssignmentArrived, EventAssignmentDone, EventAssignmentCancelled,
-	EventMessageSent, EventMessageFailed, EventMessageSuppressed,
+	EventMessageSent, EventMessageDelivered, EventMessageFailed, EventMessageSuppressed,
+	EventLocationVerified,
 }
 
 // Valid reports whether t is an event endpoints may subscribe to.

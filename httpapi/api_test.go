@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with the server's configuration.
-func newEnvWith(t testing.TB, cfg httpapi.Config) *env {
+func newEnvWith(t testing.TB, cfg httpapi.Config, with ...func(*httpapi.Features)) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
@@ -68,6 +68,9 @@ func newEnvWith(t testing.TB, cfg httpapi.Config) *env {
 		Notify:   notify.NewService(store, notify.Config{PublicURL: "https://enroute.test"}),
 		Hooks:    []enroute.AssignmentHook{&notify.Rules{Store: store, PublicURL: "https://enroute.test"}},
 		Webhooks: &webhook.Service{Store: store, Sealer: testSealer(t)},
+	}
+	for _, f := range with {
+		f(&features)
 	}
 	srv := httpapi.NewServer(cfg, store, features, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.handler = srv.Handler()

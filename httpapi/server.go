@@ -108,6 +108,9 @@ type Features struct {
 	Hooks []enroute.AssignmentHook
 	// Webhooks manages outbound webhook endpoints (webhook.Service).
 	Webhooks enroute.WebhookService
+	// MessageHooks are told of each text's final delivery report, inside
+	// the transaction that records it.
+	MessageHooks []enroute.MessageHook
 	// LocationHooks run inside the transaction of every location change.
 	LocationHooks []enroute.LocationHook
 	// Geocoding verifies locations' addresses in the background
@@ -167,6 +170,7 @@ type Server struct {
 	locHooks      []enroute.LocationHook
 	geocoding     Geocoding
 	webhooks      enroute.WebhookService
+	msgHooks      []enroute.MessageHook
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -221,6 +225,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		locHooks:  f.LocationHooks,
 		geocoding: f.Geocoding,
 		webhooks:  f.Webhooks,
+		msgHooks:  f.MessageHooks,
 		ingester:  f.Ingest,
 		live:      f.Live,
 		hub:       f.Hub,

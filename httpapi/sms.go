@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -74,7 +75,21 @@ func (s *Server) smsStatus(c echo.Context) error {
 		rep.ErrorCode = code // Twilio's are five digits; anything else is no code
 	}
 	rep.MessageID, _ = strconv.ParseInt(c.QueryParam("message"), 10, 64) // signed with the URL; absent: 0
-	m, changed, err := s.store.UpdateMessageDelivery(ctx, rep)
+	var (
+		m       *enroute.Message
+		changed bool
+	)
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if m, changed, err = s.store.UpdateMessageDelivery(ctx, rep); err != nil || !changed || m.Delivery == nil || m.Delivery.Status.Rank() < enroute.DeliveryDelivered.Rank() {
+			return err
+		}
+		for _, h := range s.msgHooks { // a final report: the webhooks hear of it
+			if err := h.MessageDelivery(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	switch {
 	case enroute.ErrorCode(err) == enroute.ENOTFOUND:
 		log.DebugContext(ctx, "delivery receipt ignored: no such text")

@@ -16,9 +16,10 @@ import (
 // openapi.yaml; a status never goes back.
 func TestSMSStatus(t *testing.T) {
 	const token, public = "test-auth-token", "https://enroute.test"
+	hook := &deliveryHook{}
 	e := newEnvWith(t, httpapi.Config{PublicURL: public, VerifySMSWebhook: func(u string, form url.Values, sig string) bool {
 		return notify.ValidTwilioSignature(token, u, form, sig)
-	}})
+	}}, func(f *httpapi.Features) { f.MessageHooks = []enroute.MessageHook{hook} })
 	ctx := context.Background()
 	s := e.seed("R-1")
 	a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech}).id()
@@ -67,6 +68,10 @@ func TestSMSStatus(t *testing.T) {
 	if d["status"] != "undelivered" || d["error_code"] != 30005.0 || d["error"] != enroute.CarrierError(30005) {
 		t.Fatalf("delivery = %v", d)
 	}
+	// The message hooks (the webhooks) heard of the final report once.
+	if len(hook.got) != 1 || hook.got[0] != enroute.DeliveryUndelivered {
+		t.Fatalf("hooks heard %v, want the one final report", hook.got)
+	}
 	if got := receipt("accepted", "", true); got != 200 {
 		t.Fatalf("receipt with a status of no use = %d", got)
 	}
@@ -75,4 +80,13 @@ func TestSMSStatus(t *testing.T) {
 		"X-Twilio-Signature", notify.TwilioSignature(token, public+"/api/v1/sms/status", form)); r.status != 400 {
 		t.Fatalf("receipt without MessageSid = %d %s", r.status, r.raw)
 	}
+}
+
+// deliveryHook records the delivery reports it is told of.
+type deliveryHook struct{ got []enroute.DeliveryStatus }
+
+func (h *deliveryHook) MessageFinished(context.Context, *enroute.Message) error { return nil }
+func (h *deliveryHook) MessageDelivery(_ context.Context, m *enroute.Message) error {
+	h.got = append(h.got, m.Delivery.Status)
+	return nil
 }

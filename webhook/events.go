@@ -10,8 +10,9 @@ import (
 )
 
 // Events writes webhook events to the outbox in the transaction of what
-// they tell: an assignment's status change (enroute.AssignmentHook) and a
-// message's final outcome (enroute.MessageHook). So an event exists
+// they tell: an assignment's status change (enroute.AssignmentHook), a
+// message's final outcome and its carrier's receipt (enroute.MessageHook),
+// and a job site left verified (enroute.LocationHook). So an event exists
 // exactly when its change committed: nothing is lost, nothing is sent of
 // a change rolled back.
 type Events struct {
@@ -24,6 +25,7 @@ type Events struct {
 var (
 	_ enroute.AssignmentHook = (*Events)(nil)
 	_ enroute.MessageHook    = (*Events)(nil)
+	_ enroute.LocationHook   = (*Events)(nil)
 )
 
 var assignmentEvents = map[enroute.AssignmentStatus]enroute.WebhookEventType{
@@ -69,6 +71,13 @@ type MessageData struct {
 	To           string                `json:"to"`
 	ProviderID   string                `json:"provider_id"`
 	Attempts     int                   `json:"attempts"`
+	// Delivery is the carrier's report, in the receipt events.
+	Delivery *enroute.Delivery `json:"delivery,omitempty"`
+}
+
+func messageData(m *enroute.Message) MessageData {
+	return MessageData{ID: m.ID, AssignmentID: m.AssignmentID, JobID: m.JobID, CustomerID: m.CustomerID,
+		Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, To: m.To, ProviderID: m.ProviderID, Attempts: m.Attempts}
 }
 
 // MessageFinished implements enroute.MessageHook.
@@ -77,8 +86,41 @@ func (e *Events) MessageFinished(ctx context.Context, m *enroute.Message) error 
 	if !ok {
 		return nil
 	}
-	return e.emit(ctx, t, time.Time{}, MessageData{ID: m.ID, AssignmentID: m.AssignmentID, JobID: m.JobID, CustomerID: m.CustomerID,
-		Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, To: m.To, ProviderID: m.ProviderID, Attempts: m.Attempts})
+	return e.emit(ctx, t, time.Time{}, messageData(m))
+}
+
+// MessageDelivery implements enroute.MessageHook: message.delivered for a
+// text the carrier delivered, message.failed for one it could not.
+func (e *Events) MessageDelivery(ctx context.Context, m *enroute.Message) error {
+	if m.Delivery == nil {
+		return nil
+	}
+	var t enroute.WebhookEventType
+	switch m.Delivery.Status {
+	case enroute.DeliveryDelivered:
+		t = enroute.EventMessageDelivered
+	case enroute.DeliveryUndelivered, enroute.DeliveryFailed:
+		t = enroute.EventMessageFailed
+	default:
+		return nil
+	}
+	data := messageData(m)
+	data.Delivery = m.Delivery
+	return e.emit(ctx, t, m.Delivery.UpdatedAt, data)
+}
+
+// LocationData is the data of location.verified.
+type LocationData struct {
+	Location *enroute.Location `json:"location"`
+}
+
+// LocationChanged implements enroute.LocationHook: location.verified for
+// each change that leaves a site verified.
+func (e *Events) LocationChanged(ctx context.Context, l *enroute.Location) error {
+	if !l.Verified {
+		return nil
+	}
+	return e.emit(ctx, enroute.EventLocationVerified, l.UpdatedAt, LocationData{Location: l})
 }
 
 func (e *Events) emit(ctx context.Context, t enroute.WebhookEventType, at time.Time, data any) error {

@@ -138,3 +138,46 @@ type hookFunc func(context.Context, *enroute.Assignment, enroute.AssignmentStatu
 func (f hookFunc) AssignmentChanged(ctx context.Context, a *enroute.Assignment, prev enroute.AssignmentStatus) error {
 	return f(ctx, a, prev)
 }
+
+// A carrier's final report and a site left verified are events too; a
+// report that is not final, and a site not verified, are not.
+func TestEventsOfReceiptsAndSites(t *testing.T) {
+	ctx := context.Background()
+	s, sealer := openStore(t), newSealer(t)
+	must(t, s.CreateWebhookEndpoint(ctx, &enroute.WebhookEndpoint{URL: "https://hooks.example.com/", Events: enroute.WebhookEventTypes}, sealer.Seal(webhook.NewSecret())))
+	events := &webhook.Events{Store: s}
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	sent := &enroute.Message{ID: 7, Status: enroute.MessageSent, Channel: enroute.ChannelSMS, ProviderID: "SM123"}
+	for _, d := range []*enroute.Delivery{
+		nil,
+		{Status: enroute.DeliverySent, UpdatedAt: at},
+		{Status: enroute.DeliveryDelivered, UpdatedAt: at},
+		{Status: enroute.DeliveryUndelivered, ErrorCode: 30003, Error: "unreachable", UpdatedAt: at},
+	} {
+		m := *sent
+		m.Delivery = d
+		must(t, events.MessageDelivery(ctx, &m))
+	}
+	site := &enroute.Location{ID: 3, Address: "Rua A 1", Lat: 41.15, Lng: -8.61}
+	must(t, events.LocationChanged(ctx, site))
+	site.Verified = true
+	must(t, events.LocationChanged(ctx, site))
+	types, evs := queued(t, s)
+	want := []enroute.WebhookEventType{enroute.EventMessageDelivered, enroute.EventMessageFailed, enroute.EventLocationVerified}
+	if len(types) != len(want) {
+		t.Fatalf("events = %v, want %v", types, want)
+	}
+	for i := range want {
+		if types[i] != want[i] {
+			t.Fatalf("events = %v, want %v", types, want)
+		}
+	}
+	var failed struct {
+		Data webhook.MessageData `json:"data"`
+	}
+	raw, _ := json.Marshal(evs[1])
+	must(t, json.Unmarshal(raw, &failed))
+	if failed.Data.Delivery == nil || failed.Data.Delivery.ErrorCode != 30003 || failed.Data.ProviderID != "SM123" {
+		t.Fatalf("message.failed from a receipt = %s", raw)
+	}
+}

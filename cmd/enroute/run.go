@@ -139,13 +139,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		webhooks      enroute.WebhookService
 		webhookWorker *webhook.Worker
 		webhookEvents []enroute.AssignmentHook
+		whEvents      *webhook.Events
 	)
 	if sealer != nil {
 		webhookWorker = webhook.NewWorker(m.Store, sealer, m.Config.Webhooks, m.Logger)
-		events := &webhook.Events{Store: m.Store, Wake: webhookWorker.Wake}
-		worker.Hooks = []enroute.MessageHook{events}
-		rules.MessageHooks = []enroute.MessageHook{events}
-		webhookEvents = []enroute.AssignmentHook{events}
+		whEvents = &webhook.Events{Store: m.Store, Wake: webhookWorker.Wake}
+		worker.Hooks = []enroute.MessageHook{whEvents}
+		rules.MessageHooks = []enroute.MessageHook{whEvents}
+		webhookEvents = []enroute.AssignmentHook{whEvents}
 		webhooks = &webhook.Service{Store: m.Store, Sealer: sealer, AllowPrivate: m.Config.Webhooks.AllowPrivate, Wake: webhookWorker.Wake}
 	}
 	tc := m.Config.Tracker
@@ -207,6 +208,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// assignments: the watcher follows them to the new pin, customers'
 	// pages and boards read the site again.
 	locHooks := []enroute.LocationHook{assignmentEvents}
+	var msgHooks []enroute.MessageHook
+	if whEvents != nil { // webhooks on: location.verified, message.delivered
+		locHooks = append(locHooks, whEvents)
+		msgHooks = []enroute.MessageHook{whEvents}
+	}
 	geocoder, err := m.geocoder()
 	if err != nil {
 		return err
@@ -215,7 +221,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution, GeocodeWait: noneIfZero(m.Config.GeocodeWait)},
 		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks,
-			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks}, m.Logger)
+			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks, MessageHooks: msgHooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {
