@@ -59,6 +59,11 @@ type Assignment struct {
 	DoneAt       *time.Time       `json:"done_at"`
 	CancelledAt  *time.Time       `json:"cancelled_at"`
 	UpdatedAt    time.Time        `json:"updated_at"`
+	// SiteVerified is set only on the live event a change of the job
+	// site sends (tracker.AssignmentEvents.LocationChanged): whether the
+	// site is verified now, so that a customer's stream starts or stops
+	// its positions at once. Never stored; nil everywhere else.
+	SiteVerified *bool `json:"site_verified,omitempty"`
 }
 
 // Transition moves a to status next at time at, recording the time. It

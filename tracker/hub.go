@@ -435,7 +435,10 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 			continue
 		}
 		customer := s.assignment == a.ID
-		if customer { // positions only en route
+		if customer { // positions only en route, to a verified site
+			if a.SiteVerified != nil {
+				s.located = *a.SiteVerified
+			}
 			s.streaming = s.located && a.Status == enroute.StatusDispatched
 			if !s.streaming {
 				s.pending.reset()
@@ -559,8 +562,10 @@ func (e AssignmentEvents) LocationChanged(ctx context.Context, l *enroute.Locati
 		return fmt.Errorf("find the assignments at location %d: %w", l.ID, err)
 	}
 	if len(as) > 0 {
+		verified := l.Verified
 		e.Store.AfterCommit(ctx, func() {
 			for _, a := range as {
+				a.SiteVerified = &verified
 				e.Pub.PublishAssignment(a)
 			}
 		})

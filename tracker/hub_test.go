@@ -161,6 +161,31 @@ func TestHubUnverifiedGetsNoPositions(t *testing.T) {
 	}
 }
 
+// A site that stops (or starts) being verified stops (or starts) its
+// customers' positions at once, on the event its change sends.
+func TestHubSiteVerifiedChanges(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}
+	s := h.SubscribeAssignment(a, true, nil, nil)
+	no, yes := false, true
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched, SiteVerified: &no})
+	h.PublishPosition(livePos(1, 41.15, -8.61))
+	if ps, _ := s.Take(); len(ps) != 0 {
+		t.Fatalf("positions to an unverified site: %+v", ps)
+	}
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched, SiteVerified: &yes})
+	h.PublishPosition(livePos(1, 41.151, -8.61))
+	if ps, _ := s.Take(); len(ps) != 1 {
+		t.Fatalf("positions once verified again: %+v", ps)
+	}
+	// A status change says nothing of the site: it stays as it was.
+	h.PublishAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched})
+	h.PublishPosition(livePos(1, 41.152, -8.61))
+	if ps, _ := s.Take(); len(ps) != 1 {
+		t.Fatalf("positions after a plain event: %+v", ps)
+	}
+}
+
 func TestHubEvictsLaggards(t *testing.T) {
 	h := NewHub(HubConfig{MaxLag: time.Minute, MaxEvents: 2}, 8, 4096)
 	clock := time.Now()
