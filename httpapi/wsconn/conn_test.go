@@ -43,7 +43,6 @@ func serve(t *testing.T, cfg Config, opts Options, run func(c *Conn)) *harness {
 		if err != nil {
 			return
 		}
-		h.conns <- c
 		h.reg.Go(c, func() {
 			if run != nil {
 				run(c)
@@ -51,6 +50,7 @@ func serve(t *testing.T, cfg Config, opts Options, run func(c *Conn)) *harness {
 				c.Read(nil)
 			}
 		})
+		h.conns <- c // after Go: a test that closes the registry then finds it counted
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -475,7 +475,7 @@ func TestNotifyHandsOffPartialFrames(t *testing.T) {
 // A write that waited for the peer leaves no deadline behind: once it
 // would have passed, the next update is still offered, and taken, at once.
 func TestNoDeadlineLeftBehind(t *testing.T) {
-	h := serve(t, Config{SendBuffer: 4096, WriteTimeout: 300 * time.Millisecond}, Options{}, nil)
+	h := serve(t, Config{SendBuffer: 4096, WriteTimeout: 2 * time.Second}, Options{}, nil)
 	waited := prometheus.NewCounter(prometheus.CounterOpts{Name: "waited"})
 	h.reg.cfg.Waited = waited
 	ws, c := h.dial()
@@ -489,7 +489,7 @@ func TestNoDeadlineLeftBehind(t *testing.T) {
 	if testutil.ToFloat64(waited) == 0 {
 		t.Fatal("the large snapshot did not wait for the reader")
 	}
-	time.Sleep(400 * time.Millisecond) // past the deadline that write had
+	time.Sleep(2100 * time.Millisecond) // past the deadline that write had
 	before := testutil.ToFloat64(waited)
 	src.put([]byte("small"))
 	c.Notify()
