@@ -59,6 +59,12 @@ type Assignment struct {
 	DoneAt       *time.Time       `json:"done_at"`
 	CancelledAt  *time.Time       `json:"cancelled_at"`
 	UpdatedAt    time.Time        `json:"updated_at"`
+	// TrackingOpenedAt is when the customer first opened the tracking
+	// page (any of the assignment's links), TrackingOpens how many times
+	// it was opened: in a browser that ran the page (link previews that
+	// fetch it without running it do not count).
+	TrackingOpenedAt *time.Time `json:"tracking_opened_at"`
+	TrackingOpens    int        `json:"tracking_opens"`
 	// SiteVerified is set only on the live event a change of the job
 	// site sends (tracker.AssignmentEvents.LocationChanged): whether the
 	// site is verified now, so that a customer's stream starts or stops

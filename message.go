@@ -233,6 +233,16 @@ type TrackingStore interface {
 	CreateTrackingLink(ctx context.Context, l *TrackingLink, tokenHash []byte) error
 	// FindTrackingLink returns ENOTFOUND for an unknown or expired token.
 	FindTrackingLink(ctx context.Context, tokenHash []byte) (*TrackingLink, error)
+	// RecordTrackingOpen counts an opening of assignment id's tracking
+	// page, at the store's now, and returns the assignment as it then is
+	// (TrackingOpens 1: the first). Returns ENOTFOUND.
+	RecordTrackingOpen(ctx context.Context, id int64) (*Assignment, error)
+}
+
+// TrackingHook is told of the first time a customer opens an assignment's
+// tracking page, inside the transaction that records it.
+type TrackingHook interface {
+	TrackingOpened(ctx context.Context, a *Assignment) error
 }
 
 // NewTrackingToken returns a tracking token: 128 bits, short enough for a

@@ -25,6 +25,8 @@ const (
 	// EventLocationVerified: a change left a job site verified (the
 	// geocoder matched its house number, or a dispatcher verified its pin).
 	EventLocationVerified WebhookEventType = "location.verified"
+	// EventTrackingOpened: the customer first opened the tracking page.
+	EventTrackingOpened WebhookEventType = "tracking.opened"
 	// EventWebhookTest is sent by POST /api/v1/webhooks/{id}/test, to that
 	// endpoint only; endpoints cannot subscribe to it.
 	EventWebhookTest WebhookEventType = "webhook.test"
@@ -34,7 +36,7 @@ const (
 var WebhookEventTypes = []WebhookEventType{
 	EventAssignmentDispatched, EventAssignmentArrived, EventAssignmentDone, EventAssignmentCancelled,
 	EventMessageSent, EventMessageDelivered, EventMessageFailed, EventMessageSuppressed,
-	EventLocationVerified,
+	EventLocationVerified, EventTrackingOpened,
 }
 
 // Valid reports whether t is an event endpoints may subscribe to.

@@ -51,6 +51,7 @@ func (s *Server) routes() {
 		public := s.limitIP(s.limits.public)
 		e.GET("/t/:token/live", s.watchAssignment, public)
 		e.GET("/t/:token/state", s.trackingState, public)
+		e.POST("/t/:token/opened", s.trackingOpened, public)
 		e.GET("/t/:token", s.trackingPage, public)
 	}
 

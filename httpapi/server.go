@@ -111,6 +111,8 @@ type Features struct {
 	// MessageHooks are told of each text's final delivery report, inside
 	// the transaction that records it.
 	MessageHooks []enroute.MessageHook
+	// TrackingHooks are told of the first opening of a tracking page.
+	TrackingHooks []enroute.TrackingHook
 	// LocationHooks run inside the transaction of every location change.
 	LocationHooks []enroute.LocationHook
 	// Geocoding verifies locations' addresses in the background
@@ -171,6 +173,7 @@ type Server struct {
 	geocoding     Geocoding
 	webhooks      enroute.WebhookService
 	msgHooks      []enroute.MessageHook
+	trackHooks    []enroute.TrackingHook
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -216,23 +219,24 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		cfg.Registry = NewRegistry()
 	}
 	s := &Server{
-		cfg:       cfg,
-		store:     store,
-		logger:    logger.With("component", "httpapi"),
-		echo:      echo.New(),
-		notify:    f.Notify,
-		hooks:     f.Hooks,
-		locHooks:  f.LocationHooks,
-		geocoding: f.Geocoding,
-		webhooks:  f.Webhooks,
-		msgHooks:  f.MessageHooks,
-		ingester:  f.Ingest,
-		live:      f.Live,
-		hub:       f.Hub,
-		progress:  f.Progress,
-		devices:   newDeviceCache(store),
-		metrics:   newMetrics(cfg.Registry),
-		now:       time.Now,
+		cfg:        cfg,
+		store:      store,
+		logger:     logger.With("component", "httpapi"),
+		echo:       echo.New(),
+		notify:     f.Notify,
+		hooks:      f.Hooks,
+		locHooks:   f.LocationHooks,
+		geocoding:  f.Geocoding,
+		webhooks:   f.Webhooks,
+		msgHooks:   f.MessageHooks,
+		trackHooks: f.TrackingHooks,
+		ingester:   f.Ingest,
+		live:       f.Live,
+		hub:        f.Hub,
+		progress:   f.Progress,
+		devices:    newDeviceCache(store),
+		metrics:    newMetrics(cfg.Registry),
+		now:        time.Now,
 	}
 	s.devices.onChange = s.closeChangedStreams
 	ctx, stop := context.WithCancel(context.Background())

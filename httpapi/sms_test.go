@@ -90,3 +90,11 @@ func (h *deliveryHook) MessageDelivery(_ context.Context, m *enroute.Message) er
 	h.got = append(h.got, m.Delivery.Status)
 	return nil
 }
+
+// trackingHook records the first openings it is told of.
+type trackingHook struct{ opened []int64 }
+
+func (h *trackingHook) TrackingOpened(_ context.Context, a *enroute.Assignment) error {
+	h.opened = append(h.opened, a.ID)
+	return nil
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -144,6 +145,35 @@ func (s *Server) trackingPage(c echo.Context) error {
 		return s.page(c, http.StatusNotFound, "inactive.html")
 	}
 	return s.page(c, http.StatusOK, "tracking.html")
+}
+
+// trackingOpened is POST /t/{token}/opened, which the tracking page sends
+// once each time it is opened, from the browser: the dispatcher's receipt
+// (tracking_opened_at, tracking_opens on the assignment). Counted from
+// the page's script, not from fetching the page, so the previews that
+// messaging apps fetch of a link do not count as the customer opening it.
+func (s *Server) trackingOpened(c echo.Context) error {
+	ctx := c.Request().Context()
+	link, err := s.store.FindTrackingLink(ctx, enroute.HashSecret(c.Param("token")))
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.store.RecordTrackingOpen(ctx, link.AssignmentID)
+		if err != nil || a.TrackingOpens != 1 {
+			return err
+		}
+		for _, h := range s.trackHooks {
+			if err := h.TrackingOpened(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (s *Server) page(c echo.Context, status int, name string) error {

@@ -26,6 +26,7 @@ var (
 	_ enroute.AssignmentHook = (*Events)(nil)
 	_ enroute.MessageHook    = (*Events)(nil)
 	_ enroute.LocationHook   = (*Events)(nil)
+	_ enroute.TrackingHook   = (*Events)(nil)
 )
 
 var assignmentEvents = map[enroute.AssignmentStatus]enroute.WebhookEventType{
@@ -107,6 +108,11 @@ func (e *Events) MessageDelivery(ctx context.Context, m *enroute.Message) error 
 	data := messageData(m)
 	data.Delivery = m.Delivery
 	return e.emit(ctx, t, m.Delivery.UpdatedAt, data)
+}
+
+// TrackingOpened implements enroute.TrackingHook: tracking.opened.
+func (e *Events) TrackingOpened(ctx context.Context, a *enroute.Assignment) error {
+	return e.emit(ctx, enroute.EventTrackingOpened, *a.TrackingOpenedAt, AssignmentData{Assignment: a, PreviousStatus: a.Status})
 }
 
 // LocationData is the data of location.verified.

@@ -181,3 +181,25 @@ func TestEventsOfReceiptsAndSites(t *testing.T) {
 		t.Fatalf("message.failed from a receipt = %s", raw)
 	}
 }
+
+// The first opening of a tracking page is tracking.opened, with the
+// assignment.
+func TestEventOfTrackingOpened(t *testing.T) {
+	ctx := context.Background()
+	s, sealer := openStore(t), newSealer(t)
+	must(t, s.CreateWebhookEndpoint(ctx, &enroute.WebhookEndpoint{URL: "https://hooks.example.com/", Events: []enroute.WebhookEventType{enroute.EventTrackingOpened}}, sealer.Seal(webhook.NewSecret())))
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	must(t, (&webhook.Events{Store: s}).TrackingOpened(ctx, &enroute.Assignment{ID: 41, Status: enroute.StatusDispatched, TrackingOpenedAt: &at, TrackingOpens: 1}))
+	types, evs := queued(t, s)
+	if len(types) != 1 || types[0] != enroute.EventTrackingOpened {
+		t.Fatalf("events = %v", types)
+	}
+	raw, _ := json.Marshal(evs[0])
+	var got struct {
+		Data webhook.AssignmentData `json:"data"`
+	}
+	must(t, json.Unmarshal(raw, &got))
+	if got.Data.Assignment == nil || got.Data.Assignment.ID != 41 || got.Data.Assignment.TrackingOpens != 1 {
+		t.Fatalf("tracking.opened = %s", raw)
+	}
+}

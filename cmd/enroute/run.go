@@ -208,10 +208,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// assignments: the watcher follows them to the new pin, customers'
 	// pages and boards read the site again.
 	locHooks := []enroute.LocationHook{assignmentEvents}
-	var msgHooks []enroute.MessageHook
-	if whEvents != nil { // webhooks on: location.verified, message.delivered
+	var (
+		msgHooks   []enroute.MessageHook
+		trackHooks []enroute.TrackingHook
+	)
+	if whEvents != nil { // webhooks on: location.verified, message.delivered, tracking.opened
 		locHooks = append(locHooks, whEvents)
 		msgHooks = []enroute.MessageHook{whEvents}
+		trackHooks = []enroute.TrackingHook{whEvents}
 	}
 	geocoder, err := m.geocoder()
 	if err != nil {
@@ -221,7 +225,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution, GeocodeWait: noneIfZero(m.Config.GeocodeWait)},
 		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks,
-			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks, MessageHooks: msgHooks}, m.Logger)
+			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks, MessageHooks: msgHooks, TrackingHooks: trackHooks}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {

@@ -34,6 +34,11 @@ func TestTrackingPageVerified(t *testing.T) {
 	if got := text(t, ctx, "#status"); got != "On the way" {
 		t.Fatalf("status = %q", got)
 	}
+	// The dispatcher's receipt: the page, run in a browser, said it was
+	// opened.
+	waitFor(t, 10*time.Second, "the opening counted", func() bool {
+		return strings.Contains(st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).raw, `"tracking_opens":1`)
+	})
 	if got := text(t, ctx, "#rating"); !strings.Contains(got, "4.8") {
 		t.Fatalf("rating = %q", got)
 	}

@@ -7,12 +7,12 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const assignmentCols = "id, job_id, technician_id, status, scheduled_at, dispatched_at, working_at, done_at, cancelled_at, updated_at"
+const assignmentCols = "id, job_id, technician_id, status, scheduled_at, dispatched_at, working_at, done_at, cancelled_at, updated_at, tracking_opened_at, tracking_opens"
 
 func scanAssignment(r scanner) (*enroute.Assignment, error) {
 	var a enroute.Assignment
 	err := r.Scan(&a.ID, &a.JobID, &a.TechnicianID, &a.Status, &a.ScheduledAt,
-		&a.DispatchedAt, &a.WorkingAt, &a.DoneAt, &a.CancelledAt, &a.UpdatedAt)
+		&a.DispatchedAt, &a.WorkingAt, &a.DoneAt, &a.CancelledAt, &a.UpdatedAt, &a.TrackingOpenedAt, &a.TrackingOpens)
 	return &a, err
 }
 

@@ -36,6 +36,24 @@ func (s *Store) FindTrackingLink(ctx context.Context, tokenHash []byte) (*enrout
 	return &l, nil
 }
 
+// RecordTrackingOpen implements enroute.TrackingStore.
+func (s *Store) RecordTrackingOpen(ctx context.Context, id int64) (*enroute.Assignment, error) {
+	var a *enroute.Assignment
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.q(ctx).Exec(ctx, `UPDATE assignments SET tracking_opens = tracking_opens + 1,
+			tracking_opened_at = COALESCE(tracking_opened_at, $2) WHERE id = $1`, id, s.now())
+		if err != nil {
+			return fmt.Errorf("count a tracking page open: %w", err)
+		}
+		if n == 0 {
+			return enroute.Errorf(enroute.ENOTFOUND, "Assignment %d not found.", id)
+		}
+		a, err = s.FindAssignmentByID(ctx, id)
+		return err
+	})
+	return a, err
+}
+
 // LockLocation implements enroute.LocationStore.
 func (s *Store) LockLocation(ctx context.Context, id int64) error {
 	if s.txOf(ctx) == nil {

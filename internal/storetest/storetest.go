@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"Import", testImport},
 		{"ExternalIDs", testExternalIDs},
+		{"TrackingOpens", testTrackingOpens},
 		{"WebhookEndpoints", testWebhookEndpoints},
 		{"WebhookOutbox", testWebhookOutbox},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},

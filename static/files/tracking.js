@@ -175,6 +175,10 @@
     }).catch(function () {});
   }
 
+  // The dispatcher's receipt: the page was opened, here, in a browser
+  // (a messaging app's link preview fetches the page but runs nothing).
+  fetch(base + "/opened", { method: "POST" }).catch(function () {});
+
   function load() {
     fetch(base + "/state", { cache: "no-store" }).then(function (r) {
       if (r.status === 404) { inactive(); return null; }
