@@ -321,7 +321,7 @@ func TestWorkerRefuses(t *testing.T) {
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(strings.Repeat("x", 1<<20)))
+		w.Write([]byte(strings.Repeat("z", 1<<20)))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -339,7 +339,7 @@ func TestWorkerRefuses(t *testing.T) {
 	}{
 		{"private", "/target", false, 0, "private or loopback"},
 		{"redirect", "/redirect", true, http.StatusTemporaryRedirect, "HTTP 307"},
-		{"big answer", "/big", true, http.StatusBadRequest, "HTTP 400: xxx"},
+		{"big answer", "/big", true, http.StatusBadRequest, "HTTP 400: zzz"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &enroute.WebhookEndpoint{URL: "http://" + ln.Addr().String() + tc.path, Events: []enroute.WebhookEventType{enroute.EventMessageSent}}
