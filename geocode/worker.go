@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/wakeloop"
 )
 
 // Config tunes the worker. Zero values mean the defaults.
@@ -60,7 +61,7 @@ type Worker struct {
 	hooks    []enroute.LocationHook
 	cfg      Config
 	logger   *slog.Logger
-	wake     chan struct{}
+	loop     *wakeloop.Loop
 	now      func() time.Time
 
 	mu      sync.Mutex
@@ -72,16 +73,11 @@ type Worker struct {
 func NewWorker(store enroute.Store, g enroute.Geocoder, hooks []enroute.LocationHook, cfg Config, logger *slog.Logger) *Worker {
 	cfg.defaults()
 	return &Worker{store: store, geocoder: g, hooks: hooks, cfg: cfg, logger: logger.With("component", "geocode"),
-		wake: make(chan struct{}, 1), now: time.Now, waiters: map[int64][]chan struct{}{}}
+		loop: wakeloop.New(), now: time.Now, waiters: map[int64][]chan struct{}{}}
 }
 
 // Wake makes the worker look for due locations now.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.loop.Wake() }
 
 // Wait returns once location id is not pending, or once an attempt at it
 // has been recorded, or when ctx ends, whichever comes first. A request
@@ -137,19 +133,7 @@ func (w *Worker) told(id int64) {
 // locations left by a stop), on every Wake, and every PollInterval for
 // due retries. An attempt under way when ctx ends is finished (within
 // Timeout) and recorded.
-func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		w.drain(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
-}
+func (w *Worker) Run(ctx context.Context) { w.loop.Run(ctx, w.cfg.PollInterval, w.drain) }
 
 // drain geocodes every due location, one at a time (the public service
 // allows one request a second; the geocoder's limiter paces them).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/wakeloop"
 )
 
 // WorkerConfig tunes the outbox worker. Zero values mean the defaults.
@@ -61,7 +62,7 @@ type Worker struct {
 	email  EmailSender
 	cfg    WorkerConfig
 	logger *slog.Logger
-	wake   chan struct{}
+	loop   *wakeloop.Loop
 	now    func() time.Time
 
 	// Hooks, set before Run, are told of each final outcome in the
@@ -74,32 +75,15 @@ type Worker struct {
 func NewWorker(store enroute.Store, sms SMSSender, email EmailSender, cfg WorkerConfig, logger *slog.Logger) *Worker {
 	cfg.defaults()
 	return &Worker{store: store, sms: sms, email: email, cfg: cfg, logger: logger.With("component", "outbox"),
-		wake: make(chan struct{}, 1), now: time.Now}
+		loop: wakeloop.New(), now: time.Now}
 }
 
 // Wake makes the worker look at the outbox now.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.loop.Wake() }
 
 // Run delivers until ctx ends. A delivery under way when ctx ends is
 // finished (within SendTimeout) and recorded, so nothing is left half-sent.
-func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		w.drain(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
-}
+func (w *Worker) Run(ctx context.Context) { w.loop.Run(ctx, w.cfg.PollInterval, w.drain) }
 
 // drain delivers every due message.
 func (w *Worker) drain(ctx context.Context) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
+	"github.com/enroutehq/enroute/internal/wakeloop"
 )
 
 // Config tunes the Worker. Zero values mean the defaults.
@@ -82,7 +83,7 @@ type Worker struct {
 	cfg    Config
 	client *http.Client
 	logger *slog.Logger
-	wake   chan struct{}
+	loop   *wakeloop.Loop
 
 	// Now returns the current time; tests replace it before Run.
 	Now func() time.Time
@@ -92,32 +93,15 @@ type Worker struct {
 func NewWorker(store enroute.Store, sealer *Sealer, cfg Config, logger *slog.Logger) *Worker {
 	cfg.defaults()
 	return &Worker{store: store, sealer: sealer, cfg: cfg, client: newClient(cfg.Timeout, cfg.AllowPrivate),
-		logger: logger.With("component", "webhooks"), wake: make(chan struct{}, 1), Now: time.Now}
+		logger: logger.With("component", "webhooks"), loop: wakeloop.New(), Now: time.Now}
 }
 
 // Wake makes the worker look at the outbox now.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.loop.Wake() }
 
 // Run delivers until ctx ends. An attempt under way when ctx ends is
 // finished (within Timeout) and recorded.
-func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		w.Drain(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
-}
+func (w *Worker) Run(ctx context.Context) { w.loop.Run(ctx, w.cfg.PollInterval, w.Drain) }
 
 // Drain makes one attempt at every due delivery, then returns.
 func (w *Worker) Drain(ctx context.Context) {
