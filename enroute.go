@@ -26,6 +26,7 @@ type Store interface {
 	IdempotencyStore
 	SettingsStore
 	MessageStore
+	ReplyStore
 	TrackingStore
 	PositionStore
 	ModelStore

@@ -23,6 +23,8 @@ type MessageKind string
 const (
 	KindDispatch MessageKind = "dispatch"
 	KindLate     MessageKind = "late" // the ETA passed the arrival window
+	// KindManual is a text a dispatcher wrote (an answer to a reply).
+	KindManual MessageKind = "manual"
 )
 
 // MessageStatus is where a message stands in the outbox.
@@ -71,7 +73,17 @@ type Message struct {
 	// Delivery is what the carrier reported of a sent text (Twilio's
 	// delivery receipts); nil until a report came.
 	Delivery *Delivery `json:"delivery"`
+	// Author is the name of the staff key that wrote (KindManual) or
+	// resent the message; "" for what Enroute sent on its own.
+	Author string `json:"author,omitempty"`
+	// ResendOf is the message this one sends again, on a dispatcher's
+	// request.
+	ResendOf *int64 `json:"resend_of,omitempty"`
 }
+
+// Automatic reports whether Enroute sent m on its own: at most one of its
+// kind per assignment and channel.
+func (m *Message) Automatic() bool { return m.Kind != KindManual && m.ResendOf == nil }
 
 // DeliveryStatus is where a sent text stands with the carrier, as the
 // provider reports it: queued, sending, sent (the carrier took it), then
@@ -171,6 +183,7 @@ func (m *Message) Redact() {
 
 // MessageFilter selects messages; nil fields do not filter.
 type MessageFilter struct {
+	ID           *int64
 	JobID        *int64
 	AssignmentID *int64
 	Status       *MessageStatus
@@ -189,8 +202,9 @@ type MessageResult struct {
 
 // MessageStore is the outbox.
 type MessageStore interface {
-	// CreateMessage queues or records m. Returns ECONFLICT when the
-	// assignment already has a message of that kind on that channel.
+	// CreateMessage queues or records m. Returns ECONFLICT when m is
+	// Automatic and the assignment already has an automatic message of
+	// that kind on that channel.
 	CreateMessage(ctx context.Context, m *Message) error
 	// FindMessages returns the matching messages ordered by id.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)

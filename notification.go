@@ -23,9 +23,20 @@ type NotificationService interface {
 	// Preview renders a template. Returns EINVALID for a bad template,
 	// ENOTFOUND for an unknown job.
 	Preview(ctx context.Context, r PreviewRequest) (*Preview, error)
-	// InboundSMS handles a reply texted to the company (STOP, START, HELP)
-	// and returns the reply to text back, if any.
-	InboundSMS(ctx context.Context, from, body string) (reply string, err error)
+	// InboundSMS handles a text sent to the company's number: STOP, START
+	// and HELP are answered (the answer to text back is returned); anything
+	// else is stored as the customer's Reply on the job it answers.
+	InboundSMS(ctx context.Context, in InboundText) (answer string, err error)
+	// SendText queues a text a dispatcher wrote to job's customer, from
+	// the company's number (a KindManual message). EINVALID for an empty or
+	// too long body or no number to send from; ECONFLICT when the customer
+	// has no phone or opted out of texts.
+	SendText(ctx context.Context, jobID int64, body, author string) (*Message, error)
+	// Resend sends a finished message again, as the customer got it, to
+	// their current phone or e-mail, with a new tracking link where it had
+	// one. ECONFLICT while it is still queued, or when the customer cannot
+	// be reached on its channel.
+	Resend(ctx context.Context, messageID int64, author string) (*Message, error)
 	// Tokens lists the template tokens, for the token picker.
 	Tokens() []TokenInfo
 }

@@ -78,6 +78,30 @@ type Publisher interface {
 	PublishProgress(p *Progress)
 }
 
+// Activity is news of a job for dispatchers' boards: its customer
+// replied, or one of its messages moved (sent, failed, delivered...). It
+// says what changed, not the change: a board that shows the job reads it.
+type Activity struct {
+	Type  ActivityType `json:"kind"`
+	JobID int64        `json:"job_id"`
+	ID    int64        `json:"id"` // the reply's or the message's
+}
+
+// ActivityType is what an Activity is about.
+type ActivityType string
+
+// Activity types.
+const (
+	ActivityReply   ActivityType = "reply"
+	ActivityMessage ActivityType = "message"
+)
+
+// ActivityPublisher carries jobs' activity to boards, on this node and
+// the others. Implementations never block the caller.
+type ActivityPublisher interface {
+	PublishActivity(a *Activity)
+}
+
 // Progress is how far an en-route technician is from a verified address,
 // and when they should arrive.
 type Progress struct {

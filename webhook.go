@@ -27,6 +27,9 @@ const (
 	EventLocationVerified WebhookEventType = "location.verified"
 	// EventTrackingOpened: the customer first opened the tracking page.
 	EventTrackingOpened WebhookEventType = "tracking.opened"
+	// EventCustomerReplied: the customer texted something that is not a
+	// keyword (STOP, START, HELP) to the company's number.
+	EventCustomerReplied WebhookEventType = "customer.replied"
 	// EventWebhookTest is sent by POST /api/v1/webhooks/{id}/test, to that
 	// endpoint only; endpoints cannot subscribe to it.
 	EventWebhookTest WebhookEventType = "webhook.test"
@@ -36,7 +39,7 @@ const (
 var WebhookEventTypes = []WebhookEventType{
 	EventAssignmentDispatched, EventAssignmentArrived, EventAssignmentDone, EventAssignmentCancelled,
 	EventMessageSent, EventMessageDelivered, EventMessageFailed, EventMessageSuppressed,
-	EventLocationVerified, EventTrackingOpened,
+	EventLocationVerified, EventTrackingOpened, EventCustomerReplied,
 }
 
 // Valid reports whether t is an event endpoints may subscribe to.

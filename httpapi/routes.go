@@ -100,6 +100,10 @@ func (s *Server) routes() {
 	api.POST("/assignments/:id/tracking-link", s.createTrackingLink, staff...)
 
 	api.GET("/jobs/:id/messages", s.listJobMessages, staff...)
+	api.POST("/jobs/:id/messages", s.sendJobText, staff...)
+	api.POST("/messages/:id/resend", s.resendMessage, staff...)
+	api.GET("/jobs/:id/replies", s.listReplies, staff...)
+	api.GET("/replies", s.listReplies, staff...)
 	s.settingsRoutes(api, admin)
 	api.POST("/sms/inbound", s.inboundSMS, s.limitIP(s.limits.webhook))
 	api.POST("/sms/status", s.smsStatus, s.limitIP(s.limits.webhook))

@@ -186,28 +186,3 @@ func (s *Server) putGPS(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, s.gpsView(v))
 }
-
-// listJobMessages is the delivery log of a job. A live tracking token is
-// never shown: a queued message shows its link redacted too.
-func (s *Server) listJobMessages(c echo.Context) error {
-	jobID, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	q := newQuery(c)
-	f := enroute.MessageFilter{JobID: &jobID, Page: q.page()}
-	if err := q.err(); err != nil {
-		return err
-	}
-	if _, err := s.store.FindJobByID(c.Request().Context(), jobID); err != nil {
-		return err
-	}
-	ms, err := s.store.FindMessages(c.Request().Context(), f)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		m.Redact()
-	}
-	return c.JSON(http.StatusOK, listOf(ms))
-}

@@ -43,7 +43,8 @@ func (s *Server) inboundSMS(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reply, err := s.notify.InboundSMS(c.Request().Context(), form.Get("From"), form.Get("Body"))
+	in := enroute.InboundText{From: form.Get("From"), Body: form.Get("Body"), ProviderID: form.Get("MessageSid")}
+	reply, err := s.notify.InboundSMS(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,13 @@ type statusMsg struct {
 	ArrivedAt    *time.Time               `json:"arrived_at,omitempty"` // once working
 }
 
+// activityMsg tells a board of a job's activity: {"type":"activity",
+// "kind":"reply"|"message","job_id":...,"id":...}.
+type activityMsg struct {
+	Type string `json:"type"`
+	enroute.Activity
+}
+
 // drainBufs are what one take from a subscription holds, pooled: a
 // connection takes only while it writes, and holding them per connection
 // would cost every idle watcher memory.
@@ -140,6 +147,9 @@ func appendUpdates(b []byte, ps []tracker.Update, ev []tracker.Event) []byte {
 			b = append(b, e.Msg...)
 		case e.Progress != nil:
 			b = append(b, EncodeProgress(e.Progress)...)
+		case e.Activity != nil:
+			m, _ := json.Marshal(activityMsg{Type: "activity", Activity: *e.Activity})
+			b = append(b, m...)
 		default:
 			m, _ := json.Marshal(statusMsg{Type: "status", AssignmentID: e.Assignment.ID, TechnicianID: e.Assignment.TechnicianID, Status: e.Assignment.Status, ArrivedAt: e.Assignment.WorkingAt})
 			b = append(b, m...)

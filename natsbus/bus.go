@@ -92,9 +92,15 @@ func (b *Bus) PublishProgress(p *enroute.Progress) {
 	b.publish(b.prefix+".prog."+strconv.FormatInt(p.TechnicianID, 10), wireProgress{Progress: *p, Lat: p.Lat, Lng: p.Lng, Cell: p.Cell})
 }
 
+// PublishActivity implements enroute.ActivityPublisher.
+func (b *Bus) PublishActivity(a *enroute.Activity) {
+	b.publish(b.prefix+".act."+strconv.FormatInt(a.JobID, 10), a)
+}
+
 // Receivers are told what arrives from the bus, by kind; nil ignores it.
 type Receivers struct {
 	Positions, Assignments, Progress enroute.Publisher
+	Activity                         enroute.ActivityPublisher
 }
 
 // Subscribe hands what arrives from the bus to r, until Close.
@@ -146,6 +152,18 @@ func (b *Bus) Subscribe(r Receivers) error {
 			}
 			w.Progress.Lat, w.Progress.Lng, w.Progress.Cell = w.Lat, w.Lng, w.Cell
 			r.Progress.PublishProgress(&w.Progress)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if r.Activity != nil {
+		if err := sub(b.prefix+".act.*", func(d []byte) error {
+			var a enroute.Activity
+			if err := json.Unmarshal(d, &a); err != nil {
+				return err
+			}
+			r.Activity.PublishActivity(&a)
 			return nil
 		}); err != nil {
 			return err

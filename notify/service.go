@@ -40,6 +40,13 @@ func (c Config) emailTransport() bool { return c.EmailProvider != "" && c.EmailP
 type Service struct {
 	store enroute.Store
 	cfg   Config
+
+	// ReplyHooks are told of each customer's reply, in the transaction
+	// that stores it. Set them before the first request.
+	ReplyHooks []enroute.ReplyHook
+	// Wake, when set, runs once a queued message commits, so the outbox
+	// worker sends it at once.
+	Wake func()
 }
 
 var _ enroute.NotificationService = (*Service)(nil)

@@ -79,10 +79,12 @@ func NewHub(cfg HubConfig, res, maxCells int) *Hub {
 
 var _ enroute.Publisher = (*Hub)(nil)
 
-// Event is a status change, or new progress, sent to a subscriber.
+// Event is a status change, new progress, or a job's activity (boards
+// only), sent to a subscriber: one of the three is set.
 type Event struct {
 	Assignment *enroute.Assignment
 	Progress   *enroute.Progress
+	Activity   *enroute.Activity
 	Msg        []byte // Progress encoded (HubConfig.EncodeProgress), or nil
 }
 
@@ -462,6 +464,26 @@ func (h *Hub) PublishAssignment(a *enroute.Assignment) {
 	}
 }
 
+// PublishActivity implements enroute.ActivityPublisher: every dispatcher's
+// view gets it, whatever it shows, as it gets status changes; customers
+// never do.
+func (h *Hub) PublishActivity(a *enroute.Activity) {
+	h.mu.RLock()
+	subs := slices.Clone(h.views)
+	h.mu.RUnlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		ok := !s.gone && len(s.events) < h.cfg.MaxEvents // past it, as in PublishAssignment
+		if ok {
+			s.events = append(s.events, Event{Activity: a})
+		}
+		s.mu.Unlock()
+		if ok {
+			s.signal()
+		}
+	}
+}
+
 // PublishProgress implements enroute.Publisher: the assignment's customer
 // gets it while they get positions, and so do the boards whose view holds
 // the technician. Progress is state: a newer one for the same assignment
@@ -515,6 +537,16 @@ func (f Fanout) PublishAssignment(a *enroute.Assignment) {
 func (f Fanout) PublishProgress(p *enroute.Progress) {
 	for _, x := range f {
 		x.PublishProgress(p)
+	}
+}
+
+// PublishActivity implements enroute.ActivityPublisher, telling those
+// that are one.
+func (f Fanout) PublishActivity(a *enroute.Activity) {
+	for _, x := range f {
+		if p, ok := x.(enroute.ActivityPublisher); ok {
+			p.PublishActivity(a)
+		}
 	}
 }
 

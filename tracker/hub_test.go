@@ -129,6 +129,25 @@ func TestHubStatusToEveryBoard(t *testing.T) {
 	}
 }
 
+// A job's activity goes to every board, whatever it shows, and to no
+// customer.
+func TestHubActivityToBoardsOnly(t *testing.T) {
+	h := NewHub(HubConfig{}, 8, 4096)
+	notified := 0
+	customer := h.SubscribeAssignment(&enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}, true, nil, nil)
+	porto := h.SubscribeView(&geo.BBox{MinLat: 41.1, MinLng: -8.7, MaxLat: 41.2, MaxLng: -8.5}, func() { notified++ }, nil)
+	all := h.SubscribeView(nil, func() { notified++ }, nil)
+	Fanout{h}.PublishActivity(&enroute.Activity{Type: enroute.ActivityReply, JobID: 4, ID: 11})
+	for name, s := range map[string]*Sub{"porto board": porto, "board": all} {
+		if _, ev := s.Take(); len(ev) != 1 || ev[0].Activity == nil || ev[0].Activity.JobID != 4 || ev[0].Activity.ID != 11 {
+			t.Fatalf("%s got %+v", name, ev)
+		}
+	}
+	if notified != 2 || customer.Pending() {
+		t.Fatalf("notified %d boards; customer pending %v", notified, customer.Pending())
+	}
+}
+
 func TestHubAssignmentStream(t *testing.T) {
 	h := NewHub(HubConfig{}, 8, 4096)
 	a := &enroute.Assignment{ID: 9, TechnicianID: 1, Status: enroute.StatusDispatched}

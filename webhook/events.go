@@ -12,7 +12,8 @@ import (
 // Events writes webhook events to the outbox in the transaction of what
 // they tell: an assignment's status change (enroute.AssignmentHook), a
 // message's final outcome and its carrier's receipt (enroute.MessageHook),
-// and a job site left verified (enroute.LocationHook). So an event exists
+// a job site left verified (enroute.LocationHook), the tracking page first
+// opened (enroute.TrackingHook) and a customer's reply (enroute.ReplyHook). So an event exists
 // exactly when its change committed: nothing is lost, nothing is sent of
 // a change rolled back.
 type Events struct {
@@ -27,6 +28,7 @@ var (
 	_ enroute.MessageHook    = (*Events)(nil)
 	_ enroute.LocationHook   = (*Events)(nil)
 	_ enroute.TrackingHook   = (*Events)(nil)
+	_ enroute.ReplyHook      = (*Events)(nil)
 )
 
 var assignmentEvents = map[enroute.AssignmentStatus]enroute.WebhookEventType{
@@ -72,13 +74,18 @@ type MessageData struct {
 	To           string                `json:"to"`
 	ProviderID   string                `json:"provider_id"`
 	Attempts     int                   `json:"attempts"`
+	// Author names the staff key that wrote or resent it; ResendOf is the
+	// message it sends again.
+	Author   string `json:"author,omitempty"`
+	ResendOf *int64 `json:"resend_of,omitempty"`
 	// Delivery is the carrier's report, in the receipt events.
 	Delivery *enroute.Delivery `json:"delivery,omitempty"`
 }
 
 func messageData(m *enroute.Message) MessageData {
 	return MessageData{ID: m.ID, AssignmentID: m.AssignmentID, JobID: m.JobID, CustomerID: m.CustomerID,
-		Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, To: m.To, ProviderID: m.ProviderID, Attempts: m.Attempts}
+		Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, To: m.To, ProviderID: m.ProviderID, Attempts: m.Attempts,
+		Author: m.Author, ResendOf: m.ResendOf}
 }
 
 // MessageFinished implements enroute.MessageHook.
@@ -113,6 +120,16 @@ func (e *Events) MessageDelivery(ctx context.Context, m *enroute.Message) error 
 // TrackingOpened implements enroute.TrackingHook: tracking.opened.
 func (e *Events) TrackingOpened(ctx context.Context, a *enroute.Assignment) error {
 	return e.emit(ctx, enroute.EventTrackingOpened, *a.TrackingOpenedAt, AssignmentData{Assignment: a, PreviousStatus: a.Status})
+}
+
+// ReplyData is the data of customer.replied.
+type ReplyData struct {
+	Reply *enroute.Reply `json:"reply"`
+}
+
+// ReplyReceived implements enroute.ReplyHook: customer.replied.
+func (e *Events) ReplyReceived(ctx context.Context, r *enroute.Reply) error {
+	return e.emit(ctx, enroute.EventCustomerReplied, r.ReceivedAt, ReplyData{Reply: r})
 }
 
 // LocationData is the data of location.verified.

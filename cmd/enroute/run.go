@@ -197,7 +197,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.bus != nil {
 		// Another node's progress goes to this node's customers and boards
 		// (the hub) and to its watcher, which keeps the latest for the API.
-		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: events, Progress: tracker.Fanout{hub, watcher}}); err != nil {
+		if err := m.bus.Subscribe(natsbus.Receivers{Positions: tracker.Mirror{Live: m.Tracker.Live, Next: hub}, Assignments: events,
+			Progress: tracker.Fanout{hub, watcher}, Activity: hub}); err != nil {
 			return err
 		}
 		events = tracker.Fanout{events, m.bus}
@@ -208,14 +209,26 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// assignments: the watcher follows them to the new pin, customers'
 	// pages and boards read the site again.
 	locHooks := []enroute.LocationHook{assignmentEvents}
+	// A job's activity (a reply, a message's outcome or receipt) goes to
+	// this node's boards and the others'.
+	var activity enroute.ActivityPublisher = hub
+	if m.bus != nil {
+		activity = tracker.Fanout{hub, m.bus}
+	}
+	activityEvents := tracker.ActivityEvents{Store: m.Store, Pub: activity}
 	var (
-		msgHooks   []enroute.MessageHook
+		msgHooks   = []enroute.MessageHook{activityEvents}
 		trackHooks []enroute.TrackingHook
 	)
-	if whEvents != nil { // webhooks on: location.verified, message.delivered, tracking.opened
+	svc.ReplyHooks = []enroute.ReplyHook{activityEvents}
+	svc.Wake = worker.Wake
+	worker.Hooks = append(worker.Hooks, activityEvents)
+	rules.MessageHooks = append(rules.MessageHooks, activityEvents)
+	if whEvents != nil { // webhooks on: location.verified, message.delivered, tracking.opened, customer.replied
 		locHooks = append(locHooks, whEvents)
-		msgHooks = []enroute.MessageHook{whEvents}
+		msgHooks = append(msgHooks, whEvents)
 		trackHooks = []enroute.TrackingHook{whEvents}
+		svc.ReplyHooks = append(svc.ReplyHooks, whEvents)
 	}
 	geocoder, err := m.geocoder()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 const messageCols = `id, assignment_id, job_id, customer_id, kind, channel, status, reason, to_addr, from_addr, from_name,
 	subject, body, html, COALESCE(link_token, ''), provider_id, attempts, next_attempt_at, created_at, finished_at,
-	delivery_status, delivery_error_code, delivery_updated_at`
+	delivery_status, delivery_error_code, delivery_updated_at, author, resend_of`
 
 func scanMessage(r scanner) (*enroute.Message, error) {
 	var (
@@ -24,7 +24,7 @@ func scanMessage(r scanner) (*enroute.Message, error) {
 	)
 	err := r.Scan(&m.ID, &m.AssignmentID, &m.JobID, &m.CustomerID, &m.Kind, &m.Channel, &m.Status, &m.Reason,
 		&m.To, &m.From, &m.FromName, &m.Subject, &m.Body, &m.HTML, &m.LinkToken, &m.ProviderID, &m.Attempts,
-		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt, &status, &code, &updatedAt)
+		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt, &status, &code, &updatedAt, &m.Author, &m.ResendOf)
 	if err == nil && status != "" && updatedAt != nil {
 		m.Delivery = &enroute.Delivery{Status: enroute.DeliveryStatus(status), ErrorCode: code,
 			Error: enroute.CarrierError(code), UpdatedAt: *updatedAt}
@@ -61,10 +61,10 @@ func (s *Store) CreateMessage(ctx context.Context, m *enroute.Message) error {
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		err := s.q(ctx).QueryRow(ctx, `INSERT INTO messages (assignment_id, job_id, customer_id, kind, channel, status, reason,
-			to_addr, from_addr, from_name, subject, body, html, link_token, next_attempt_at, created_at, finished_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+			to_addr, from_addr, from_name, subject, body, html, link_token, next_attempt_at, created_at, finished_at, author, resend_of)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
 			m.AssignmentID, m.JobID, m.CustomerID, m.Kind, m.Channel, m.Status, m.Reason, m.To, m.From, m.FromName,
-			m.Subject, m.Body, m.HTML, link, m.NextAttemptAt, m.CreatedAt, m.FinishedAt).Scan(&m.ID)
+			m.Subject, m.Body, m.HTML, link, m.NextAttemptAt, m.CreatedAt, m.FinishedAt, m.Author, m.ResendOf).Scan(&m.ID)
 		if s.d.ConstraintOf(err) == Unique {
 			return enroute.Errorf(enroute.ECONFLICT, "Assignment %d already has a %s %s message.", m.AssignmentID, m.Kind, m.Channel)
 		} else if err != nil {
@@ -77,6 +77,9 @@ func (s *Store) CreateMessage(ctx context.Context, m *enroute.Message) error {
 // FindMessages implements enroute.MessageStore.
 func (s *Store) FindMessages(ctx context.Context, f enroute.MessageFilter) ([]*enroute.Message, error) {
 	var w where
+	if f.ID != nil {
+		w.add("id = ?", *f.ID)
+	}
 	if f.JobID != nil {
 		w.add("job_id = ?", *f.JobID)
 	}

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"Import", testImport},
 		{"ExternalIDs", testExternalIDs},
 		{"TrackingOpens", testTrackingOpens},
+		{"Replies", testReplies},
+		{"ManualMessages", testManualMessages},
 		{"WebhookEndpoints", testWebhookEndpoints},
 		{"WebhookOutbox", testWebhookOutbox},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
