@@ -84,3 +84,9 @@ type JobStore interface {
 	// DeleteJob returns ENOTFOUND, or ECONFLICT while it has assignments.
 	DeleteJob(ctx context.Context, id int64) error
 }
+
+// JobHook is told of every change of a job, inside its transaction, with
+// the job before and after.
+type JobHook interface {
+	JobChanged(ctx context.Context, old, j *Job) error
+}

@@ -23,6 +23,12 @@ type MessageKind string
 const (
 	KindDispatch MessageKind = "dispatch"
 	KindLate     MessageKind = "late" // the ETA passed the arrival window
+	// The moments after the dispatch (DispatchSettings.Moment).
+	KindNearby      MessageKind = "nearby"      // the ETA dropped under the company's minutes
+	KindArrived     MessageKind = "arrived"     // the assignment became working
+	KindCompleted   MessageKind = "completed"   // the assignment is done
+	KindCancelled   MessageKind = "cancelled"   // cancelled after its dispatch reached the customer
+	KindRescheduled MessageKind = "rescheduled" // its job's window moved after the dispatch reached the customer
 	// KindManual is a text a dispatcher wrote (an answer to a reply).
 	KindManual MessageKind = "manual"
 )

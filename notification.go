@@ -16,6 +16,11 @@ type NotificationService interface {
 	UpdateTracking(ctx context.Context, u TrackingUpdate) (*DispatchSettingsView, error)
 	UpdateGeneral(ctx context.Context, u GeneralUpdate) (*DispatchSettingsView, error)
 	UpdateLate(ctx context.Context, u LateUpdate) (*DispatchSettingsView, error)
+	// UpdateMoment saves the tab of a moment after the dispatch: arrived,
+	// completed, cancelled or rescheduled (EINVALID for another kind);
+	// UpdateNearby the Nearby tab.
+	UpdateMoment(ctx context.Context, kind MessageKind, u MomentUpdate) (*DispatchSettingsView, error)
+	UpdateNearby(ctx context.Context, u NearbyUpdate) (*DispatchSettingsView, error)
 	// GPSSettings and UpdateGPS read and change native GPS. Turning GPS off
 	// while arrival tracking is on is refused (ECONFLICT).
 	GPSSettings(ctx context.Context) (*GPSSettingsView, error)
@@ -108,6 +113,20 @@ type LateUpdate struct {
 	EmailBody    *string `json:"email_body"`
 }
 
+// MomentUpdate changes a moment's tab; nil fields are left unchanged.
+type MomentUpdate struct {
+	Enabled      *bool   `json:"enabled"`
+	TextTemplate *string `json:"text_template"`
+	EmailSubject *string `json:"email_subject"`
+	EmailBody    *string `json:"email_body"`
+}
+
+// NearbyUpdate changes the Nearby tab.
+type NearbyUpdate struct {
+	MomentUpdate
+	Minutes *int `json:"minutes"`
+}
+
 // GeneralUpdate changes the Settings tab.
 type GeneralUpdate struct {
 	LimitWhenMultipleTechs *bool `json:"limit_when_multiple_techs"`
@@ -118,7 +137,7 @@ type GeneralUpdate struct {
 // data, or the data of JobID.
 type PreviewRequest struct {
 	Channel Channel     `json:"channel"`
-	Kind    MessageKind `json:"kind"` // dispatch (the default) or late: whose saved templates, and NewETA
+	Kind    MessageKind `json:"kind"` // dispatch (the default), late or a moment's: whose saved templates, and the sample ETA
 
 	Template *string `json:"template"`
 	Subject  *string `json:"subject"`

@@ -21,6 +21,51 @@ type DispatchSettings struct {
 	Tracking TrackingSettings `json:"tracking"`
 	General  GeneralSettings  `json:"general"`
 	Late     LateSettings     `json:"late"`
+	// The moments of a visit after the dispatch, each its own tab: the
+	// technician nearly there, arrived, the visit completed, and a
+	// visit the customer was told of cancelled or moved.
+	Nearby      NearbySettings `json:"nearby"`
+	Arrived     MomentSettings `json:"arrived"`
+	Completed   MomentSettings `json:"completed"`
+	Cancelled   MomentSettings `json:"cancelled"`
+	Rescheduled MomentSettings `json:"rescheduled"`
+}
+
+// MomentSettings is the tab of one moment of a visit: whether the
+// customer hears of it, and what they are told, on the channels dispatch
+// notifications use (each message at most once per assignment).
+type MomentSettings struct {
+	Enabled      bool   `json:"enabled"`
+	TextTemplate string `json:"text_template"`
+	EmailSubject string `json:"email_subject"`
+	EmailBody    string `json:"email_body"`
+}
+
+// NearbySettings is the Nearby tab: the message goes when the ETA first
+// drops under Minutes.
+type NearbySettings struct {
+	MomentSettings
+	Minutes int `json:"minutes"`
+}
+
+// Bounds of the nearby threshold.
+const MinNearbyMinutes, MaxNearbyMinutes = 1, 60
+
+// Moment returns the settings of a moment's kind, nil for another kind.
+func (d *DispatchSettings) Moment(k MessageKind) *MomentSettings {
+	switch k {
+	case KindNearby:
+		return &d.Nearby.MomentSettings
+	case KindArrived:
+		return &d.Arrived
+	case KindCompleted:
+		return &d.Completed
+	case KindCancelled:
+		return &d.Cancelled
+	case KindRescheduled:
+		return &d.Rescheduled
+	}
+	return nil
 }
 
 // LateSettings is the Running Late tab: when the ETA passes the end of the
@@ -107,13 +152,47 @@ const (
 	DefaultLateBody    = "Hi {CustomerFirstName},\n\n{TechnicianName} from {CompanyName} is running late and now expects to arrive around {NewETA}, after your arrival window ({ArrivalWindow}). We are sorry for the wait.\n\n{TechTrackingURL}\n\nQuestions? Call us at {CompanyPhone}."
 )
 
+// Default texts of the moments after the dispatch, by kind.
+var DefaultMoments = map[MessageKind]MomentSettings{
+	KindNearby: {
+		TextTemplate: "Hi {CustomerFirstName}, {TechnicianFirstName} from {CompanyName} is almost there: arriving around {ETA}. {TechTrackingURL}",
+		EmailSubject: "{TechnicianFirstName} is almost there",
+		EmailBody:    "Hi {CustomerFirstName},\n\n{TechnicianName} from {CompanyName} is almost at {ServiceAddress} and should arrive around {ETA}.\n\n{TechTrackingURL}\n\nQuestions? Call us at {CompanyPhone}.",
+	},
+	KindArrived: {
+		TextTemplate: "Hi {CustomerFirstName}, {TechnicianFirstName} from {CompanyName} has arrived at {ServiceAddress}.",
+		EmailSubject: "{TechnicianFirstName} has arrived",
+		EmailBody:    "Hi {CustomerFirstName},\n\n{TechnicianName} from {CompanyName} has arrived at {ServiceAddress} for job {JobNumber}.\n\nQuestions? Call us at {CompanyPhone}.",
+	},
+	KindCompleted: {
+		TextTemplate: "Thanks for choosing {CompanyName}, {CustomerFirstName}! {TechnicianFirstName} has finished. How did we do? {FeedbackURL}",
+		EmailSubject: "Your visit from {CompanyName} is complete",
+		EmailBody:    "Hi {CustomerFirstName},\n\n{TechnicianName} has finished job {JobNumber} at {ServiceAddress}. Thank you for choosing {CompanyName}.\n\nHow did we do? Tell us in a minute: {FeedbackURL}\n\nQuestions? Call us at {CompanyPhone}.",
+	},
+	KindCancelled: {
+		TextTemplate: "Hi {CustomerFirstName}, {TechnicianFirstName} from {CompanyName} is no longer coming for your visit ({ArrivalWindow}). Call us at {CompanyPhone} to rebook.",
+		EmailSubject: "Your visit from {CompanyName} is cancelled",
+		EmailBody:    "Hi {CustomerFirstName},\n\n{TechnicianName} from {CompanyName} is no longer coming to {ServiceAddress} for job {JobNumber} ({ArrivalWindow}).\n\nCall us at {CompanyPhone} to rebook.",
+	},
+	KindRescheduled: {
+		TextTemplate: "Hi {CustomerFirstName}, your visit from {CompanyName} has moved: {TechnicianFirstName} now arrives {ArrivalWindow}. Questions? Call {CompanyPhone}.",
+		EmailSubject: "Your visit from {CompanyName} has moved",
+		EmailBody:    "Hi {CustomerFirstName},\n\nYour visit from {CompanyName} to {ServiceAddress} (job {JobNumber}) has moved: {TechnicianName} now arrives {ArrivalWindow}.\n\nQuestions? Call us at {CompanyPhone}.",
+	},
+}
+
 // DefaultSettings returns the settings of a new company: everything off,
 // default templates in place.
 func DefaultSettings() *Settings {
 	return &Settings{Dispatch: DispatchSettings{
-		Late:     LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
-		Tracking: TrackingSettings{AutoArrival: true, ArrivalRadiusM: 125, ArrivalDwellS: 60},
-		Text:     TextSettings{Template: DefaultTextTemplate},
-		Email:    EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
+		Nearby:      NearbySettings{MomentSettings: DefaultMoments[KindNearby], Minutes: 10},
+		Arrived:     DefaultMoments[KindArrived],
+		Completed:   DefaultMoments[KindCompleted],
+		Cancelled:   DefaultMoments[KindCancelled],
+		Rescheduled: DefaultMoments[KindRescheduled],
+		Late:        LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
+		Tracking:    TrackingSettings{AutoArrival: true, ArrivalRadiusM: 125, ArrivalDwellS: 60},
+		Text:        TextSettings{Template: DefaultTextTemplate},
+		Email:       EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
 	}}
 }

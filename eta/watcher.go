@@ -66,6 +66,13 @@ type Watcher struct {
 	// arrival window gets a running-late message; it reports done once the
 	// message exists. Set it before Run.
 	Late func(ctx context.Context, assignmentID int64, eta time.Time) (done bool, err error)
+	// Nearby, when set, is asked whether an assignment whose ETA is left
+	// away (at most NearbyWithin) gets its nearby message; maxLeft is the
+	// longest ETA seen since the dispatch, so that a technician who was
+	// already this close when dispatched is not announced twice. It
+	// reports done once nothing more will come of asking. Set it before
+	// Run.
+	Nearby func(ctx context.Context, assignmentID int64, eta time.Time, left, maxLeft time.Duration) (done bool, err error)
 
 	cfg    WatcherConfig
 	store  enroute.Store
@@ -117,6 +124,10 @@ type watch struct {
 	// Run's goroutine only.
 	lateAskedAt time.Time // fix time of the last running-late ask
 	lateDone    bool
+	// The same for the nearby message, and the longest ETA seen.
+	nearAskedAt time.Time
+	nearDone    bool
+	maxLeft     time.Duration
 	insideSince time.Time
 	stillAt     Point // where the technician was when they seemed to stop (zero: moving)
 
@@ -568,15 +579,30 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 		}
 		return
 	}
+	w.pmu.Lock()
+	pr := w.progress[x.a.ID]
+	w.pmu.Unlock()
+	if pr == nil {
+		return
+	}
+	// Nearly there: ask about the nearby message, at most every lateEvery
+	// of the fixes' time (the company's minutes are the rules' to judge).
+	left := pr.ETA.Sub(p.Time)
+	x.maxLeft = max(x.maxLeft, left)
+	if w.Nearby != nil && !x.nearDone && left <= NearbyWithin && (x.nearAskedAt.IsZero() || p.Time.Sub(x.nearAskedAt) >= lateEvery) {
+		x.nearAskedAt = p.Time
+		done, err := w.Nearby(ctx, x.a.ID, pr.ETA, left, x.maxLeft)
+		if err != nil {
+			w.logger.Warn("nearby", "assignment_id", x.a.ID, "err", err)
+		}
+		x.nearDone = done
+	}
 	// Past the window: ask about a running-late message, at most every
 	// lateEvery of the fixes' time (the margin is the rules' to judge).
 	if w.Late == nil || x.lateDone || (!x.lateAskedAt.IsZero() && p.Time.Sub(x.lateAskedAt) < lateEvery) {
 		return
 	}
-	w.pmu.Lock()
-	pr := w.progress[x.a.ID]
-	w.pmu.Unlock()
-	if pr != nil && pr.ETA.After(x.windowEnd) {
+	if pr.ETA.After(x.windowEnd) {
 		x.lateAskedAt = p.Time
 		done, err := w.Late(ctx, x.a.ID, pr.ETA)
 		if err != nil {
@@ -586,8 +612,13 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 	}
 }
 
-// lateEvery spaces the running-late checks of one assignment.
+// lateEvery spaces the running-late (and nearby) checks of one
+// assignment.
 const lateEvery = 30 * time.Second
+
+// NearbyWithin is the longest ETA at which the nearby message is asked
+// about: the company's minutes are at most this.
+const NearbyWithin = time.Duration(enroute.MaxNearbyMinutes) * time.Minute
 
 // stopRadiusM is how close to the address stopping is an arrival at once,
 // however wide the company's radius: a red light 300 m away is not the

@@ -299,7 +299,7 @@ func (s *Server) importJobs(c echo.Context) error {
 			case jobUnchanged(old, r.upd):
 				res.Unchanged++
 			default:
-				if _, err := s.store.UpdateJob(ctx, old.ID, r.upd); err != nil {
+				if _, err := s.updateJob(ctx, old.ID, r.upd); err != nil {
 					return rowFailed(r.row, err)
 				}
 				res.Updated++

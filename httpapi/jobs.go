@@ -91,11 +91,33 @@ func (s *Server) patchJob(c echo.Context) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	j, err := s.store.UpdateJob(c.Request().Context(), id, upd)
+	j, err := s.updateJob(c.Request().Context(), id, upd)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, j)
+}
+
+// updateJob changes a job and tells the job hooks (the rescheduled
+// message), in one transaction.
+func (s *Server) updateJob(ctx context.Context, id int64, upd enroute.JobUpdate) (*enroute.Job, error) {
+	var j *enroute.Job
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		old, err := s.store.FindJobByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if j, err = s.store.UpdateJob(ctx, id, upd); err != nil {
+			return err
+		}
+		for _, h := range s.jobHooks {
+			if err := h.JobChanged(ctx, old, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return j, err
 }
 
 func (s *Server) deleteJob(c echo.Context) error { return deleteByID(c, s.store.DeleteJob) }

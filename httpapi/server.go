@@ -115,6 +115,8 @@ type Features struct {
 	TrackingHooks []enroute.TrackingHook
 	// LocationHooks run inside the transaction of every location change.
 	LocationHooks []enroute.LocationHook
+	// JobHooks run inside the transaction of every job change.
+	JobHooks []enroute.JobHook
 	// Geocoding verifies locations' addresses in the background
 	// (geocode.Worker); nil: locations without a pin stay pending.
 	Geocoding Geocoding
@@ -174,6 +176,7 @@ type Server struct {
 	webhooks      enroute.WebhookService
 	msgHooks      []enroute.MessageHook
 	trackHooks    []enroute.TrackingHook
+	jobHooks      []enroute.JobHook
 	ingester      Ingester
 	live          enroute.LiveService
 	hub           Hub
@@ -230,6 +233,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		webhooks:   f.Webhooks,
 		msgHooks:   f.MessageHooks,
 		trackHooks: f.TrackingHooks,
+		jobHooks:   f.JobHooks,
 		ingester:   f.Ingest,
 		live:       f.Live,
 		hub:        f.Hub,

@@ -47,6 +47,12 @@ type (
 		Tracking trackingTab          `json:"tracking"`
 		General  generalTab           `json:"general"`
 		Late     enroute.LateSettings `json:"late"`
+		// The moments after the dispatch.
+		Nearby      enroute.NearbySettings `json:"nearby"`
+		Arrived     enroute.MomentSettings `json:"arrived"`
+		Completed   enroute.MomentSettings `json:"completed"`
+		Cancelled   enroute.MomentSettings `json:"cancelled"`
+		Rescheduled enroute.MomentSettings `json:"rescheduled"`
 	}
 )
 
@@ -65,6 +71,7 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady},
 		General:  generalTab{v.General.LimitWhenMultipleTechs},
 		Late:     v.Late,
+		Nearby:   v.Nearby, Arrived: v.Arrived, Completed: v.Completed, Cancelled: v.Cancelled, Rescheduled: v.Rescheduled,
 	}, nil
 }
 
@@ -119,6 +126,18 @@ func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 	settingsTab(s, g, base+"/tracking", admin, func(t allTabs) any { return t.Tracking }, enroute.NotificationService.UpdateTracking)
 	settingsTab(s, g, base+"/general", admin, func(t allTabs) any { return t.General }, enroute.NotificationService.UpdateGeneral)
 	settingsTab(s, g, base+"/late", admin, func(t allTabs) any { return t.Late }, enroute.NotificationService.UpdateLate)
+	settingsTab(s, g, base+"/nearby", admin, func(t allTabs) any { return t.Nearby }, enroute.NotificationService.UpdateNearby)
+	for kind, pick := range map[enroute.MessageKind]func(allTabs) any{
+		enroute.KindArrived:     func(t allTabs) any { return t.Arrived },
+		enroute.KindCompleted:   func(t allTabs) any { return t.Completed },
+		enroute.KindCancelled:   func(t allTabs) any { return t.Cancelled },
+		enroute.KindRescheduled: func(t allTabs) any { return t.Rescheduled },
+	} {
+		settingsTab(s, g, base+"/"+string(kind), admin, pick,
+			func(n enroute.NotificationService, ctx context.Context, u enroute.MomentUpdate) (*enroute.DispatchSettingsView, error) {
+				return n.UpdateMoment(ctx, kind, u)
+			})
+	}
 	g.POST(base+"/preview", s.preview, admin...)
 	g.GET(base+"/tokens", s.tokens, admin...)
 	g.GET("/settings/gps", s.getGPS, admin...)

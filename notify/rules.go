@@ -29,7 +29,21 @@ var _ enroute.AssignmentHook = (*Rules)(nil)
 // while another technician is dispatched to or working at the job site;
 // or skipped when the customer has no phone or e-mail, or opted out of texts.
 func (r *Rules) AssignmentChanged(ctx context.Context, a *enroute.Assignment, prev enroute.AssignmentStatus) error {
-	if a.Status != enroute.StatusDispatched {
+	switch a.Status {
+	case enroute.StatusDispatched:
+	case enroute.StatusWorking:
+		_, err := r.moment(ctx, enroute.KindArrived, a, nil)
+		return err
+	case enroute.StatusDone:
+		_, err := r.moment(ctx, enroute.KindCompleted, a, nil)
+		return err
+	case enroute.StatusCancelled:
+		if prev == enroute.StatusScheduled {
+			return nil // the customer never heard of it
+		}
+		_, err := r.moment(ctx, enroute.KindCancelled, a, nil)
+		return err
+	default:
 		return nil
 	}
 	st, err := r.Store.FindSettings(ctx)
@@ -86,17 +100,19 @@ func (r *Rules) RunningLate(ctx context.Context, assignmentID int64, eta time.Ti
 		}
 		tpl := templates{text: ds.Late.TextTemplate, subject: ds.Late.EmailSubject, body: ds.Late.EmailBody}
 		done = true
-		return r.notify(ctx, enroute.KindLate, ds, tpl, sub, a, Values{TokenNewETA: clock(eta, sub.company.TimeZone)})
+		at := clock(eta, sub.company.TimeZone)
+		return r.notify(ctx, enroute.KindLate, ds, tpl, sub, a, Values{TokenNewETA: at, TokenETA: at})
 	})
 	return done && err == nil, err
 }
 
-// usesLink reports whether an enabled channel's template has the tracking
-// URL token.
+// usesLink reports whether an enabled channel's template has a link
+// token: the tracking URL while arrival tracking is on, or the feedback
+// URL.
 func usesLink(ds enroute.DispatchSettings, tpl templates) bool {
 	has := func(field, src string) bool {
 		t, err := ParseTemplate(field, src)
-		return err == nil && t.Has(TokenTechTrackingURL)
+		return err == nil && t.hasLink(ds.Tracking.Enabled)
 	}
 	return (ds.Text.Enabled && has("template", tpl.text)) ||
 		(ds.Email.Enabled && (has("subject", tpl.subject) || has("body", tpl.body)))
@@ -123,14 +139,14 @@ func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute
 	// channel's template has the token: only its hash is kept, so a link
 	// no message carries could never be used.
 	var token, link string
-	if ds.Tracking.Enabled && usesLink(ds, tpl) {
+	if usesLink(ds, tpl) {
 		token = enroute.NewTrackingToken()
 		if err := r.Store.CreateTrackingLink(ctx, &enroute.TrackingLink{AssignmentID: a.ID}, enroute.HashSecret(token)); err != nil {
 			return err
 		}
 		link = TrackingURL(r.PublicURL, token)
 	}
-	suppressed, err := r.limited(ctx, ds.General, sub.job, a)
+	suppressed, err := r.limitFor(ctx, kind, ds.General, sub.job, a)
 	if err != nil {
 		return err
 	}
@@ -202,7 +218,11 @@ func (r *Rules) limited(ctx context.Context, g enroute.GeneralSettings, job *enr
 func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, tpl templates, sub subject, a *enroute.Assignment, token, link string, extra Values) (*enroute.Message, error) {
 	m := &enroute.Message{AssignmentID: a.ID, JobID: sub.job.ID, CustomerID: sub.customer.ID, Channel: ch}
 	values := func(link string) Values {
-		v := sub.values(link)
+		v := sub.values("")
+		if ds.Tracking.Enabled {
+			v[TokenTechTrackingURL] = link
+		}
+		v[TokenFeedbackURL] = link
 		for k, x := range extra {
 			v[k] = x
 		}
@@ -217,7 +237,7 @@ func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, tpl tem
 		if err != nil {
 			return nil, err
 		}
-		if !body.Has(TokenTechTrackingURL) {
+		if !body.hasLink(ds.Tracking.Enabled) {
 			token, link = "", ""
 		}
 		m.From, m.To, m.Body, m.LinkToken = ds.Text.FromNumber, sub.customer.Phone, body.Text(values(link)), token
@@ -239,7 +259,7 @@ func (r *Rules) message(ch enroute.Channel, ds enroute.DispatchSettings, tpl tem
 		if err != nil {
 			return nil, err
 		}
-		if !body.Has(TokenTechTrackingURL) && !subj.Has(TokenTechTrackingURL) {
+		if !body.hasLink(ds.Tracking.Enabled) && !subj.hasLink(ds.Tracking.Enabled) {
 			token, link = "", ""
 		}
 		v := values(link)

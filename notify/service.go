@@ -225,6 +225,40 @@ func (s *Service) UpdateLate(ctx context.Context, u enroute.LateUpdate) (*enrout
 	})
 }
 
+// UpdateMoment implements enroute.NotificationService.
+func (s *Service) UpdateMoment(ctx context.Context, kind enroute.MessageKind, u enroute.MomentUpdate) (*enroute.DispatchSettingsView, error) {
+	if kind == enroute.KindNearby {
+		return s.UpdateNearby(ctx, enroute.NearbyUpdate{MomentUpdate: u})
+	}
+	return s.update(ctx, func(st *enroute.Settings) error {
+		m := st.Dispatch.Moment(kind)
+		if m == nil {
+			return enroute.FieldErrors(map[string]string{"kind": "must be nearby, arrived, completed, cancelled or rescheduled"})
+		}
+		return applyMoment(m, u)
+	})
+}
+
+// UpdateNearby implements enroute.NotificationService.
+func (s *Service) UpdateNearby(ctx context.Context, u enroute.NearbyUpdate) (*enroute.DispatchSettingsView, error) {
+	return s.update(ctx, func(st *enroute.Settings) error {
+		n := &st.Dispatch.Nearby
+		set(&n.Minutes, u.Minutes)
+		if n.Minutes < enroute.MinNearbyMinutes || n.Minutes > enroute.MaxNearbyMinutes {
+			return enroute.FieldErrors(map[string]string{"minutes": fmt.Sprintf("must be between %d and %d minutes", enroute.MinNearbyMinutes, enroute.MaxNearbyMinutes)})
+		}
+		return applyMoment(&n.MomentSettings, u.MomentUpdate)
+	})
+}
+
+func applyMoment(m *enroute.MomentSettings, u enroute.MomentUpdate) error {
+	set(&m.Enabled, u.Enabled)
+	set(&m.TextTemplate, u.TextTemplate)
+	set(&m.EmailSubject, u.EmailSubject)
+	set(&m.EmailBody, u.EmailBody)
+	return templates{m.TextTemplate, m.EmailSubject, m.EmailBody}.valid(templates{"text_template", "email_subject", "email_body"})
+}
+
 func (s *Service) update(ctx context.Context, fn func(*enroute.Settings) error) (*enroute.DispatchSettingsView, error) {
 	var v *enroute.DispatchSettingsView
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
@@ -340,9 +374,11 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 	if err != nil {
 		return nil, err
 	}
+	// The sample link is as long as a real one, so that the preview counts
+	// the characters and segments the customer's text will have.
 	link := ""
 	if ds.Tracking.Enabled {
-		link = TrackingURL(s.cfg.PublicURL, "SAMPLE-LINK")
+		link = TrackingURL(s.cfg.PublicURL, sampleToken)
 	}
 	values := sub.values(link)
 	// The saved templates of the kind asked for: dispatch's, or running
@@ -354,9 +390,18 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 	case enroute.KindLate:
 		text, subject, email = ds.Late.TextTemplate, ds.Late.EmailSubject, ds.Late.EmailBody
 		values[TokenNewETA] = clock(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin+12)*time.Minute), sub.company.TimeZone)
+		values[TokenETA] = values[TokenNewETA]
 	default:
-		return nil, enroute.FieldErrors(map[string]string{"kind": "must be dispatch or late"})
+		m := ds.Moment(r.Kind)
+		if m == nil {
+			return nil, enroute.FieldErrors(map[string]string{"kind": "must be dispatch, late, nearby, arrived, completed, cancelled or rescheduled"})
+		}
+		text, subject, email = m.TextTemplate, m.EmailSubject, m.EmailBody
+		if r.Kind == enroute.KindNearby { // a sample: the minutes from now
+			values[TokenETA] = clock(time.Now().Add(time.Duration(ds.Nearby.Minutes)*time.Minute), sub.company.TimeZone)
+		}
 	}
+	values[TokenFeedbackURL] = TrackingURL(s.cfg.PublicURL, sampleToken)
 	p := &enroute.Preview{Channel: r.Channel, Warnings: []string{}}
 	var body *Template
 	switch r.Channel {
@@ -407,7 +452,10 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 		}
 	}
 	if r.Kind != enroute.KindLate && body.Has(TokenNewETA) {
-		p.Warnings = append(p.Warnings, "{NewETA} is filled in running-late messages only; in a dispatch message it is blank.")
+		p.Warnings = append(p.Warnings, "{NewETA} is filled in running-late messages only; here it is blank.")
+	}
+	if r.Kind != enroute.KindLate && r.Kind != enroute.KindNearby && body.Has(TokenETA) {
+		p.Warnings = append(p.Warnings, "{ETA} is filled in nearby and running-late messages only; here it is blank.")
 	}
 	switch has := body.Has(TokenTechTrackingURL); {
 	case ds.Tracking.Enabled && !has:
@@ -459,3 +507,11 @@ func set[T any](dst *T, src *T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sampleToken stands for a tracking token in previews: as long as a real
+// one (enroute.NewTrackingToken), so a previewed text counts what the
+// customer's will.
+var sampleToken = func() string {
+	n := len(enroute.NewTrackingToken())
+	return ("SAMPLE-LINK-" + strings.Repeat("0", n))[:n]
+}()

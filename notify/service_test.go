@@ -37,7 +37,7 @@ func TestServiceUpdates(t *testing.T) {
 		Message: "Native GPS must be set up before arrival tracking can be enabled: turn GPS on in the GPS settings (View GPS settings: PUT /api/v1/settings/gps) and register at least one technician device.",
 		Fields:  map[string]string{"enabled": "native GPS is not set up"}}
 	badToken := func(field string) *enroute.Error {
-		msg := "Unknown token {Nope}. Known tokens: {CustomerName}, {CustomerFirstName}, {TechnicianName}, {TechnicianFirstName}, {CompanyName}, {CompanyPhone}, {JobNumber}, {ServiceAddress}, {ArrivalWindow}, {TechTrackingURL}, {NewETA}."
+		msg := "Unknown token {Nope}. Known tokens: {CustomerName}, {CustomerFirstName}, {TechnicianName}, {TechnicianFirstName}, {CompanyName}, {CompanyPhone}, {JobNumber}, {ServiceAddress}, {ArrivalWindow}, {TechTrackingURL}, {NewETA}, {ETA}, {FeedbackURL}."
 		return &enroute.Error{Code: enroute.EINVALID, Message: msg, Fields: map[string]string{field: msg}}
 	}
 

@@ -24,6 +24,8 @@ const (
 	TokenArrivalWindow       = "ArrivalWindow"
 	TokenTechTrackingURL     = "TechTrackingURL"
 	TokenNewETA              = "NewETA"
+	TokenETA                 = "ETA"
+	TokenFeedbackURL         = "FeedbackURL"
 )
 
 // Tokens lists every token, in the order the token picker shows them.
@@ -39,6 +41,8 @@ var Tokens = []enroute.TokenInfo{
 	{Token: TokenArrivalWindow, Description: "The arrival window, like 9:00 AM – 11:00 AM on Fri, Nov 27"},
 	{Token: TokenTechTrackingURL, Description: "The link to follow the technician live; left out while arrival tracking is off"},
 	{Token: TokenNewETA, Description: "Running-late messages: the new expected arrival time, like 11:42 AM"},
+	{Token: TokenETA, Description: "Nearby and running-late messages: the expected arrival time, like 11:42 AM"},
+	{Token: TokenFeedbackURL, Description: "The link to the customer's page, which asks for their feedback once the visit is done (completed messages); sent even while arrival tracking is off"},
 }
 
 // Values are what the tokens stand for in one message.
@@ -121,6 +125,12 @@ func tokenList() string {
 	return strings.Join(names, ", ")
 }
 
+// hasLink reports whether the template carries a link: the feedback URL,
+// or the tracking URL when tracking is on.
+func (t *Template) hasLink(tracking bool) bool {
+	return t.Has(TokenFeedbackURL) || (tracking && t.Has(TokenTechTrackingURL))
+}
+
 // Has reports whether the template uses token.
 func (t *Template) Has(token string) bool {
 	return slices.ContainsFunc(t.parts, func(p part) bool { return p.token == token })
@@ -148,7 +158,7 @@ func (t *Template) HTML(v Values) string {
 	var b strings.Builder
 	for _, p := range t.parts {
 		switch {
-		case p.token == TokenTechTrackingURL && v[p.token] != "":
+		case (p.token == TokenTechTrackingURL || p.token == TokenFeedbackURL) && v[p.token] != "":
 			u := html.EscapeString(v[p.token])
 			fmt.Fprintf(&b, `<a href="%s">%s</a>`, u, u)
 		case p.token != "":

@@ -185,6 +185,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return eta.ArrivalRule{Auto: tr.AutoArrival, RadiusM: tr.ArrivalRadiusM, Dwell: time.Duration(tr.ArrivalDwellS) * time.Second}
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
+	watcher.Nearby = rules.Nearby
 	m.watcher = watcher
 	// The watcher is the tracker's estimator: it hears of each position
 	// before out does, and queues a due estimate in out's hub
@@ -238,7 +239,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = httpapi.NewServer(httpapi.Config{Version: Version, Registry: m.registry(), PublicURL: m.Config.PublicURL, OsmAndURL: m.osmandURL(), VerifySMSWebhook: verify, WSWriteTimeout: m.Config.WSWriteTimeout, RateLimits: m.Config.RateLimits, BoardFlush: noneIfZero(m.Config.BoardFlush),
 		TileURL: m.Config.TileURL, TileAttribution: m.Config.TileAttribution, GeocodeWait: noneIfZero(m.Config.GeocodeWait)},
 		m.Store, httpapi.Features{Notify: svc, Ingest: m.Tracker, Live: m.Tracker, Hub: hub, Progress: watcher, Hooks: m.hooks,
-			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks, MessageHooks: msgHooks, TrackingHooks: trackHooks}, m.Logger)
+			LocationHooks: locHooks, Geocoding: m.geocoding, Webhooks: webhooks, MessageHooks: msgHooks, TrackingHooks: trackHooks,
+			JobHooks: []enroute.JobHook{rules}}, m.Logger)
 	if n, err := m.HTTP.WarmDevices(ctx); err != nil {
 		return fmt.Errorf("read devices: %w", err)
 	} else if n > 0 {

@@ -1,4 +1,4 @@
-// The Dispatch Notifications settings screen: one page, eight tabs, talking
+// The Dispatch Notifications settings screen: one page, nine tabs, talking
 // to /api/v1/settings/..., /api/v1/company, /api/v1/technicians and /api/v1/import with the
 // browser session's cookie.
 (function () {
@@ -30,6 +30,36 @@
     el.hidden = false;
   }
   function saved() { $("error").hidden = true; $("saved").hidden = false; }
+
+  // The moments after the dispatch: one section each on the Visit Updates
+  // tab, made from its template; their elements' ids start with the kind.
+  var moments = [
+    { kind: "nearby", title: "Nearby", what: "Tell customers when the technician is nearly there" },
+    { kind: "arrived", title: "Arrived", what: "Tell customers when the technician arrives" },
+    { kind: "completed", title: "Completed", what: "Thank customers when the visit is done, with a link to tell you how it went" },
+    { kind: "cancelled", title: "Cancelled", what: "Tell customers when a visit they were told of is cancelled" },
+    { kind: "rescheduled", title: "Rescheduled", what: "Tell customers when the arrival window of a visit they were told of moves" }
+  ];
+  moments.forEach(function (m) {
+    var sec = $("moment-template").content.firstElementChild.cloneNode(true), k = m.kind;
+    var role = function (r) { return sec.querySelector("[data-role='" + r + "']"); };
+    sec.dataset.moment = k;
+    role("title").textContent = m.title;
+    role("title").id = k + "-title";
+    sec.setAttribute("aria-labelledby", k + "-title");
+    role("what").textContent = m.what;
+    [["enabled"], ["minutes"], ["text"], ["subject"], ["body"]].forEach(function (x) { role(x[0]).id = k + "-" + x[0]; });
+    role("minutes-label").htmlFor = k + "-minutes";
+    role("text-label").htmlFor = k + "-text";
+    role("subject-label").htmlFor = k + "-subject";
+    role("body-label").htmlFor = k + "-body";
+    role("text-tokens").dataset.for = k + "-text";
+    role("body-tokens").dataset.for = k + "-body";
+    ["text-preview", "text-info", "text-warnings", "email-preview", "email-preview-subject", "email-warnings"].forEach(function (r) { role(r).id = k + "-" + r; });
+    role("minutes-field").hidden = k !== "nearby";
+    role("save").dataset.save = k;
+    $("moments").appendChild(sec);
+  });
 
   // Tabs.
   document.querySelectorAll("[role=tab]").forEach(function (b) {
@@ -63,6 +93,12 @@
     $("limit").checked = all.general.limit_when_multiple_techs;
     $("late-enabled").checked = l.enabled; $("late-margin").value = l.margin_min;
     $("late-text").value = l.text_template; $("late-subject").value = l.email_subject; $("late-body").value = l.email_body;
+    moments.forEach(function (m) {
+      var v = all[m.kind], k = m.kind;
+      $(k + "-enabled").checked = v.enabled;
+      $(k + "-text").value = v.text_template; $(k + "-subject").value = v.email_subject; $(k + "-body").value = v.email_body;
+      if (k === "nearby") { $(k + "-minutes").value = v.minutes; }
+    });
   }
 
   function fillCompany(c) {
@@ -207,6 +243,11 @@
     "late-text": { channel: "sms", kind: "late", body: "late-text" },
     "late-email": { channel: "email", kind: "late", subject: "late-subject", body: "late-body" }
   };
+  moments.forEach(function (m) {
+    var k = m.kind;
+    previews[k + "-text"] = { channel: "sms", kind: k, body: k + "-text" };
+    previews[k + "-email"] = { channel: "email", kind: k, subject: k + "-subject", body: k + "-body" };
+  });
   function preview(name) {
     var c = previews[name], req = { channel: c.channel, kind: c.kind, template: $(c.body).value };
     if (c.subject) { req.subject = $(c.subject).value; }
@@ -260,6 +301,14 @@
         time_zone: $("company-tz").value.trim(), locale: $("company-locale").value.trim() });
     }
   };
+  moments.forEach(function (m) {
+    var k = m.kind;
+    savers[k] = function () {
+      var body = { enabled: $(k + "-enabled").checked, text_template: $(k + "-text").value, email_subject: $(k + "-subject").value, email_body: $(k + "-body").value };
+      if (k === "nearby") { body.minutes = parseInt($(k + "-minutes").value, 10) || 0; }
+      return api("PUT", base + "/" + k, body);
+    };
+  });
   document.querySelectorAll("button.save").forEach(function (b) {
     b.addEventListener("click", function () {
       savers[b.dataset.save]().then(function () { return load(); }).then(saved).catch(showError);

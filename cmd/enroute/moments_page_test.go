@@ -1,0 +1,65 @@
+package main
+
+// The Visit Updates tab of the settings screen, in Chromium.
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Each moment after the dispatch has its section: enable, templates with
+// a live preview, Save; on a phone, the screen does not scroll sideways.
+func TestSettingsVisitUpdates(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-tab="moments"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `[...document.querySelectorAll("#moments section h2")].map(h => h.textContent).join(",")`); got != "Nearby,Arrived,Completed,Cancelled,Rescheduled" {
+		t.Fatalf("sections = %q", got)
+	}
+	// The defaults are in place and previewed with sample data.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#completed-text-preview").textContent.includes("How did we do? http")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("completed preview = %q: %v", eval[string](t, ctx, `document.querySelector("#completed-text-preview").textContent`), err)
+	}
+	// Typing in the nearby text previews it, with the sample ETA.
+	eval[bool](t, ctx, `(document.querySelector("#nearby-text").value = "", true)`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#nearby-text"), "{TechnicianFirstName} is {ETA} away")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^Alex is \d{1,2}:\d\d [AP]M away$/.test(document.querySelector("#nearby-text-preview").textContent)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("nearby preview = %q: %v", eval[string](t, ctx, `document.querySelector("#nearby-text-preview").textContent`), err)
+	}
+	// Saved, turned on at 15 minutes: the API says so after a reload.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#nearby-enabled")),
+		chromedp.SetValue(chromedp.CSS("#nearby-minutes"), "15"),
+		chromedp.Click(chromedp.CSS(`button[data-save="nearby"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#saved")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	tab := st.ok("GET", "/api/v1/settings/dispatch-notifications/nearby", nil)
+	if tab.body["enabled"] != true || tab.body["minutes"] != 15.0 || tab.str("text_template") != "{TechnicianFirstName} is {ETA} away" {
+		t.Fatalf("nearby tab = %s", tab.raw)
+	}
+	// A bad template is refused with the server's words.
+	eval[bool](t, ctx, `(document.querySelector("#arrived-subject").value = "Here {Nope}", true)`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-save="arrived"]`)), chromedp.WaitVisible(chromedp.CSS("#error"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, "#error"); !strings.Contains(got, "Unknown token {Nope}") {
+		t.Fatalf("error = %q", got)
+	}
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Fatalf("the page is %v px wide on a 390 px phone", w)
+	}
+	screenshot(t, ctx, "settings-visit-updates-phone")
+}

@@ -1,0 +1,160 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// The moments of a visit after its dispatch: nearby, arrived, completed,
+// cancelled and rescheduled. Each is its own settings tab, goes on the
+// channels dispatch notifications use, at most once per assignment, and
+// under the limit rule once per site visit, not once per technician.
+
+var _ enroute.JobHook = (*Rules)(nil)
+
+// moment records the messages of kind for a, in the transaction of ctx,
+// if its tab is on and a has none of that kind yet, and says whether it
+// did.
+func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute.Assignment, extra Values) (bool, error) {
+	st, err := r.Store.FindSettings(ctx)
+	if err != nil {
+		return false, err
+	}
+	ds := st.Dispatch
+	m := ds.Moment(kind)
+	if !m.Enabled || (!ds.Text.Enabled && !ds.Email.Enabled) {
+		return false, nil
+	}
+	ms, err := r.Store.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &a.ID})
+	if err != nil {
+		return false, err
+	}
+	if slices.ContainsFunc(ms, func(m *enroute.Message) bool { return m.Kind == kind && m.Automatic() }) {
+		return false, nil // once per assignment
+	}
+	// Cancelled and rescheduled speak of a visit the customer was told
+	// of: the assignment's dispatch message reached them.
+	if kind == enroute.KindCancelled || kind == enroute.KindRescheduled {
+		if !slices.ContainsFunc(ms, func(m *enroute.Message) bool { return m.Kind == enroute.KindDispatch && reached(m) }) {
+			return false, nil
+		}
+	}
+	sub, err := load(ctx, r.Store, a.JobID, a.TechnicianID)
+	if err != nil {
+		return false, err
+	}
+	return true, r.notify(ctx, kind, ds, templates{m.TextTemplate, m.EmailSubject, m.EmailBody}, sub, a, extra)
+}
+
+// reached reports whether m went, or is going, to the customer (from a
+// development provider: would have).
+func reached(m *enroute.Message) bool {
+	return m.Status == enroute.MessageSent || m.Status == enroute.MessageLogged || m.Status == enroute.MessageQueued
+}
+
+// Nearby sends the nearby message of an assignment en route whose ETA is
+// left away, if the Nearby tab is on and left is under its minutes: once
+// per assignment. A technician who was already that close when dispatched
+// (maxLeft, the longest ETA since, never over the minutes) is not
+// announced again: the dispatch message said it. It reports done when
+// nothing more will come of asking.
+func (r *Rules) Nearby(ctx context.Context, assignmentID int64, eta time.Time, left, maxLeft time.Duration) (done bool, err error) {
+	st, err := r.Store.FindSettings(ctx)
+	if err != nil {
+		return false, err
+	}
+	within := time.Duration(st.Dispatch.Nearby.Minutes) * time.Minute
+	if !st.Dispatch.Nearby.Enabled || left > within {
+		return false, nil // the tab may be turned on, or the ETA drop, later
+	}
+	if maxLeft <= within {
+		return true, nil
+	}
+	err = r.Store.InTx(ctx, func(ctx context.Context) error {
+		a, err := r.Store.FindAssignmentByID(ctx, assignmentID)
+		if err != nil || a.Status != enroute.StatusDispatched {
+			return err
+		}
+		co, err := r.Store.FindCompany(ctx)
+		if err != nil {
+			return err
+		}
+		at := clock(eta, co.TimeZone)
+		_, err = r.moment(ctx, enroute.KindNearby, a, Values{TokenETA: at, TokenNewETA: at})
+		return err
+	})
+	return err == nil, err
+}
+
+// JobChanged implements enroute.JobHook: when a job's arrival window
+// moves, the customer who was told of a technician on the way hears of
+// the new window (rescheduled), once, on the first such assignment.
+func (r *Rules) JobChanged(ctx context.Context, old, j *enroute.Job) error {
+	if old.WindowStart.Equal(j.WindowStart) && old.WindowEnd.Equal(j.WindowEnd) {
+		return nil
+	}
+	as, err := r.Store.FindAssignments(ctx, enroute.AssignmentFilter{JobID: &j.ID,
+		Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched}})
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if sent, err := r.moment(ctx, enroute.KindRescheduled, a, nil); sent || err != nil {
+			return err // one visit, one message
+		}
+	}
+	return nil
+}
+
+// limitFor returns why the limit rule holds back a's message of kind, or
+// "". Dispatch and running late: another technician is on the way to or
+// working at the site. Nearby and arrived: the visit has begun (another
+// technician is working there) or another's message of that kind told the
+// customer already. Completed: another technician is still on the way or
+// at work, so the visit goes on. Cancelled and rescheduled follow a
+// dispatch message that reached the customer, which the rule let through.
+func (r *Rules) limitFor(ctx context.Context, kind enroute.MessageKind, g enroute.GeneralSettings, job *enroute.Job, a *enroute.Assignment) (string, error) {
+	switch kind {
+	case enroute.KindDispatch, enroute.KindLate:
+		return r.limited(ctx, g, job, a)
+	case enroute.KindCancelled, enroute.KindRescheduled:
+		return "", nil
+	}
+	if !g.LimitWhenMultipleTechs {
+		return "", nil
+	}
+	if err := r.Store.LockLocation(ctx, job.LocationID); err != nil {
+		return "", err
+	}
+	others, err := r.Store.FindAssignments(ctx, enroute.AssignmentFilter{LocationID: &job.LocationID,
+		Statuses: []enroute.AssignmentStatus{enroute.StatusDispatched, enroute.StatusWorking}})
+	if err != nil {
+		return "", err
+	}
+	for _, o := range others {
+		if o.ID == a.ID || o.TechnicianID == a.TechnicianID {
+			continue
+		}
+		switch kind {
+		case enroute.KindCompleted:
+			return fmt.Sprintf("Limited: the visit goes on: technician %d is still %s at this job site (assignment %d).",
+				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
+		case enroute.KindNearby, enroute.KindArrived:
+			if o.Status == enroute.StatusWorking && (kind == enroute.KindNearby || a.WorkingAt == nil || !a.WorkingAt.Before(*o.WorkingAt)) {
+				return fmt.Sprintf("Limited: the visit has begun: technician %d is working at this job site (assignment %d).", o.TechnicianID, o.ID), nil
+			}
+			ms, err := r.Store.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &o.ID})
+			if err != nil {
+				return "", err
+			}
+			if slices.ContainsFunc(ms, func(m *enroute.Message) bool { return m.Kind == kind && reached(m) }) {
+				return fmt.Sprintf("Limited: the customer was told already, of technician %d (assignment %d).", o.TechnicianID, o.ID), nil
+			}
+		}
+	}
+	return "", nil
+}
