@@ -85,6 +85,10 @@ type Message struct {
 	// ResendOf is the message this one sends again, on a dispatcher's
 	// request.
 	ResendOf *int64 `json:"resend_of,omitempty"`
+	// QuietUntil is when the company's quiet hours that held the message
+	// back end: it waits until then, and is dropped (skipped) if it is no
+	// longer true by then. Nil for a message sent at once.
+	QuietUntil *time.Time `json:"quiet_until,omitempty"`
 }
 
 // Automatic reports whether Enroute sent m on its own: at most one of its
@@ -198,7 +202,8 @@ type MessageFilter struct {
 
 // MessageResult is the outcome of one delivery attempt.
 type MessageResult struct {
-	// Status is MessageSent, MessageLogged, MessageFailed, or MessageQueued to retry at
+	// Status is MessageSent, MessageLogged, MessageFailed, MessageSkipped
+	// (dropped unsent: no longer true), or MessageQueued to retry at
 	// NextAttemptAt.
 	Status        MessageStatus
 	ProviderID    string

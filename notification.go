@@ -129,7 +129,8 @@ type NearbyUpdate struct {
 
 // GeneralUpdate changes the Settings tab.
 type GeneralUpdate struct {
-	LimitWhenMultipleTechs *bool `json:"limit_when_multiple_techs"`
+	LimitWhenMultipleTechs *bool       `json:"limit_when_multiple_techs"`
+	QuietHours             *QuietHours `json:"quiet_hours"`
 }
 
 // PreviewRequest asks for a rendering of a template: the saved one of

@@ -1,6 +1,9 @@
 package enroute
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Settings is the company's configuration that administrators change on
 // the settings screens. It is stored as one document.
@@ -121,6 +124,73 @@ type GeneralSettings struct {
 	// another technician is dispatched to, or working at, the same job site.
 	// It applies to text and e-mail alike.
 	LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
+	// QuietHours hold customers' messages back at night.
+	QuietHours QuietHours `json:"quiet_hours"`
+}
+
+// QuietHours is when customers get no messages, in the company's time
+// zone, as "HH:MM" (24-hour) times; Start after End spans midnight
+// (21:00-08:00). A message that would go inside waits until End, and is
+// dropped then if it is no longer true (the technician arrived, the
+// visit finished). A dispatcher's own text or resend goes at once.
+type QuietHours struct {
+	Enabled bool   `json:"enabled"`
+	Start   string `json:"start"`
+	End     string `json:"end"`
+}
+
+// Validate returns EINVALID naming a malformed or empty window.
+func (q QuietHours) Validate() error {
+	bad := map[string]string{}
+	s, okS := clockMinutes(q.Start)
+	e, okE := clockMinutes(q.End)
+	if !okS {
+		bad["quiet_hours.start"] = "must be a time of day, HH:MM (24-hour), like 21:00"
+	}
+	if !okE {
+		bad["quiet_hours.end"] = "must be a time of day, HH:MM (24-hour), like 08:00"
+	}
+	if okS && okE && s == e {
+		bad["quiet_hours.end"] = "must differ from the start"
+	}
+	if len(bad) > 0 {
+		return FieldErrors(bad)
+	}
+	return nil
+}
+
+// Until returns when the quiet hours that now falls in end, in the zone
+// tz (UTC when unknown), and whether now falls in them at all.
+func (q QuietHours) Until(now time.Time, tz string) (time.Time, bool) {
+	start, okS := clockMinutes(q.Start)
+	end, okE := clockMinutes(q.End)
+	if !q.Enabled || !okS || !okE || start == end {
+		return time.Time{}, false
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	m := local.Hour()*60 + local.Minute()
+	inside := (start < end && m >= start && m < end) || (start > end && (m >= start || m < end))
+	if !inside {
+		return time.Time{}, false
+	}
+	day := local
+	if m >= end { // the window runs past midnight: it ends tomorrow
+		day = local.AddDate(0, 0, 1)
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), end/60, end%60, 0, 0, loc), true
+}
+
+// clockMinutes parses "HH:MM" (24-hour) into minutes after midnight.
+func clockMinutes(s string) (int, bool) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, false
+	}
+	return t.Hour()*60 + t.Minute(), true
 }
 
 // SettingsStore persists Settings. A store that has none yet returns
@@ -192,6 +262,7 @@ func DefaultSettings() *Settings {
 		Rescheduled: DefaultMoments[KindRescheduled],
 		Late:        LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
 		Tracking:    TrackingSettings{AutoArrival: true, ArrivalRadiusM: 125, ArrivalDwellS: 60},
+		General:     GeneralSettings{QuietHours: QuietHours{Start: "21:00", End: "08:00"}},
 		Text:        TextSettings{Template: DefaultTextTemplate},
 		Email:       EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
 	}}

@@ -39,7 +39,8 @@ type (
 		GPSReady       bool    `json:"gps_ready"`
 	}
 	generalTab struct {
-		LimitWhenMultipleTechs bool `json:"limit_when_multiple_techs"`
+		LimitWhenMultipleTechs bool               `json:"limit_when_multiple_techs"`
+		QuietHours             enroute.QuietHours `json:"quiet_hours"`
 	}
 	allTabs struct {
 		Text     textTab              `json:"text"`
@@ -69,7 +70,7 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 		Email: emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled,
 			v.EmailProvider, v.EmailProviderNote},
 		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady},
-		General:  generalTab{v.General.LimitWhenMultipleTechs},
+		General:  generalTab{v.General.LimitWhenMultipleTechs, v.General.QuietHours},
 		Late:     v.Late,
 		Nearby:   v.Nearby, Arrived: v.Arrived, Completed: v.Completed, Cancelled: v.Cancelled, Rescheduled: v.Rescheduled,
 	}, nil

@@ -68,6 +68,9 @@ type Worker struct {
 	// Hooks, set before Run, are told of each final outcome in the
 	// transaction that records it.
 	Hooks []enroute.MessageHook
+	// Still, set before Run, is asked of a message that quiet hours held
+	// back whether it is still true; a reason drops it (skipped).
+	Still func(ctx context.Context, m *enroute.Message) (reason string, err error)
 }
 
 // NewWorker returns a worker; sms or email may be nil when that channel has
@@ -102,7 +105,7 @@ func (w *Worker) drain(ctx context.Context) {
 			// Deliveries outlive ctx: a claimed message is always sent and
 			// recorded, or released for retry, never abandoned mid-way.
 			dctx := context.WithoutCancel(ctx)
-			r := w.deliver(dctx, m)
+			r := w.attempt(dctx, m)
 			if err := w.record(dctx, m, r); err != nil {
 				w.logger.Error("record delivery", "message_id", m.ID, "err", err)
 			}
@@ -130,6 +133,22 @@ func (w *Worker) record(ctx context.Context, m *enroute.Message, r enroute.Messa
 		}
 		return nil
 	})
+}
+
+// attempt delivers m, unless quiet hours held it back and it is no
+// longer true (Still), when it is dropped unsent.
+func (w *Worker) attempt(ctx context.Context, m *enroute.Message) enroute.MessageResult {
+	if m.QuietUntil != nil && w.Still != nil {
+		reason, err := w.Still(ctx, m)
+		if err != nil { // cannot tell: try again soon rather than say what may be false
+			return enroute.MessageResult{Status: enroute.MessageQueued, Reason: err.Error(), NextAttemptAt: w.now().Add(w.backoff(m.Attempts))}
+		}
+		if reason != "" {
+			w.logger.Info("message dropped after quiet hours", "message_id", m.ID, "assignment_id", m.AssignmentID, "kind", m.Kind)
+			return enroute.MessageResult{Status: enroute.MessageSkipped, Reason: reason}
+		}
+	}
+	return w.deliver(ctx, m)
 }
 
 // loggedReason says why a logged message was not sent, and what sends it.

@@ -20,6 +20,8 @@ type Rules struct {
 	// MessageHooks are told of each message suppressed by the limit rule,
 	// in the transaction that records it.
 	MessageHooks []enroute.MessageHook
+	// Now is the clock quiet hours are read by; nil: time.Now.
+	Now func() time.Time
 }
 
 var _ enroute.AssignmentHook = (*Rules)(nil)
@@ -150,6 +152,12 @@ func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute
 	if err != nil {
 		return err
 	}
+	// Inside the company's quiet hours a message waits for their end.
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	quiet, held := ds.General.QuietHours.Until(now(), sub.company.TimeZone)
 	queued := false
 	for _, ch := range []enroute.Channel{enroute.ChannelSMS, enroute.ChannelEmail} {
 		m, err := r.message(ch, ds, tpl, sub, a, token, link, extra)
@@ -166,6 +174,9 @@ func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute
 			m.Status = enroute.MessageSkipped
 		default:
 			m.Status, queued = enroute.MessageQueued, true
+			if held {
+				m.NextAttemptAt, m.QuietUntil = quiet, &quiet
+			}
 		}
 		if m.Status != enroute.MessageQueued {
 			m.Redact() // Never sent: keep no live token at rest.
@@ -181,7 +192,7 @@ func (r *Rules) notify(ctx context.Context, kind enroute.MessageKind, ds enroute
 			}
 		}
 	}
-	if queued && r.Wake != nil {
+	if queued && !held && r.Wake != nil {
 		r.Store.AfterCommit(ctx, r.Wake)
 	}
 	return nil
@@ -295,4 +306,28 @@ func load(ctx context.Context, s enroute.Store, jobID, techID int64) (subject, e
 		sub.tech, err = s.FindTechnicianByID(ctx, techID)
 	}
 	return sub, err
+}
+
+// Still implements the outbox's check of a message that quiet hours held
+// back, as their end comes: "" when it is still true, else why it is not
+// (the customer would be told the technician is on the way after they
+// arrived, or arrived after the visit finished).
+func (r *Rules) Still(ctx context.Context, m *enroute.Message) (string, error) {
+	a, err := r.Store.FindAssignmentByID(ctx, m.AssignmentID)
+	if err != nil {
+		return "", err
+	}
+	var want enroute.AssignmentStatus
+	switch m.Kind {
+	case enroute.KindDispatch, enroute.KindNearby, enroute.KindLate:
+		want = enroute.StatusDispatched
+	case enroute.KindArrived:
+		want = enroute.StatusWorking
+	default:
+		return "", nil // completed, cancelled, moved: still so
+	}
+	if a.Status == want {
+		return "", nil
+	}
+	return fmt.Sprintf("Dropped after quiet hours: by their end the assignment was %s, so the %s message was no longer true.", a.Status, m.Kind), nil
 }

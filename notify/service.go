@@ -205,7 +205,8 @@ func (s *Service) UpdateTracking(ctx context.Context, u enroute.TrackingUpdate) 
 func (s *Service) UpdateGeneral(ctx context.Context, u enroute.GeneralUpdate) (*enroute.DispatchSettingsView, error) {
 	return s.update(ctx, func(st *enroute.Settings) error {
 		set(&st.Dispatch.General.LimitWhenMultipleTechs, u.LimitWhenMultipleTechs)
-		return nil
+		set(&st.Dispatch.General.QuietHours, u.QuietHours)
+		return st.Dispatch.General.QuietHours.Validate()
 	})
 }
 

@@ -63,3 +63,31 @@ func TestSettingsVisitUpdates(t *testing.T) {
 	}
 	screenshot(t, ctx, "settings-visit-updates-phone")
 }
+
+// Quiet hours on the Settings tab: set, saved, read back by the API; a
+// bad window is refused by name.
+func TestSettingsQuietHours(t *testing.T) {
+	st := newPageStack(t)
+	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/general", map[string]any{"quiet_hours": map[string]any{"enabled": true, "start": "21:00", "end": "25:00"}}); r.status != 400 || !strings.Contains(r.raw, "quiet_hours.end") {
+		t.Fatalf("bad quiet hours = %d %s", r.status, r.raw)
+	}
+	ctx := browser(t)
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
+	if got := eval[string](t, ctx, `document.querySelector("#quiet-start").value + "-" + document.querySelector("#quiet-end").value`); got != "21:00-08:00" {
+		t.Fatalf("default window = %q; %s", got, st.ok("GET", "/api/v1/settings/dispatch-notifications/general", nil).raw)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-tab="general"]`)),
+		chromedp.Click(chromedp.CSS("#quiet-enabled")),
+		chromedp.SetValue(chromedp.CSS("#quiet-start"), "20:30"),
+		chromedp.Click(chromedp.CSS(`button[data-save="general"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#saved")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	g := st.ok("GET", "/api/v1/settings/dispatch-notifications/general", nil)
+	if q := g.body["quiet_hours"].(map[string]any); q["enabled"] != true || q["start"] != "20:30" || q["end"] != "08:00" {
+		t.Fatalf("general tab = %s", g.raw)
+	}
+	screenshot(t, ctx, "settings-quiet-hours")
+}

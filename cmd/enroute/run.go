@@ -186,6 +186,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}, m.Logger)
 	watcher.Late = rules.RunningLate
 	watcher.Nearby = rules.Nearby
+	worker.Still = rules.Still
 	m.watcher = watcher
 	// The watcher is the tracker's estimator: it hears of each position
 	// before out does, and queues a due estimate in out's hub

@@ -13,7 +13,7 @@ import (
 
 const messageCols = `id, assignment_id, job_id, customer_id, kind, channel, status, reason, to_addr, from_addr, from_name,
 	subject, body, html, COALESCE(link_token, ''), provider_id, attempts, next_attempt_at, created_at, finished_at,
-	delivery_status, delivery_error_code, delivery_updated_at, author, resend_of`
+	delivery_status, delivery_error_code, delivery_updated_at, author, resend_of, quiet_until`
 
 func scanMessage(r scanner) (*enroute.Message, error) {
 	var (
@@ -24,7 +24,7 @@ func scanMessage(r scanner) (*enroute.Message, error) {
 	)
 	err := r.Scan(&m.ID, &m.AssignmentID, &m.JobID, &m.CustomerID, &m.Kind, &m.Channel, &m.Status, &m.Reason,
 		&m.To, &m.From, &m.FromName, &m.Subject, &m.Body, &m.HTML, &m.LinkToken, &m.ProviderID, &m.Attempts,
-		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt, &status, &code, &updatedAt, &m.Author, &m.ResendOf)
+		&m.NextAttemptAt, &m.CreatedAt, &m.FinishedAt, &status, &code, &updatedAt, &m.Author, &m.ResendOf, &m.QuietUntil)
 	if err == nil && status != "" && updatedAt != nil {
 		m.Delivery = &enroute.Delivery{Status: enroute.DeliveryStatus(status), ErrorCode: code,
 			Error: enroute.CarrierError(code), UpdatedAt: *updatedAt}
@@ -61,10 +61,10 @@ func (s *Store) CreateMessage(ctx context.Context, m *enroute.Message) error {
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		err := s.q(ctx).QueryRow(ctx, `INSERT INTO messages (assignment_id, job_id, customer_id, kind, channel, status, reason,
-			to_addr, from_addr, from_name, subject, body, html, link_token, next_attempt_at, created_at, finished_at, author, resend_of)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+			to_addr, from_addr, from_name, subject, body, html, link_token, next_attempt_at, created_at, finished_at, author, resend_of, quiet_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
 			m.AssignmentID, m.JobID, m.CustomerID, m.Kind, m.Channel, m.Status, m.Reason, m.To, m.From, m.FromName,
-			m.Subject, m.Body, m.HTML, link, m.NextAttemptAt, m.CreatedAt, m.FinishedAt, m.Author, m.ResendOf).Scan(&m.ID)
+			m.Subject, m.Body, m.HTML, link, m.NextAttemptAt, m.CreatedAt, m.FinishedAt, m.Author, m.ResendOf, m.QuietUntil).Scan(&m.ID)
 		if s.d.ConstraintOf(err) == Unique {
 			return enroute.Errorf(enroute.ECONFLICT, "Assignment %d already has a %s %s message.", m.AssignmentID, m.Kind, m.Channel)
 		} else if err != nil {
@@ -118,7 +118,7 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 	case enroute.MessageQueued:
 		n, err = s.q(ctx).Exec(ctx, `UPDATE messages SET reason = $1, next_attempt_at = $2, lease_until = NULL WHERE id = $3 AND status = 'queued'`,
 			r.Reason, enroute.Timestamp(r.NextAttemptAt), id)
-	case enroute.MessageSent, enroute.MessageLogged, enroute.MessageFailed:
+	case enroute.MessageSent, enroute.MessageLogged, enroute.MessageFailed, enroute.MessageSkipped:
 		// A delivery report may have come before this outcome was recorded,
 		// and given the message its provider id (UpdateMessageDelivery). An
 		// outcome without one keeps it; one with another id (an earlier
@@ -135,7 +135,7 @@ func (s *Store) CompleteMessage(ctx context.Context, id int64, r enroute.Message
 			provider_id = CASE WHEN $3 = '' THEN provider_id ELSE $3 END
 			WHERE id = $6 AND status = 'queued'`, r.Status, r.Reason, r.ProviderID, s.now(), enroute.RedactedLink, id)
 	default:
-		return enroute.Errorf(enroute.EINVALID, "A delivery attempt ends sent, logged, failed or queued, not %q.", r.Status)
+		return enroute.Errorf(enroute.EINVALID, "A delivery attempt ends sent, logged, failed, skipped or queued, not %q.", r.Status)
 	}
 	if err != nil {
 		return fmt.Errorf("complete message %d: %w", id, err)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +103,29 @@ func testManualMessages(t *testing.T, s enroute.Store) {
 	must(t, err)
 	if len(one) != 1 || one[0].ID != ms[2].ID {
 		t.Fatalf("by id = %+v", one)
+	}
+}
+
+// testQuietMessages: a message held by quiet hours keeps when they end,
+// and can be dropped unsent (skipped), its link redacted.
+func testQuietMessages(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s, "Q-1")
+	a := &enroute.Assignment{JobID: f.job.ID, TechnicianID: f.tech.ID}
+	must(t, s.CreateAssignment(ctx, a))
+	until := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	m := newMessage(f, a, enroute.ChannelSMS, "tok123")
+	m.QuietUntil, m.NextAttemptAt = &until, until
+	must(t, s.CreateMessage(ctx, m))
+	claimed, err := s.ClaimMessages(ctx, 1, time.Minute)
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].QuietUntil == nil || !claimed[0].QuietUntil.Equal(until) {
+		t.Fatalf("claimed = %+v", claimed)
+	}
+	must(t, s.CompleteMessage(ctx, m.ID, enroute.MessageResult{Status: enroute.MessageSkipped, Reason: "Dropped after quiet hours"}))
+	ms, err := s.FindMessages(ctx, enroute.MessageFilter{ID: &m.ID})
+	must(t, err)
+	if ms[0].Status != enroute.MessageSkipped || ms[0].Reason != "Dropped after quiet hours" || ms[0].FinishedAt == nil || strings.Contains(ms[0].Body, "tok123") {
+		t.Fatalf("dropped = %+v", ms[0])
 	}
 }

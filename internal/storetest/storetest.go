@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"TrackingOpens", testTrackingOpens},
 		{"Replies", testReplies},
 		{"ManualMessages", testManualMessages},
+		{"QuietMessages", testQuietMessages},
 		{"WebhookEndpoints", testWebhookEndpoints},
 		{"WebhookOutbox", testWebhookOutbox},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},

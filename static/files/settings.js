@@ -91,6 +91,8 @@
     $("gps-line").textContent = gps.ready ? "Native GPS is set up (" + gps.active_devices + " devices)." : "Native GPS is not set up: turn it on below and register technicians' devices.";
     $("gps-enabled").checked = gps.enabled;
     $("limit").checked = all.general.limit_when_multiple_techs;
+    var q = all.general.quiet_hours;
+    $("quiet-enabled").checked = q.enabled; $("quiet-start").value = q.start; $("quiet-end").value = q.end;
     $("late-enabled").checked = l.enabled; $("late-margin").value = l.margin_min;
     $("late-text").value = l.text_template; $("late-subject").value = l.email_subject; $("late-body").value = l.email_body;
     moments.forEach(function (m) {
@@ -293,7 +295,10 @@
       return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked,
         arrival_radius_m: parseFloat($("arrival-radius").value) || 0, arrival_dwell_s: parseInt($("arrival-dwell").value, 10) || 0 });
     },
-    general: function () { return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked }); },
+    general: function () {
+      return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked,
+        quiet_hours: { enabled: $("quiet-enabled").checked, start: $("quiet-start").value, end: $("quiet-end").value } });
+    },
     late: function () { return api("PUT", base + "/late", { enabled: $("late-enabled").checked, margin_min: parseInt($("late-margin").value, 10) || 0, text_template: $("late-text").value, email_subject: $("late-subject").value, email_body: $("late-body").value }); },
     gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); },
     company: function () {
