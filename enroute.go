@@ -27,6 +27,7 @@ type Store interface {
 	SettingsStore
 	MessageStore
 	TrackingStore
+	FeedbackStore
 	PositionStore
 	ModelStore
 	SessionStore
