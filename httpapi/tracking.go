@@ -29,6 +29,8 @@ type trackingState struct {
 	ETAS      *float64     `json:"eta_s,omitempty"`
 	// ArrivedAt is when the assignment became working (arrival).
 	ArrivedAt *time.Time `json:"arrived_at,omitempty"`
+	// CompletedAt is when the visit was done.
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	// Feedback is the customer's, once given (a done visit's page then
 	// thanks rather than asks).
 	Feedback *stateFeedback `json:"feedback,omitempty"`
@@ -113,8 +115,9 @@ func (s *Server) trackingState(c echo.Context) error {
 		return err
 	}
 	st := trackingState{
-		Status:    a.Status,
-		ArrivedAt: a.WorkingAt,
+		Status:      a.Status,
+		ArrivedAt:   a.WorkingAt,
+		CompletedAt: a.DoneAt,
 		Company: stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL,
 			TimeZone: co.TimeZone, BrandColor: co.BrandColor},
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
