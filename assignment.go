@@ -65,6 +65,14 @@ type Assignment struct {
 	// fetch it without running it do not count).
 	TrackingOpenedAt *time.Time `json:"tracking_opened_at"`
 	TrackingOpens    int        `json:"tracking_opens"`
+	// VerificationCode is four digits (NewVerificationCode) the customer
+	// may ask the technician for at the door. Every assignment gets one
+	// when it is created (one made before codes existed, at its next
+	// status change), whether or not the company shows codes: turning
+	// TrackingSettings.VerificationCode on then works at once for the
+	// visits already under way. Staff read it here; the tracking page
+	// shows it only while the setting is on. Never logged.
+	VerificationCode string `json:"verification_code"`
 	// SiteVerified is set only on the live event a change of the job
 	// site sends (tracker.AssignmentEvents.LocationChanged): whether the
 	// site is verified now, so that a customer's stream starts or stops
@@ -131,7 +139,9 @@ type AssignmentHook interface {
 
 // TransitionAssignment moves assignment id to next and runs hooks, all in
 // one transaction of s. Every status change, by a dispatcher or by Enroute
-// itself, goes through here. Returns ENOTFOUND or EINVALID.
+// itself, goes through here. An assignment that becomes done keeps its
+// live tracking links for FeedbackLinkTTL more, for the feedback form.
+// Returns ENOTFOUND or EINVALID.
 func TransitionAssignment(ctx context.Context, s Store, id int64, next AssignmentStatus, hooks ...AssignmentHook) (*Assignment, error) {
 	var a *Assignment
 	err := s.InTx(ctx, func(ctx context.Context) error {
@@ -141,6 +151,11 @@ func TransitionAssignment(ctx context.Context, s Store, id int64, next Assignmen
 		}
 		if a, err = s.TransitionAssignment(ctx, id, next); err != nil {
 			return err
+		}
+		if next == StatusDone {
+			if err := s.ExtendTrackingLinks(ctx, id, a.DoneAt.Add(FeedbackLinkTTL)); err != nil {
+				return err
+			}
 		}
 		for _, h := range hooks {
 			if err := h.AssignmentChanged(ctx, a, prev.Status); err != nil {

@@ -28,6 +28,7 @@ type Store interface {
 	MessageStore
 	ReplyStore
 	TrackingStore
+	FeedbackStore
 	PositionStore
 	ModelStore
 	SessionStore

@@ -249,7 +249,8 @@ type TrackingLink struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 }
 
-// TrackingLinkTTL is how long a tracking link works.
+// TrackingLinkTTL is how long a tracking link works from its creation
+// (longer once its assignment is done: FeedbackLinkTTL).
 const TrackingLinkTTL = 24 * time.Hour
 
 // TrackingStore persists tracking links.
@@ -262,6 +263,10 @@ type TrackingStore interface {
 	// page, at the store's now, and returns the assignment as it then is
 	// (TrackingOpens 1: the first). Returns ENOTFOUND.
 	RecordTrackingOpen(ctx context.Context, id int64) (*Assignment, error)
+	// ExtendTrackingLinks makes the links of assignment id that are still
+	// live work until until, when they would expire sooner. A link that
+	// has expired stays expired.
+	ExtendTrackingLinks(ctx context.Context, id int64, until time.Time) error
 }
 
 // TrackingHook is told of the first time a customer opens an assignment's

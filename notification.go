@@ -102,6 +102,9 @@ type TrackingUpdate struct {
 	AutoArrival    *bool    `json:"auto_arrival"`
 	ArrivalRadiusM *float64 `json:"arrival_radius_m"`
 	ArrivalDwellS  *int     `json:"arrival_dwell_s"`
+	// VerificationCode and FeedbackUpdatesRating: TrackingSettings'.
+	VerificationCode      *bool `json:"verification_code"`
+	FeedbackUpdatesRating *bool `json:"feedback_updates_rating"`
 }
 
 // LateUpdate changes the Running Late tab; nil fields are left unchanged.

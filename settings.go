@@ -109,6 +109,14 @@ type TrackingSettings struct {
 	// address for ArrivalDwellS seconds, or stopped within 125 m of it.
 	ArrivalRadiusM float64 `json:"arrival_radius_m"`
 	ArrivalDwellS  int     `json:"arrival_dwell_s"`
+	// VerificationCode shows the assignment's code on the tracking page
+	// (Assignment.VerificationCode), for the customer to ask for at the
+	// door. Off by default.
+	VerificationCode bool `json:"verification_code"`
+	// FeedbackUpdatesRating lets the customers' feedback feed the
+	// technician's rating (EffectiveRating). Off by default: the rating is
+	// the one an administrator sets.
+	FeedbackUpdatesRating bool `json:"feedback_updates_rating"`
 }
 
 // Bounds of the arrival rule: closer than GPS can tell, or so far or so

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/enroutehq/enroute"
 	"github.com/enroutehq/enroute/httpapi"
 )
 
@@ -55,7 +57,13 @@ var fuzzRoutes = []struct {
 	{"GET", "/api/v1/technicians/1/positions", "dispatcher", ``},
 	{"POST", "/api/v1/sms/inbound", "anyone", `From=%2B13125550100&To=%2B13125550199&Body=STOP`},
 	{"POST", "/api/v1/sms/status", "anyone", `MessageSid=SM0123&MessageStatus=undelivered&ErrorCode=30003&To=%2B13125550199`},
+	{"POST", "/t/" + fuzzTrackingToken + "/feedback", "anyone", `{"rating":5,"comment":"Kind and on time.\nThanks"}`},
+	{"GET", "/api/v1/jobs/1/feedback", "dispatcher", ``},
+	{"GET", "/api/v1/technicians/1/feedback", "dispatcher", ``},
 }
+
+// fuzzTrackingToken is the tracking link FuzzAPI makes for its assignment.
+const fuzzTrackingToken = "fuzz-tracking-token-0123456789"
 
 // FuzzAPI sends any body and query string to every route that reads one,
 // with the right credentials: the answer is never a server error, and an
@@ -78,7 +86,10 @@ func FuzzAPI(f *testing.F) {
 		VerifySMSWebhook: func(string, url.Values, string) bool { return true },
 	})
 	s := e.seed("J-1")
-	e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech})
+	a := e.must(201, e.dispatcher, "POST", "/api/v1/jobs/"+itoa(s.job)+"/assignments", map[string]any{"technician_id": s.tech}).id()
+	if err := e.store.CreateTrackingLink(context.Background(), &enroute.TrackingLink{AssignmentID: a}, enroute.HashSecret(fuzzTrackingToken)); err != nil {
+		f.Fatal(err)
+	}
 	token := e.must(201, e.admin, "POST", "/api/v1/technicians/"+itoa(s.tech)+"/devices", nil).body["token"].(string)
 	keys := map[string]string{"admin": e.admin, "dispatcher": e.dispatcher, "device": token}
 

@@ -251,8 +251,9 @@ type trackingLinkCreated struct {
 	Token *string `json:"token"`
 }
 
-// createTrackingLink makes a new tracking link for an unfinished
-// assignment, for a dispatcher to copy or send by hand.
+// createTrackingLink makes a new tracking link for an assignment that is
+// not cancelled, for a dispatcher to copy or send by hand: for a done one
+// the page is the feedback form.
 func (s *Server) createTrackingLink(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -262,7 +263,7 @@ func (s *Server) createTrackingLink(c echo.Context) error {
 	a, err := s.store.FindAssignmentByID(ctx, id)
 	if err != nil {
 		return err
-	} else if a.Status.Finished() {
+	} else if a.Status == enroute.StatusCancelled {
 		return errorf(enroute.EINVALID, "The assignment is %s; a tracking link would show nothing.", a.Status)
 	}
 	token := enroute.NewTrackingToken()

@@ -46,11 +46,12 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 type companyRequest struct {
-	Name     *string `json:"name"`
-	Phone    *string `json:"phone"`
-	LogoURL  *string `json:"logo_url"`
-	TimeZone *string `json:"time_zone"`
-	Locale   *string `json:"locale"`
+	Name       *string `json:"name"`
+	Phone      *string `json:"phone"`
+	LogoURL    *string `json:"logo_url"`
+	TimeZone   *string `json:"time_zone"`
+	Locale     *string `json:"locale"`
+	BrandColor *string `json:"brand_color"`
 }
 
 // companyResponse is the company with its phone number also as people in

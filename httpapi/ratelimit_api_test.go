@@ -45,6 +45,7 @@ func TestRateLimits(t *testing.T) {
 		}
 		limited(t, "the third tracking state", e.do("", "GET", "/t/nosuchtoken/state", nil), 1)
 		limited(t, "the tracking page", e.do("", "GET", "/t/nosuchtoken", nil), 1)
+		limited(t, "the feedback form", e.do("", "POST", "/t/nosuchtoken/feedback", map[string]any{"rating": 5}), 1)
 		// A spoofed X-Forwarded-For does not make a new client: no proxy
 		// is trusted.
 		limited(t, "with a spoofed X-Forwarded-For", e.do("", "GET", "/t/nosuchtoken/state", nil, "X-Forwarded-For", "203.0.113.9"), 1)
@@ -91,7 +92,7 @@ func TestRateLimits(t *testing.T) {
 		limited(t, "a delivery receipt", e.do("", "POST", "/api/v1/sms/status", "MessageSid=SM1&MessageStatus=sent", "Content-Type", "application/x-www-form-urlencoded"), 30)
 	})
 	metrics := string(e.do("", "GET", "/metrics", nil).raw)
-	for limit, want := range map[string]int{"public": 3, "unknown": 3, "api": 1, "login": 1, "webhook": 2} {
+	for limit, want := range map[string]int{"public": 4, "unknown": 3, "api": 1, "login": 1, "webhook": 2} {
 		if line := fmt.Sprintf(`enroute_rate_limited_total{limit=%q} %d`, limit, want); !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %s", line)
 		}

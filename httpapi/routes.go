@@ -52,6 +52,7 @@ func (s *Server) routes() {
 		e.GET("/t/:token/live", s.watchAssignment, public)
 		e.GET("/t/:token/state", s.trackingState, public)
 		e.POST("/t/:token/opened", s.trackingOpened, public)
+		e.POST("/t/:token/feedback", s.postFeedback, public)
 		e.GET("/t/:token", s.trackingPage, public)
 	}
 
@@ -61,6 +62,7 @@ func (s *Server) routes() {
 	api.PATCH("/technicians/:id", s.patchTechnician, admin...)
 	api.DELETE("/technicians/:id", s.deleteTechnician, admin...)
 	api.GET("/technicians/:id/positions", s.listTechnicianPositions, staff...)
+	api.GET("/technicians/:id/feedback", s.listTechnicianFeedback, staff...)
 
 	api.POST("/technicians/:id/devices", s.createDevice, admin...)
 	api.GET("/technicians/:id/devices", s.listDevices, admin...)
@@ -104,6 +106,7 @@ func (s *Server) routes() {
 	api.POST("/messages/:id/resend", s.resendMessage, staff...)
 	api.GET("/jobs/:id/replies", s.listReplies, staff...)
 	api.GET("/replies", s.listReplies, staff...)
+	api.GET("/jobs/:id/feedback", s.listJobFeedback, staff...)
 	s.settingsRoutes(api, admin)
 	api.POST("/sms/inbound", s.inboundSMS, s.limitIP(s.limits.webhook))
 	api.POST("/sms/status", s.smsStatus, s.limitIP(s.limits.webhook))

@@ -37,6 +37,9 @@ type (
 		ArrivalRadiusM float64 `json:"arrival_radius_m"`
 		ArrivalDwellS  int     `json:"arrival_dwell_s"`
 		GPSReady       bool    `json:"gps_ready"`
+		// The tracking page's: the code at the door, feedback into ratings.
+		VerificationCode      bool `json:"verification_code"`
+		FeedbackUpdatesRating bool `json:"feedback_updates_rating"`
 	}
 	generalTab struct {
 		LimitWhenMultipleTechs bool               `json:"limit_when_multiple_techs"`
@@ -69,10 +72,11 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 			v.SMSProvider, v.SMSProviderNote},
 		Email: emailTab{v.Email.FromName, v.Email.FromAddress, v.EmailSenderStatus, v.Email.Subject, v.Email.Body, v.Email.Enabled,
 			v.EmailProvider, v.EmailProviderNote},
-		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady},
-		General:  generalTab{v.General.LimitWhenMultipleTechs, v.General.QuietHours},
-		Late:     v.Late,
-		Nearby:   v.Nearby, Arrived: v.Arrived, Completed: v.Completed, Cancelled: v.Cancelled, Rescheduled: v.Rescheduled,
+		Tracking: trackingTab{v.Tracking.Enabled, v.Tracking.AutoArrival, v.Tracking.ArrivalRadiusM, v.Tracking.ArrivalDwellS, v.GPSReady,
+			v.Tracking.VerificationCode, v.Tracking.FeedbackUpdatesRating},
+		General: generalTab{v.General.LimitWhenMultipleTechs, v.General.QuietHours},
+		Late:    v.Late,
+		Nearby:  v.Nearby, Arrived: v.Arrived, Completed: v.Completed, Cancelled: v.Cancelled, Rescheduled: v.Rescheduled,
 	}, nil
 }
 

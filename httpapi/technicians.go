@@ -38,7 +38,7 @@ func (s *Server) createTechnician(c echo.Context) error {
 	if err := s.store.CreateTechnician(c.Request().Context(), t); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, t)
+	return s.technicianJSON(c, http.StatusCreated, t)
 }
 
 func (s *Server) listTechnicians(c echo.Context) error {
@@ -51,10 +51,26 @@ func (s *Server) listTechnicians(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(ts))
+	views, err := s.technicianViews(c.Request().Context(), ts...)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(views))
 }
 
-func (s *Server) getTechnician(c echo.Context) error { return getByID(c, s.store.FindTechnicianByID) }
+func (s *Server) getTechnician(c echo.Context) error {
+	return getByID(c, func(ctx context.Context, id int64) (technicianView, error) {
+		t, err := s.store.FindTechnicianByID(ctx, id)
+		if err != nil {
+			return technicianView{}, err
+		}
+		v, err := s.technicianViews(ctx, t)
+		if err != nil {
+			return technicianView{}, err
+		}
+		return v[0], nil
+	})
+}
 
 func (s *Server) patchTechnician(c echo.Context) error {
 	id, err := pathID(c)
@@ -69,7 +85,7 @@ func (s *Server) patchTechnician(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, t)
+	return s.technicianJSON(c, http.StatusOK, t)
 }
 
 // deleteTechnician deletes a technician without assignments, and its

@@ -29,6 +29,15 @@ type trackingState struct {
 	ETAS      *float64     `json:"eta_s,omitempty"`
 	// ArrivedAt is when the assignment became working (arrival).
 	ArrivedAt *time.Time `json:"arrived_at,omitempty"`
+	// CompletedAt is when the visit was done.
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// Feedback is the customer's, once given (a done visit's page then
+	// thanks rather than asks).
+	Feedback *stateFeedback `json:"feedback,omitempty"`
+}
+
+type stateFeedback struct {
+	Rating int `json:"rating"`
 }
 
 type stateCompany struct {
@@ -40,12 +49,17 @@ type stateCompany struct {
 	// customer's messages do: the window and the ETA read the same on the
 	// page as in the text, wherever the customer's phone thinks it is.
 	TimeZone string `json:"time_zone"`
+	// BrandColor (#rrggbb, or "") colours the page's header and accents.
+	BrandColor string `json:"brand_color"`
 }
 
 type stateTechnician struct {
 	FirstName string   `json:"first_name"`
 	PhotoURL  string   `json:"photo_url"`
 	Rating    *float64 `json:"rating,omitempty"` // only when 4.0 or more
+	// VerificationCode, only while the company shows codes and the visit
+	// is not finished: the customer asks for it at the door.
+	VerificationCode string `json:"verification_code,omitempty"`
 }
 
 type stateDestination struct {
@@ -66,10 +80,11 @@ type stateWindow struct {
 }
 
 // trackingState serves /t/{token}/state: the technician's first name and
-// photo, the rating only when it is 4.0 or more, the status and the
-// destination; for a verified address en route, also the position,
-// distance and ETA. An unknown or expired token is 404 and says nothing
-// more.
+// photo, the rating (enroute.EffectiveRating) only when it is 4.0 or
+// more, the verification code when the company shows codes, the status
+// and the destination; for a verified address en route, also the
+// position, distance and ETA; for a done visit, the feedback once given.
+// An unknown or expired token is 404 and says nothing more.
 func (s *Server) trackingState(c echo.Context) error {
 	ctx := c.Request().Context()
 	a, loc, err := s.trackedAssignment(ctx, c.Param("token"))
@@ -91,17 +106,39 @@ func (s *Server) trackingState(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	settings, err := s.store.FindSettings(ctx)
+	if err != nil {
+		return err
+	}
+	sums, err := s.store.FeedbackSummaries(ctx, []int64{tech.ID})
+	if err != nil {
+		return err
+	}
 	st := trackingState{
 		Status:      a.Status,
 		ArrivedAt:   a.WorkingAt,
-		Company:     stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL, TimeZone: co.TimeZone},
+		CompletedAt: a.DoneAt,
+		Company: stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL,
+			TimeZone: co.TimeZone, BrandColor: co.BrandColor},
 		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
 		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
 		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},
 		Map:         stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution},
 	}
-	if tech.Rating >= enroute.MinShownRating {
-		st.Technician.Rating = &tech.Rating
+	if r := enroute.EffectiveRating(tech.Rating, sums[tech.ID], settings.Dispatch.Tracking.FeedbackUpdatesRating); r >= enroute.MinShownRating {
+		st.Technician.Rating = &r
+	}
+	if settings.Dispatch.Tracking.VerificationCode && !a.Status.Finished() {
+		st.Technician.VerificationCode = a.VerificationCode
+	}
+	if a.Status == enroute.StatusDone {
+		fs, err := s.store.FindFeedback(ctx, enroute.FeedbackFilter{AssignmentID: &a.ID})
+		if err != nil {
+			return err
+		}
+		if len(fs) > 0 {
+			st.Feedback = &stateFeedback{Rating: fs[0].Rating}
+		}
 	}
 	if loc.Verified {
 		st.Destination.Lat, st.Destination.Lng = &loc.Lat, &loc.Lng

@@ -178,6 +178,8 @@ func (s *Service) UpdateTracking(ctx context.Context, u enroute.TrackingUpdate) 
 		set(&tr.AutoArrival, u.AutoArrival)
 		set(&tr.ArrivalRadiusM, u.ArrivalRadiusM)
 		set(&tr.ArrivalDwellS, u.ArrivalDwellS)
+		set(&tr.VerificationCode, u.VerificationCode)
+		set(&tr.FeedbackUpdatesRating, u.FeedbackUpdatesRating)
 		bad := map[string]string{}
 		if !(tr.ArrivalRadiusM >= enroute.MinArrivalRadiusM && tr.ArrivalRadiusM <= enroute.MaxArrivalRadiusM) {
 			bad["arrival_radius_m"] = fmt.Sprintf("must be between %d and %d metres", enroute.MinArrivalRadiusM, enroute.MaxArrivalRadiusM)

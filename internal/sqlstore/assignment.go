@@ -7,12 +7,12 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const assignmentCols = "id, job_id, technician_id, status, scheduled_at, dispatched_at, working_at, done_at, cancelled_at, updated_at, tracking_opened_at, tracking_opens"
+const assignmentCols = "id, job_id, technician_id, status, scheduled_at, dispatched_at, working_at, done_at, cancelled_at, updated_at, tracking_opened_at, tracking_opens, verification_code"
 
 func scanAssignment(r scanner) (*enroute.Assignment, error) {
 	var a enroute.Assignment
 	err := r.Scan(&a.ID, &a.JobID, &a.TechnicianID, &a.Status, &a.ScheduledAt,
-		&a.DispatchedAt, &a.WorkingAt, &a.DoneAt, &a.CancelledAt, &a.UpdatedAt, &a.TrackingOpenedAt, &a.TrackingOpens)
+		&a.DispatchedAt, &a.WorkingAt, &a.DoneAt, &a.CancelledAt, &a.UpdatedAt, &a.TrackingOpenedAt, &a.TrackingOpens, &a.VerificationCode)
 	return &a, err
 }
 
@@ -74,9 +74,10 @@ func (s *Store) CreateAssignment(ctx context.Context, a *enroute.Assignment) err
 		a.ScheduledAt = s.now()
 		a.UpdatedAt = a.ScheduledAt
 		a.DispatchedAt, a.WorkingAt, a.DoneAt, a.CancelledAt = nil, nil, nil, nil
-		err = s.q(ctx).QueryRow(ctx, `INSERT INTO assignments (job_id, technician_id, status, scheduled_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			a.JobID, a.TechnicianID, a.Status, a.ScheduledAt, a.UpdatedAt).Scan(&a.ID)
+		a.VerificationCode = enroute.NewVerificationCode()
+		err = s.q(ctx).QueryRow(ctx, `INSERT INTO assignments (job_id, technician_id, status, scheduled_at, updated_at, verification_code)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			a.JobID, a.TechnicianID, a.Status, a.ScheduledAt, a.UpdatedAt, a.VerificationCode).Scan(&a.ID)
 		if s.d.ConstraintOf(err) == Unique {
 			return enroute.Errorf(enroute.ECONFLICT, "Technician %d already has an unfinished assignment on job %d.", a.TechnicianID, a.JobID)
 		} else if err != nil {
@@ -99,11 +100,14 @@ func (s *Store) TransitionAssignment(ctx context.Context, id int64, next enroute
 		if err := a.Transition(next, s.now()); err != nil {
 			return err
 		}
+		if a.VerificationCode == "" { // made before assignments had codes
+			a.VerificationCode = enroute.NewVerificationCode()
+		}
 		// The status condition makes the move atomic even where the row
 		// was not locked: of two racing moves only one matches.
 		n, err := s.q(ctx).Exec(ctx, `UPDATE assignments SET status = $1, dispatched_at = $2, working_at = $3, done_at = $4,
-			cancelled_at = $5, updated_at = $6 WHERE id = $7 AND status = $8`,
-			a.Status, a.DispatchedAt, a.WorkingAt, a.DoneAt, a.CancelledAt, a.UpdatedAt, id, prev)
+			cancelled_at = $5, updated_at = $6, verification_code = $9 WHERE id = $7 AND status = $8`,
+			a.Status, a.DispatchedAt, a.WorkingAt, a.DoneAt, a.CancelledAt, a.UpdatedAt, id, prev, a.VerificationCode)
 		if err != nil {
 			return fmt.Errorf("update assignment: %w", err)
 		} else if n == 0 {

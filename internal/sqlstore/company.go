@@ -7,11 +7,11 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-const companyQuery = "SELECT name, phone, logo_url, time_zone, locale, updated_at FROM company WHERE id = 1"
+const companyQuery = "SELECT name, phone, logo_url, time_zone, locale, brand_color, updated_at FROM company WHERE id = 1"
 
 func scanCompany(r scanner) (*enroute.Company, error) {
 	var c enroute.Company
-	if err := r.Scan(&c.Name, &c.Phone, &c.LogoURL, &c.TimeZone, &c.Locale, &c.UpdatedAt); err != nil {
+	if err := r.Scan(&c.Name, &c.Phone, &c.LogoURL, &c.TimeZone, &c.Locale, &c.BrandColor, &c.UpdatedAt); err != nil {
 		return nil, fmt.Errorf("read company: %w", err)
 	}
 	return &c, nil
@@ -35,8 +35,8 @@ func (s *Store) UpdateCompany(ctx context.Context, upd enroute.CompanyUpdate) (*
 			return err
 		}
 		c.UpdatedAt = s.now()
-		_, err = s.q(ctx).Exec(ctx, `UPDATE company SET name = $1, phone = $2, logo_url = $3, time_zone = $4, locale = $5, updated_at = $6 WHERE id = 1`,
-			c.Name, c.Phone, c.LogoURL, c.TimeZone, c.Locale, c.UpdatedAt)
+		_, err = s.q(ctx).Exec(ctx, `UPDATE company SET name = $1, phone = $2, logo_url = $3, time_zone = $4, locale = $5, brand_color = $6, updated_at = $7 WHERE id = 1`,
+			c.Name, c.Phone, c.LogoURL, c.TimeZone, c.Locale, c.BrandColor, c.UpdatedAt)
 		return err
 	})
 	return c, err

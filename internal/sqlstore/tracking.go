@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/enroutehq/enroute"
 )
@@ -52,6 +53,17 @@ func (s *Store) RecordTrackingOpen(ctx context.Context, id int64) (*enroute.Assi
 		return err
 	})
 	return a, err
+}
+
+// ExtendTrackingLinks implements enroute.TrackingStore.
+func (s *Store) ExtendTrackingLinks(ctx context.Context, id int64, until time.Time) error {
+	until = enroute.Timestamp(until)
+	_, err := s.q(ctx).Exec(ctx, `UPDATE tracking_links SET expires_at = $2 WHERE assignment_id = $1 AND expires_at > $3 AND expires_at < $2`,
+		id, until, s.now())
+	if err != nil {
+		return fmt.Errorf("extend the tracking links of assignment %d: %w", id, err)
+	}
+	return nil
 }
 
 // LockLocation implements enroute.LocationStore.

@@ -52,6 +52,9 @@ func Run(t *testing.T, open Opener) {
 		{"Replies", testReplies},
 		{"ManualMessages", testManualMessages},
 		{"QuietMessages", testQuietMessages},
+		{"VerificationCodes", testVerificationCodes},
+		{"Feedback", testFeedback},
+		{"TrackingLinksAfterDone", testTrackingLinksAfterDone},
 		{"WebhookEndpoints", testWebhookEndpoints},
 		{"WebhookOutbox", testWebhookOutbox},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
@@ -104,6 +107,24 @@ func testCompany(t *testing.T, s enroute.Store) {
 		if got.Name != "Cool Air HVAC" || got.TimeZone != "America/Chicago" {
 			t.Fatalf("company = %+v", got)
 		}
+	})
+	t.Run("BrandColor", func(t *testing.T) {
+		c, err := s.UpdateCompany(ctx, enroute.CompanyUpdate{BrandColor: ptr("#0A7E8c")})
+		must(t, err)
+		got, err := s.FindCompany(ctx)
+		must(t, err)
+		if c.BrandColor != "#0A7E8c" || got.BrandColor != "#0A7E8c" {
+			t.Fatalf("brand colour %q, read %q", c.BrandColor, got.BrandColor)
+		}
+		for _, bad := range []string{"red", "#0a7e8", "#0a7e8cff", "0a7e8c", "#0a7e8g"} {
+			_, err := s.UpdateCompany(ctx, enroute.CompanyUpdate{BrandColor: ptr(bad)})
+			wantCode(t, err, enroute.EINVALID)
+			if enroute.ErrorFields(err)["brand_color"] == "" {
+				t.Fatalf("%q: fields = %v, want brand_color", bad, enroute.ErrorFields(err))
+			}
+		}
+		_, err = s.UpdateCompany(ctx, enroute.CompanyUpdate{BrandColor: ptr("")}) // back to Enroute's
+		must(t, err)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		_, err := s.UpdateCompany(ctx, enroute.CompanyUpdate{TimeZone: ptr("Mars/Olympus")})

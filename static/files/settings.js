@@ -88,6 +88,7 @@
     $("email-enabled").disabled = e.provider === "none" && !e.enabled;
     $("tracking-enabled").checked = tr.enabled; $("auto-arrival").checked = tr.auto_arrival;
     $("arrival-radius").value = tr.arrival_radius_m; $("arrival-dwell").value = tr.arrival_dwell_s;
+    $("verification-code").checked = tr.verification_code; $("feedback-rating").checked = tr.feedback_updates_rating;
     $("gps-line").textContent = gps.ready ? "Native GPS is set up (" + gps.active_devices + " devices)." : "Native GPS is not set up: turn it on below and register technicians' devices.";
     $("gps-enabled").checked = gps.enabled;
     $("limit").checked = all.general.limit_when_multiple_techs;
@@ -105,7 +106,7 @@
 
   function fillCompany(c) {
     $("company-name").value = c.name; $("company-phone").value = c.phone_display || c.phone; $("company-logo").value = c.logo_url;
-    $("company-tz").value = c.time_zone; $("company-locale").value = c.locale;
+    $("company-tz").value = c.time_zone; $("company-locale").value = c.locale; $("company-color").value = c.brand_color || "";
   }
 
   function load() {
@@ -178,7 +179,11 @@
         if (t.photo_url) { var img = el("img", null, "avatar"); img.src = t.photo_url; img.alt = ""; photo.appendChild(img); }
         tr.appendChild(photo);
         tr.appendChild(el("td", t.name));
-        tr.appendChild(el("td", t.rating ? t.rating.toFixed(1) + (t.rating >= 4 ? " ★ shown" : " (not shown)") : "—"));
+        // The rating customers see: the one set here, or fed by their
+        // feedback when the Arrival Tracking tab says so.
+        var r = t.effective_rating;
+        tr.appendChild(el("td", r ? r.toFixed(1) + (r >= 4 ? " ★ shown" : " (not shown)") + (r !== t.rating ? " (set: " + t.rating.toFixed(1) + ")" : "") : "—"));
+        tr.appendChild(el("td", t.feedback_count ? t.feedback_mean.toFixed(1) + " from " + t.feedback_count + (t.feedback_count === 1 ? " visit" : " visits") : "—"));
         tr.appendChild(el("td", t.active ? "Yes" : "No"));
         var act = el("td"), b = el("button", "Edit", "link");
         b.type = "button";
@@ -293,7 +298,8 @@
     email: function () { return api("PUT", base + "/email", { from_name: $("from-name").value, from_address: $("from-address").value.trim(), subject: $("email-subject").value, body: $("email-body").value, enabled: $("email-enabled").checked }); },
     tracking: function () {
       return api("PUT", base + "/tracking", { enabled: $("tracking-enabled").checked, auto_arrival: $("auto-arrival").checked,
-        arrival_radius_m: parseFloat($("arrival-radius").value) || 0, arrival_dwell_s: parseInt($("arrival-dwell").value, 10) || 0 });
+        arrival_radius_m: parseFloat($("arrival-radius").value) || 0, arrival_dwell_s: parseInt($("arrival-dwell").value, 10) || 0,
+        verification_code: $("verification-code").checked, feedback_updates_rating: $("feedback-rating").checked });
     },
     general: function () {
       return api("PUT", base + "/general", { limit_when_multiple_techs: $("limit").checked,
@@ -303,7 +309,7 @@
     gps: function () { return api("PUT", "/api/v1/settings/gps", { enabled: $("gps-enabled").checked }); },
     company: function () {
       return api("PATCH", "/api/v1/company", { name: $("company-name").value.trim(), phone: $("company-phone").value.trim(), logo_url: $("company-logo").value.trim(),
-        time_zone: $("company-tz").value.trim(), locale: $("company-locale").value.trim() });
+        time_zone: $("company-tz").value.trim(), locale: $("company-locale").value.trim(), brand_color: $("company-color").value.trim() });
     }
   };
   moments.forEach(function (m) {
