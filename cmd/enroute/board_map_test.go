@@ -63,7 +63,8 @@ func rowOf(id int64) string {
 }
 
 // TestBoardFitsPhoneAndDesktop: on a 390 x 844 phone and a desktop the
-// board never scrolls sideways, with long names and addresses; the header reads "Technicians" and the stream's
+// board never scrolls sideways, with long names and addresses and with
+// the New job panel open; the header reads "Technicians" and the stream's
 // state as two things (it read "Technicianslive"); every technician's
 // marker carries their name.
 func TestBoardFitsPhoneAndDesktop(t *testing.T) {
@@ -103,6 +104,12 @@ func TestBoardFitsPhoneAndDesktop(t *testing.T) {
 			fitsWidth(t, ctx, int(tc.w))
 			screenshot(t, ctx, "board-"+strings.ToLower(tc.name))
 
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#new-job-open"))); err != nil {
+				t.Fatal(err)
+			}
+			until(t, ctx, "the New job panel", `!document.querySelector("#new-job").hidden && document.activeElement.id === "nj-q"`, `document.activeElement.id`)
+			fitsWidth(t, ctx, int(tc.w))
+			screenshot(t, ctx, "board-"+strings.ToLower(tc.name)+"-new-job")
 		})
 	}
 }
