@@ -2,6 +2,7 @@ package enroute
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -36,7 +37,40 @@ func (c *Customer) Validate() error {
 type CustomerFilter struct {
 	Phone      *string
 	ExternalID *string
+	// Query finds customers as a dispatcher types: those whose name or
+	// e-mail contains it, ignoring case (every letter on PostgreSQL, the
+	// ASCII ones on SQLite, whose LOWER folds no others), and, when it is
+	// written like a phone number (SearchDigits), those whose phone
+	// contains its digits. At most MaxSearchLen characters; the API
+	// refuses longer.
+	Query *string
 	Page
+}
+
+// MaxSearchLen bounds a search's text (CustomerFilter.Query), in
+// characters: a name or a number, never a document.
+const MaxSearchLen = 100
+
+// SearchDigits returns the digits of q when q is written like a phone
+// number (digits, spaces and + - . ( ) /, at least three digits), and ""
+// otherwise: "(312) 555" finds "+13125550123", while a name with a digit
+// in it searches names only, and one or two digits would match nearly
+// every phone.
+func SearchDigits(q string) string {
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case strings.ContainsRune(" +-.()/", r):
+		default:
+			return ""
+		}
+	}
+	if b.Len() < 3 {
+		return ""
+	}
+	return b.String()
 }
 
 // CustomerUpdate is a partial update; nil fields are left unchanged.

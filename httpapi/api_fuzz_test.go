@@ -81,6 +81,12 @@ func FuzzAPI(f *testing.F) {
 		f.Add(uint8(2), q, []byte{})
 		f.Add(uint8(33), q, []byte{})
 	}
+	for i, r := range fuzzRoutes { // the customer search's text goes into LIKE patterns
+		if r.method == "GET" && r.path == "/api/v1/customers" {
+			f.Add(uint8(i), "q=%25_%21%5C%28312%29+555-01", []byte{})
+			f.Add(uint8(i), "q=%C3%81lvaro&limit=2", []byte{})
+		}
+	}
 	e := newEnvWith(f, httpapi.Config{
 		RateLimits:       httpapi.RateLimits{Public: httpapi.Unlimited, Login: httpapi.Unlimited, Webhook: httpapi.Unlimited, Unknown: httpapi.Unlimited, API: httpapi.Unlimited},
 		VerifySMSWebhook: func(string, url.Values, string) bool { return true },

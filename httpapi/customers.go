@@ -40,9 +40,11 @@ func (s *Server) createCustomer(c echo.Context) error {
 	return c.JSON(http.StatusCreated, cu)
 }
 
+// listCustomers lists customers by id: a dispatcher's search (q: name,
+// e-mail or phone), or those with a phone or external id.
 func (s *Server) listCustomers(c echo.Context) error {
 	q := newQuery(c)
-	f := enroute.CustomerFilter{Phone: q.string("phone"), ExternalID: q.string("external_id"), Page: q.page()}
+	f := enroute.CustomerFilter{Phone: q.string("phone"), ExternalID: q.string("external_id"), Query: q.search("q"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return err
 	}

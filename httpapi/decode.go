@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -238,6 +239,20 @@ func (q *query) string(name string) *string {
 		return &s
 	}
 	return nil
+}
+
+// search reads a search's text, trimmed; nil when absent or blank, and
+// refused over enroute.MaxSearchLen characters.
+func (q *query) search(name string) *string {
+	s := strings.TrimSpace(q.c.QueryParam(name))
+	if s == "" {
+		return nil
+	}
+	if utf8.RuneCountInString(s) > enroute.MaxSearchLen {
+		q.errs[name] = fmt.Sprintf("must be at most %d characters", enroute.MaxSearchLen)
+		return nil
+	}
+	return &s
 }
 
 func (q *query) err() error { return q.errs.err() }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -35,7 +36,30 @@ func (s *Store) FindCustomers(ctx context.Context, f enroute.CustomerFilter) ([]
 	if f.ExternalID != nil {
 		w.add("external_id = ?", *f.ExternalID)
 	}
+	if f.Query != nil {
+		searchCustomers(&w, *f.Query)
+	}
 	return list(ctx, s.q(ctx), "SELECT "+customerCols+" FROM customers"+w.sql(f.Page), w.args, scanCustomer)
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '!'.
+var likeEscape = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+// searchCustomers adds CustomerFilter.Query's condition. Both sides go
+// through the database's LOWER, so what it folds (PostgreSQL every
+// letter, SQLite the ASCII ones) is the same on the name and the text,
+// and a text typed as it is written always matches. It scans the
+// customers (a company's thousands, a page at a time): no index serves
+// a substring.
+func searchCustomers(w *where, q string) {
+	q = strings.TrimSpace(q)
+	text := "%" + likeEscape.Replace(q) + "%"
+	const named = "LOWER(name) LIKE LOWER(CAST(? AS TEXT)) ESCAPE '!' OR LOWER(email) LIKE LOWER(CAST(? AS TEXT)) ESCAPE '!'"
+	if digits := enroute.SearchDigits(q); digits != "" {
+		w.addEach("("+named+" OR phone LIKE ?)", text, text, "%"+digits+"%")
+		return
+	}
+	w.addEach("("+named+")", text, text)
 }
 
 // CreateCustomer implements enroute.CustomerStore.

@@ -217,6 +217,20 @@ func (w *where) add(cond string, arg any) {
 	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(w.args))))
 }
 
+// addEach appends a condition whose "?"s take args in turn.
+func (w *where) addEach(cond string, args ...any) {
+	var b strings.Builder
+	for _, a := range args {
+		i := strings.IndexByte(cond, '?')
+		w.args = append(w.args, a)
+		b.WriteString(cond[:i])
+		b.WriteString("$" + strconv.Itoa(len(w.args)))
+		cond = cond[i+1:]
+	}
+	b.WriteString(cond)
+	w.conds = append(w.conds, b.String())
+}
+
 // in appends "col IN (...)" for vals; no vals matches nothing.
 func in[T any](w *where, col string, vals []T) {
 	if len(vals) == 0 {

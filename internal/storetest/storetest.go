@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -257,6 +258,53 @@ func testCustomers(t *testing.T, s enroute.Store) {
 		must(t, s.CreateLocation(ctx, &enroute.Location{CustomerID: c.ID, Address: "Rua A 1", Lat: 41.15, Lng: -8.61}))
 		wantCode(t, s.DeleteCustomer(ctx, c.ID), enroute.ECONFLICT)
 	})
+	t.Run("Search", func(t *testing.T) { testCustomerSearch(t, s) })
+}
+
+// testCustomerSearch: CustomerFilter.Query in both dialects, on customers
+// of a store of its own (the suite's others share it).
+func testCustomerSearch(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	mk := func(name, phone, email string) int64 {
+		c := &enroute.Customer{Name: "Search " + name, Phone: phone, Email: email, Language: "en"}
+		must(t, s.CreateCustomer(ctx, c))
+		return c.ID
+	}
+	alvaro := mk("Álvaro Núñez", "+34600123456", "alvaro@example.es")
+	pure := mk("100% Pure_Air!", "+17735550199", "")
+	jordan := mk("Jordan", "+13125550123", "JORDAN@Work.test")
+	find := func(q string) []int64 {
+		t.Helper()
+		cs, err := s.FindCustomers(ctx, enroute.CustomerFilter{Query: &q, Page: enroute.Page{Limit: enroute.MaxLimit}})
+		must(t, err)
+		var ids []int64
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name, q string
+		want    []int64
+	}{
+		{"AsWritten", "Álvaro Núñez", []int64{alvaro}},
+		{"ASCIIAnyCase", "search JORDAN", []int64{jordan}},
+		{"EmailAnyCase", "jordan@work", []int64{jordan}},
+		{"Phone", "600 123", []int64{alvaro}},
+		{"PhoneNeedsThreeDigits", "60", nil},
+		{"Percent", "100%", []int64{pure}},
+		{"PercentIsNoWildcard", "1%A", nil},
+		{"Underscore", "_Air", []int64{pure}},
+		{"UnderscoreIsNoWildcard", "Pure Air", nil},
+		{"Bang", "Air!", []int64{pure}},
+		{"Trimmed", "  Jordan ", []int64{jordan}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := find(tc.q); !slices.Equal(got, tc.want) {
+				t.Fatalf("q=%q found %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
 }
 
 func testLocations(t *testing.T, s enroute.Store) {

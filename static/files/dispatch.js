@@ -1,15 +1,20 @@
 // The dispatcher board: every technician live on one map, coloured by
-// status, with a list of last updates and the ETA of those en route; the
-// jobs waiting to be dispatched, and each assignment's next step
-// (Dispatch, Arrived, Done), saying whether the customer was told and,
-// from the carrier's receipt, whether the text reached them.
+// status and labelled with their name, with a list of last updates and
+// the ETA of those en route; the jobs waiting to be dispatched, and each
+// assignment's next step (Dispatch, Arrived, Done), saying whether the
+// customer was told and, from the carrier's receipt, whether the text
+// reached them, and whether they opened their tracking link. Selecting a
+// technician draws their last hour and follows them; Fit all shows
+// everyone. The "New job" panel is board-new.js's (EnrouteNewJob).
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
-  var techs = {};        // id -> {name, pos, marker, status, assignment, eta}
+  var techs = {};        // id -> {name, pos, marker, status, assignment, eta, opened}
+  var active = [];       // the active technicians' ids, as last listed
   var map = null, ws = null, retry = 0, userMoved = false;
   var timeZone; // the company's: ETAs read as its customers are told them
-  var track = null; // the technician whose last hour is drawn: {id, line}
+  var track = null; // the selected technician, whose last hour is drawn: {id, line}
+  var following = false; // the map keeps the selected technician in its centre
 
   function fmtClock(d) {
     var opts = { hour: "numeric", minute: "2-digit" };
@@ -23,7 +28,11 @@
     return fetch(path, opts).then(function (r) {
       return r.text().then(function (t) {
         var d = t ? JSON.parse(t) : null;
-        if (!r.ok) { var e = new Error(d && d.error ? d.error.message : r.statusText); e.status = r.status; throw e; }
+        if (!r.ok) {
+          var e = new Error(d && d.error ? d.error.message : r.statusText);
+          e.status = r.status; e.fields = (d && d.error && d.error.fields) || {};
+          throw e;
+        }
         return d;
       });
     });
@@ -38,15 +47,30 @@
       api("GET", "/api/v1/technicians?active=true&limit=1000"),
       api("GET", "/api/v1/assignments?status=dispatched,working&limit=1000")
     ]).then(function (r) {
-      r[0].items.forEach(function (t) {
+      active = r[0].items.map(function (t) {
         var mine = tech(t.id);
-        if (mine.marker && mine.name !== t.name) { mine.marker.setTooltipContent(tip(t.name)); }
+        if (mine.marker && mine.name !== t.name) { mine.marker.setTooltipContent(tip(t.name)); declutter(); }
         mine.name = t.name;
+        return String(t.id);
       });
-      Object.keys(techs).forEach(function (id) { techs[id].status = "idle"; techs[id].assignment = null; });
-      r[1].items.forEach(function (a) { var t = tech(a.technician_id); t.status = a.status; t.assignment = a.id; });
+      Object.keys(techs).forEach(function (id) { techs[id].status = "idle"; techs[id].assignment = null; techs[id].opened = null; });
+      r[1].items.forEach(assigned);
       redraw();
     });
+  }
+  // assigned notes an assignment that is dispatched or working: its
+  // technician's status, and the customer's tracking receipt.
+  function assigned(a) {
+    var t = tech(a.technician_id);
+    t.status = a.status; t.assignment = a.id;
+    t.opened = { at: a.tracking_opened_at, n: a.tracking_opens || 0 };
+  }
+  // reloadPeople reads the list again soon, once for several calls: after
+  // a status message, so the receipt and the statuses are the server's.
+  var reloadTimer = null;
+  function reloadPeople() {
+    if (reloadTimer) { return; }
+    reloadTimer = setTimeout(function () { reloadTimer = null; loadPeople().catch(function () {}); }, 300);
   }
 
   // Where a technician's assignment takes them: its job's number and site,
@@ -83,28 +107,82 @@
     var t = tech(p.technician_id);
     t.pos = p;
     if (!map || !window.L) { return; }
-    var ll = [p.lat, p.lng];
+    var ll = [p.lat, p.lng], id = String(p.technician_id);
     if (!t.marker) {
-      t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status) }).addTo(map).bindTooltip(tip(t.name));
-      t.marker.on("click", function () { toggleTrack(String(p.technician_id)); });
+      // The name is a permanent label beside the marker, on the side
+      // towards the map's middle (so it stays on the map); declutter keeps
+      // labels from covering each other.
+      t.marker = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 1, fillColor: colour(t.status), className: "tech tech-" + id }).addTo(map)
+        .bindTooltip(tip(t.name), { permanent: true, direction: "auto", offset: [8, 0], className: "tech-label" });
+      t.marker.on("click", function () { toggleTrack(id); });
+      t.marker.on("mouseover", function () { var e = label(t); if (e) { e.classList.remove("tucked"); } });
       fit();
     } else {
       t.marker.setLatLng(ll);
     }
-    if (track && track.id === String(p.technician_id) && track.line) { // the drawn track grows live
-      track.line.addLatLng(ll);
-      showTrackSize();
+    if (track && track.id === id) {
+      if (track.line) { track.line.addLatLng(ll); showTrackSize(); } // the drawn track grows live
+      if (following) { map.panTo(ll); }
     }
+    declutter();
   }
 
-  // toggleTrack draws a technician's last hour from the history (pages of
-  // 1,000 fixes, at most 4,000: an hour at 1 Hz), or takes it away when it
-  // is theirs that is drawn. One technician's track at a time.
+  // label returns the element of a technician's name on the map, if shown.
+  function label(t) {
+    var tt = t.marker && t.marker.getTooltip();
+    return tt ? tt.getElement() : null;
+  }
+
+  // declutter moves each name label that would cover another down below
+  // it (up to three labels' height), or hides it until its marker is
+  // hovered: a crowd of technicians reads as a list beside them, not a
+  // smudge. The selected technician's label is placed first. Once a frame
+  // at most; more than 300 labels are left as they are (measuring each
+  // costs a layout, and such a map is read by zooming in).
+  var cluttered = false;
+  function declutter() {
+    if (cluttered || !map) { return; }
+    cluttered = true;
+    requestAnimationFrame(function () { cluttered = false; spread(); });
+  }
+  function spread() {
+    var labels = [];
+    Object.keys(techs).forEach(function (id) {
+      var e = label(techs[id]);
+      if (!e) { return; }
+      e.style.marginTop = "";
+      e.classList.remove("tucked", "shifted");
+      e.classList.toggle("selected", !!track && track.id === id);
+      labels.push({ e: e, first: !!track && track.id === id });
+    });
+    if (labels.length > 300) { return; }
+    labels.forEach(function (l) { l.r = l.e.getBoundingClientRect(); });
+    labels.sort(function (a, b) { return (b.first - a.first) || (a.r.top - b.r.top) || (a.r.left - b.r.left); });
+    var placed = [];
+    labels.forEach(function (l) {
+      var top = l.r.top, h = l.r.height, limit = l.r.top + 3 * h + 6;
+      var hit = function () {
+        return placed.filter(function (q) { return l.r.left < q.right && q.left < l.r.right && top < q.bottom && q.top < top + h; })[0];
+      };
+      for (var q = hit(); q && top <= limit; q = hit()) { top = q.bottom + 2; }
+      if (top > limit) { l.e.classList.add("tucked"); return; }
+      if (top !== l.r.top) { l.e.style.marginTop = (top - l.r.top) + "px"; l.e.classList.add("shifted"); }
+      placed.push({ left: l.r.left, right: l.r.right, top: top, bottom: top + h });
+    });
+  }
+
+  // toggleTrack selects a technician: it draws their last hour from the
+  // history (pages of 1,000 fixes, at most 4,000: an hour at 1 Hz) and
+  // follows them, keeping them in the map's centre as their positions
+  // arrive until the dispatcher pans the map or picks Fit all. Selecting
+  // the selected one again takes the track away and stops following. One
+  // technician at a time.
   function toggleTrack(id) {
     var same = track && track.id === id;
     hideTrack();
     if (same || !map) { return; }
     var mine = track = { id: id, line: null };
+    followSelected(true);
     var since = new Date(Date.now() - 3600 * 1000).toISOString(), pts = [];
     var page = function (offset) {
       return api("GET", "/api/v1/technicians/" + id + "/positions?since=" + encodeURIComponent(since) + "&limit=1000&offset=" + offset).then(function (r) {
@@ -115,7 +193,9 @@
     page(0).then(function () {
       if (track !== mine) { return; } // another was asked for meanwhile
       mine.line = L.polyline(pts, { color: colour(tech(id).status), weight: 3, opacity: 0.75, className: "track" }).addTo(map);
-      if (pts.length > 1) { userMoved = true; map.fitBounds(mine.line.getBounds().pad(0.2), { maxZoom: 16, animate: false }); }
+      // Without a live position (none since the server started), the
+      // last hour shows where they were.
+      if (pts.length > 1 && !tech(id).pos) { userMoved = true; following = false; map.fitBounds(mine.line.getBounds().pad(0.2), { maxZoom: 16, animate: false }); showFollow(); }
       showTrackSize();
       redraw();
     }).catch(function (e) { $("conn").textContent = e.message; });
@@ -125,17 +205,53 @@
   function hideTrack() {
     if (track && track.line) { track.line.remove(); }
     track = null;
+    following = false;
     delete $("map").dataset.track;
     redraw();
+    declutter();
+  }
+
+  // followSelected starts (or, with false, stops) following the selected
+  // technician; it centres the map on them at once.
+  function followSelected(on) {
+    following = on && !!track;
+    var t = track && tech(track.id);
+    if (following && t.pos) {
+      userMoved = true; // a technician new on the map no longer refits it
+      map.setView([t.pos.lat, t.pos.lng], Math.max(map.getZoom(), 14), { animate: false });
+    }
+    showFollow();
+    declutter();
+  }
+  // showFollow says on the map whom it follows, or offers to follow the
+  // selected technician again; the map element carries it for tests and
+  // assistive tools (data-follow).
+  function showFollow() {
+    var note = $("follow-state"), again = $("follow-again");
+    if (!note) { return; }
+    var t = track && tech(track.id);
+    note.textContent = !t ? "" : following ? "Following " + t.name : "";
+    again.hidden = !t || following;
+    if (t) { again.textContent = "Follow " + t.name; }
+    if (following) { $("map").dataset.follow = track.id; } else { delete $("map").dataset.follow; }
+  }
+  // fitAll shows every technician, stops following, and refits the map
+  // as technicians appear, until the dispatcher moves it again.
+  function fitAll() {
+    following = false;
+    userMoved = false;
+    showFollow();
+    fit();
   }
 
   // showTrackSize notes the drawn track's technician and points on the map
   // element, for tests and assistive tools.
   function showTrackSize() { $("map").dataset.track = track.id + ":" + track.line.getLatLngs().length; }
 
-  // fit shows every technician, until the dispatcher moves the map.
+  // fit shows every technician, until the dispatcher moves the map or
+  // follows one.
   function fit() {
-    if (userMoved) { return; }
+    if (userMoved || following) { return; }
     var pts = Object.keys(techs).filter(function (id) { return techs[id].pos; }).map(function (id) { return [techs[id].pos.lat, techs[id].pos.lng]; });
     if (pts.length) { map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15, animate: false }); }
   }
@@ -161,6 +277,7 @@
       destination(t);
       var who = el("td", t.name);
       if (t.dest) { who.appendChild(el("div", t.dest.number + " · " + t.dest.address, "muted where")); }
+      if (t.assignment && t.opened) { who.appendChild(receipt(t.opened)); }
       tr.appendChild(who);
       [{ dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
        t.pos ? ago(t.pos.ts) : "no position",
@@ -181,6 +298,18 @@
       if (t.marker) { t.marker.setStyle({ fillColor: colour(t.status) }); }
       showDestination(t);
     });
+    showFollow();
+  }
+
+  // receipt says whether the customer opened their tracking link: first
+  // when, and how often (POST /t/{token}/opened, counted by the page's
+  // script). A tracking page opening publishes nothing live: the list's
+  // reload (every 15 s, and after each status message) brings it.
+  function receipt(o) {
+    if (!o.n) { return el("div", "Link not opened yet", "muted receipt"); }
+    var at = fmtClock(new Date(o.at)), d = el("div", "Customer opened the link " + at + " · " + o.n + "×", "receipt opened");
+    d.title = "First opened at " + at + "; opened " + o.n + (o.n === 1 ? " time" : " times");
+    return d;
   }
 
   // The jobs to dispatch: scheduled assignments, soonest window first, each
@@ -244,13 +373,14 @@
   // move takes an assignment to its next status and says what came of it:
   // for a dispatch, whether the customer was told and how, and then, as
   // the carrier reports it, whether the text reached their phone.
+  // It resolves, never rejects, to {ok, text}: what the notice first said.
   var moves = 0; // which action the notice speaks of: a later one replaces it
   function move(id, verb, who, job) {
-    var said = $("jobs-result"), mine = ++moves, alarm = false;
+    var said = $("jobs-result"), mine = ++moves, alarm = false, outcome = { ok: false, text: "" };
     return api("POST", "/api/v1/assignments/" + id + "/" + verb).then(function (a) {
       var t = tech(a.technician_id);
-      if (a.status === "dispatched" || a.status === "working") { t.status = a.status; t.assignment = a.id; }
-      else if (t.assignment === a.id) { t.status = "idle"; t.assignment = null; t.eta = null; }
+      if (a.status === "dispatched" || a.status === "working") { assigned(a); }
+      else if (t.assignment === a.id) { t.status = "idle"; t.assignment = null; t.eta = null; t.opened = null; }
       redraw();
       if (verb !== "dispatch") { return who + ": " + { working: "working at the site.", done: "job done." }[a.status]; }
       var head = who + " is on the way to " + job.number + ". ";
@@ -259,9 +389,10 @@
         alarm = undelivered(ms);
         return head + notice(ms);
       });
-    }).then(function (text) { if (mine === moves) { said.className = alarm ? "error" : ""; said.textContent = text; } })
-      .catch(function (e) { if (mine === moves) { said.className = "error"; said.textContent = e.message; } redraw(); })
-      .then(function () { return loadJobs(); }).catch(function () {});
+    }).then(function (text) { outcome = { ok: !alarm, text: text }; if (mine === moves) { said.className = alarm ? "error" : ""; said.textContent = text; } })
+      .catch(function (e) { outcome = { ok: false, text: e.message }; if (mine === moves) { said.className = "error"; said.textContent = e.message; } redraw(); })
+      .then(function () { return loadJobs(); }).catch(function () {})
+      .then(function () { return outcome; });
   }
   function dispatchMessages(jobID, assignmentID) {
     return api("GET", "/api/v1/jobs/" + jobID + "/messages?limit=100").then(function (m) {
@@ -322,18 +453,18 @@
         t.destFor = undefined;
         if (m.status === "scheduled") { loadJobs().catch(function () {}); }
       }
-      if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; }
-      else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; }
+      if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; reloadPeople(); }
+      else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; t.opened = null; }
     }
   }
 
   function connect() {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + location.host + "/api/v1/live");
-    ws.onopen = function () { retry = 0; $("conn").textContent = "live"; ws.send(JSON.stringify({ type: "subscribe" })); };
+    ws.onopen = function () { retry = 0; showConn("live", "live"); ws.send(JSON.stringify({ type: "subscribe" })); };
     ws.onmessage = function (ev) { handle(JSON.parse(ev.data)); redraw(); };
     ws.onclose = function () {
-      $("conn").textContent = "reconnecting…";
+      showConn("reconnecting…", "down");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 500 * Math.pow(2, retry));
     };
@@ -347,16 +478,67 @@
       if (window.L && !map) {
         map = L.map($("map")).setView([20, 0], 2);
         L.tileLayer(r[1].tile_url, { maxZoom: 19, attribution: r[1].attribution }).addTo(map);
-        map.on("dragstart", function () { userMoved = true; });
+        // Panning (a drag, the arrow keys) ends following; zooming does not.
+        map.on("dragstart", function () { userMoved = true; if (following) { followSelected(false); } });
+        $("map").addEventListener("keydown", function (ev) { if (/^Arrow/.test(ev.key) && following) { followSelected(false); } });
         $("map").addEventListener("wheel", function () { userMoved = true; }, { passive: true });
+        map.on("moveend", function () {
+          var c = map.getCenter();
+          $("map").dataset.center = c.lat.toFixed(6) + "," + c.lng.toFixed(6); // for tests and assistive tools
+          declutter();
+        });
+        map.on("zoomend", declutter);
+        controls().addTo(map);
       }
+      if (window.EnrouteNewJob && !newJob) { newJob = window.EnrouteNewJob(board()); }
       connect();
       setInterval(function () { loadPeople().catch(function () {}); loadJobs().catch(function () {}); }, 15000);
       setInterval(redraw, 5000);
     }).catch(function (e) {
       if (e.status === 401 || e.status === 403) { $("app").hidden = true; $("login").hidden = false; return; }
-      $("conn").textContent = e.message;
+      showConn(e.message, "down");
     });
+  }
+
+  // showConn says how the board's live stream stands, beside the title.
+  function showConn(text, state) { var c = $("conn"); c.textContent = text; c.dataset.state = state; }
+
+  // controls are the map's own buttons: Fit all, and following the
+  // selected technician (who, or Follow them again after a pan).
+  function controls() {
+    var Box = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = L.DomUtil.create("div", "board-controls");
+        var fitB = el("button", "Fit all", "map-button");
+        fitB.type = "button"; fitB.id = "fit-all"; fitB.title = "Show every technician";
+        fitB.addEventListener("click", fitAll);
+        var state = el("span", "", "follow-state"); state.id = "follow-state"; state.setAttribute("role", "status");
+        var again = el("button", "", "map-button"); again.type = "button"; again.id = "follow-again"; again.hidden = true;
+        again.addEventListener("click", function () { followSelected(true); });
+        box.appendChild(fitB); box.appendChild(again); box.appendChild(state);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Box();
+  }
+
+  // board is what the New job panel (board-new.js) uses of the board.
+  var newJob = null;
+  function board() {
+    return {
+      api: api, el: el, map: map, move: move,
+      timeZone: function () { return timeZone; },
+      // The active technicians, by name, with what they are doing now.
+      technicians: function () {
+        return active.map(function (id) { var t = tech(id); return { id: Number(id), name: t.name, status: t.status }; })
+          .sort(function (a, b) { return a.name.localeCompare(b.name); });
+      },
+      reload: function () { loadJobs().catch(function () {}); reloadPeople(); },
+      fmtWindow: fmtWindow
+    };
   }
   // Sign out ends the browser session (on the server too), back to the
   // log-in form.
