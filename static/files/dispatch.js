@@ -85,7 +85,7 @@
       return cached("jobs", a.job_id).then(function (j) {
         return cached("locations", j.location_id).then(function (l) {
           if (t.destFor !== id) { return; }
-          t.dest = { number: j.number, address: l.address, lat: l.lat, lng: l.lng, verified: l.verified };
+          t.dest = { job: j.id, number: j.number, address: l.address, lat: l.lat, lng: l.lng, verified: l.verified };
           redraw();
         });
       });
@@ -276,7 +276,15 @@
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
       destination(t);
       var who = el("td", t.name);
-      if (t.dest) { who.appendChild(el("div", t.dest.number + " · " + t.dest.address, "muted where")); }
+      if (t.dest) {
+        var where = el("div", t.dest.number + " · " + t.dest.address + " ", "muted where"), jb = el("button", "Messages", "link");
+        jb.type = "button";
+        jb.setAttribute("aria-label", "Messages of job " + t.dest.number);
+        jb.addEventListener("click", function (ev) { ev.stopPropagation(); if (jobPanel) { jobPanel.open(t.dest.job); } });
+        jb.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
+        where.appendChild(jb);
+        who.appendChild(where);
+      }
       if (t.assignment && t.opened) { who.appendChild(receipt(t.opened)); }
       tr.appendChild(who);
       [{ dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
@@ -443,6 +451,7 @@
     if (m.type === "snapshot") { (m.progress || []).forEach(function (p) { tech(p.technician_id).eta = p.eta; }); }
     else if (m.type === "position") { place(m); }
     else if (m.type === "progress") { tech(m.technician_id).eta = m.eta; }
+    else if (m.type === "activity") { if (jobPanel) { jobPanel.activity(m); } }
     else if (m.type === "status") { // live, not at the next reload of the list
       var t = tech(m.technician_id);
       // The same status again (or "scheduled", which no move leads to):
@@ -491,6 +500,7 @@
         controls().addTo(map);
       }
       if (window.EnrouteNewJob && !newJob) { newJob = window.EnrouteNewJob(board()); }
+      if (window.EnrouteJobPanel && !jobPanel) { jobPanel = window.EnrouteJobPanel(board()); }
       connect();
       setInterval(function () { loadPeople().catch(function () {}); loadJobs().catch(function () {}); }, 15000);
       setInterval(redraw, 5000);
@@ -525,8 +535,9 @@
     return new Box();
   }
 
-  // board is what the New job panel (board-new.js) uses of the board.
-  var newJob = null;
+  // board is what the New job panel (board-new.js) and the job panel
+  // (board-job.js) use of the board.
+  var newJob = null, jobPanel = null;
   function board() {
     return {
       api: api, el: el, map: map, move: move,
@@ -537,7 +548,7 @@
           .sort(function (a, b) { return a.name.localeCompare(b.name); });
       },
       reload: function () { loadJobs().catch(function () {}); reloadPeople(); },
-      fmtWindow: fmtWindow
+      fmtWindow: fmtWindow, fmtClock: fmtClock
     };
   }
   // Sign out ends the browser session (on the server too), back to the
