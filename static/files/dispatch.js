@@ -276,15 +276,7 @@
       if (t.pos && Date.now() - new Date(t.pos.ts) > 120000) { tr.className = "stale"; }
       destination(t);
       var who = el("td", t.name);
-      if (t.dest) {
-        var where = el("div", t.dest.number + " · " + t.dest.address + " ", "muted where"), jb = el("button", "Messages", "link");
-        jb.type = "button";
-        jb.setAttribute("aria-label", "Messages of job " + t.dest.number);
-        jb.addEventListener("click", function (ev) { ev.stopPropagation(); if (jobPanel) { jobPanel.open(t.dest.job); } });
-        jb.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
-        where.appendChild(jb);
-        who.appendChild(where);
-      }
+      if (t.dest) { who.appendChild(el("div", t.dest.number + " · " + t.dest.address, "muted where")); }
       if (t.assignment && t.opened) { who.appendChild(receipt(t.opened)); }
       tr.appendChild(who);
       [{ dispatched: "On the way", working: "Working", idle: "Not assigned" }[t.status] || t.status,
@@ -292,6 +284,14 @@
        t.status === "dispatched" && t.eta ? fmtClock(new Date(t.eta)) : ""
       ].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
       var step = { dispatched: ["start", "Arrived"], working: ["complete", "Done"] }[t.status], act = el("td");
+      if (t.dest) { // the job's conversation with its customer (board-job.js)
+        var jb = el("button", "Messages", "link");
+        jb.type = "button";
+        jb.setAttribute("aria-label", "Messages of job " + t.dest.number);
+        jb.addEventListener("click", function (ev) { ev.stopPropagation(); if (jobPanel) { jobPanel.open(t.dest.job); } });
+        jb.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
+        act.appendChild(jb);
+      }
       if (step && t.assignment) {
         var b = el("button", step[1]);
         b.type = "button";
