@@ -21,6 +21,12 @@ type NotificationService interface {
 	// UpdateNearby the Nearby tab.
 	UpdateMoment(ctx context.Context, kind MessageKind, u MomentUpdate) (*DispatchSettingsView, error)
 	UpdateNearby(ctx context.Context, u NearbyUpdate) (*DispatchSettingsView, error)
+	// UpdateLanguage saves a language's templates (a new language starts
+	// from the company's own, to translate); DeleteLanguage removes one the
+	// company added (ECONFLICT for one shipped with Enroute: it is turned
+	// off instead). EINVALID names the template.
+	UpdateLanguage(ctx context.Context, lang string, u LanguageUpdate) (*DispatchSettingsView, error)
+	DeleteLanguage(ctx context.Context, lang string) (*DispatchSettingsView, error)
 	// GPSSettings and UpdateGPS read and change native GPS. Turning GPS off
 	// while arrival tracking is on is refused (ECONFLICT).
 	GPSSettings(ctx context.Context) (*GPSSettingsView, error)
@@ -130,6 +136,13 @@ type NearbyUpdate struct {
 	Minutes *int `json:"minutes"`
 }
 
+// LanguageUpdate changes a language: whether its customers get its
+// templates, and the templates of the kinds given (others are kept).
+type LanguageUpdate struct {
+	Enabled   *bool                            `json:"enabled"`
+	Templates map[MessageKind]MessageTemplates `json:"templates"`
+}
+
 // GeneralUpdate changes the Settings tab.
 type GeneralUpdate struct {
 	LimitWhenMultipleTechs *bool       `json:"limit_when_multiple_techs"`
@@ -142,6 +155,9 @@ type GeneralUpdate struct {
 type PreviewRequest struct {
 	Channel Channel     `json:"channel"`
 	Kind    MessageKind `json:"kind"` // dispatch (the default), late or a moment's: whose saved templates, and the sample ETA
+	// Language picks the saved templates of a language ("es"); "": the
+	// company's own.
+	Language string `json:"language"`
 
 	Template *string `json:"template"`
 	Subject  *string `json:"subject"`

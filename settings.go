@@ -32,6 +32,10 @@ type DispatchSettings struct {
 	Completed   MomentSettings `json:"completed"`
 	Cancelled   MomentSettings `json:"cancelled"`
 	Rescheduled MomentSettings `json:"rescheduled"`
+	// Languages are the templates in other languages than the company's,
+	// by primary language subtag ("es"): a customer whose language is one
+	// that is on gets them (Templates).
+	Languages map[string]LanguageSettings `json:"languages"`
 }
 
 // MomentSettings is the tab of one moment of a visit: whether the
@@ -271,6 +275,7 @@ func DefaultSettings() *Settings {
 		Late:        LateSettings{MarginMin: 10, TextTemplate: DefaultLateText, EmailSubject: DefaultLateSubject, EmailBody: DefaultLateBody},
 		Tracking:    TrackingSettings{AutoArrival: true, ArrivalRadiusM: 125, ArrivalDwellS: 60},
 		General:     GeneralSettings{QuietHours: QuietHours{Start: "21:00", End: "08:00"}},
+		Languages:   defaultLanguages(),
 		Text:        TextSettings{Template: DefaultTextTemplate},
 		Email:       EmailSettings{Subject: DefaultEmailSubject, Body: DefaultEmailBody},
 	}}

@@ -57,6 +57,13 @@ type (
 		Completed   enroute.MomentSettings `json:"completed"`
 		Cancelled   enroute.MomentSettings `json:"cancelled"`
 		Rescheduled enroute.MomentSettings `json:"rescheduled"`
+		Languages   languagesTab           `json:"languages"`
+	}
+	// languagesTab is the templates in other languages than the
+	// company's own (CompanyLanguage, from its locale).
+	languagesTab struct {
+		CompanyLanguage string                              `json:"company_language"`
+		Languages       map[string]enroute.LanguageSettings `json:"languages"`
 	}
 )
 
@@ -77,6 +84,7 @@ func (s *Server) tabsOf(ctx context.Context, v *enroute.DispatchSettingsView) (a
 		General: generalTab{v.General.LimitWhenMultipleTechs, v.General.QuietHours},
 		Late:    v.Late,
 		Nearby:  v.Nearby, Arrived: v.Arrived, Completed: v.Completed, Cancelled: v.Cancelled, Rescheduled: v.Rescheduled,
+		Languages: languagesTab{enroute.PrimaryLanguage(co.Locale), v.Languages},
 	}, nil
 }
 
@@ -143,6 +151,25 @@ func (s *Server) settingsRoutes(g *echo.Group, admin []echo.MiddlewareFunc) {
 				return n.UpdateMoment(ctx, kind, u)
 			})
 	}
+	g.GET(base+"/languages", func(c echo.Context) error { return s.tab(c, nil, func(t allTabs) any { return t.Languages }) }, admin...)
+	g.PUT(base+"/languages/:lang", func(c echo.Context) error {
+		var u enroute.LanguageUpdate
+		if err := decode(c, &u); err != nil {
+			return err
+		}
+		v, err := s.notify.UpdateLanguage(c.Request().Context(), c.Param("lang"), u)
+		if err != nil {
+			return err
+		}
+		return s.tab(c, v, func(t allTabs) any { return t.Languages })
+	}, admin...)
+	g.DELETE(base+"/languages/:lang", func(c echo.Context) error {
+		v, err := s.notify.DeleteLanguage(c.Request().Context(), c.Param("lang"))
+		if err != nil {
+			return err
+		}
+		return s.tab(c, v, func(t allTabs) any { return t.Languages })
+	}, admin...)
 	g.POST(base+"/preview", s.preview, admin...)
 	g.GET(base+"/tokens", s.tokens, admin...)
 	g.GET("/settings/gps", s.getGPS, admin...)

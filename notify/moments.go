@@ -18,8 +18,8 @@ var _ enroute.JobHook = (*Rules)(nil)
 
 // moment records the messages of kind for a, in the transaction of ctx,
 // if its tab is on and a has none of that kind yet, and says whether it
-// did.
-func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute.Assignment, extra Values) (bool, error) {
+// did. A non-zero eta is the {ETA} of the message.
+func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute.Assignment, eta time.Time) (bool, error) {
 	st, err := r.Store.FindSettings(ctx)
 	if err != nil {
 		return false, err
@@ -47,7 +47,13 @@ func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute
 	if err != nil {
 		return false, err
 	}
-	return true, r.notify(ctx, kind, ds, templates{m.TextTemplate, m.EmailSubject, m.EmailBody}, sub, a, extra)
+	tpl := sub.templates(ds, kind)
+	var extra Values
+	if !eta.IsZero() {
+		at := clock(eta, sub.company.TimeZone, sub.lang)
+		extra = Values{TokenETA: at, TokenNewETA: at}
+	}
+	return true, r.notify(ctx, kind, ds, tpl, sub, a, extra)
 }
 
 // reached reports whether m went, or is going, to the customer (from a
@@ -79,12 +85,7 @@ func (r *Rules) Nearby(ctx context.Context, assignmentID int64, eta time.Time, l
 		if err != nil || a.Status != enroute.StatusDispatched {
 			return err
 		}
-		co, err := r.Store.FindCompany(ctx)
-		if err != nil {
-			return err
-		}
-		at := clock(eta, co.TimeZone)
-		_, err = r.moment(ctx, enroute.KindNearby, a, Values{TokenETA: at, TokenNewETA: at})
+		_, err = r.moment(ctx, enroute.KindNearby, a, eta)
 		return err
 	})
 	return err == nil, err
@@ -103,7 +104,7 @@ func (r *Rules) JobChanged(ctx context.Context, old, j *enroute.Job) error {
 		return err
 	}
 	for _, a := range as {
-		if sent, err := r.moment(ctx, enroute.KindRescheduled, a, nil); sent || err != nil {
+		if sent, err := r.moment(ctx, enroute.KindRescheduled, a, time.Time{}); sent || err != nil {
 			return err // one visit, one message
 		}
 	}

@@ -34,16 +34,16 @@ func (r *Rules) AssignmentChanged(ctx context.Context, a *enroute.Assignment, pr
 	switch a.Status {
 	case enroute.StatusDispatched:
 	case enroute.StatusWorking:
-		_, err := r.moment(ctx, enroute.KindArrived, a, nil)
+		_, err := r.moment(ctx, enroute.KindArrived, a, time.Time{})
 		return err
 	case enroute.StatusDone:
-		_, err := r.moment(ctx, enroute.KindCompleted, a, nil)
+		_, err := r.moment(ctx, enroute.KindCompleted, a, time.Time{})
 		return err
 	case enroute.StatusCancelled:
 		if prev == enroute.StatusScheduled {
 			return nil // the customer never heard of it
 		}
-		_, err := r.moment(ctx, enroute.KindCancelled, a, nil)
+		_, err := r.moment(ctx, enroute.KindCancelled, a, time.Time{})
 		return err
 	default:
 		return nil
@@ -60,8 +60,7 @@ func (r *Rules) AssignmentChanged(ctx context.Context, a *enroute.Assignment, pr
 	if err != nil {
 		return err
 	}
-	tpl := templates{text: ds.Text.Template, subject: ds.Email.Subject, body: ds.Email.Body}
-	return r.notify(ctx, enroute.KindDispatch, ds, tpl, sub, a, nil)
+	return r.notify(ctx, enroute.KindDispatch, ds, sub.templates(ds, enroute.KindDispatch), sub, a, nil)
 }
 
 // RunningLate sends the running-late message of an assignment en route
@@ -100,9 +99,9 @@ func (r *Rules) RunningLate(ctx context.Context, assignmentID int64, eta time.Ti
 				return nil
 			}
 		}
-		tpl := templates{text: ds.Late.TextTemplate, subject: ds.Late.EmailSubject, body: ds.Late.EmailBody}
+		tpl := sub.templates(ds, enroute.KindLate)
 		done = true
-		at := clock(eta, sub.company.TimeZone)
+		at := clock(eta, sub.company.TimeZone, sub.lang)
 		return r.notify(ctx, enroute.KindLate, ds, tpl, sub, a, Values{TokenNewETA: at, TokenETA: at})
 	})
 	return done && err == nil, err
@@ -120,13 +119,14 @@ func usesLink(ds enroute.DispatchSettings, tpl templates) bool {
 		(ds.Email.Enabled && (has("subject", tpl.subject) || has("body", tpl.body)))
 }
 
-// clock formats a time of day in the company's time zone.
-func clock(t time.Time, tz string) string {
+// clock formats a time of day in the company's time zone, as people
+// write it in lang ("" the company's own: English).
+func clock(t time.Time, tz, lang string) string {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("3:04 PM")
+	return dateWords(lang).clock(t.In(loc))
 }
 
 // templates are a message's texts: the SMS, and the e-mail's subject and

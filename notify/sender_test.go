@@ -119,17 +119,20 @@ func TestParseSMTPURL(t *testing.T) {
 func TestArrivalWindow(t *testing.T) {
 	start := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		tz   string
-		end  time.Time
-		want string
+		tz, lang string
+		end      time.Time
+		want     string
 	}{
-		{"America/Chicago", start.Add(2 * time.Hour), "9:00 AM – 11:00 AM on Fri, Nov 27"},
-		{"Europe/Lisbon", start.Add(2 * time.Hour), "3:00 PM – 5:00 PM on Fri, Nov 27"},
-		{"Europe/Lisbon", start.Add(10 * time.Hour), "Fri, Nov 27 3:00 PM – Sat, Nov 28 1:00 AM"},
-		{"Not/AZone", start.Add(time.Hour), "3:00 PM – 4:00 PM on Fri, Nov 27"},
+		{"America/Chicago", "", start.Add(2 * time.Hour), "9:00 AM – 11:00 AM on Fri, Nov 27"},
+		{"Europe/Lisbon", "en", start.Add(2 * time.Hour), "3:00 PM – 5:00 PM on Fri, Nov 27"},
+		{"Europe/Lisbon", "", start.Add(10 * time.Hour), "Fri, Nov 27 3:00 PM – Sat, Nov 28 1:00 AM"},
+		{"Not/AZone", "", start.Add(time.Hour), "3:00 PM – 4:00 PM on Fri, Nov 27"},
+		{"America/Mexico_City", "es", start.Add(2 * time.Hour), "de 9:00 a 11:00 el vie 27 nov"},
+		{"Europe/Madrid", "es", start.Add(10 * time.Hour), "del vie 27 nov 16:00 al sáb 28 nov 2:00"},
+		{"Europe/Lisbon", "pt", start.Add(2 * time.Hour), "3:00 PM – 5:00 PM on Fri, Nov 27"}, // no words of its own: English
 	} {
-		if got := notify.ArrivalWindow(start, tc.end, tc.tz); got != tc.want {
-			t.Errorf("ArrivalWindow(%s) = %q, want %q", tc.tz, got, tc.want)
+		if got := notify.ArrivalWindow(start, tc.end, tc.tz, tc.lang); got != tc.want {
+			t.Errorf("ArrivalWindow(%s, %q) = %q, want %q", tc.tz, tc.lang, got, tc.want)
 		}
 	}
 }

@@ -254,6 +254,62 @@ func (s *Service) UpdateNearby(ctx context.Context, u enroute.NearbyUpdate) (*en
 	})
 }
 
+// UpdateLanguage implements enroute.NotificationService.
+func (s *Service) UpdateLanguage(ctx context.Context, lang string, u enroute.LanguageUpdate) (*enroute.DispatchSettingsView, error) {
+	if !enroute.ValidLanguage(lang) {
+		return nil, enroute.FieldErrors(map[string]string{"language": "must be a language subtag in lower case, like es or pt"})
+	}
+	return s.update(ctx, func(st *enroute.Settings) error {
+		ds := &st.Dispatch
+		l, ok := ds.Languages[lang]
+		if !ok { // new: every kind starts from the shipped or the company's own, to translate
+			l = enroute.LanguageSettings{Templates: map[enroute.MessageKind]enroute.MessageTemplates{}}
+			for _, k := range enroute.TemplateKinds {
+				t, shipped := ds.LanguageTemplates(k, lang)
+				if !shipped {
+					t, _ = ds.Base(k)
+				}
+				l.Templates[k] = t
+			}
+		}
+		set(&l.Enabled, u.Enabled)
+		ts := make(map[enroute.MessageKind]enroute.MessageTemplates, len(l.Templates)+len(u.Templates))
+		for k, t := range l.Templates {
+			ts[k] = t
+		}
+		for k, t := range u.Templates {
+			if _, ok := ds.Base(k); !ok {
+				return enroute.FieldErrors(map[string]string{"templates." + string(k): "is not a kind of message: dispatch, late, nearby, arrived, completed, cancelled or rescheduled"})
+			}
+			name := "templates." + string(k) + "."
+			if err := (templates{t.Text, t.EmailSubject, t.EmailBody}).valid(templates{name + "text_template", name + "email_subject", name + "email_body"}); err != nil {
+				return err
+			}
+			ts[k] = t
+		}
+		l.Templates = ts
+		if ds.Languages == nil {
+			ds.Languages = map[string]enroute.LanguageSettings{}
+		}
+		ds.Languages[lang] = l
+		return nil
+	})
+}
+
+// DeleteLanguage implements enroute.NotificationService.
+func (s *Service) DeleteLanguage(ctx context.Context, lang string) (*enroute.DispatchSettingsView, error) {
+	if _, shipped := enroute.DefaultLanguages[lang]; shipped {
+		return nil, enroute.Errorf(enroute.ECONFLICT, "The %s templates ship with Enroute: turn them off instead (enabled false).", lang)
+	}
+	return s.update(ctx, func(st *enroute.Settings) error {
+		if _, ok := st.Dispatch.Languages[lang]; !ok {
+			return enroute.Errorf(enroute.ENOTFOUND, "No %s templates.", lang)
+		}
+		delete(st.Dispatch.Languages, lang)
+		return nil
+	})
+}
+
 func applyMoment(m *enroute.MomentSettings, u enroute.MomentUpdate) error {
 	set(&m.Enabled, u.Enabled)
 	set(&m.TextTemplate, u.TextTemplate)
@@ -383,26 +439,37 @@ func (s *Service) Preview(ctx context.Context, r enroute.PreviewRequest) (*enrou
 	if ds.Tracking.Enabled {
 		link = TrackingURL(s.cfg.PublicURL, sampleToken)
 	}
+	// The saved templates of the kind asked for, in the language asked for
+	// (the company's own when "", or when it has none of its own); running
+	// late's NewETA is then the end of the window plus the margin and a
+	// little more (the job's, or the sample's), nearby's ETA the minutes
+	// from now.
+	kind := r.Kind
+	if kind == "" {
+		kind = enroute.KindDispatch
+	}
+	if _, ok := ds.Base(kind); !ok {
+		return nil, enroute.FieldErrors(map[string]string{"kind": "must be dispatch, late, nearby, arrived, completed, cancelled or rescheduled"})
+	}
+	if r.Language != "" && !enroute.ValidLanguage(r.Language) {
+		return nil, enroute.FieldErrors(map[string]string{"language": "must be a language, like es"})
+	}
+	tpl := sub.templates(ds, kind)
+	if r.Language != "" { // a language's own, on or off: the screen edits them
+		t, ok := ds.LanguageTemplates(kind, r.Language)
+		if !ok {
+			t, _ = ds.Base(kind)
+		}
+		tpl, sub.lang = templates{t.Text, t.EmailSubject, t.EmailBody}, r.Language
+	}
+	text, subject, email := tpl.text, tpl.subject, tpl.body
 	values := sub.values(link)
-	// The saved templates of the kind asked for: dispatch's, or running
-	// late's, whose NewETA is then the end of the window plus the margin
-	// and a little more (the job's, or the sample's).
-	text, subject, email := ds.Text.Template, ds.Email.Subject, ds.Email.Body
-	switch r.Kind {
-	case "", enroute.KindDispatch:
+	switch kind {
 	case enroute.KindLate:
-		text, subject, email = ds.Late.TextTemplate, ds.Late.EmailSubject, ds.Late.EmailBody
-		values[TokenNewETA] = clock(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin+12)*time.Minute), sub.company.TimeZone)
+		values[TokenNewETA] = clock(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin+12)*time.Minute), sub.company.TimeZone, sub.lang)
 		values[TokenETA] = values[TokenNewETA]
-	default:
-		m := ds.Moment(r.Kind)
-		if m == nil {
-			return nil, enroute.FieldErrors(map[string]string{"kind": "must be dispatch, late, nearby, arrived, completed, cancelled or rescheduled"})
-		}
-		text, subject, email = m.TextTemplate, m.EmailSubject, m.EmailBody
-		if r.Kind == enroute.KindNearby { // a sample: the minutes from now
-			values[TokenETA] = clock(time.Now().Add(time.Duration(ds.Nearby.Minutes)*time.Minute), sub.company.TimeZone)
-		}
+	case enroute.KindNearby:
+		values[TokenETA] = clock(time.Now().Add(time.Duration(ds.Nearby.Minutes)*time.Minute), sub.company.TimeZone, sub.lang)
 	}
 	values[TokenFeedbackURL] = TrackingURL(s.cfg.PublicURL, sampleToken)
 	p := &enroute.Preview{Channel: r.Channel, Warnings: []string{}}

@@ -91,3 +91,45 @@ func TestSettingsQuietHours(t *testing.T) {
 	}
 	screenshot(t, ctx, "settings-quiet-hours")
 }
+
+// The Languages tab: Spanish ships, previewed in Spanish; edited and
+// saved; a language added starts from the company's texts.
+func TestSettingsLanguages(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	logIn(t, ctx, "http://"+st.m.Addr()+"/settings/dispatch-notifications", testAdminToken)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-tab="languages"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#lang-pick").value + " " + document.querySelector("#lang-enabled").checked`); got != "es true" {
+		t.Fatalf("picked = %q", got)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#lang-dispatch-text-preview").textContent.startsWith("Hola Jordan, Alex de")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Spanish preview = %q: %v", eval[string](t, ctx, `document.querySelector("#lang-dispatch-text-preview").textContent`), err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^Hola Jordan:[\s\S]* con llegada de \d{1,2}:\d\d a \d{1,2}:\d\d el [a-zé]{3} \d{1,2} [a-z]{3,4}\./.test(document.querySelector("#lang-dispatch-email-preview").textContent)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Spanish e-mail preview = %q: %v", eval[string](t, ctx, `document.querySelector("#lang-dispatch-email-preview").textContent`), err)
+	}
+	eval[bool](t, ctx, `(document.querySelector("#lang-arrived-text").value = "¡{TechnicianFirstName} ya está aquí!", true)`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-save="language"]`)), chromedp.WaitVisible(chromedp.CSS("#saved"))); err != nil {
+		t.Fatal(err)
+	}
+	langs := st.ok("GET", "/api/v1/settings/dispatch-notifications/languages", nil)
+	es := langs.body["languages"].(map[string]any)["es"].(map[string]any)["templates"].(map[string]any)
+	if es["arrived"].(map[string]any)["text_template"] != "¡{TechnicianFirstName} ya está aquí!" || !strings.HasPrefix(es["dispatch"].(map[string]any)["text_template"].(string), "Hola") {
+		t.Fatalf("es = %v", es)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#lang-new"), "pt"), chromedp.Click(chromedp.CSS("#lang-add")), chromedp.WaitVisible(chromedp.CSS("#saved"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#lang-pick").value + " " + document.querySelector("#lang-enabled").checked + " " + document.querySelector("#lang-dispatch-text").value`); !strings.HasPrefix(got, "pt false Hi {CustomerFirstName}") {
+		t.Fatalf("added = %q", got)
+	}
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Fatalf("the page is %v px wide on a 390 px phone", w)
+	}
+	screenshot(t, ctx, "settings-languages-phone")
+}

@@ -1,4 +1,4 @@
-// The Dispatch Notifications settings screen: one page, nine tabs, talking
+// The Dispatch Notifications settings screen: one page, ten tabs, talking
 // to /api/v1/settings/..., /api/v1/company, /api/v1/technicians and /api/v1/import with the
 // browser session's cookie.
 (function () {
@@ -40,14 +40,17 @@
     { kind: "cancelled", title: "Cancelled", what: "Tell customers when a visit they were told of is cancelled" },
     { kind: "rescheduled", title: "Rescheduled", what: "Tell customers when the arrival window of a visit they were told of moves" }
   ];
-  moments.forEach(function (m) {
-    var sec = $("moment-template").content.firstElementChild.cloneNode(true), k = m.kind;
+  // section makes one message's editor from the template: ids start with
+  // prefix; opts.enable shows its own toggle (with the words what), and
+  // opts.minutes the nearby minutes.
+  function section(container, prefix, title, what, opts) {
+    var sec = $("moment-template").content.firstElementChild.cloneNode(true), k = prefix;
     var role = function (r) { return sec.querySelector("[data-role='" + r + "']"); };
     sec.dataset.moment = k;
-    role("title").textContent = m.title;
+    role("title").textContent = title;
     role("title").id = k + "-title";
     sec.setAttribute("aria-labelledby", k + "-title");
-    role("what").textContent = m.what;
+    role("what").textContent = what || "";
     [["enabled"], ["minutes"], ["text"], ["subject"], ["body"]].forEach(function (x) { role(x[0]).id = k + "-" + x[0]; });
     role("minutes-label").htmlFor = k + "-minutes";
     role("text-label").htmlFor = k + "-text";
@@ -56,10 +59,16 @@
     role("text-tokens").dataset.for = k + "-text";
     role("body-tokens").dataset.for = k + "-body";
     ["text-preview", "text-info", "text-warnings", "email-preview", "email-preview-subject", "email-warnings"].forEach(function (r) { role(r).id = k + "-" + r; });
-    role("minutes-field").hidden = k !== "nearby";
-    role("save").dataset.save = k;
-    $("moments").appendChild(sec);
-  });
+    role("minutes-field").hidden = !opts.minutes;
+    role("enabled").closest("label").hidden = !opts.enable;
+    if (opts.save) { role("save").dataset.save = opts.save; } else { role("save").remove(); }
+    container.appendChild(sec);
+  }
+  moments.forEach(function (m) { section($("moments"), m.kind, m.title, m.what, { enable: true, minutes: m.kind === "nearby", save: m.kind }); });
+
+  // The Languages tab: one language's templates at a time, every kind.
+  var kindTitles = [["dispatch", "On the way (dispatch)"], ["late", "Running late"]].concat(moments.map(function (m) { return [m.kind, m.title]; }));
+  kindTitles.forEach(function (k) { section($("lang-sections"), "lang-" + k[0], k[1], "", {}); });
 
   // Tabs.
   document.querySelectorAll("[role=tab]").forEach(function (b) {
@@ -96,6 +105,16 @@
     $("quiet-enabled").checked = q.enabled; $("quiet-start").value = q.start; $("quiet-end").value = q.end;
     $("late-enabled").checked = l.enabled; $("late-margin").value = l.margin_min;
     $("late-text").value = l.text_template; $("late-subject").value = l.email_subject; $("late-body").value = l.email_body;
+    languages = all.languages.languages || {};
+    $("company-language").textContent = langName(all.languages.company_language || "en");
+    var pick = $("lang-pick"), was = pick.value;
+    pick.textContent = "";
+    Object.keys(languages).sort().forEach(function (code) {
+      var o = document.createElement("option"); o.value = code; o.textContent = langName(code) + " (" + code + ")" + (languages[code].enabled ? "" : " · off");
+      pick.appendChild(o);
+    });
+    if (was && languages[was]) { pick.value = was; }
+    fillLanguage();
     moments.forEach(function (m) {
       var v = all[m.kind], k = m.kind;
       $(k + "-enabled").checked = v.enabled;
@@ -103,6 +122,35 @@
       if (k === "nearby") { $(k + "-minutes").value = v.minutes; }
     });
   }
+
+  // The Languages tab's language, with each kind's templates.
+  var languages = {};
+  function langName(code) {
+    try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return code; }
+  }
+  function fillLanguage() {
+    var code = $("lang-pick").value, l = languages[code];
+    $("lang-enabled").checked = !!(l && l.enabled);
+    $("lang-delete").hidden = !l || code === "es";
+    kindTitles.forEach(function (k) {
+      var t = (l && l.templates && l.templates[k[0]]) || { text_template: "", email_subject: "", email_body: "" };
+      $("lang-" + k[0] + "-text").value = t.text_template; $("lang-" + k[0] + "-subject").value = t.email_subject; $("lang-" + k[0] + "-body").value = t.email_body;
+    });
+  }
+  $("lang-pick").addEventListener("change", function () { fillLanguage(); langPreviews(); });
+  $("lang-add").addEventListener("click", function () {
+    var code = $("lang-new").value.trim().toLowerCase();
+    $("saved").hidden = true;
+    api("PUT", base + "/languages/" + encodeURIComponent(code), { enabled: false }).then(function () {
+      $("lang-new").value = "";
+      return load();
+    }).then(function () { $("lang-pick").value = code; fillLanguage(); langPreviews(); saved(); }).catch(showError);
+  });
+  $("lang-delete").addEventListener("click", function () {
+    var code = $("lang-pick").value;
+    if (!window.confirm("Remove the " + langName(code) + " templates? Its customers then get the company's own.")) { return; }
+    api("DELETE", base + "/languages/" + encodeURIComponent(code)).then(function () { $("lang-pick").value = ""; return load(); }).then(saved).catch(showError);
+  });
 
   function fillCompany(c) {
     $("company-name").value = c.name; $("company-phone").value = c.phone_display || c.phone; $("company-logo").value = c.logo_url;
@@ -257,6 +305,7 @@
   });
   function preview(name) {
     var c = previews[name], req = { channel: c.channel, kind: c.kind, template: $(c.body).value };
+    if (c.language) { req.language = $("lang-pick").value; }
     if (c.subject) { req.subject = $(c.subject).value; }
     api("POST", base + "/preview", req).then(function (p) {
       $(name + "-preview").textContent = p.body; // e-mail shown as text: the HTML part is the same words
@@ -272,7 +321,12 @@
       list($(name + "-warnings"), []);
     });
   }
+  kindTitles.forEach(function (k) {
+    previews["lang-" + k[0] + "-text"] = { channel: "sms", kind: k[0], body: "lang-" + k[0] + "-text", language: true };
+    previews["lang-" + k[0] + "-email"] = { channel: "email", kind: k[0], subject: "lang-" + k[0] + "-subject", body: "lang-" + k[0] + "-body", language: true };
+  });
   function previewAll() { Object.keys(previews).forEach(preview); }
+  function langPreviews() { Object.keys(previews).filter(function (n) { return previews[n].language; }).forEach(preview); }
   Object.keys(previews).forEach(function (name) {
     [previews[name].body, previews[name].subject].forEach(function (id) {
       if (id) { $(id).addEventListener("input", function () { debounce(name, function () { preview(name); }); }); }
@@ -312,6 +366,13 @@
         time_zone: $("company-tz").value.trim(), locale: $("company-locale").value.trim(), brand_color: $("company-color").value.trim() });
     }
   };
+  savers.language = function () {
+    var ts = {};
+    kindTitles.forEach(function (k) {
+      ts[k[0]] = { text_template: $("lang-" + k[0] + "-text").value, email_subject: $("lang-" + k[0] + "-subject").value, email_body: $("lang-" + k[0] + "-body").value };
+    });
+    return api("PUT", base + "/languages/" + encodeURIComponent($("lang-pick").value), { enabled: $("lang-enabled").checked, templates: ts });
+  };
   moments.forEach(function (m) {
     var k = m.kind;
     savers[k] = function () {
@@ -322,6 +383,7 @@
   });
   document.querySelectorAll("button.save").forEach(function (b) {
     b.addEventListener("click", function () {
+      $("saved").hidden = true;
       savers[b.dataset.save]().then(function () { return load(); }).then(saved).catch(showError);
     });
   });
