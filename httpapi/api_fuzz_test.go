@@ -60,6 +60,7 @@ var fuzzRoutes = []struct {
 	{"POST", "/t/" + fuzzTrackingToken + "/feedback", "anyone", `{"rating":5,"comment":"Kind and on time.\nThanks"}`},
 	{"GET", "/api/v1/jobs/1/feedback", "dispatcher", ``},
 	{"GET", "/api/v1/technicians/1/feedback", "dispatcher", ``},
+	{"GET", "/t/" + fuzzTrackingToken + "/live", "anyone", ``}, // a crew member's stream: ?assignment=
 }
 
 // fuzzTrackingToken is the tracking link FuzzAPI makes for its assignment.
@@ -80,6 +81,13 @@ func FuzzAPI(f *testing.F) {
 	for _, q := range queries {
 		f.Add(uint8(2), q, []byte{})
 		f.Add(uint8(33), q, []byte{})
+	}
+	for i, r := range fuzzRoutes {
+		if strings.HasSuffix(r.path, "/live") { // not a WebSocket handshake: refused, in the error shape, whatever the assignment
+			for _, q := range []string{"assignment=1", "assignment=2", "assignment=-1", "assignment=99999999999999999999", "assignment=1e3", "assignment="} {
+				f.Add(uint8(i), q, []byte{})
+			}
+		}
 	}
 	for i, r := range fuzzRoutes { // the customer search's text goes into LIKE patterns
 		if r.method == "GET" && r.path == "/api/v1/customers" {

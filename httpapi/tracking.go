@@ -22,11 +22,12 @@ type trackingState struct {
 	Destination stateDestination         `json:"destination"`
 	Window      stateWindow              `json:"window"`
 	Map         stateMap                 `json:"map"`
-	// Only while en route to a verified address:
-	Position  *positionMsg `json:"position,omitempty"`
-	DistanceM *float64     `json:"distance_m,omitempty"`
-	ETA       *time.Time   `json:"eta,omitempty"`
-	ETAS      *float64     `json:"eta_s,omitempty"`
+	// Language is the page's ("en" or "es"), Locale the BCP 47 tag it
+	// formats dates and numbers with (pageLanguage).
+	Language string `json:"language"`
+	Locale   string `json:"locale"`
+	// Only while en route to a verified address: position, distance, ETA.
+	stateEnRoute
 	// ArrivedAt is when the assignment became working (arrival).
 	ArrivedAt *time.Time `json:"arrived_at,omitempty"`
 	// CompletedAt is when the visit was done.
@@ -34,6 +35,19 @@ type trackingState struct {
 	// Feedback is the customer's, once given (a done visit's page then
 	// thanks rather than asks).
 	Feedback *stateFeedback `json:"feedback,omitempty"`
+	// Crew is the other technicians of the visit (crewOf), each as the
+	// link's own technician is shown; never null, so a page reads an
+	// empty crew as none.
+	Crew []stateCrewMember `json:"crew"`
+}
+
+// stateEnRoute is where a technician on the way to a verified address
+// is and when they will be there; all nil otherwise.
+type stateEnRoute struct {
+	Position  *positionMsg `json:"position,omitempty"`
+	DistanceM *float64     `json:"distance_m,omitempty"`
+	ETA       *time.Time   `json:"eta,omitempty"`
+	ETAS      *float64     `json:"eta_s,omitempty"`
 }
 
 type stateFeedback struct {
@@ -83,8 +97,9 @@ type stateWindow struct {
 // photo, the rating (enroute.EffectiveRating) only when it is 4.0 or
 // more, the verification code when the company shows codes, the status
 // and the destination; for a verified address en route, also the
-// position, distance and ETA; for a done visit, the feedback once given.
-// An unknown or expired token is 404 and says nothing more.
+// position, distance and ETA; for a done visit, the feedback once given;
+// the page's language; and the visit's crew, each shown by the same
+// rules. An unknown or expired token is 404 and says nothing more.
 func (s *Server) trackingState(c echo.Context) error {
 	ctx := c.Request().Context()
 	a, loc, err := s.trackedAssignment(ctx, c.Param("token"))
@@ -92,10 +107,6 @@ func (s *Server) trackingState(c echo.Context) error {
 		if enroute.ErrorCode(err) == enroute.ENOTFOUND {
 			return errorf(enroute.ENOTFOUND, "This link is no longer active.")
 		}
-		return err
-	}
-	tech, err := s.store.FindTechnicianByID(ctx, a.TechnicianID)
-	if err != nil {
 		return err
 	}
 	co, err := s.store.FindCompany(ctx)
@@ -106,11 +117,19 @@ func (s *Server) trackingState(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cust, err := s.store.FindCustomerByID(ctx, job.CustomerID)
+	if err != nil {
+		return err
+	}
 	settings, err := s.store.FindSettings(ctx)
 	if err != nil {
 		return err
 	}
-	sums, err := s.store.FeedbackSummaries(ctx, []int64{tech.ID})
+	crew, err := s.crewOf(ctx, a, loc)
+	if err != nil {
+		return err
+	}
+	techs, err := s.shownTechnicians(ctx, append([]*enroute.Assignment{a}, crew...), settings)
 	if err != nil {
 		return err
 	}
@@ -120,16 +139,16 @@ func (s *Server) trackingState(c echo.Context) error {
 		CompletedAt: a.DoneAt,
 		Company: stateCompany{Name: co.Name, Phone: co.Phone, PhoneDisplay: phone.Display(co.Phone, co.Locale), LogoURL: co.LogoURL,
 			TimeZone: co.TimeZone, BrandColor: co.BrandColor},
-		Technician:  stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL},
-		Destination: stateDestination{Address: loc.Address, Verified: loc.Verified},
-		Window:      stateWindow{Start: job.WindowStart, End: job.WindowEnd},
-		Map:         stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution},
+		Technician:   techs[0],
+		Destination:  stateDestination{Address: loc.Address, Verified: loc.Verified},
+		Window:       stateWindow{Start: job.WindowStart, End: job.WindowEnd},
+		Map:          stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution},
+		stateEnRoute: s.enRoute(a, loc),
+		Crew:         make([]stateCrewMember, len(crew)),
 	}
-	if r := enroute.EffectiveRating(tech.Rating, sums[tech.ID], settings.Dispatch.Tracking.FeedbackUpdatesRating); r >= enroute.MinShownRating {
-		st.Technician.Rating = &r
-	}
-	if settings.Dispatch.Tracking.VerificationCode && !a.Status.Finished() {
-		st.Technician.VerificationCode = a.VerificationCode
+	st.Language, st.Locale = pageLanguage(cust.Language, co.Locale)
+	for i, m := range crew {
+		st.Crew[i] = stateCrewMember{AssignmentID: m.ID, Status: m.Status, Technician: techs[i+1], ArrivedAt: m.WorkingAt, stateEnRoute: s.enRoute(m, loc)}
 	}
 	if a.Status == enroute.StatusDone {
 		fs, err := s.store.FindFeedback(ctx, enroute.FeedbackFilter{AssignmentID: &a.ID})
@@ -142,21 +161,62 @@ func (s *Server) trackingState(c echo.Context) error {
 	}
 	if loc.Verified {
 		st.Destination.Lat, st.Destination.Lng = &loc.Lat, &loc.Lng
-		if a.Status == enroute.StatusDispatched {
-			if p, ok := s.live.LivePosition(a.TechnicianID); ok {
-				m := positionOf(&p)
-				st.Position = &m
-			}
-			if s.progress != nil {
-				if pr, ok := s.progress.Progress(a.ID); ok {
-					eta, left := pr.ETA, etaSeconds(pr)
-					st.DistanceM, st.ETA, st.ETAS = &pr.DistanceM, &eta, &left
-				}
-			}
-		}
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, st)
+}
+
+// shownTechnicians returns the technician of each assignment as a
+// customer is shown them: the first name, the photo, the effective
+// rating only when it is enroute.MinShownRating or more, and the
+// verification code while the company shows codes and that assignment is
+// not finished.
+func (s *Server) shownTechnicians(ctx context.Context, as []*enroute.Assignment, settings *enroute.Settings) ([]stateTechnician, error) {
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		ids[i] = a.TechnicianID
+	}
+	sums, err := s.store.FeedbackSummaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	tt := settings.Dispatch.Tracking
+	out := make([]stateTechnician, len(as))
+	for i, a := range as {
+		tech, err := s.store.FindTechnicianByID(ctx, a.TechnicianID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = stateTechnician{FirstName: strings.Fields(tech.Name + " ")[0], PhotoURL: tech.PhotoURL}
+		if r := enroute.EffectiveRating(tech.Rating, sums[tech.ID], tt.FeedbackUpdatesRating); r >= enroute.MinShownRating {
+			out[i].Rating = &r
+		}
+		if tt.VerificationCode && !a.Status.Finished() {
+			out[i].VerificationCode = a.VerificationCode
+		}
+	}
+	return out, nil
+}
+
+// enRoute is a's technician's live position, distance and ETA while a is
+// on the way to loc and loc is verified; nothing otherwise (an
+// unverified address is never shown a position).
+func (s *Server) enRoute(a *enroute.Assignment, loc *enroute.Location) stateEnRoute {
+	var r stateEnRoute
+	if !loc.Verified || a.Status != enroute.StatusDispatched {
+		return r
+	}
+	if p, ok := s.live.LivePosition(a.TechnicianID); ok {
+		m := positionOf(&p)
+		r.Position = &m
+	}
+	if s.progress != nil {
+		if pr, ok := s.progress.Progress(a.ID); ok {
+			eta, left := pr.ETA, etaSeconds(pr)
+			r.DistanceM, r.ETA, r.ETAS = &pr.DistanceM, &eta, &left
+		}
+	}
+	return r
 }
 
 // pageHeaders are set on every page: the token in the URL must not leak

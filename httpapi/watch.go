@@ -53,11 +53,21 @@ func (s *Server) newWS() *wsconn.Registry {
 
 // watchAssignment is the customer's live stream, /t/{token}/live: the
 // assigned technician's positions while the assignment is dispatched, then
-// a status event and no more positions. An unknown or expired token gets a
-// policy close (1008).
+// a status event and no more positions. With ?assignment={id}, the same
+// for a crew member of the link's visit (crewOf), refused before the
+// handshake (404 JSON) for any other assignment: the page follows each
+// technician of a crew over a stream of its own. An unknown or expired
+// token gets a policy close (1008).
 func (s *Server) watchAssignment(c echo.Context) error {
 	ctx := c.Request().Context()
 	a, loc, lerr := s.trackedAssignment(ctx, c.Param("token"))
+	if param := c.QueryParam("assignment"); lerr == nil && param != "" {
+		m, err := s.crewMember(ctx, a, loc, param)
+		if err != nil {
+			return err
+		}
+		a = m
+	}
 	conn, err := s.ws.Upgrade(c.Response(), c.Request(), wsconn.Options{Delays: s.ingestMetrics.pushDelay})
 	if err != nil {
 		return nil
