@@ -147,8 +147,8 @@ type LiveService interface {
 	// LiveInBox returns the latest positions inside b, by technician ID.
 	LiveInBox(b Box) []Position
 	// LiveNear returns the latest positions within radiusM of a point,
-	// nearest first.
-	LiveNear(lat, lng, radiusM float64) []Position
+	// nearest first: the limit nearest when limit > 0.
+	LiveNear(lat, lng, radiusM float64, limit int) []Position
 	// LivePositions returns every latest position, by technician ID.
 	LivePositions() []Position
 }

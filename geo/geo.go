@@ -130,6 +130,27 @@ func (c Cell) Neighbors() []Cell {
 	return out
 }
 
+// Disk returns the cells within k steps of c (c, its neighbours, theirs...):
+// 3k(k+1)+1 of them, fewer around a pentagon. One call into H3.
+func (c Cell) Disk(k int) []Cell {
+	hs := h3.Cell(c).GridDisk(k)
+	out := make([]Cell, len(hs))
+	for i, h := range hs {
+		out[i] = Cell(h)
+	}
+	return out
+}
+
+// EdgeM returns the edge length of a regular hexagon of c's area: c's own
+// size, where cells of one resolution differ by up to twice in area over
+// the globe. One call into H3.
+func (c Cell) EdgeM() float64 {
+	return math.Sqrt(2 * h3.CellAreaM2(h3.Cell(c)) / (3 * math.Sqrt(3)))
+}
+
+// EdgeAvgM returns the average edge length of resolution res's hexagons.
+func EdgeAvgM(res int) float64 { return h3.HexagonEdgeLengthAvgKm(res) * 1000 }
+
 // Shape returns c's outline.
 func (c Cell) Shape() Shape {
 	const rad = math.Pi / 180

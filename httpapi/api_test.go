@@ -684,12 +684,44 @@ func TestIngestEndpoints(t *testing.T) {
 	}
 	for bad, field := range map[string]string{"?bbox=1,2,3": "bbox", "?near=41.1": "near", "?near=41.1,-8.6&radius_m=-1": "radius_m",
 		"?bbox=1,1,2,2&near=1,1": "bbox", "?near=NaN,NaN&radius_m=100": "near", "?near=41.1,-8.6&radius_m=NaN": "radius_m",
-		"?near=41.1,Inf&radius_m=100": "near", "?bbox=NaN,0,1,1": "bbox", "?bbox=0,190,1,170": "bbox"} {
+		"?near=41.1,Inf&radius_m=100": "near", "?bbox=NaN,0,1,1": "bbox", "?bbox=0,190,1,170": "bbox",
+		"?near=41.1,-8.6&radius_m=100&limit=0": "limit", "?near=41.1,-8.6&radius_m=100&limit=10001": "limit",
+		"?near=41.1,-8.6&radius_m=100&limit=ten": "limit"} {
 		if r := e.must(400, e.dispatcher, "GET", "/api/v1/technicians/positions"+bad, nil); r.errFields()[field] == nil {
 			t.Errorf("%s: %s, want a message about %s", bad, r.raw, field)
 		}
 	}
 	e.must(200, "", "POST", "/api/v1/owntracks?id="+d.body["identifier"].(string), `{"_type":"location","lat":41.151,"lon":-8.611,"tst":`+strconv.FormatInt(time.Now().Add(-30*time.Second).Unix(), 10)+`}`)
+}
+
+// TestNearestFirst: a near query answers nearest first, the limit nearest
+// when one is given.
+func TestNearestFirst(t *testing.T) {
+	e := newEnv(t)
+	ts := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	var techs []int64
+	for i, lat := range []float64{41.1530, 41.1510, 41.1520} { // 330, 110 and 220 m north of the query
+		tech := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Tech " + itoa(int64(i))}).id()
+		d := e.must(201, e.admin, "POST", "/api/v1/technicians/"+itoa(tech)+"/devices", nil)
+		e.must(200, d.body["token"].(string), "POST", "/api/v1/positions", `[{"ts":"`+ts+`","lat":`+strconv.FormatFloat(lat, 'f', -1, 64)+`,"lng":-8.61}]`)
+		techs = append(techs, tech)
+	}
+	order := func(r response) []int64 {
+		var out []int64
+		for _, it := range r.body["items"].([]any) {
+			out = append(out, int64(it.(map[string]any)["technician_id"].(float64)))
+		}
+		return out
+	}
+	if got := order(e.must(200, e.dispatcher, "GET", "/api/v1/technicians/positions?near=41.15,-8.61&radius_m=1000", nil)); !slices.Equal(got, []int64{techs[1], techs[2], techs[0]}) {
+		t.Fatalf("near = %v, want %v", got, []int64{techs[1], techs[2], techs[0]})
+	}
+	if got := order(e.must(200, e.dispatcher, "GET", "/api/v1/technicians/positions?near=41.15,-8.61&radius_m=1000&limit=2", nil)); !slices.Equal(got, []int64{techs[1], techs[2]}) {
+		t.Fatalf("near, limit 2 = %v", got)
+	}
+	if got := order(e.must(200, e.dispatcher, "GET", "/api/v1/technicians/positions?near=41.15,-8.61&radius_m=250", nil)); !slices.Equal(got, []int64{techs[1], techs[2]}) {
+		t.Fatalf("near 250 m = %v", got)
+	}
 }
 
 // TestTechnicianHistory: a technician's stored fixes, in time order, by

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -262,14 +264,78 @@ func (s *Server) listLivePositions(c echo.Context) error {
 		if err != nil || !(radius > 0 && radius <= 500_000) {
 			return enroute.FieldErrors(map[string]string{"radius_m": "must be between 0 and 500000"})
 		}
-		ps = s.live.LiveNear(lat, lng, radius)
+		limit := defaultNearLimit
+		if v := c.QueryParam("limit"); v != "" {
+			if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxNearLimit {
+				return enroute.FieldErrors(map[string]string{"limit": fmt.Sprintf("must be between 1 and %d", maxNearLimit)})
+			}
+		}
+		ps = s.live.LiveNear(lat, lng, radius, limit)
 	default:
 		ps = s.live.LivePositions()
 	}
-	now := time.Now()
-	out := make([]livePosition, len(ps))
-	for i, p := range ps {
-		out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: tracker.Stale(p, now, StaleAfter)}
+	b := appendLivePositions(make([]byte, 0, 64+len(ps)*320), ps, time.Now())
+	return c.JSONBlob(http.StatusOK, b)
+}
+
+// A near query answers the nearest defaultNearLimit technicians, or limit
+// up to maxNearLimit: "who is closest" wants the first few, and a radius
+// over a whole dense fleet would otherwise answer all of it.
+const defaultNearLimit, maxNearLimit = 1000, 10_000
+
+// appendLivePositions renders {"items":[livePosition...]} as json.Marshal
+// of listOf would, byte for byte (TestLivePositionsJSON), without
+// reflection: encoding/json was 28% of a near query's CPU; this takes a
+// third of its time, one allocation instead of 44 (BenchmarkLivePositionsJSON,
+// 20 positions: 10.7 against 28.5 µs).
+func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte {
+	b = append(b, `{"items":[`...)
+	for i := range ps {
+		p := &ps[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"technician_id":`...)
+		b = strconv.AppendInt(b, p.TechnicianID, 10)
+		b = append(b, `,"device_id":`...)
+		b = strconv.AppendInt(b, p.DeviceID, 10)
+		b = append(b, `,"ts":"`...)
+		b = p.Time.AppendFormat(b, time.RFC3339Nano)
+		for _, f := range [...]struct {
+			name string
+			v    float64
+		}{{`","lat":`, p.Lat}, {`,"lng":`, p.Lng}, {`,"accuracy_m":`, p.AccuracyM}, {`,"speed_mps":`, p.SpeedMPS},
+			{`,"heading_deg":`, p.HeadingDeg}, {`,"altitude_m":`, p.AltitudeM}, {`,"battery":`, p.Battery}} {
+			b = append(b, f.name...)
+			b = appendJSONFloat(b, f.v)
+		}
+		b = append(b, `,"received_at":"`...)
+		b = p.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","age_s":`...)
+		b = appendJSONFloat(b, now.Sub(p.Time).Seconds())
+		if tracker.Stale(*p, now, StaleAfter) {
+			b = append(b, `,"stale":true}`...)
+		} else {
+			b = append(b, `,"stale":false}`...)
+		}
 	}
-	return c.JSON(http.StatusOK, listOf(out))
+	return append(b, "]}\n"...)
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64: the
+// shortest decimal, in exponent form below 1e-6 or from 1e21, its
+// exponent without a leading zero. f is finite (positions are validated).
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-07 to e-7, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }

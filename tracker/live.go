@@ -2,7 +2,7 @@ package tracker
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,7 +17,8 @@ const dedupeRing = 32
 // techState is one technician's live state.
 type techState struct {
 	pos            enroute.Position
-	shape          geo.Shape         // the outline of the cell it is indexed in
+	hub, fine      geo.Shape         // the outlines of its cells at the hub's level and the finest
+	cells          [levels]geo.Cell  // the cell it is indexed in, at each level
 	recent         [dedupeRing]int64 // UnixNano of recent fixes, with device
 	recentDev      [dedupeRing]int64
 	next           int
@@ -39,24 +40,36 @@ func (s *techState) remember(dev, ts int64) {
 	s.next = (s.next + 1) % dedupeRing
 }
 
-// Live is the latest position of every technician, indexed by H3 cell.
+// Live is the latest position of every technician, indexed by H3 cell at
+// three resolutions (levels): the hub's (Resolution, 8 by default: a
+// position's Cell), two finer and two coarser. A query reads the cells of
+// the finest level that covers it in a few rings (index.go).
 //
 // Concurrency: safe for concurrent use; one RWMutex guards the maps.
 // BenchmarkLive_Apply shows 0.3 µs per fix under it (BENCHMARKS.md), far
 // from contention at the ingest targets, so it is not sharded.
 type Live struct {
-	res    int
-	mu     sync.RWMutex
-	techs  map[int64]*techState
-	byCell map[geo.Cell]map[int64]struct{}
+	res   int
+	lv    [levels]level
+	mu    sync.RWMutex
+	techs map[int64]*techState
 }
 
-// NewLive returns an empty live state indexed at H3 resolution res.
+// NewLive returns an empty live state indexed at H3 resolution res (and
+// res-2 and res+2, within H3's 0 to 15).
 func NewLive(res int) *Live {
-	return &Live{res: res, techs: map[int64]*techState{}, byCell: map[geo.Cell]map[int64]struct{}{}}
+	l := &Live{res: res, techs: map[int64]*techState{}}
+	for i, r := range [levels]int{max(res-2, 0), res, min(res+2, 15)} {
+		l.lv[i] = level{res: r, cells: map[geo.Cell][]*techState{}}
+	}
+	// The coarsest level holds hub cells' parents: a position lies up to a
+	// hub cell's circumradius outside its cell there (1.5 times the
+	// average edge covers the largest cells of a resolution).
+	l.lv[0].slackM = geo.EdgeAvgM(res) * 1.5
+	return l
 }
 
-// Resolution returns the index's H3 resolution.
+// Resolution returns the hub's H3 resolution: a live position's Cell.
 func (l *Live) Resolution() int { return l.res }
 
 // verdict is what Apply decided about a fix.
@@ -71,7 +84,8 @@ const (
 
 // Apply records p as seen and makes it live when it is the technician's
 // newest fix. maxSpeed bounds the speed implied by the jump from the live
-// position (0: no bound). The returned cell is p's when it became live.
+// position (0: no bound). The returned cell is p's (at Resolution) when it
+// became live.
 func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cell) {
 	ts := p.Time.UnixNano()
 	l.mu.Lock()
@@ -97,37 +111,42 @@ func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cel
 		return older, 0
 	}
 	s.pos, s.valid = *p, true
-	// Look the cell up only when the fix may have left the outline held:
-	// a lookup is a cgo call (1.7 µs, BenchmarkCellOf), the outline test
-	// pure Go (BenchmarkShapeHolds). Within a metre of an edge, H3 decides.
-	if !s.hasCell || !s.shape.Holds(p.Lat, p.Lng, 1) {
-		c := geo.CellOf(p.Lat, p.Lng, l.res)
-		if !s.hasCell || c != s.shape.Cell {
-			if s.hasCell {
-				l.unindex(s.shape.Cell, p.TechnicianID)
-			}
-			set := l.byCell[c]
-			if set == nil {
-				set = map[int64]struct{}{}
-				l.byCell[c] = set
-			}
-			set[p.TechnicianID] = struct{}{}
-			s.shape = c.Shape()
+	// Look a cell up only when the fix may have left the outline held: a
+	// lookup is a cgo call (1.7 µs, BenchmarkCellOf), the outline test
+	// pure Go (BenchmarkShapeHolds). Within a metre of an edge, H3
+	// decides. The hub's and the finest levels hold the cell each fix is
+	// in; the coarsest its hub cell's parent (pure Go), which H3 nests
+	// only by centre: a position may lie a hub cell's width outside it
+	// (level.slackM).
+	if !s.hasCell || !s.hub.Holds(p.Lat, p.Lng, 1) {
+		if c := geo.CellOf(p.Lat, p.Lng, l.res); !s.hasCell || c != s.hub.Cell {
+			l.move(s, hubLevel, c)
+			l.move(s, 0, c.Parent(l.lv[0].res))
+			s.hub = c.Shape()
 		}
-		s.hasCell = true
 	}
-	p.Cell = uint64(s.shape.Cell)
+	if !s.hasCell || !s.fine.Holds(p.Lat, p.Lng, 1) {
+		if c := geo.CellOf(p.Lat, p.Lng, l.lv[levels-1].res); !s.hasCell || c != s.fine.Cell {
+			l.move(s, levels-1, c)
+			s.fine = c.Shape()
+		}
+	}
+	s.hasCell = true
+	p.Cell = uint64(s.cells[hubLevel])
 	s.pos.Cell = p.Cell
-	return accepted, s.shape.Cell
+	return accepted, s.cells[hubLevel]
 }
 
-func (l *Live) unindex(c geo.Cell, tech int64) {
-	if set := l.byCell[c]; set != nil {
-		delete(set, tech)
-		if len(set) == 0 {
-			delete(l.byCell, c)
+// move indexes s in cell c at level i, out of its cell there before.
+func (l *Live) move(s *techState, i int, c geo.Cell) {
+	if s.hasCell {
+		if s.cells[i] == c {
+			return
 		}
+		l.lv[i].remove(s.cells[i], s)
 	}
+	l.lv[i].add(c, s)
+	s.cells[i] = c
 }
 
 // Get returns a technician's live position.
@@ -140,55 +159,14 @@ func (l *Live) Get(tech int64) (enroute.Position, bool) {
 	return enroute.Position{}, false
 }
 
-// Cell returns the cell a technician is indexed in.
+// Cell returns the cell a technician is indexed in, at Resolution.
 func (l *Live) Cell(tech int64) (geo.Cell, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if s := l.techs[tech]; s != nil && s.hasCell {
-		return s.shape.Cell, true
+		return s.cells[hubLevel], true
 	}
 	return 0, false
-}
-
-// InBBox returns the live positions inside b, by technician id. It looks
-// only at the cells covering b, unless b needs more than maxCells of them.
-func (l *Live) InBBox(b geo.BBox, maxCells int) []enroute.Position {
-	cells := geo.CellsInBBox(b, l.res, maxCells)
-	l.mu.RLock()
-	var out []enroute.Position
-	if cells == nil {
-		for _, s := range l.techs {
-			if s.valid && b.Contains(s.pos.Lat, s.pos.Lng) {
-				out = append(out, s.pos)
-			}
-		}
-	} else {
-		for _, c := range cells {
-			for tech := range l.byCell[c] {
-				if s := l.techs[tech]; b.Contains(s.pos.Lat, s.pos.Lng) {
-					out = append(out, s.pos)
-				}
-			}
-		}
-	}
-	l.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].TechnicianID < out[j].TechnicianID })
-	return out
-}
-
-// Near returns the live positions within radiusM of a point, nearest first.
-func (l *Live) Near(lat, lng, radiusM float64, maxCells int) []enroute.Position {
-	in := l.InBBox(geo.BBoxAround(lat, lng, radiusM), maxCells)
-	out := in[:0]
-	for _, p := range in {
-		if geo.DistanceM(lat, lng, p.Lat, p.Lng) <= radiusM {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return geo.DistanceM(lat, lng, out[i].Lat, out[i].Lng) < geo.DistanceM(lat, lng, out[j].Lat, out[j].Lng)
-	})
-	return out
 }
 
 // All returns every live position, by technician id.
@@ -201,7 +179,7 @@ func (l *Live) All() []enroute.Position {
 		}
 	}
 	l.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].TechnicianID < out[j].TechnicianID })
+	slices.SortFunc(out, byTechnician)
 	return out
 }
 

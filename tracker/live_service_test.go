@@ -98,6 +98,6 @@ func TestLiveService(t *testing.T) {
 	}
 	same("Porto", ids(live.LiveInBox(enroute.Box{MinLat: 41.14, MinLng: -8.62, MaxLat: 41.16, MaxLng: -8.60})), 1)
 	same("Fiji, across the antimeridian", ids(live.LiveInBox(enroute.Box{MinLat: -20, MinLng: 170, MaxLat: -15, MaxLng: -170})), 3, 4)
-	same("near Boavista, nearest first", ids(live.LiveNear(41.1580, -8.6290, 5000)), 2, 1)
+	same("near Boavista, nearest first", ids(live.LiveNear(41.1580, -8.6290, 5000, 0)), 2, 1)
 	same("all", ids(live.LivePositions()), 1, 2, 3, 4)
 }

@@ -127,10 +127,9 @@ func (t *Tracker) LiveInBox(b enroute.Box) []enroute.Position {
 	return t.Live.InBBox(geo.BBox{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng}, t.cfg.MaxViewCells)
 }
 
-// LiveNear implements enroute.LiveService, indexed by at most
-// Config.MaxViewCells cells.
-func (t *Tracker) LiveNear(lat, lng, radiusM float64) []enroute.Position {
-	return t.Live.Near(lat, lng, radiusM, t.cfg.MaxViewCells)
+// LiveNear implements enroute.LiveService.
+func (t *Tracker) LiveNear(lat, lng, radiusM float64, limit int) []enroute.Position {
+	return t.Live.Near(lat, lng, radiusM, limit)
 }
 
 // LivePositions implements enroute.LiveService.
