@@ -75,6 +75,14 @@ func (rc *RawConn) Do(method, target string, headers []string, body []byte) (int
 	return status, resBody, err
 }
 
+// Close closes the connection, if open; a later Do dials again.
+func (rc *RawConn) Close() {
+	if rc.c != nil {
+		rc.c.Close()
+		rc.c = nil
+	}
+}
+
 func (rc *RawConn) exchange(req []byte) (int, []byte, error) {
 	if _, err := rc.c.Write(req); err != nil {
 		return 0, nil, err
