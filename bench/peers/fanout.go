@@ -22,10 +22,10 @@ import (
 
 // fanoutResult is one side's fan-out measurement.
 type fanoutResult struct {
-	watchers, boards *load.Latencies
-	serverCPU        float64 // seconds while sending
-	elapsed          time.Duration
-	accepted, errs   int64
+	watchers, boards  *load.Latencies
+	serverCPU, genCPU float64 // seconds while sending: the server's, the generator's
+	elapsed           time.Duration
+	accepted, errs    int64
 }
 
 func (r fanoutResult) delivered() int64 { return r.watchers.Count() + r.boards.Count() }
@@ -61,7 +61,7 @@ func fanout(ctx context.Context, o *options, t *table, round int) error {
 	if err != nil {
 		return fmt.Errorf("enroute: %w", err)
 	}
-	er := fanoutResult{watchers: res.Watchers, boards: res.Boards, serverCPU: res.ServerCPU, elapsed: res.Elapsed, accepted: res.Accepted, errs: res.Errors}
+	er := fanoutResult{watchers: res.Watchers, boards: res.Boards, serverCPU: res.ServerCPU, genCPU: res.GeneratorCPU, elapsed: res.Elapsed, accepted: res.Accepted, errs: res.Errors}
 	o.progress("fanout", round, "Enroute", er.summary())
 
 	c, err := startCentrifugo(o)
@@ -80,9 +80,9 @@ func fanout(ctx context.Context, o *options, t *table, round int) error {
 
 func (r fanoutResult) summary() string {
 	q := func(l *load.Latencies, q float64) time.Duration { return l.Quantile(q).Round(10 * time.Microsecond) }
-	return fmt.Sprintf("watchers p50 %v p99 %v, boards p50 %v p99 %v, %d fixes accepted, %d errors, server %.2f cores, %.1f µs CPU per delivered position",
+	return fmt.Sprintf("watchers p50 %v p99 %v, boards p50 %v p99 %v, %d fixes accepted, %d errors, server %.2f cores (%.1f µs CPU per delivered position), generator %.2f",
 		q(r.watchers, 0.5), q(r.watchers, 0.99), q(r.boards, 0.5), q(r.boards, 0.99),
-		r.accepted, r.errs, r.serverCPU/r.elapsed.Seconds(), r.serverCPU/float64(r.delivered())*1e6)
+		r.accepted, r.errs, r.serverCPU/r.elapsed.Seconds(), r.serverCPU/float64(r.delivered())*1e6, r.genCPU/r.elapsed.Seconds())
 }
 
 // centrifugoFanout runs the fan-out load against Centrifugo: watcher i
@@ -122,12 +122,12 @@ func centrifugoFanout(ctx context.Context, o *options, c *centrifugo) (fanoutRes
 	var accepted, errs atomic.Int64
 	var base struct {
 		accepted, errs int64
-		cpu            float64
+		cpu, gen       float64
 		start          time.Time
 	}
 	began := make(chan struct{})
 	time.AfterFunc(o.warmup, func() {
-		base.accepted, base.errs, base.cpu, base.start = accepted.Load(), errs.Load(), load.CPUSeconds(c.pid()), time.Now()
+		base.accepted, base.errs, base.cpu, base.gen, base.start = accepted.Load(), errs.Load(), load.CPUSeconds(c.pid()), load.CPUSeconds(0), time.Now()
 		measuring.Store(true)
 		close(began)
 	})
@@ -165,7 +165,7 @@ func centrifugoFanout(ctx context.Context, o *options, c *centrifugo) (fanoutRes
 	})
 	<-began
 	r.elapsed = time.Since(base.start)
-	r.serverCPU = load.CPUSeconds(c.pid()) - base.cpu
+	r.serverCPU, r.genCPU = load.CPUSeconds(c.pid())-base.cpu, load.CPUSeconds(0)-base.gen
 	time.Sleep(500 * time.Millisecond) // as bench/load: the last updates reach the watchers
 	measuring.Store(false)
 	r.accepted, r.errs = accepted.Load()-base.accepted, errs.Load()-base.errs

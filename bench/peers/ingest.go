@@ -20,15 +20,16 @@ import (
 
 // ingestResult is one side's ingest measurement.
 type ingestResult struct {
-	fixes     int64
-	elapsed   time.Duration
-	serverCPU float64
+	fixes             int64
+	elapsed           time.Duration
+	serverCPU, genCPU float64 // seconds: the server's, the generator's
 }
 
 func (r ingestResult) perS() float64      { return float64(r.fixes) / r.elapsed.Seconds() }
 func (r ingestResult) cpuPerFix() float64 { return r.serverCPU / float64(r.fixes) * 1e6 }
 func (r ingestResult) String() string {
-	return fmt.Sprintf("%d fixes in %v: %.0f/s, server %.2f cores, %.1f µs CPU a fix", r.fixes, r.elapsed.Round(time.Millisecond), r.perS(), r.serverCPU/r.elapsed.Seconds(), r.cpuPerFix())
+	return fmt.Sprintf("%d fixes in %v: %.0f/s, server %.2f cores (%.1f µs CPU a fix), generator %.2f", r.fixes, r.elapsed.Round(time.Millisecond),
+		r.perS(), r.serverCPU/r.elapsed.Seconds(), r.cpuPerFix(), r.genCPU/r.elapsed.Seconds())
 }
 
 func ingest(ctx context.Context, o *options, t *table, round int) error {
@@ -47,7 +48,7 @@ func ingest(ctx context.Context, o *options, t *table, round int) error {
 		if res.Errors > 0 || res.Rejected > 0 {
 			return ingestResult{}, fmt.Errorf("enroute -mode %s: %d request errors, %d fixes rejected (the log has the report)", mode, res.Errors, res.Rejected)
 		}
-		return ingestResult{fixes: res.Accepted, elapsed: res.Elapsed, serverCPU: res.ServerCPU}, nil
+		return ingestResult{fixes: res.Accepted, elapsed: res.Elapsed, serverCPU: res.ServerCPU, genCPU: res.GeneratorCPU}, nil
 	}
 	batch, err := enrouteRun("batch", o.ingestDevices, o.ingestConns)
 	if err != nil {
@@ -105,7 +106,7 @@ func tile38Ingest(ctx context.Context, o *options, t *tile38) (ingestResult, err
 		first error
 		once  sync.Once
 	)
-	cpu0, start := load.CPUSeconds(t.pid()), time.Now()
+	cpu0, gen0, start := load.CPUSeconds(t.pid()), load.CPUSeconds(0), time.Now()
 	for range o.ingestConns {
 		wg.Go(func() {
 			c, err := t.dial()
@@ -138,7 +139,7 @@ func tile38Ingest(ctx context.Context, o *options, t *tile38) (ingestResult, err
 		})
 	}
 	wg.Wait()
-	r.elapsed, r.serverCPU, r.fixes = time.Since(start), load.CPUSeconds(t.pid())-cpu0, fixes.Load()
+	r.elapsed, r.serverCPU, r.genCPU, r.fixes = time.Since(start), load.CPUSeconds(t.pid())-cpu0, load.CPUSeconds(0)-gen0, fixes.Load()
 	fmt.Fprintf(o.log, "tile38 ingest: %s\n", r)
 	return r, first
 }

@@ -247,7 +247,7 @@ func version(bin string) string {
 	if err != nil {
 		return "(version unknown)"
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimPrefix(strings.TrimSpace(string(out)), "enroute ")
 }
 
 // cpuModel is the first processor's model name.

@@ -63,27 +63,31 @@ func queryFleet(trips [][]load.Point, n, m int, seed uint64) (techs, points []la
 type queryResult struct {
 	n, results, errs int64
 	elapsed          time.Duration
+	serverCPU        float64 // seconds
 	lat              *load.Latencies
 }
 
-func (r queryResult) perS() float64 { return float64(r.n) / r.elapsed.Seconds() }
+func (r queryResult) perS() float64        { return float64(r.n) / r.elapsed.Seconds() }
+func (r queryResult) cpuPerQuery() float64 { return r.serverCPU / float64(r.n) * 1e6 }
 func (r queryResult) String() string {
-	return fmt.Sprintf("%d queries in %v: %.0f/s, p50 %v, p99 %v, %.1f technicians an answer, %d errors", r.n, r.elapsed.Round(time.Millisecond),
-		r.perS(), r.lat.Quantile(0.5).Round(10*time.Microsecond), r.lat.Quantile(0.99).Round(10*time.Microsecond), float64(r.results)/float64(r.n), r.errs)
+	return fmt.Sprintf("%d queries in %v: %.0f/s, p50 %v, p99 %v, %.1f technicians an answer, %d errors, server %.2f cores (%.0f µs CPU a query)",
+		r.n, r.elapsed.Round(time.Millisecond), r.perS(), r.lat.Quantile(0.5).Round(10*time.Microsecond), r.lat.Quantile(0.99).Round(10*time.Microsecond),
+		float64(r.results)/float64(r.n), r.errs, r.serverCPU/r.elapsed.Seconds(), r.cpuPerQuery())
 }
 
 // queryLoop runs conns goroutines asking ask(k, point) in turn about the
 // points (goroutine k from the k-th on) for d, after a warm-up of a
-// second that is not counted. ask returns how many technicians the
-// answer holds.
-func queryLoop(ctx context.Context, conns int, d time.Duration, points []latLng, ask func(k int, p latLng) (int, error)) queryResult {
+// second that is not counted, and reads the server's (pid's) CPU over
+// the measured time. ask returns how many technicians the answer holds.
+func queryLoop(ctx context.Context, pid, conns int, d time.Duration, points []latLng, ask func(k int, p latLng) (int, error)) queryResult {
 	r := queryResult{lat: new(load.Latencies)}
 	var measuring atomic.Bool
 	var n, results, errs atomic.Int64
 	ctx, cancel := context.WithTimeout(ctx, time.Second+d)
 	defer cancel()
 	var start time.Time
-	timer := time.AfterFunc(time.Second, func() { start = time.Now(); measuring.Store(true) })
+	var cpu0 float64
+	timer := time.AfterFunc(time.Second, func() { start, cpu0 = time.Now(), load.CPUSeconds(pid); measuring.Store(true) })
 	defer timer.Stop()
 	var wg sync.WaitGroup
 	for k := range conns {
@@ -107,7 +111,7 @@ func queryLoop(ctx context.Context, conns int, d time.Duration, points []latLng,
 	wg.Wait()
 	r.elapsed = d
 	if !start.IsZero() {
-		r.elapsed = time.Since(start)
+		r.elapsed, r.serverCPU = time.Since(start), load.CPUSeconds(pid)-cpu0
 	}
 	r.n, r.results, r.errs = n.Load(), results.Load(), errs.Load()
 	return r
@@ -163,6 +167,7 @@ func query(ctx context.Context, o *options, t *table, round int) error {
 		add(what+": queries/s", "/s", true, q.e.perS(), q.t38.perS())
 		add(what+": p50", "ms", false, float64(q.e.lat.Quantile(0.5))/1e6, float64(q.t38.lat.Quantile(0.5))/1e6)
 		add(what+": p99", "ms", false, float64(q.e.lat.Quantile(0.99))/1e6, float64(q.t38.lat.Quantile(0.99))/1e6)
+		add(what+": server CPU a query", "µs", false, q.e.cpuPerQuery(), q.t38.cpuPerQuery())
 		add(what+": technicians an answer", "", true, float64(q.e.results)/float64(q.e.n), float64(q.t38.results)/float64(q.t38.n)).info = true
 	}
 	return nil
@@ -232,10 +237,10 @@ func enrouteQueries(ctx context.Context, o *options, e *enroute, techs, points [
 		}
 		return bytes.Count(raw, []byte(`"technician_id"`)), nil
 	}
-	near = queryLoop(ctx, o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
+	near = queryLoop(ctx, e.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		return ask(k, fmt.Appendf(nil, "/api/v1/technicians/positions?near=%.6f,%.6f&radius_m=%g", p.lat, p.lng, o.radiusM))
 	})
-	inBox = queryLoop(ctx, o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
+	inBox = queryLoop(ctx, e.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		b := boxAround(p, o.radiusM)
 		return ask(k, fmt.Appendf(nil, "/api/v1/technicians/positions?bbox=%.6f,%.6f,%.6f,%.6f", b.minLat, b.minLng, b.maxLat, b.maxLng))
 	})
@@ -289,10 +294,10 @@ func tile38Queries(ctx context.Context, o *options, t *tile38, techs, points []l
 		}
 		return len(objs), nil
 	}
-	near = queryLoop(ctx, o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
+	near = queryLoop(ctx, t.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		return ask(k, "NEARBY", "fleet", "LIMIT", 100_000, "POINT", p.lat, p.lng, o.radiusM)
 	})
-	inBox = queryLoop(ctx, o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
+	inBox = queryLoop(ctx, t.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		b := boxAround(p, o.radiusM)
 		return ask(k, "WITHIN", "fleet", "LIMIT", 100_000, "BOUNDS", b.minLat, b.minLng, b.maxLat, b.maxLng)
 	})
