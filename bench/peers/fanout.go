@@ -70,6 +70,9 @@ func fanout(ctx context.Context, o *options, t *table, round int) error {
 	}
 	cr, err := centrifugoFanout(ctx, o, c)
 	c.stop()
+	if err == nil {
+		err = ctx.Err() // interrupted: a part-measured round is not recorded
+	}
 	if err != nil {
 		return fmt.Errorf("centrifugo: %w", err)
 	}

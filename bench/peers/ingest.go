@@ -62,6 +62,9 @@ func ingest(ctx context.Context, o *options, t *table, round int) error {
 	}
 	tr, err := tile38Ingest(ctx, o, t38)
 	t38.stop()
+	if err == nil {
+		err = ctx.Err() // interrupted: a part-measured round is not recorded
+	}
 	if err != nil {
 		return fmt.Errorf("tile38: %w", err)
 	}

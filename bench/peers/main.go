@@ -6,7 +6,8 @@
 // generator, and the table gives each figure's median over the rounds
 // and the ratio of Enroute's to the peer's.
 //
-// It installs Centrifugo with go install into -dir/bin (once), unpacks
+// It installs Centrifugo with go install into -dir/bin/centrifugo-VERSION
+// (once), unpacks
 // Tile38 from -peers (../shared/peers) there, and runs -enroute
 // (bin/enroute, built with make build when missing) on a fresh embedded
 // store, or a fresh PostgreSQL database with -pg. Enroute's side is
@@ -163,7 +164,7 @@ func run(ctx context.Context, o *options) error {
 	if o.tile38Bin, err = unpackTile38(o.peersDir, bin); err != nil {
 		return err
 	}
-	if o.centrifugoBin, err = installCentrifugo(ctx, bin, o.centrifugoVer, o.log); err != nil {
+	if o.centrifugoBin, err = installCentrifugo(ctx, filepath.Join(bin, "centrifugo-"+o.centrifugoVer), o.centrifugoVer, o.log); err != nil {
 		return err
 	}
 
@@ -173,7 +174,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	header := []string{
 		fmt.Sprintf("Enroute %s (%s, %s store), Centrifugo %s, Tile38 (%s/tile38-server.gz)", version(o.enrouteBin), o.enrouteBin, store, o.centrifugoVer, o.peersDir),
-		fmt.Sprintf("machine: %d cores, %s; generator beside the servers; %d rounds alternating, medians; ratio = Enroute / peer", runtime.NumCPU(), cpuModel(), o.rounds),
+		fmt.Sprintf("machine: %d cores, %s; generator beside the servers; rounds alternating: %d, medians; ratio = Enroute / peer", runtime.NumCPU(), cpuModel(), o.rounds),
 	}
 	if o.pg != "" {
 		header = append(header, "server CPU is Enroute's process's, not PostgreSQL's")
@@ -188,7 +189,11 @@ func run(ctx context.Context, o *options) error {
 	var failed []string
 	for _, p := range o.parts {
 		for r := 1; r <= o.rounds && ctx.Err() == nil; r++ {
-			if err := parts[p](ctx, o, &t, r); err != nil {
+			err := parts[p](ctx, o, &t, r)
+			if ctx.Err() != nil {
+				break // interrupted: the table holds the rounds measured in full
+			}
+			if err != nil {
 				fmt.Fprintf(o.log, "%s round %d: %v\n", p, r, err)
 				fmt.Fprintf(os.Stderr, "%s round %d: %v\n", p, r, err)
 				failed = append(failed, p)
@@ -209,7 +214,7 @@ func run(ctx context.Context, o *options) error {
 	fmt.Printf("command: %s\n", commandLine())
 	fmt.Printf("log (every round, each server's output): %s\n", logPath)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return fmt.Errorf("interrupted: the table holds the rounds measured in full")
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("parts that failed: %s (see the log)", strings.Join(failed, ", "))

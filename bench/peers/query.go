@@ -132,6 +132,9 @@ func query(ctx context.Context, o *options, t *table, round int) error {
 	}
 	enear, ebox, err := enrouteQueries(ctx, o, e, techs, points)
 	e.stop()
+	if err == nil {
+		err = ctx.Err() // interrupted: a part-measured round is not recorded
+	}
 	if err != nil {
 		return fmt.Errorf("enroute: %w", err)
 	}
@@ -144,6 +147,9 @@ func query(ctx context.Context, o *options, t *table, round int) error {
 	}
 	tnear, tbox, err := tile38Queries(ctx, o, t38, techs, points)
 	t38.stop()
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("tile38: %w", err)
 	}
