@@ -9,7 +9,7 @@ LDFLAGS := -X main.Version=$(VERSION)
 MAILPIT_VERSION := v1.33.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build run demo release image test test-short vet fmt bench clean tools web fuzz fuzz-corpus
+.PHONY: all build run demo release image test test-short vet fmt bench bench-peers clean tools web fuzz fuzz-corpus
 
 all: build
 
@@ -115,6 +115,14 @@ vet:
 ## bench: the micro-benchmarks beside the code
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-peers: Enroute beside Centrifugo and Tile38 on this machine, rounds
+## alternating, medians and ratios (bench/peers; never part of make test).
+## It installs Centrifugo and unpacks Tile38 into bench/.peers the first time;
+## PEERS_FLAGS passes flags: make bench-peers PEERS_FLAGS=-quick
+PEERS_FLAGS ?=
+bench-peers: build
+	$(GO) run ./bench/peers $(PEERS_FLAGS)
 
 clean:
 	rm -rf bin dist

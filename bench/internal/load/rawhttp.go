@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -12,14 +12,14 @@ import (
 	"time"
 )
 
-// rawConn is one keep-alive HTTP/1.1 connection that sends a request and
+// RawConn is one keep-alive HTTP/1.1 connection that sends a request and
 // reads its answer on the caller's goroutine: one write and (mostly) one
 // read system call per request, no goroutines or allocations of its own.
 // net/http's client spends two goroutine hand-offs and several allocations
 // per request; the generator shares the machine's two cores with the server
 // it measures, so its own cost is kept low. Only what the generator needs:
 // answers with Content-Length or chunked bodies.
-type rawConn struct {
+type RawConn struct {
 	host string // host:port
 	c    net.Conn
 	r    *bufio.Reader
@@ -27,18 +27,20 @@ type rawConn struct {
 	body []byte
 }
 
-func newRawConn(base string) (*rawConn, error) {
+// NewRawConn returns a connection to base (a URL: its host is dialled on
+// the first Do).
+func NewRawConn(base string) (*RawConn, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
 	}
-	return &rawConn{host: u.Host}, nil
+	return &RawConn{host: u.Host}, nil
 }
 
-// do sends method target with the given header lines ("Name: value") and
+// Do sends method target with the given header lines ("Name: value") and
 // body, and returns the status and the answer's body (valid until the next
 // call). A broken connection is redialled on the next call.
-func (rc *rawConn) do(method, target string, headers []string, body []byte) (int, []byte, error) {
+func (rc *RawConn) Do(method, target string, headers []string, body []byte) (int, []byte, error) {
 	if rc.c == nil {
 		c, err := net.DialTimeout("tcp", rc.host, 10*time.Second)
 		if err != nil {
@@ -73,7 +75,15 @@ func (rc *rawConn) do(method, target string, headers []string, body []byte) (int
 	return status, resBody, err
 }
 
-func (rc *rawConn) exchange(req []byte) (int, []byte, error) {
+// Close closes the connection, if open; a later Do dials again.
+func (rc *RawConn) Close() {
+	if rc.c != nil {
+		rc.c.Close()
+		rc.c = nil
+	}
+}
+
+func (rc *RawConn) exchange(req []byte) (int, []byte, error) {
 	if _, err := rc.c.Write(req); err != nil {
 		return 0, nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package load
 
 // Readings of the server: its RSS and CPU from /proc, its Go memory from
 // /metrics, and the count of fixes stored.
@@ -17,8 +17,8 @@ import (
 	"github.com/enroutehq/enroute/sqlite"
 )
 
-// rssKiB reads a process's resident set size.
-func rssKiB(pid int) int64 {
+// RSSKiB reads a process's resident set size.
+func RSSKiB(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
@@ -33,9 +33,9 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
-// cpuSeconds is the user+system CPU time a process has used, from
+// CPUSeconds is the user+system CPU time a process has used, from
 // /proc/<pid>/stat (clock ticks of 1/100 s); pid 0 is the generator itself.
-func cpuSeconds(pid int) float64 {
+func CPUSeconds(pid int) float64 {
 	path := "/proc/self/stat"
 	if pid != 0 {
 		path = fmt.Sprintf("/proc/%d/stat", pid)
@@ -56,14 +56,14 @@ func cpuSeconds(pid int) float64 {
 
 // goHeapStacks reads the server's Go heap and stack bytes in use, after a
 // garbage collection when -pprof is given (which also shrinks stacks).
-func goHeapStacks(c config) (heap, stacks int64) {
-	if c.pprof != "" {
-		if res, err := client.Get("http://" + c.pprof + "/debug/pprof/heap?gc=1"); err == nil {
+func goHeapStacks(c Config) (heap, stacks int64) {
+	if c.Pprof != "" {
+		if res, err := client.Get("http://" + c.Pprof + "/debug/pprof/heap?gc=1"); err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
 	}
-	res, err := client.Get(c.url + "/metrics")
+	res, err := client.Get(c.URL + "/metrics")
 	if err != nil {
 		return 0, 0
 	}
@@ -84,12 +84,12 @@ func goHeapStacks(c config) (heap, stacks int64) {
 }
 
 // checkStored compares the stored count with the accepted count.
-func checkStored(c config, accepted int64) error {
+func checkStored(c Config, accepted int64) error {
 	ctx := context.Background()
 	var n int64
 	switch {
-	case c.sqlitePath != "":
-		s, err := sqlite.Open(ctx, c.sqlitePath)
+	case c.SQLitePath != "":
+		s, err := sqlite.Open(ctx, c.SQLitePath)
 		if err != nil {
 			return err
 		}
@@ -97,8 +97,8 @@ func checkStored(c config, accepted int64) error {
 		if n, err = s.CountPositions(ctx); err != nil {
 			return err
 		}
-	case c.pgURL != "":
-		s, err := postgres.Open(ctx, c.pgURL)
+	case c.PGURL != "":
+		s, err := postgres.Open(ctx, c.PGURL)
 		if err != nil {
 			return err
 		}
@@ -109,11 +109,11 @@ func checkStored(c config, accepted int64) error {
 	default:
 		return nil
 	}
-	fmt.Printf("stored %d, accepted %d: ", n, accepted)
+	fmt.Fprintf(c.out(), "stored %d, accepted %d: ", n, accepted)
 	if n != accepted {
-		fmt.Println("MISMATCH")
+		fmt.Fprintln(c.out(), "MISMATCH")
 		return fmt.Errorf("stored %d fixes but %d were accepted", n, accepted)
 	}
-	fmt.Println("equal")
+	fmt.Fprintln(c.out(), "equal")
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package load
 
 // Sending: the bodies, the senders of each mode (batch, stream, osmand,
 // live, livestream) and their pacing.
@@ -20,20 +20,20 @@ import (
 
 // nativeBody builds a batch with append-style formatting: the generator
 // shares the machine with the server and must not waste its cores.
-func nativeBody(d *device, n int, live bool) []byte {
+func nativeBody(d *Device, n int, live bool) []byte {
 	b := make([]byte, 0, n*140+2)
 	b = append(b, '[')
 	for i := range n {
-		p, ts := d.step(live)
+		p, ts := d.Step(live)
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"ts":"`...)
 		b = ts.UTC().AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `","lat":`...)
-		b = strconv.AppendFloat(b, p.lat, 'f', 6, 64)
+		b = strconv.AppendFloat(b, p.Lat, 'f', 6, 64)
 		b = append(b, `,"lng":`...)
-		b = strconv.AppendFloat(b, p.lng, 'f', 6, 64)
+		b = strconv.AppendFloat(b, p.Lng, 'f', 6, 64)
 		b = append(b, `,"accuracy_m":8,"speed_mps":9.5,"heading_deg":90,"battery":80}`...)
 	}
 	return append(b, ']')
@@ -65,12 +65,12 @@ func (r *ingestResult) parseAllAccepted(raw []byte) bool {
 }
 
 // sender is one sending goroutine's connections, one per node.
-type sender map[string]*rawConn
+type sender map[string]*RawConn
 
-func (s sender) conn(base string) *rawConn {
+func (s sender) conn(base string) *RawConn {
 	rc := s[base]
 	if rc == nil {
-		rc, _ = newRawConn(base)
+		rc, _ = NewRawConn(base)
 		s[base] = rc
 	}
 	return rc
@@ -78,7 +78,7 @@ func (s sender) conn(base string) *rawConn {
 
 // postBatch posts fixes on the native batch API and counts the answer.
 func (s sender) postBatch(base, token string, body []byte, n int, accepted, rejected, sent, errs *atomic.Int64) {
-	status, raw, err := s.conn(base).do("POST", "/api/v1/positions", []string{"Authorization: Bearer " + token, "Content-Type: application/json"}, body)
+	status, raw, err := s.conn(base).Do("POST", "/api/v1/positions", []string{"Authorization: Bearer " + token, "Content-Type: application/json"}, body)
 	sent.Add(int64(n))
 	var r ingestResult
 	if err == nil && status != 200 {
@@ -95,23 +95,23 @@ func (s sender) postBatch(base, token string, body []byte, n int, accepted, reje
 	rejected.Add(int64(len(r.Rejected)))
 }
 
-// throughputHTTP sends as fast as c.conns senders can: each takes a
+// throughputHTTP sends as fast as c.Conns senders can: each takes a
 // device at a time (one device is never sent for by two senders at once).
-func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
-	free := make(chan *device, len(devs))
+func throughputHTTP(ctx context.Context, c Config, devs []*Device, accepted, rejected, sent, errs *atomic.Int64) error {
+	free := make(chan *Device, len(devs))
 	for _, d := range devs {
 		free <- d
 	}
 	var wg sync.WaitGroup
-	for range c.conns {
+	for range c.Conns {
 		wg.Go(func() {
 			s := sender{}
 			for ctx.Err() == nil {
 				d := <-free
-				if c.mode == "osmand" {
-					p, ts := d.step(false)
-					q := fmt.Appendf(nil, "/?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80", d.ident, ts.Unix(), p.lat, p.lng)
-					status, _, err := s.conn(c.osmand).do("GET", string(q), nil, nil)
+				if c.Mode == "osmand" {
+					p, ts := d.Step(false)
+					q := fmt.Appendf(nil, "/?id=%s&timestamp=%d&lat=%.6f&lon=%.6f&speed=18.5&bearing=90&accuracy=8&batt=80", d.ident, ts.Unix(), p.Lat, p.Lng)
+					status, _, err := s.conn(c.OsmAnd).Do("GET", string(q), nil, nil)
 					sent.Add(1)
 					switch {
 					case err != nil:
@@ -122,7 +122,7 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 						rejected.Add(1)
 					}
 				} else {
-					s.postBatch(c.node(d.n), d.tok, nativeBody(d, c.batch, false), c.batch, accepted, rejected, sent, errs)
+					s.postBatch(c.node(d.n), d.tok, nativeBody(d, c.Batch, false), c.Batch, accepted, rejected, sent, errs)
 				}
 				free <- d
 			}
@@ -132,18 +132,18 @@ func throughputHTTP(ctx context.Context, c config, devs []*device, accepted, rej
 	return nil
 }
 
-// throughputStream gives each of c.conns senders its own devices, each on
+// throughputStream gives each of c.Conns senders its own devices, each on
 // its own stream, sending a batch and waiting for its ack.
-func throughputStream(ctx context.Context, c config, devs []*device, streams []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
+func throughputStream(ctx context.Context, c Config, devs []*Device, streams []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
 	var wg sync.WaitGroup
-	for k := range min(c.conns, len(devs)) {
+	for k := range min(c.Conns, len(devs)) {
 		wg.Go(func() {
-			for seq, j := 1, k; ctx.Err() == nil; seq, j = seq+1, j+c.conns {
+			for seq, j := 1, k; ctx.Err() == nil; seq, j = seq+1, j+c.Conns {
 				if j >= len(devs) {
 					j = k
 				}
-				sent.Add(int64(c.batch))
-				streamBatch(streams[j], seq, nativeBody(devs[j], c.batch, false), accepted, rejected, errs)
+				sent.Add(int64(c.Batch))
+				streamBatch(streams[j], seq, nativeBody(devs[j], c.Batch, false), accepted, rejected, errs)
 			}
 		})
 	}
@@ -153,9 +153,9 @@ func throughputStream(ctx context.Context, c config, devs []*device, streams []*
 
 // dialStreams opens each device's stream (device i on node(i)), before
 // the measured time starts.
-func dialStreams(c config, devs []*device) ([]*websocket.Conn, error) {
+func dialStreams(c Config, devs []*Device) ([]*websocket.Conn, error) {
 	conns := make([]*websocket.Conn, len(devs))
-	err := parallel(len(devs), 32, func(i int) error {
+	err := Parallel(len(devs), 32, func(i int) error {
 		url := strings.Replace(c.node(i), "http", "ws", 1) + "/api/v1/devices/stream"
 		conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + devs[i].tok}})
 		conns[i] = conn
@@ -164,15 +164,15 @@ func dialStreams(c config, devs []*device) ([]*websocket.Conn, error) {
 	return conns, err
 }
 
-// paced calls send every c.interval until ctx ends, the i-th of n callers
+// paced calls send every c.Interval until ctx ends, the i-th of n callers
 // starting i/n of an interval late, so n devices spread evenly over it.
-func paced(ctx context.Context, c config, i, n int, send func()) {
+func paced(ctx context.Context, c Config, i, n int, send func()) {
 	select {
-	case <-time.After(time.Duration(int64(c.interval) * int64(i) / int64(n))):
+	case <-time.After(time.Duration(int64(c.Interval) * int64(i) / int64(n))):
 	case <-ctx.Done():
 		return
 	}
-	t := time.NewTicker(c.interval)
+	t := time.NewTicker(c.Interval)
 	defer t.Stop()
 	for {
 		send()
@@ -184,20 +184,32 @@ func paced(ctx context.Context, c config, i, n int, send func()) {
 	}
 }
 
-// live sends each device's next fix every c.interval, stamped now, spread
-// evenly over the interval: device i at i/n of it. Sender k of c.conns
-// sends for devices k, k+conns, ... in turn on its own connections; one
-// that falls behind sends at once (fewer fixes/s, reported, never older
-// timestamps).
-func live(ctx context.Context, c config, devs []*device, accepted, rejected, sent, errs *atomic.Int64) error {
+// live sends each device's next fix every c.Interval, stamped now, spread
+// evenly over the interval (Schedule), each sender on its own connections.
+func live(ctx context.Context, c Config, devs []*Device, accepted, rejected, sent, errs *atomic.Int64) error {
+	senders := make([]sender, min(c.Conns, len(devs)))
+	for k := range senders {
+		senders[k] = sender{}
+	}
+	Schedule(ctx, c.Interval, len(devs), len(senders), func(k, i int) {
+		senders[k].postBatch(c.node(i), devs[i].tok, nativeBody(devs[i], 1, true), 1, accepted, rejected, sent, errs)
+	})
+	return nil
+}
+
+// Schedule calls send(k, i) for each of n devices every interval until
+// ctx ends, device i at i/n of it, so they spread evenly over it. Sender
+// k of conns (a goroutine each) sends for devices k, k+conns, ... in
+// turn; one that falls behind sends at once (fewer sends a second, never
+// older timestamps). It returns when every sender has stopped.
+func Schedule(ctx context.Context, interval time.Duration, n, conns int, send func(k, i int)) {
 	var wg sync.WaitGroup
 	start := time.Now()
-	for k := range min(c.conns, len(devs)) {
+	for k := range min(conns, n) {
 		wg.Go(func() {
-			s := sender{}
 			for round := int64(0); ; round++ {
-				for i := k; i < len(devs); i += c.conns {
-					due := start.Add(time.Duration(round*int64(c.interval) + int64(c.interval)*int64(i)/int64(len(devs))))
+				for i := k; i < n; i += conns {
+					due := start.Add(time.Duration(round*int64(interval) + int64(interval)*int64(i)/int64(n)))
 					if d := time.Until(due); d > 0 {
 						select {
 						case <-time.After(d):
@@ -207,19 +219,18 @@ func live(ctx context.Context, c config, devs []*device, accepted, rejected, sen
 					} else if ctx.Err() != nil {
 						return
 					}
-					s.postBatch(c.node(i), devs[i].tok, nativeBody(devs[i], 1, true), 1, accepted, rejected, sent, errs)
+					send(k, i)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return nil
 }
 
 // liveStream is live mode with each device on its own device stream, as the
 // native app sends: one fix per interval, stamped now, acknowledged after
 // commit.
-func liveStream(ctx context.Context, c config, devs []*device, conns []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
+func liveStream(ctx context.Context, c Config, devs []*Device, conns []*websocket.Conn, accepted, rejected, sent, errs *atomic.Int64) error {
 	var wg sync.WaitGroup
 	for i, d := range devs {
 		wg.Go(func() {

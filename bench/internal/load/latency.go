@@ -1,4 +1,4 @@
-package main
+package load
 
 // Latency: the watchers' and boards' sockets, and the histograms of how
 // long each fix took from its stamp to them.
@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/bits"
 	"net/http"
 	"strings"
@@ -15,12 +16,12 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// latencies collects fix-to-receiver latencies in a log-linear histogram
+// Latencies collects fix-to-receiver latencies in a log-linear histogram
 // (64 buckets per power of two: within 1.6%), with atomic counters: ten
 // thousand watchers and twenty boards add 200,000 samples a second, and a
 // shared slice under a mutex (growing to millions, copied as it grew) cost
 // the generator CPU and stalls that showed up as latency.
-type latencies struct {
+type Latencies struct {
 	buckets [64 * 64]atomic.Int64
 	n       atomic.Int64
 	max     atomic.Int64
@@ -34,11 +35,11 @@ type latencies struct {
 // timeline prints, per second, how many samples there were, how many
 // took over 10 ms, and the largest: a tail that comes in bursts shows
 // when.
-func (l *latencies) timeline(name string) {
-	fmt.Printf("%s per second: samples, over 10 ms, max\n", name)
+func (l *Latencies) timeline(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s per second: samples, over 10 ms, max\n", name)
 	for i := range l.secN {
 		if n := l.secN[i].Load(); n > 0 {
-			fmt.Printf("  %4ds %7d %7d %10v\n", i, n, l.secSlow[i].Load(), time.Duration(l.secMax[i].Load()).Round(100*time.Microsecond))
+			fmt.Fprintf(w, "  %4ds %7d %7d %10v\n", i, n, l.secSlow[i].Load(), time.Duration(l.secMax[i].Load()).Round(100*time.Microsecond))
 		}
 	}
 }
@@ -62,7 +63,8 @@ func lowerBound(b int) time.Duration {
 	return time.Duration(int64(64+b%64) << (e - 6))
 }
 
-func (l *latencies) add(d time.Duration) {
+// Add records one sample; safe for concurrent use.
+func (l *Latencies) Add(d time.Duration) {
 	l.n.Add(1)
 	l.buckets[min(bucketOf(int64(d)), len(l.buckets)-1)].Add(1)
 	raise(&l.max, int64(d))
@@ -82,8 +84,8 @@ func raise(m *atomic.Int64, v int64) {
 	}
 }
 
-// quantile is the lower bound of the bucket holding the q-th sample.
-func (l *latencies) quantile(q float64) time.Duration {
+// Quantile is the lower bound of the bucket holding the q-th sample.
+func (l *Latencies) Quantile(q float64) time.Duration {
 	rank := int64(q * float64(l.n.Load()))
 	var seen int64
 	for b := range l.buckets {
@@ -94,14 +96,20 @@ func (l *latencies) quantile(q float64) time.Duration {
 	return time.Duration(l.max.Load())
 }
 
-func (l *latencies) report(name string) {
+// Count is how many samples were added.
+func (l *Latencies) Count() int64 { return l.n.Load() }
+
+// Max is the largest sample.
+func (l *Latencies) Max() time.Duration { return time.Duration(l.max.Load()) }
+
+func (l *Latencies) report(w io.Writer, name string) {
 	n := l.n.Load()
 	if n == 0 {
-		fmt.Printf("%-9s no updates\n", name)
+		fmt.Fprintf(w, "%-9s no updates\n", name)
 		return
 	}
-	fmt.Printf("%-9s %d updates: p50 %v  p99 %v  max %v\n", name, n,
-		l.quantile(0.5).Round(10*time.Microsecond), l.quantile(0.99).Round(10*time.Microsecond), time.Duration(l.max.Load()).Round(10*time.Microsecond))
+	fmt.Fprintf(w, "%-9s %d updates: p50 %v  p99 %v  max %v\n", name, n,
+		l.Quantile(0.5).Round(10*time.Microsecond), l.Quantile(0.99).Round(10*time.Microsecond), time.Duration(l.max.Load()).Round(10*time.Microsecond))
 }
 
 // tsKey is `"ts":"` without its first quote: bytes.Index looks for a
@@ -113,7 +121,7 @@ var tsKey = []byte(`ts":"`)
 // (nil lat: reading only).
 // Messages are read into one buffer per connection (boards' are tens of
 // kilobytes): the generator shares the server's cores, so it spends little.
-func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
+func watch(ws *websocket.Conn, lat *Latencies, measuring *atomic.Bool) {
 	var buf bytes.Buffer
 	for {
 		_, r, err := ws.NextReader()
@@ -129,13 +137,13 @@ func watch(ws *websocket.Conn, lat *latencies, measuring *atomic.Bool) {
 		if lat == nil || !(bytes.HasPrefix(msg, []byte(`{"type":"position`)) || bytes.HasPrefix(msg, []byte(`{"type":"batch"`))) || !measuring.Load() {
 			continue // snapshots, status and progress events
 		}
-		eachTS(msg, func(ts time.Time) { lat.add(now.Sub(ts)) })
+		EachTS(msg, func(ts time.Time) { lat.Add(now.Sub(ts)) })
 	}
 }
 
-// eachTS calls fn with every "ts" of a message: it holds one position or
+// EachTS calls fn with every "ts" of a message: it holds one position or
 // several, or a batch of them and events (only positions have a "ts").
-func eachTS(msg []byte, fn func(time.Time)) {
+func EachTS(msg []byte, fn func(time.Time)) {
 	for rest := msg; ; {
 		i := bytes.Index(rest, tsKey)
 		if i < 0 {
@@ -194,19 +202,19 @@ func parseUTC(b []byte) (time.Time, bool) {
 	return t, err == nil
 }
 
-func connect(c config, devs []*device, watchers, boards *latencies, measuring *atomic.Bool) ([]*websocket.Conn, error) {
+func connect(c Config, devs []*Device, watchers, boards *Latencies, measuring *atomic.Bool) ([]*websocket.Conn, error) {
 	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}
-	conns := make([]*websocket.Conn, min(c.watchers, len(devs))+c.boards)
-	err := parallel(len(conns), 32, func(i int) error {
+	conns := make([]*websocket.Conn, min(c.Watchers, len(devs))+c.Boards)
+	err := Parallel(len(conns), 32, func(i int) error {
 		var (
 			conn *websocket.Conn
 			err  error
 		)
 		ws := strings.Replace(c.node(i+1), "http", "ws", 1)
-		if i < c.watchers {
+		if i < c.Watchers {
 			conn, _, err = dialer.Dial(ws+"/t/"+devs[i].watchToken+"/live", nil)
 		} else {
-			conn, _, err = dialer.Dial(ws+"/api/v1/live", http.Header{"Authorization": {"Bearer " + c.token}})
+			conn, _, err = dialer.Dial(ws+"/api/v1/live", http.Header{"Authorization": {"Bearer " + c.Token}})
 			if err == nil {
 				err = conn.WriteJSON(map[string]any{"type": "subscribe"})
 			}
@@ -215,10 +223,10 @@ func connect(c config, devs []*device, watchers, boards *latencies, measuring *a
 			return err
 		}
 		conns[i] = conn
-		switch board := i - c.watchers; {
+		switch board := i - c.Watchers; {
 		case board < 0:
 			go watch(conn, watchers, measuring)
-		case c.timedBoards < 0 || board < c.timedBoards:
+		case c.TimedBoards < 0 || board < c.TimedBoards:
 			go watch(conn, boards, measuring)
 		default:
 			go watch(conn, nil, measuring)

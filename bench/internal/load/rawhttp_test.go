@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"io"
@@ -38,25 +38,25 @@ func TestRawConn(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	rc, err := newRawConn(srv.URL)
+	rc, err := NewRawConn(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		status, body, err := rc.do("POST", "/sized", []string{"X-N: 7"}, []byte("hi"))
+		status, body, err := rc.Do("POST", "/sized", []string{"X-N: 7"}, []byte("hi"))
 		if err != nil || status != 200 || string(body) != `{"accepted":7,"echo":"hi"}` {
 			t.Fatalf("request %d: %d %q %v", i, status, body, err)
 		}
 	}
-	status, body, err := rc.do("GET", "/chunked", nil, nil)
+	status, body, err := rc.Do("GET", "/chunked", nil, nil)
 	if err != nil || status != 200 || string(body) != "part one, part two" {
 		t.Fatalf("chunked: %d %q %v", status, body, err)
 	}
-	status, _, err = rc.do("GET", "/close", nil, nil)
+	status, _, err = rc.Do("GET", "/close", nil, nil)
 	if err != nil || status != 400 {
 		t.Fatalf("close: %d %v", status, err)
 	}
-	status, body, err = rc.do("GET", "/sized", []string{"X-N: 1"}, nil)
+	status, body, err = rc.Do("GET", "/sized", []string{"X-N: 1"}, nil)
 	if err != nil || status != 200 || !strings.HasPrefix(string(body), `{"accepted":1`) {
 		t.Fatalf("after close: %d %q %v", status, body, err)
 	}

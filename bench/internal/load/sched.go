@@ -1,8 +1,9 @@
-package main
+package load
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ type schedWaits struct {
 }
 
 func readSchedWaits() schedWaits {
-	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	s := []metrics.Sample{{Name: "/sched/Latencies:seconds"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
 		return schedWaits{}
@@ -31,16 +32,16 @@ func readSchedWaits() schedWaits {
 // since returns the waits sampled after base: their count and the upper
 // bounds of the buckets holding the median, the 99th percentile and the
 // longest.
-func (w schedWaits) since(base schedWaits) (n uint64, p50, p99, longest time.Duration) {
-	if len(w.counts) == 0 || len(base.counts) != len(w.counts) {
+func (s schedWaits) since(base schedWaits) (n uint64, p50, p99, longest time.Duration) {
+	if len(s.counts) == 0 || len(base.counts) != len(s.counts) {
 		return 0, 0, 0, 0
 	}
-	d := make([]uint64, len(w.counts))
+	d := make([]uint64, len(s.counts))
 	for i := range d {
-		d[i] = w.counts[i] - base.counts[i]
+		d[i] = s.counts[i] - base.counts[i]
 		n += d[i]
 	}
-	upper := func(i int) time.Duration { return time.Duration(w.buckets[i+1] * float64(time.Second)) }
+	upper := func(i int) time.Duration { return time.Duration(s.buckets[i+1] * float64(time.Second)) }
 	quantile := func(q float64) time.Duration {
 		rank := uint64(q * float64(n))
 		var c uint64
@@ -63,12 +64,12 @@ func (w schedWaits) since(base schedWaits) (n uint64, p50, p99, longest time.Dur
 	return n, quantile(0.5), quantile(0.99), longest
 }
 
-func (w schedWaits) report(base schedWaits) {
-	n, p50, p99, longest := w.since(base)
+func (s schedWaits) report(w io.Writer, base schedWaits) {
+	n, p50, p99, longest := s.since(base)
 	if n == 0 {
 		return
 	}
-	fmt.Printf("generator's goroutines waiting to run (%d sampled): p50 %v  p99 %v  max %v (bucket bounds)\n", n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), longest.Round(10*time.Microsecond))
+	fmt.Fprintf(w, "generator's goroutines waiting to run (%d sampled): p50 %v  p99 %v  max %v (bucket bounds)\n", n, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), longest.Round(10*time.Microsecond))
 }
 
 // pushDelays is the server's enroute_customer_push_delay_seconds
@@ -82,8 +83,8 @@ type pushDelays struct {
 
 const pushDelayMetric = "enroute_customer_push_delay_seconds_bucket{le=\""
 
-func readPushDelays(c config) pushDelays {
-	res, err := client.Get(c.url + "/metrics")
+func readPushDelays(c Config) pushDelays {
+	res, err := client.Get(c.URL + "/metrics")
 	if err != nil {
 		return pushDelays{}
 	}
@@ -126,10 +127,10 @@ func (h pushDelays) since(base pushDelays) (n float64, p50, p99 string) {
 	return n, quantile(0.5), quantile(0.99)
 }
 
-func (h pushDelays) report(base pushDelays) {
+func (h pushDelays) report(w io.Writer, base pushDelays) {
 	n, p50, p99 := h.since(base)
 	if n == 0 {
 		return
 	}
-	fmt.Printf("server's own part, acceptance to write (%.0f customer frames): p50 <= %s s  p99 <= %s s (enroute_customer_push_delay_seconds buckets)\n", n, p50, p99)
+	fmt.Fprintf(w, "server's own part, acceptance to write (%.0f customer frames): p50 <= %s s  p99 <= %s s (enroute_customer_push_delay_seconds buckets)\n", n, p50, p99)
 }

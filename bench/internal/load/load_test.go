@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"fmt"
@@ -23,12 +23,12 @@ func TestLatencies(t *testing.T) {
 			t.Fatalf("%d ns in bucket %d from %d ns", ns, b, lo)
 		}
 	}
-	var l latencies
+	var l Latencies
 	for i := 1; i <= 1000; i++ {
-		l.add(time.Duration(i) * time.Millisecond)
+		l.Add(time.Duration(i) * time.Millisecond)
 	}
 	for q, want := range map[float64]time.Duration{0.5: 500 * time.Millisecond, 0.99: 990 * time.Millisecond} {
-		if got := l.quantile(q); got > want+want/50 || got < want-want/50 {
+		if got := l.Quantile(q); got > want+want/50 || got < want-want/50 {
 			t.Fatalf("q%.2f = %v, want about %v", q, got, want)
 		}
 	}
@@ -66,9 +66,9 @@ func TestEachTS(t *testing.T) {
 		`{"type":"positions","positions":[{"type":"position","technician_id":1,"ts":"2026-11-27T07:00:01.5Z","lat":41.1},` +
 		`{"type":"position","technician_id":2,"ts":"2026-11-27T07:00:02Z","lat":41.2}]}]}`)
 	var got []string
-	eachTS(msg, func(ts time.Time) { got = append(got, ts.Format(time.RFC3339Nano)) })
+	EachTS(msg, func(ts time.Time) { got = append(got, ts.Format(time.RFC3339Nano)) })
 	if len(got) != 2 || got[0] != "2026-11-27T07:00:01.5Z" || got[1] != "2026-11-27T07:00:02Z" {
-		t.Fatalf("eachTS = %v, want the two positions' times", got)
+		t.Fatalf("EachTS = %v, want the two positions' times", got)
 	}
 }
 
@@ -120,7 +120,7 @@ func TestPushDelays(t *testing.T) {
 			"enroute_customer_push_delay_seconds_count 110\n")
 	}))
 	defer srv.Close()
-	h := readPushDelays(config{url: srv.URL})
+	h := readPushDelays(Config{URL: srv.URL})
 	base := pushDelays{bounds: h.bounds, counts: []float64{5, 5, 10}}
 	if n, p50, p99 := h.since(base); n != 100 || p50 != "0.001" || p99 != "0.01" {
 		t.Fatalf("n %v p50 %s p99 %s; want 100, 0.001, 0.01", n, p50, p99)

@@ -1,9 +1,10 @@
-package main
+package load
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,28 +14,29 @@ import (
 // soakSample is the server's state at one moment of a long run.
 type soakSample struct {
 	at                           time.Duration // since the measuring began
-	rssKiB                       int64
+	RSSKiB                       int64
 	heapKiB, goroutines, sockets float64
 }
 
-// sampleServer reads the server's RSS and /metrics every c.sample until ctx
+// sampleServer reads the server's RSS and /metrics every c.Sample until ctx
 // ends, printing each sample, and returns them: -sample makes a run a soak
 // test, whose question is whether memory and goroutines stay flat.
-func sampleServer(ctx context.Context, c config, start time.Time) []soakSample {
+func sampleServer(ctx context.Context, c Config, start time.Time) []soakSample {
+	w := c.out()
 	var out []soakSample
-	t := time.NewTicker(c.sample)
+	t := time.NewTicker(c.Sample)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return out
 		case <-t.C:
-			m := metricValues(c.url, "go_memstats_heap_inuse_bytes", "go_goroutines", "enroute_websockets_open")
-			s := soakSample{at: time.Since(start), rssKiB: rssKiB(c.pid), heapKiB: m["go_memstats_heap_inuse_bytes"] / 1024,
+			m := metricValues(c.URL, "go_memstats_heap_inuse_bytes", "go_goroutines", "enroute_websockets_open")
+			s := soakSample{at: time.Since(start), RSSKiB: RSSKiB(c.PID), heapKiB: m["go_memstats_heap_inuse_bytes"] / 1024,
 				goroutines: m["go_goroutines"], sockets: m["enroute_websockets_open"]}
 			out = append(out, s)
-			fmt.Printf("soak %6.1f min: RSS %7.1f MiB, heap %7.1f MiB, %6.0f goroutines, %5.0f WebSockets\n",
-				s.at.Minutes(), float64(s.rssKiB)/1024, s.heapKiB/1024, s.goroutines, s.sockets)
+			fmt.Fprintf(w, "soak %6.1f min: RSS %7.1f MiB, heap %7.1f MiB, %6.0f goroutines, %5.0f WebSockets\n",
+				s.at.Minutes(), float64(s.RSSKiB)/1024, s.heapKiB/1024, s.goroutines, s.sockets)
 		}
 	}
 }
@@ -60,9 +62,9 @@ func metricValues(base string, names ...string) map[string]float64 {
 // reportSoak compares the last quarter of the samples with the first
 // (medians, so one garbage collection does not decide) and fits a line
 // through all of them: flat means a ratio near 1 and a slope near 0.
-func reportSoak(samples []soakSample) {
+func reportSoak(w io.Writer, samples []soakSample) {
 	if len(samples) < 8 {
-		fmt.Printf("soak: %d samples, too few to judge (run longer or sample more often)\n", len(samples))
+		fmt.Fprintf(w, "soak: %d samples, too few to judge (run longer or sample more often)\n", len(samples))
 		return
 	}
 	q := len(samples) / 4
@@ -70,12 +72,12 @@ func reportSoak(samples []soakSample) {
 		name, unit string
 		v          func(soakSample) float64
 	}{
-		{"RSS", "MiB", func(s soakSample) float64 { return float64(s.rssKiB) / 1024 }},
+		{"RSS", "MiB", func(s soakSample) float64 { return float64(s.RSSKiB) / 1024 }},
 		{"Go heap", "MiB", func(s soakSample) float64 { return s.heapKiB / 1024 }},
 		{"goroutines", "", func(s soakSample) float64 { return s.goroutines }},
 		{"WebSockets", "", func(s soakSample) float64 { return s.sockets }},
 	}
-	fmt.Printf("soak: %d samples over %.1f min; first quarter -> last quarter (medians), least-squares slope:\n",
+	fmt.Fprintf(w, "soak: %d samples over %.1f min; first quarter -> last quarter (medians), least-squares slope:\n",
 		len(samples), samples[len(samples)-1].at.Minutes())
 	for _, se := range series {
 		first, last := median(samples[:q], se.v), median(samples[len(samples)-q:], se.v)
@@ -83,7 +85,7 @@ func reportSoak(samples []soakSample) {
 		if first != 0 {
 			ratio = last / first
 		}
-		fmt.Printf("  %-10s %9.1f -> %9.1f %-3s (x%.3f), slope %+.2f %s/h\n", se.name, first, last, se.unit, ratio, slope(samples, se.v), se.unit)
+		fmt.Fprintf(w, "  %-10s %9.1f -> %9.1f %-3s (x%.3f), slope %+.2f %s/h\n", se.name, first, last, se.unit, ratio, slope(samples, se.v), se.unit)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package load
 
 // The fleet: the recorded trips, the devices replaying them, and their
 // set-up through the API (or a file of a set-up fleet).
@@ -19,13 +19,15 @@ import (
 	"github.com/enroutehq/enroute/internal/trips"
 )
 
-// point is one recorded fix of a trip.
-type point struct {
-	t        int64
-	lat, lng float64
+// Point is one recorded fix of a trip.
+type Point struct {
+	T        int64
+	Lat, Lng float64
 }
 
-func loadTrips(path string) ([][]point, error) {
+// ReadTrips reads the recorded trips of a CSV (trip_id,seq,t,lat,lon),
+// those of at least 20 fixes.
+func ReadTrips(path string) ([][]Point, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -35,34 +37,48 @@ func loadTrips(path string) ([][]point, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]point, len(ts))
+	out := make([][]Point, len(ts))
 	for i, t := range ts {
 		for _, x := range t.Fixes {
-			out[i] = append(out[i], point{x.Time.Unix(), x.Lat, x.Lng})
+			out[i] = append(out[i], Point{x.Time.Unix(), x.Lat, x.Lng})
 		}
 	}
 	return out, nil
 }
 
-// device is a registered device replaying a trip.
-type device struct {
+// device is a device replaying a trip (registered with Enroute by Setup).
+type Device struct {
 	n          int // its index: it sends to node(n)
 	tech       int64
 	ident, tok string
-	trip       []point
+	trip       []Point
 	next       int
 	clock      time.Time // the virtual time of the next fix
 	assignment int64
 	watchToken string
 }
 
-// step returns the device's next fix and its time (on the virtual clock,
+// Replay returns n devices replaying trips (device i the i-th, looping
+// over them), not registered anywhere: what a peer's load replays.
+func Replay(trips [][]Point, n int) []*Device {
+	devs := make([]*Device, n)
+	start := time.Now().Add(-20 * time.Hour)
+	for i := range devs {
+		devs[i] = &Device{n: i, trip: trips[i%len(trips)], clock: start}
+	}
+	return devs
+}
+
+// Token is the device's API token (empty unless registered by Setup).
+func (d *Device) Token() string { return d.tok }
+
+// Step returns the device's next fix and its time (on the virtual clock,
 // or now in live mode), looping its trip.
-func (d *device) step(live bool) (point, time.Time) {
+func (d *Device) Step(live bool) (Point, time.Time) {
 	p := d.trip[d.next]
 	dt := time.Second
 	if d.next+1 < len(d.trip) {
-		dt = max(time.Duration(d.trip[d.next+1].t-p.t)*time.Second, time.Second)
+		dt = max(time.Duration(d.trip[d.next+1].T-p.T)*time.Second, time.Second)
 		d.next++
 	} else {
 		d.next = 0
@@ -78,10 +94,10 @@ func (d *device) step(live bool) (point, time.Time) {
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}
 
-func api(c config, method, path string, body any, out any) error {
+func api(c Config, method, path string, body any, out any) error {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req, _ := http.NewRequest(method, c.URL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := client.Do(req)
 	if err != nil {
@@ -98,8 +114,8 @@ func api(c config, method, path string, body any, out any) error {
 	return nil
 }
 
-// parallel runs fn(i) for i in [0,n) on k goroutines, returning the first error.
-func parallel(n, k int, fn func(i int) error) error {
+// Parallel runs fn(i) for i in [0,n) on k goroutines, returning the first error.
+func Parallel(n, k int, fn func(i int) error) error {
 	var (
 		next  atomic.Int64
 		first atomic.Value
@@ -121,10 +137,13 @@ func parallel(n, k int, fn func(i int) error) error {
 	return nil
 }
 
-func setup(c config, trips [][]point) ([]*device, error) {
-	devs := make([]*device, c.devices)
+// Setup registers c.Devices technicians, each with a device replaying a
+// trip, and for the first c.Watchers of them a dispatched job with a
+// tracking link to watch.
+func Setup(c Config, trips [][]Point) ([]*Device, error) {
+	devs := make([]*Device, c.Devices)
 	start := time.Now().Add(-20 * time.Hour)
-	err := parallel(c.devices, 16, func(i int) error {
+	err := Parallel(c.Devices, 16, func(i int) error {
 		var tech struct{ ID int64 }
 		if err := api(c, "POST", "/api/v1/technicians", map[string]any{"name": fmt.Sprintf("Load %d", i)}, &tech); err != nil {
 			return err
@@ -133,10 +152,10 @@ func setup(c config, trips [][]point) ([]*device, error) {
 		if err := api(c, "POST", fmt.Sprintf("/api/v1/technicians/%d/devices", tech.ID), nil, &dev); err != nil {
 			return err
 		}
-		devs[i] = &device{n: i, tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
+		devs[i] = &Device{n: i, tech: tech.ID, ident: dev.Identifier, tok: dev.Token, trip: trips[i%len(trips)], clock: start}
 		return nil
 	})
-	if err != nil || c.watchers == 0 {
+	if err != nil || c.Watchers == 0 {
 		return devs, err
 	}
 	var cust, loc struct{ ID int64 }
@@ -144,10 +163,10 @@ func setup(c config, trips [][]point) ([]*device, error) {
 		return nil, err
 	}
 	p := devs[0].trip[len(devs[0].trip)-1]
-	if err := api(c, "POST", "/api/v1/locations", map[string]any{"customer_id": cust.ID, "address": "Load St", "lat": p.lat, "lng": p.lng, "verified": true}, &loc); err != nil {
+	if err := api(c, "POST", "/api/v1/locations", map[string]any{"customer_id": cust.ID, "address": "Load St", "lat": p.Lat, "lng": p.Lng, "verified": true}, &loc); err != nil {
 		return nil, err
 	}
-	err = parallel(min(c.watchers, c.devices), 16, func(i int) error {
+	err = Parallel(min(c.Watchers, c.Devices), 16, func(i int) error {
 		var job, a struct{ ID int64 }
 		if err := api(c, "POST", "/api/v1/jobs", map[string]any{"number": fmt.Sprintf("LOAD-%d-%d", time.Now().UnixNano(), i), "customer_id": cust.ID,
 			"location_id": loc.ID, "window_start": time.Now().Format(time.RFC3339), "window_end": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}, &job); err != nil {
@@ -180,7 +199,7 @@ type fleetDevice struct {
 
 // readFleet reads the devices of an earlier setup from path, if there is
 // one: known is false when path is empty or does not exist.
-func readFleet(path string, trips [][]point) (devs []*device, known bool, err error) {
+func readFleet(path string, trips [][]Point) (devs []*Device, known bool, err error) {
 	if path == "" {
 		return nil, false, nil
 	}
@@ -196,14 +215,14 @@ func readFleet(path string, trips [][]point) (devs []*device, known bool, err er
 	}
 	start := time.Now().Add(-20 * time.Hour)
 	for i, f := range fs {
-		devs = append(devs, &device{n: i, tech: f.Tech, ident: f.Ident, tok: f.Token, trip: trips[i%len(trips)], clock: start,
+		devs = append(devs, &Device{n: i, tech: f.Tech, ident: f.Ident, tok: f.Token, trip: trips[i%len(trips)], clock: start,
 			assignment: f.Assignment, watchToken: f.WatchToken})
 	}
 	return devs, true, nil
 }
 
 // writeFleet writes the set-up devices to path, unless it is empty.
-func writeFleet(path string, devs []*device) error {
+func writeFleet(path string, devs []*Device) error {
 	if path == "" {
 		return nil
 	}
