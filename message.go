@@ -196,6 +196,8 @@ type MessageFilter struct {
 	ID           *int64
 	JobID        *int64
 	AssignmentID *int64
+	Kind         *MessageKind
+	Automatic    bool // only what Enroute sent on its own (Message.Automatic)
 	Status       *MessageStatus
 	Page
 }
@@ -255,7 +257,9 @@ const TrackingLinkTTL = 24 * time.Hour
 
 // TrackingStore persists tracking links.
 type TrackingStore interface {
-	// CreateTrackingLink stores a link to an assignment by its token's hash.
+	// CreateTrackingLink stores a link to an assignment by its token's hash,
+	// valid TrackingLinkTTL from now unless l says how long, and for a done
+	// assignment at least FeedbackLinkTTL from its completion.
 	CreateTrackingLink(ctx context.Context, l *TrackingLink, tokenHash []byte) error
 	// FindTrackingLink returns ENOTFOUND for an unknown or expired token.
 	FindTrackingLink(ctx context.Context, tokenHash []byte) (*TrackingLink, error)

@@ -151,8 +151,12 @@ type QuietHours struct {
 	End     string `json:"end"`
 }
 
-// Validate returns EINVALID naming a malformed or empty window.
+// Validate returns EINVALID naming a malformed or empty window, when
+// quiet hours are on.
 func (q QuietHours) Validate() error {
+	if !q.Enabled {
+		return nil
+	}
 	bad := map[string]string{}
 	s, okS := clockMinutes(q.Start)
 	e, okE := clockMinutes(q.End)

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=$1; shift
 read -ra builds <<< "${BUILDS:-floor bin/enroute}"
-declare -A p99s cores
+declare -A p99s p50s cores bp50s bp99s
 for r in $(seq 1 "$rounds"); do
   for b in "${builds[@]}"; do
     if [ "$b" = floor ]; then
@@ -31,9 +31,17 @@ for r in $(seq 1 "$rounds"); do
     stored=$(grep -E '^stored' <<< "$out" || true)
     # Enroute's own part ("server's own part ... p99 <= X s"), when it has one.
     own=$(sed -n "s/^server's own part.*p99 <= \([^ ]*\) s.*/  own p99 <= \1 s/p" <<< "$out")
-    ms=$(awk '{ v = $1; if (v ~ /µs$/) { sub(/µs$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }' <<< "${p99:-nan}")
-    echo "round $r  $b  p99 ${ms} ms  server ${cpu:-?} cores${own}  ${stored}"
+    toms() { awk '{ v = $1; if (v ~ /µs$/) { sub(/µs$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }' <<< "${1:-nan}"; }
+    ms=$(toms "$p99")
+    p50=$(toms "$(awk '/^watchers/ { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' <<< "$out")")
+    # The boards' too, when there are any: "boards  N updates: p50 Xms  p99 Yms ...".
+    bp50=$(toms "$(awk '/^boards/ { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' <<< "$out")")
+    bp99=$(toms "$(awk '/^boards/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i+1) }' <<< "$out")")
+    echo "round $r  $b  p50 ${p50} ms  p99 ${ms} ms  boards p50 ${bp50} p99 ${bp99} ms  server ${cpu:-?} cores${own}  ${stored}"
     p99s[$b]+="$ms "
+    p50s[$b]+="$p50 "
+    bp50s[$b]+="$bp50 "
+    bp99s[$b]+="$bp99 "
     cores[$b]+="${cpu:-0} "
   done
 done
@@ -43,5 +51,5 @@ for b in "${builds[@]}"; do
   m=$(median <<< "${p99s[$b]}")
   c=$(median <<< "${cores[$b]}")
   [ -n "$first" ] || first=$m
-  echo "median  $b  p99 $m ms  server $c cores  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { printf "%.2f", a / b }')"
+  echo "median  $b  p50 $(median <<< "${p50s[$b]}") ms  p99 $m ms  boards p50 $(median <<< "${bp50s[$b]}") p99 $(median <<< "${bp99s[$b]}") ms  server $c cores  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { printf "%.2f", a / b }')"
 done

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/enroutehq/enroute"
 )
 
 // crewOf reads a link's state and returns its crew.
@@ -23,6 +26,18 @@ func (e *env) crewOf(token string) []map[string]any {
 		out[i] = m.(map[string]any)
 	}
 	return out
+}
+
+// tracking turns arrival tracking on, past its prerequisites: links show
+// positions only while it is on.
+func (e *env) tracking() {
+	e.t.Helper()
+	if _, err := e.store.UpdateSettings(context.Background(), func(s *enroute.Settings) error {
+		s.GPS.Enabled, s.Dispatch.Tracking.Enabled = true, true
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // deviceOf registers a phone for tech and returns its token.
@@ -59,6 +74,7 @@ func TestTrackingCrew(t *testing.T) {
 	bruno := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Bruno Reis", "rating": 3.9}).id()
 	carla := e.must(201, e.admin, "POST", "/api/v1/technicians", map[string]any{"name": "Carla Dias", "rating": 5}).id()
 	e.must(200, e.admin, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"verification_code": true})
+	e.tracking()
 	anaA, anaLink := e.visit(s, "C-1a", s.tech)
 	brunoA, brunoLink := e.visit(s, "C-1b", bruno)
 	// Carla goes to another site of the same customer.

@@ -143,12 +143,12 @@ func (s *Server) trackingState(c echo.Context) error {
 		Destination:  stateDestination{Address: loc.Address, Verified: loc.Verified},
 		Window:       stateWindow{Start: job.WindowStart, End: job.WindowEnd},
 		Map:          stateMap{TileURL: s.cfg.TileURL, Attribution: s.cfg.TileAttribution},
-		stateEnRoute: s.enRoute(a, loc),
+		stateEnRoute: s.enRoute(a, loc, settings.Dispatch.Tracking.Enabled),
 		Crew:         make([]stateCrewMember, len(crew)),
 	}
 	st.Language, st.Locale = pageLanguage(cust.Language, co.Locale)
 	for i, m := range crew {
-		st.Crew[i] = stateCrewMember{AssignmentID: m.ID, Status: m.Status, Technician: techs[i+1], ArrivedAt: m.WorkingAt, stateEnRoute: s.enRoute(m, loc)}
+		st.Crew[i] = stateCrewMember{AssignmentID: m.ID, Status: m.Status, Technician: techs[i+1], ArrivedAt: m.WorkingAt, stateEnRoute: s.enRoute(m, loc, settings.Dispatch.Tracking.Enabled)}
 	}
 	if a.Status == enroute.StatusDone {
 		fs, err := s.store.FindFeedback(ctx, enroute.FeedbackFilter{AssignmentID: &a.ID})
@@ -199,11 +199,12 @@ func (s *Server) shownTechnicians(ctx context.Context, as []*enroute.Assignment,
 }
 
 // enRoute is a's technician's live position, distance and ETA while a is
-// on the way to loc and loc is verified; nothing otherwise (an
-// unverified address is never shown a position).
-func (s *Server) enRoute(a *enroute.Assignment, loc *enroute.Location) stateEnRoute {
+// on the way to loc, loc is verified and the company has arrival tracking
+// on; nothing otherwise (an unverified address is never shown a position,
+// and a link sent while tracking is off, for feedback, shows none).
+func (s *Server) enRoute(a *enroute.Assignment, loc *enroute.Location, tracking bool) stateEnRoute {
 	var r stateEnRoute
-	if !loc.Verified || a.Status != enroute.StatusDispatched {
+	if !tracking || !loc.Verified || a.Status != enroute.StatusDispatched {
 		return r
 	}
 	if p, ok := s.live.LivePosition(a.TechnicianID); ok {

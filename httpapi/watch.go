@@ -77,13 +77,20 @@ func (s *Server) watchAssignment(c echo.Context) error {
 		s.ws.Go(conn, nil)
 		return nil
 	}
+	// Positions only to a verified address, and only while the company
+	// tracks arrivals: a link sent with tracking off (for feedback) shows
+	// none.
+	located := loc.Verified
+	if st, err := s.store.FindSettings(ctx); err != nil || !st.Dispatch.Tracking.Enabled {
+		located = false
+	}
 	// Subscribe before reading the snapshot, so no update falls between.
-	sub := s.hub.SubscribeAssignment(a, loc.Verified, conn.Notify, conn.Evict)
+	sub := s.hub.SubscribeAssignment(a, located, conn.Notify, conn.Evict)
 	snap := map[string]any{"type": "snapshot", "assignment_id": a.ID, "status": a.Status}
 	if a.WorkingAt != nil {
 		snap["arrived_at"] = a.WorkingAt
 	}
-	if a.Status == enroute.StatusDispatched && loc.Verified {
+	if a.Status == enroute.StatusDispatched && located {
 		if p, ok := s.live.LivePosition(a.TechnicianID); ok {
 			snap["position"] = positionOf(&p)
 		}

@@ -29,18 +29,15 @@ func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute
 	if !m.Enabled || (!ds.Text.Enabled && !ds.Email.Enabled) {
 		return false, nil
 	}
-	ms, err := r.Store.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &a.ID})
-	if err != nil {
-		return false, err
-	}
-	if slices.ContainsFunc(ms, func(m *enroute.Message) bool { return m.Kind == kind && m.Automatic() }) {
-		return false, nil // once per assignment
+	if sent, err := sentBefore(ctx, r.Store, a.ID, kind); sent || err != nil {
+		return false, err // once per assignment
 	}
 	// Cancelled and rescheduled speak of a visit the customer was told
-	// of: the assignment's dispatch message reached them.
+	// of: the assignment's dispatch message reached them, or is on its
+	// way (the outbox checks again before sending: Still).
 	if kind == enroute.KindCancelled || kind == enroute.KindRescheduled {
-		if !slices.ContainsFunc(ms, func(m *enroute.Message) bool { return m.Kind == enroute.KindDispatch && reached(m) }) {
-			return false, nil
+		if told, err := dispatchReached(ctx, r.Store, a.ID, reached); !told || err != nil {
+			return false, err
 		}
 	}
 	sub, err := load(ctx, r.Store, a.JobID, a.TechnicianID)
@@ -56,6 +53,27 @@ func (r *Rules) moment(ctx context.Context, kind enroute.MessageKind, a *enroute
 	return true, r.notify(ctx, kind, ds, tpl, sub, a, extra)
 }
 
+// sentBefore reports whether assignment id has an automatic message of
+// kind: each is sent once.
+func sentBefore(ctx context.Context, s enroute.Store, id int64, kind enroute.MessageKind) (bool, error) {
+	ms, err := s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &id, Kind: &kind, Automatic: true, Page: enroute.Page{Limit: 1}})
+	return len(ms) > 0, err
+}
+
+// dispatchReached reports whether one of assignment id's dispatch
+// messages (the automatic one, or a resend) is as ok says.
+func dispatchReached(ctx context.Context, s enroute.Store, id int64, ok func(*enroute.Message) bool) (bool, error) {
+	kind := enroute.KindDispatch
+	ms, err := s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &id, Kind: &kind, Page: enroute.Page{Limit: enroute.MaxLimit}})
+	return slices.ContainsFunc(ms, ok), err
+}
+
+// delivered reports whether m went to the customer (from a development
+// provider: would have).
+func delivered(m *enroute.Message) bool {
+	return m.Status == enroute.MessageSent || m.Status == enroute.MessageLogged
+}
+
 // reached reports whether m went, or is going, to the customer (from a
 // development provider: would have).
 func reached(m *enroute.Message) bool {
@@ -69,12 +87,11 @@ func reached(m *enroute.Message) bool {
 // announced again: the dispatch message said it. It reports done when
 // nothing more will come of asking.
 func (r *Rules) Nearby(ctx context.Context, assignmentID int64, eta time.Time, left, maxLeft time.Duration) (done bool, err error) {
-	st, err := r.Store.FindSettings(ctx)
+	on, within, err := r.nearbyRule(ctx)
 	if err != nil {
 		return false, err
 	}
-	within := time.Duration(st.Dispatch.Nearby.Minutes) * time.Minute
-	if !st.Dispatch.Nearby.Enabled || left > within {
+	if !on || left > within {
 		return false, nil // the tab may be turned on, or the ETA drop, later
 	}
 	if maxLeft <= within {
@@ -90,6 +107,27 @@ func (r *Rules) Nearby(ctx context.Context, assignmentID int64, eta time.Time, l
 	})
 	return err == nil, err
 }
+
+// nearbyRule is the Nearby tab's switch and minutes, read from the store
+// at most every nearbyEvery: the watcher asks about every assignment
+// within the hour every 30 s, and the settings are one document with
+// every language's templates.
+func (r *Rules) nearbyRule(ctx context.Context) (bool, time.Duration, error) {
+	r.nearbyMu.Lock()
+	defer r.nearbyMu.Unlock()
+	if now := time.Now(); r.nearbyAt.IsZero() || now.Sub(r.nearbyAt) >= nearbyEvery {
+		st, err := r.Store.FindSettings(ctx)
+		if err != nil {
+			return false, 0, err
+		}
+		r.nearbyOn, r.nearbyWithin, r.nearbyAt = st.Dispatch.Nearby.Enabled, time.Duration(st.Dispatch.Nearby.Minutes)*time.Minute, now
+	}
+	return r.nearbyOn, r.nearbyWithin, nil
+}
+
+// nearbyEvery is how stale nearbyRule's settings may be: a change of the
+// tab holds on every node within it.
+const nearbyEvery = 5 * time.Second
 
 // JobChanged implements enroute.JobHook: when a job's arrival window
 // moves, the customer who was told of a technician on the way hears of
@@ -116,13 +154,14 @@ func (r *Rules) JobChanged(ctx context.Context, old, j *enroute.Job) error {
 // working at the site. Nearby and arrived: the visit has begun (another
 // technician is working there) or another's message of that kind told the
 // customer already. Completed: another technician is still on the way or
-// at work, so the visit goes on. Cancelled and rescheduled follow a
-// dispatch message that reached the customer, which the rule let through.
+// at work, so the visit goes on; cancelled likewise (the customer is not
+// told to rebook a visit another technician is still coming to).
+// Rescheduled moves the whole visit: it goes.
 func (r *Rules) limitFor(ctx context.Context, kind enroute.MessageKind, g enroute.GeneralSettings, job *enroute.Job, a *enroute.Assignment) (string, error) {
 	switch kind {
 	case enroute.KindDispatch, enroute.KindLate:
 		return r.limited(ctx, g, job, a)
-	case enroute.KindCancelled, enroute.KindRescheduled:
+	case enroute.KindRescheduled:
 		return "", nil
 	}
 	if !g.LimitWhenMultipleTechs {
@@ -141,6 +180,9 @@ func (r *Rules) limitFor(ctx context.Context, kind enroute.MessageKind, g enrout
 			continue
 		}
 		switch kind {
+		case enroute.KindCancelled:
+			return fmt.Sprintf("Limited: the visit goes on: technician %d is still %s at this job site (assignment %d).",
+				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
 		case enroute.KindCompleted:
 			return fmt.Sprintf("Limited: the visit goes on: technician %d is still %s at this job site (assignment %d).",
 				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil

@@ -68,8 +68,10 @@ type Worker struct {
 	// Hooks, set before Run, are told of each final outcome in the
 	// transaction that records it.
 	Hooks []enroute.MessageHook
-	// Still, set before Run, is asked of a message that quiet hours held
-	// back whether it is still true; a reason drops it (skipped).
+	// Still, set before Run, is asked of each message before it goes
+	// whether it is still true (quiet hours may have held it back; a
+	// cancellation needs its dispatch message sent); a reason drops it
+	// (skipped).
 	Still func(ctx context.Context, m *enroute.Message) (reason string, err error)
 }
 
@@ -135,16 +137,16 @@ func (w *Worker) record(ctx context.Context, m *enroute.Message, r enroute.Messa
 	})
 }
 
-// attempt delivers m, unless quiet hours held it back and it is no
-// longer true (Still), when it is dropped unsent.
+// attempt delivers m, unless it is no longer true (Still), when it is
+// dropped unsent.
 func (w *Worker) attempt(ctx context.Context, m *enroute.Message) enroute.MessageResult {
-	if m.QuietUntil != nil && w.Still != nil {
+	if w.Still != nil {
 		reason, err := w.Still(ctx, m)
 		if err != nil { // cannot tell: try again soon rather than say what may be false
 			return enroute.MessageResult{Status: enroute.MessageQueued, Reason: err.Error(), NextAttemptAt: w.now().Add(w.backoff(m.Attempts))}
 		}
 		if reason != "" {
-			w.logger.Info("message dropped after quiet hours", "message_id", m.ID, "assignment_id", m.AssignmentID, "kind", m.Kind)
+			w.logger.Info("message dropped: no longer true", "message_id", m.ID, "assignment_id", m.AssignmentID, "kind", m.Kind)
 			return enroute.MessageResult{Status: enroute.MessageSkipped, Reason: reason}
 		}
 	}

@@ -32,6 +32,7 @@ func TestQuietHours(t *testing.T) {
 	_, err = s.UpdateSettings(ctx, func(st *enroute.Settings) error {
 		st.Dispatch.Text.FromNumber, st.Dispatch.Text.Enabled = "+13125550100", true
 		st.Dispatch.Arrived.Enabled = true
+		st.Dispatch.Cancelled.Enabled = true
 		st.Dispatch.General.QuietHours = enroute.QuietHours{Enabled: true, Start: "21:00", End: "08:00"}
 		return nil
 	})
@@ -58,14 +59,18 @@ func TestQuietHours(t *testing.T) {
 		must(err)
 		return a
 	}
-	arrived, onTheWay := assign("Ana"), assign("Rui")
+	arrived, onTheWay, cancelled := assign("Ana"), assign("Rui"), assign("Eva")
 	_, err = enroute.TransitionAssignment(ctx, s, arrived.ID, enroute.StatusWorking, rules)
+	must(err)
+	// Cancelled in the night: the customer never got the dispatch text,
+	// so they are not told of a cancellation either.
+	_, err = enroute.TransitionAssignment(ctx, s, cancelled.ID, enroute.StatusCancelled, rules)
 	must(err)
 	queued := enroute.MessageQueued
 	ms, err := s.FindMessages(ctx, enroute.MessageFilter{Status: &queued})
 	must(err)
-	if len(ms) != 3 || woken != 0 {
-		t.Fatalf("queued %d messages (woken %d), want 3 held", len(ms), woken)
+	if len(ms) != 5 || woken != 0 {
+		t.Fatalf("queued %d messages (woken %d), want 5 held", len(ms), woken)
 	}
 	for _, m := range ms {
 		if m.QuietUntil == nil || !m.QuietUntil.Equal(morning) || !m.NextAttemptAt.Equal(morning) {
@@ -96,7 +101,7 @@ func TestQuietHours(t *testing.T) {
 	must(err)
 	got := map[string]*enroute.Message{}
 	for _, m := range all {
-		got[map[int64]string{arrived.ID: "ana", onTheWay.ID: "rui"}[m.AssignmentID]+" "+string(m.Kind)] = m
+		got[map[int64]string{arrived.ID: "ana", onTheWay.ID: "rui", cancelled.ID: "eva"}[m.AssignmentID]+" "+string(m.Kind)] = m
 	}
 	if m := got["ana dispatch"]; m.Status != enroute.MessageSkipped || !strings.Contains(m.Reason, "Dropped after quiet hours: by their end the assignment was working") {
 		t.Fatalf("ana's dispatch text = %s %q", m.Status, m.Reason)
@@ -107,10 +112,16 @@ func TestQuietHours(t *testing.T) {
 	if m := got["rui dispatch"]; m.Status != enroute.MessageLogged {
 		t.Fatalf("rui's dispatch text = %s %q", m.Status, m.Reason)
 	}
+	if m := got["eva dispatch"]; m.Status != enroute.MessageSkipped || !strings.Contains(m.Reason, "the assignment was cancelled") {
+		t.Fatalf("eva's dispatch text = %s %q", m.Status, m.Reason)
+	}
+	if m := got["eva cancelled"]; m.Status != enroute.MessageSkipped || !strings.Contains(m.Reason, "never got the dispatch message") {
+		t.Fatalf("eva's cancelled text = %s %q", m.Status, m.Reason)
+	}
 
 	// In the day, nothing waits.
 	rules.Now = func() time.Time { return night.Add(-12 * time.Hour) }
-	day := assign("Eva")
+	day := assign("Iva")
 	ms, err = s.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &day.ID})
 	must(err)
 	if len(ms) != 1 || ms[0].QuietUntil != nil || woken != 1 {

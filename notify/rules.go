@@ -1,8 +1,11 @@
 package notify
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -22,6 +25,12 @@ type Rules struct {
 	MessageHooks []enroute.MessageHook
 	// Now is the clock quiet hours are read by; nil: time.Now.
 	Now func() time.Time
+
+	// The Nearby tab as last read (nearbyRule).
+	nearbyMu     sync.Mutex
+	nearbyAt     time.Time
+	nearbyOn     bool
+	nearbyWithin time.Duration
 }
 
 var _ enroute.AssignmentHook = (*Rules)(nil)
@@ -89,15 +98,9 @@ func (r *Rules) RunningLate(ctx context.Context, assignmentID int64, eta time.Ti
 		if !eta.After(sub.job.WindowEnd.Add(time.Duration(ds.Late.MarginMin) * time.Minute)) {
 			return nil
 		}
-		ms, err := r.Store.FindMessages(ctx, enroute.MessageFilter{AssignmentID: &a.ID})
-		if err != nil {
+		if sent, err := sentBefore(ctx, r.Store, a.ID, enroute.KindLate); sent || err != nil {
+			done = sent // once per assignment
 			return err
-		}
-		for _, m := range ms {
-			if m.Kind == enroute.KindLate {
-				done = true // once per assignment
-				return nil
-			}
 		}
 		tpl := sub.templates(ds, enroute.KindLate)
 		done = true
@@ -308,11 +311,33 @@ func load(ctx context.Context, s enroute.Store, jobID, techID int64) (subject, e
 	return sub, err
 }
 
-// Still implements the outbox's check of a message that quiet hours held
-// back, as their end comes: "" when it is still true, else why it is not
-// (the customer would be told the technician is on the way after they
-// arrived, or arrived after the visit finished).
+// Still implements the outbox's check of a message before it goes: ""
+// when it is still true, else why it is not. A cancelled or rescheduled
+// message needs the visit's dispatch message to have reached the
+// customer (it may have been held by quiet hours and dropped, or have
+// failed). A message that quiet hours held back needs what it tells to be
+// so still (on the way, nearby and running late: the technician still on
+// the way; arrived: still there), and nearby and running late, whose ETA
+// it gives, are dropped after a hold of over heldTooLong. What a
+// dispatcher wrote or resent goes as asked.
 func (r *Rules) Still(ctx context.Context, m *enroute.Message) (string, error) {
+	if !m.Automatic() {
+		return "", nil
+	}
+	if m.Kind == enroute.KindCancelled || m.Kind == enroute.KindRescheduled {
+		if told, err := dispatchReached(ctx, r.Store, m.AssignmentID, delivered); err != nil || told {
+			if err != nil {
+				return "", err
+			}
+		} else if going, err := dispatchReached(ctx, r.Store, m.AssignmentID, queued); err != nil || going {
+			return "", cmp.Or(err, errNotYet) // another node is sending it: ask again
+		} else {
+			return fmt.Sprintf("Dropped: the customer never got the dispatch message, so the %s message would tell of a visit they did not know of.", m.Kind), nil
+		}
+	}
+	if m.QuietUntil == nil {
+		return "", nil
+	}
 	a, err := r.Store.FindAssignmentByID(ctx, m.AssignmentID)
 	if err != nil {
 		return "", err
@@ -326,8 +351,21 @@ func (r *Rules) Still(ctx context.Context, m *enroute.Message) (string, error) {
 	default:
 		return "", nil // completed, cancelled, moved: still so
 	}
-	if a.Status == want {
-		return "", nil
+	if a.Status != want {
+		return fmt.Sprintf("Dropped after quiet hours: by their end the assignment was %s, so the %s message was no longer true.", a.Status, m.Kind), nil
 	}
-	return fmt.Sprintf("Dropped after quiet hours: by their end the assignment was %s, so the %s message was no longer true.", a.Status, m.Kind), nil
+	if (m.Kind == enroute.KindNearby || m.Kind == enroute.KindLate) && m.QuietUntil.Sub(m.CreatedAt) > heldTooLong {
+		return fmt.Sprintf("Dropped after quiet hours: the %s message's arrival time was %s old by their end.", m.Kind, m.QuietUntil.Sub(m.CreatedAt).Round(time.Minute)), nil
+	}
+	return "", nil
 }
+
+// errNotYet asks the outbox to try a message again later: what it
+// follows is still being sent.
+var errNotYet = errors.New("the dispatch message it follows is still being sent")
+
+func queued(m *enroute.Message) bool { return m.Status == enroute.MessageQueued }
+
+// heldTooLong is the longest quiet hours may hold a message that gives an
+// arrival time before that time means nothing.
+const heldTooLong = 10 * time.Minute

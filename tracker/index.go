@@ -3,6 +3,7 @@ package tracker
 import (
 	"cmp"
 	"container/heap"
+	"math"
 	"slices"
 
 	"github.com/enroutehq/enroute"
@@ -96,8 +97,14 @@ func (l *Live) Near(lat, lng, radiusM float64, limit int) []enroute.Position {
 	cells, lv := l.disk(lat, lng, radiusM)
 	// ApproxDistanceM (an equirectangular projection, 6 ns) rejects what
 	// is plainly out; the great-circle distance (25 ns) decides the rest.
-	// The two differ by less than 0.5% within the 500 km a query may ask.
+	// The two differ by less than 0.5% within 20 km below 70° of
+	// latitude; farther, or nearer a pole, the projection strays more (a
+	// technician 499.9 km away at 78° north measured over 500 km), and
+	// every candidate gets the great circle.
 	rough := radiusM*1.005 + 1
+	if radiusM > 20_000 || math.Abs(lat) > 70 {
+		rough = math.Inf(1)
+	}
 	var found []near
 	keep := func(s *techState) {
 		if geo.ApproxDistanceM(lat, lng, s.pos.Lat, s.pos.Lng) > rough {

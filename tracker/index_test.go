@@ -99,6 +99,25 @@ func TestIndexMatchesAScan(t *testing.T) {
 	}
 }
 
+// Near finds a technician just inside a wide circle near the pole, where
+// an equirectangular distance would put them outside.
+func TestNearWideAtHighLatitude(t *testing.T) {
+	for _, lat := range []float64{60, 78, 80, 85} {
+		l := tracker.NewLive(8)
+		// 499.9 km due east along the great circle's start, found by
+		// stepping: the point whose great-circle distance is 499.9 km.
+		lng := 10.0
+		for geo.DistanceM(lat, 10, lat, lng) < 499_900 {
+			lng += 0.001
+		}
+		p := enroute.Position{TechnicianID: 1, DeviceID: 1, Lat: lat, Lng: lng, Time: time.Now()}
+		l.Apply(&p, 0)
+		if got := l.Near(lat, 10, 500_000, 0); len(got) != 1 {
+			t.Errorf("at %g°: a technician %.0f m away not found within 500 km", lat, geo.DistanceM(lat, 10, lat, lng))
+		}
+	}
+}
+
 // scanNear is Near by brute force: every position within radius, nearest
 // first, by id at equal distance.
 func scanNear(all []enroute.Position, lat, lng, radius float64) []int64 {

@@ -53,6 +53,13 @@ func (m *Main) demo(ctx context.Context) error {
 		return err
 	}
 	s := m.Store
+	// The demo company tracks arrivals: its customer's page shows the drive.
+	if _, err := s.UpdateSettings(ctx, func(st *enroute.Settings) error {
+		st.GPS.Enabled, st.Dispatch.Tracking.Enabled = true, true
+		return nil
+	}); err != nil {
+		return err
+	}
 	tech, err := s.FindTechnicianByID(ctx, recs.Technician)
 	if err != nil {
 		return fmt.Errorf("the demo's technician: %w (remove the demo's data directory for a fresh demo)", err)

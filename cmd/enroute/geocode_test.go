@@ -35,6 +35,7 @@ func newGeocodeStack(t *testing.T, env ...string) (*stack, *nominatimtest.Server
 		st.env[env[i]] = env[i+1]
 	}
 	st.m, _ = start(t, st.env)
+	st.tracking()
 	t.Cleanup(func() {
 		if errs := geo.Errors(); len(errs) > 0 {
 			t.Errorf("requests Nominatim would refuse: %v", errs)

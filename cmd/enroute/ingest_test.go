@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/enroutehq/enroute"
 )
 
 // device registers a technician with a device, returning their ids, the
@@ -55,7 +57,21 @@ func send(t *testing.T, method, u, contentType, body string, headers ...string) 
 func newIngestStack(t *testing.T) *stack {
 	st := &stack{t: t, env: map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": testAdminToken}}
 	st.m, _ = start(t, st.env)
+	st.tracking()
 	return st
+}
+
+// tracking turns arrival tracking on in the store, past the settings
+// screen's prerequisites (GPS set up with a device): customers' links show
+// positions only while it is on.
+func (st *stack) tracking() {
+	st.t.Helper()
+	if _, err := st.m.Store.UpdateSettings(context.Background(), func(s *enroute.Settings) error {
+		s.GPS.Enabled, s.Dispatch.Tracking.Enabled = true, true
+		return nil
+	}); err != nil {
+		st.t.Fatal(err)
+	}
 }
 
 func (st *stack) stored() int64 {

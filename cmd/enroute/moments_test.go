@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/enroutehq/enroute"
 )
 
 // momentsOn turns the moments after the dispatch on, with nearby at 10
@@ -74,6 +77,14 @@ func TestMomentsOfAVisit(t *testing.T) {
 	if r, err := http.Get(strings.Replace(feedback, testPublicURL, "http://"+st.m.Addr(), 1)); err != nil || r.StatusCode != 200 {
 		t.Fatalf("feedback link = %v %v", r, err)
 	}
+	// The feedback link, made at completion, lasts as long as the visit's
+	// others: a week from completion.
+	done := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).str("done_at")
+	doneAt, _ := time.Parse(time.RFC3339Nano, done)
+	l, err := st.m.Store.FindTrackingLink(context.Background(), enroute.HashSecret(feedback[strings.LastIndex(feedback, "/")+1:]))
+	if err != nil || l.ExpiresAt.Before(doneAt.Add(enroute.FeedbackLinkTTL-time.Second)) {
+		t.Fatalf("feedback link expires %v (done %v): %v", l, doneAt, err)
+	}
 
 	// Cancelled after the dispatch reached the customer: told. Cancelled
 	// while only scheduled: not.
@@ -111,7 +122,7 @@ func TestMomentsOfAVisit(t *testing.T) {
 func TestMomentsUnderTheLimitRule(t *testing.T) {
 	st := newStack(t)
 	st.settings(true, false, false, true)
-	st.momentsOn("arrived", "completed")
+	st.momentsOn("arrived", "completed", "cancelled")
 	s := st.site("+351912345678", "")
 	job := st.job(s)
 	a, b := st.assign(job, st.technician("Ana Silva")), st.assign(job, st.technician("Bruno Reis"))
@@ -137,6 +148,18 @@ func TestMomentsUnderTheLimitRule(t *testing.T) {
 	}
 	if r := log[4]["reason"].(string); !strings.Contains(r, "the visit goes on") {
 		t.Fatalf("completed reason = %q", r)
+	}
+	// One of a crew cancelled while the other is still coming: the
+	// customer is not told to rebook.
+	job2 := st.job(s)
+	c, d := st.assign(job2, st.technician("Carla Dias")), st.assign(job2, st.technician("Duarte Lima"))
+	st.move(c, "dispatch")
+	st.move(d, "dispatch")
+	st.move(c, "cancel")
+	st.settle([]int64{job2}, 4, 0)
+	log = st.messages(job2)
+	if got := kinds(log); !slices.Equal(got, []string{"dispatch:sent", "dispatch:suppressed", "cancelled:suppressed"}) || !strings.Contains(log[2]["reason"].(string), "the visit goes on") {
+		t.Fatalf("crew cancel log = %v", log)
 	}
 }
 
@@ -204,5 +227,39 @@ func TestPreviewCountsTheRealLink(t *testing.T) {
 	}
 	if len(sample) != len(link) || len(sample) == 0 {
 		t.Fatalf("preview link %q (%d), sent %q (%d): %q", sample, len(sample), link, len(link), sent)
+	}
+}
+
+// Quiet hours can be turned off without giving their times.
+func TestQuietHoursOff(t *testing.T) {
+	st := newStack(t)
+	st.ok("PUT", "/api/v1/settings/dispatch-notifications/general", map[string]any{"quiet_hours": map[string]any{"enabled": false, "start": "", "end": ""}})
+	if r := st.do("PUT", "/api/v1/settings/dispatch-notifications/general", map[string]any{"quiet_hours": map[string]any{"enabled": true, "start": "", "end": ""}}); r.status != 400 || !strings.Contains(r.raw, "quiet_hours.start") {
+		t.Fatalf("on without times = %d %s", r.status, r.raw)
+	}
+}
+
+// With arrival tracking off, a link (for feedback, or copied) shows no
+// position, on the state or the stream.
+func TestTrackingOffShowsNoPositions(t *testing.T) {
+	st := newStack(t)
+	st.settings(true, false, false, false)
+	tech, _, token := st.device("Ana Silva")
+	st.fixAt(token, 41.14, -8.61)
+	job := st.job(st.site("+351912345678", ""))
+	a := st.assign(job, tech)
+	st.move(a, "dispatch")
+	link := st.ok("POST", fmt.Sprintf("/api/v1/assignments/%d/tracking-link", a), nil).str("token")
+	state := st.ok("GET", "/t/"+link+"/state", nil)
+	if state.body["position"] != nil || state.body["eta"] != nil || state.str("status") != "dispatched" {
+		t.Fatalf("state with tracking off = %s", state.raw)
+	}
+	ws, _, err := st.wsDial("/t/"+link+"/live", "Origin", "http://"+st.m.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if snap := next(t, ws, 5*time.Second); snap["type"] != "snapshot" || snap["position"] != nil {
+		t.Fatalf("snapshot with tracking off = %v", snap)
 	}
 }

@@ -86,6 +86,12 @@ func (s *Store) FindMessages(ctx context.Context, f enroute.MessageFilter) ([]*e
 	if f.AssignmentID != nil {
 		w.add("assignment_id = ?", *f.AssignmentID)
 	}
+	if f.Kind != nil {
+		w.add("kind = ?", *f.Kind)
+	}
+	if f.Automatic {
+		w.conds = append(w.conds, "kind <> 'manual' AND resend_of IS NULL")
+	}
 	if f.Status != nil {
 		w.add("status = ?", *f.Status)
 	}

@@ -14,6 +14,15 @@ func (s *Store) CreateTrackingLink(ctx context.Context, l *enroute.TrackingLink,
 	l.CreatedAt = s.now()
 	if l.ExpiresAt.IsZero() {
 		l.ExpiresAt = l.CreatedAt.Add(enroute.TrackingLinkTTL)
+		// A link to a finished visit (the completed message's feedback
+		// link, a copy or a resend) lasts as the visit's others do.
+		var done *time.Time
+		if err := s.q(ctx).QueryRow(ctx, `SELECT done_at FROM assignments WHERE id = $1`, l.AssignmentID).Scan(&done); err != nil && !errors.Is(err, ErrNoRows) {
+			return fmt.Errorf("find assignment %d: %w", l.AssignmentID, err)
+		}
+		if done != nil && done.Add(enroute.FeedbackLinkTTL).After(l.ExpiresAt) {
+			l.ExpiresAt = done.Add(enroute.FeedbackLinkTTL)
+		}
 	}
 	l.ExpiresAt = enroute.Timestamp(l.ExpiresAt)
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tracking_links (token_hash, assignment_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,

@@ -23,6 +23,7 @@ CREATE INDEX messages_to_addr ON messages (to_addr, id) WHERE channel = 'sms';
 -- assignment, kind and channel.
 ALTER TABLE messages ADD COLUMN author text NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN resend_of bigint REFERENCES messages (id);
+CREATE INDEX messages_resend_of ON messages (resend_of) WHERE resend_of IS NOT NULL;
 ALTER TABLE messages DROP CONSTRAINT messages_assignment_id_kind_channel_key;
 CREATE UNIQUE INDEX messages_once ON messages (assignment_id, kind, channel) WHERE kind <> 'manual' AND resend_of IS NULL;
 
@@ -30,6 +31,7 @@ CREATE UNIQUE INDEX messages_once ON messages (assignment_id, kind, channel) WHE
 DELETE FROM messages WHERE kind = 'manual' OR resend_of IS NOT NULL;
 DROP INDEX messages_once;
 ALTER TABLE messages ADD CONSTRAINT messages_assignment_id_kind_channel_key UNIQUE (assignment_id, kind, channel);
+DROP INDEX messages_resend_of;
 ALTER TABLE messages DROP COLUMN resend_of;
 ALTER TABLE messages DROP COLUMN author;
 DROP INDEX messages_to_addr;

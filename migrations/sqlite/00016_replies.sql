@@ -50,6 +50,10 @@ CREATE TABLE messages_new (
     author              TEXT NOT NULL DEFAULT '',
     resend_of           INTEGER REFERENCES messages (id)
 );
+-- Indexed before the old table is dropped: with foreign keys on, each row
+-- the drop deletes is looked up in messages_new.resend_of (unindexed, 10k
+-- messages took 11 s, 20k 54 s).
+CREATE INDEX messages_resend_of ON messages_new (resend_of);
 INSERT INTO messages_new (id, assignment_id, job_id, customer_id, kind, channel, status, reason, to_addr, from_addr, from_name, subject, body, html, link_token, provider_id, attempts, next_attempt_at, lease_until, created_at, finished_at, delivery_status, delivery_error_code, delivery_updated_at)
     SELECT id, assignment_id, job_id, customer_id, kind, channel, status, reason, to_addr, from_addr, from_name, subject, body, html, link_token, provider_id, attempts, next_attempt_at, lease_until, created_at, finished_at, delivery_status, delivery_error_code, delivery_updated_at FROM messages;
 DROP TABLE messages;

@@ -38,6 +38,13 @@ window.EnrouteJobPanel = function (board) {
   panel.setAttribute("aria-labelledby", "jd-h");
 
   function fail(e) { error.textContent = e.message; error.hidden = false; }
+  // idemKey is a new Idempotency-Key: a request that texts a customer,
+  // sent again after a lost answer, texts them once.
+  function idemKey() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
   function clock(ts) { return board.fmtClock(new Date(ts)); }
 
   // open shows a job's panel.
@@ -131,7 +138,7 @@ window.EnrouteJobPanel = function (board) {
       b.setAttribute("aria-label", "Resend the " + (kinds[m.kind] || m.kind) + " " + (m.channel === "sms" ? "text" : "e-mail"));
       b.addEventListener("click", function () {
         b.disabled = true; error.hidden = true;
-        api("POST", "/api/v1/messages/" + m.id + "/resend").then(load).catch(function (e) { b.disabled = false; fail(e); });
+        api("POST", "/api/v1/messages/" + m.id + "/resend", undefined, idemKey()).then(load).catch(function (e) { b.disabled = false; fail(e); });
       });
       li.appendChild(b);
     }
@@ -174,10 +181,12 @@ window.EnrouteJobPanel = function (board) {
     }).catch(fail);
   });
 
+  text.addEventListener("input", function () { delete form.dataset.idem; }); // another text, another request
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     error.hidden = true; send.disabled = true;
-    api("POST", "/api/v1/jobs/" + shown + "/messages", { body: text.value }).then(function () { text.value = ""; return load(); })
+    if (!form.dataset.idem) { form.dataset.idem = idemKey(); } // the same text, retried, is the same request
+    api("POST", "/api/v1/jobs/" + shown + "/messages", { body: text.value }, form.dataset.idem).then(function () { text.value = ""; delete form.dataset.idem; return load(); })
       .catch(fail).then(function () { send.disabled = false; });
   });
 

@@ -22,9 +22,12 @@
     catch (e) { return d.toLocaleTimeString([], opts); } // a zone this browser does not know
   }
 
-  function api(method, path, body) {
+  // api calls the API; idem, when given, is the request's Idempotency-Key
+  // (what texts a customer: a retried request must not text twice).
+  function api(method, path, body, idem) {
     var opts = { method: method, credentials: "same-origin", headers: { "X-Enroute-CSRF": "1" } };
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    if (idem) { opts.headers["Idempotency-Key"] = idem; }
     return fetch(path, opts).then(function (r) {
       return r.text().then(function (t) {
         var d = t ? JSON.parse(t) : null;
