@@ -38,12 +38,16 @@ func TestQuietHoursUntil(t *testing.T) {
 			t.Errorf("%s: Until(%v) = %v, %v; want %v, %v", tc.name, tc.now, until, inside, tc.until, tc.inside)
 		}
 	}
-	for _, bad := range []enroute.QuietHours{{Start: "9:00", End: "08:00"}, {Start: "21:00", End: "24:00"}, {Start: "08:00", End: "08:00"}, {Start: "", End: "08:00"}} {
+	for _, bad := range []enroute.QuietHours{{Enabled: true, Start: "9:00", End: "08:00"}, {Enabled: true, Start: "21:00", End: "24:00"},
+		{Enabled: true, Start: "08:00", End: "08:00"}, {Enabled: true, Start: "", End: "08:00"}} {
 		if err := bad.Validate(); enroute.ErrorCode(err) != enroute.EINVALID {
 			t.Errorf("%+v: Validate = %v", bad, err)
 		}
 	}
 	if err := night.Validate(); err != nil {
 		t.Errorf("night: %v", err)
+	}
+	if err := (enroute.QuietHours{}).Validate(); err != nil { // off: no times needed
+		t.Errorf("off: %v", err)
 	}
 }

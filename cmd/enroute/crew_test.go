@@ -17,6 +17,7 @@ import (
 // tracking link for the first one's.
 func (st *stack) crewVisit(techs ...int64) (assignments []int64, link string) {
 	st.t.Helper()
+	st.tracking()
 	s := st.site("+351912345678", "")
 	for _, tech := range techs {
 		a := st.assign(st.job(s), tech)

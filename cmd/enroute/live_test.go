@@ -153,8 +153,10 @@ func fixTime(token string) time.Time {
 }
 
 // trackingLink dispatches a technician to a new job and returns a tracking
-// token for the assignment.
+// token for the assignment, with arrival tracking on (a link shows
+// positions only then).
 func (st *stack) trackingLink(tech int64) (assignment int64, token string) {
+	st.tracking()
 	s := st.site("+351912345678", "")
 	assignment = st.assign(st.job(s), tech)
 	st.move(assignment, "dispatch")
