@@ -44,6 +44,7 @@ type Conn struct {
 	opts    Options
 	woken   chan struct{} // with a gap: closed by Close, so a writer waiting out the gap stops
 	lastSrc time.Time     // the writer's: when the source was last written
+	gap     time.Duration // the writer's: the spacing its source's writes keep now (adaptiveGap)
 
 	mu      sync.Mutex
 	queue   [][]byte    // messages, in order, before the source's updates
@@ -70,10 +71,12 @@ type life struct {
 
 // Options are one connection's.
 type Options struct {
-	// Gap is the shortest time between two writes of the source's
+	// Gap is the longest spacing between two writes of the source's
 	// updates: what comes meanwhile joins the next message (a
 	// dispatcher's board, which would otherwise take a write per
-	// position). Zero: none.
+	// position). The spacing kept adapts to the source's flow, from
+	// MinGap for a quiet one to Gap for a heavy one (adaptiveGap). Zero:
+	// none.
 	Gap time.Duration
 	// Delays, if not nil, times each source message from its oldest
 	// update's acceptance to its write.
@@ -81,7 +84,7 @@ type Options struct {
 }
 
 func newConn(r *Registry, ws *websocket.Conn, br *bufio.Reader, opts Options) *Conn {
-	c := &Conn{reg: r, ws: ws, br: br, raw: rawConnOf(ws.NetConn()), done: make(chan struct{}), opts: opts}
+	c := &Conn{reg: r, ws: ws, br: br, raw: rawConnOf(ws.NetConn()), done: make(chan struct{}), opts: opts, gap: MinGap}
 	if opts.Gap > 0 {
 		c.woken = make(chan struct{})
 	}
@@ -450,7 +453,7 @@ func (c *Conn) drain(buf *[]byte) error {
 				if err := c.writeFrame(websocket.TextMessage, msg, deadline); err != nil {
 					return err
 				}
-				c.lastSrc = time.Now()
+				c.adaptGap(len(msg))
 				c.observe(oldest)
 				wrote = true
 			}
@@ -462,10 +465,36 @@ func (c *Conn) drain(buf *[]byte) error {
 	return errClosing
 }
 
-// waitGap waits until gap has passed since the source was last written,
-// or Close is called.
+// MinGap is the spacing a board's writes keep when its source is quiet:
+// an update then goes at once (the first after a pause) or within a
+// millisecond.
+const MinGap = time.Millisecond
+
+// gapPerByte sets the spacing by the flow: a board taking 2,000 positions
+// a second (about 160 bytes each) writes every 2 ms, one taking 10,000
+// every 10 ms, the writes a second (each a system call and a frame) kept
+// about level as the flow grows, so boards' CPU does not. A fixed 25 ms
+// made a board's p50 13.5 ms at 2,000 devices (Centrifugo's: 0.57 ms).
+const gapPerByte = 6250 * time.Nanosecond / 1000
+
+// adaptGap records a write of n bytes of the source's and sets the
+// spacing the next keeps: the flow since the last write, in bytes a
+// second, times gapPerByte, between MinGap and Options.Gap, smoothed
+// over the last few writes.
+func (c *Conn) adaptGap(n int) {
+	now := time.Now()
+	if c.opts.Gap > 0 && !c.lastSrc.IsZero() {
+		want := time.Duration(float64(n) / now.Sub(c.lastSrc).Seconds() * float64(gapPerByte))
+		want = min(max(want, MinGap), c.opts.Gap)
+		c.gap = (3*c.gap + want) / 4
+	}
+	c.lastSrc = now
+}
+
+// waitGap waits until the spacing kept has passed since the source was
+// last written, or Close is called.
 func (c *Conn) waitGap() {
-	d := c.opts.Gap - time.Since(c.lastSrc)
+	d := min(max(c.gap, MinGap), c.opts.Gap) - time.Since(c.lastSrc)
 	if d <= 0 {
 		return
 	}

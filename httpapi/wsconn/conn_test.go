@@ -218,16 +218,23 @@ func TestClose(t *testing.T) {
 	}
 }
 
-// A board's writer waiting out its gap batches what comes meanwhile, and
-// still closes at once.
+// A board's writer keeps a spacing that follows its flow: after a heavy
+// write it waits long (here up to the hour of its Gap), batching what
+// comes meanwhile, and still closes at once.
 func TestGapBatchesAndCloseWakes(t *testing.T) {
 	h := serve(t, Config{}, Options{Gap: time.Hour}, nil)
 	ws, c := h.dial()
 	src := &counter{}
-	src.add("1")
+	heavy := strings.Repeat("x", 256<<10)
+	src.add(heavy)
 	_ = c.Switch(src, nil)
-	if got := read(t, ws); got != "1" {
-		t.Fatalf("first %q", got)
+	if got := read(t, ws); got != heavy {
+		t.Fatalf("first %d bytes", len(got))
+	}
+	src.add(heavy) // 256 KiB a millisecond after: the spacing grows to minutes
+	c.Notify()
+	if got := read(t, ws); got != heavy {
+		t.Fatalf("second %d bytes", len(got))
 	}
 	for _, v := range []string{"2", "3", "4"} {
 		src.add(v)
@@ -239,8 +246,27 @@ func TestGapBatchesAndCloseWakes(t *testing.T) {
 	}
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	if src.nexts != 1 {
-		t.Fatalf("source taken %d times within the gap, want 1", src.nexts)
+	if src.nexts != 2 {
+		t.Fatalf("source taken %d times, want 2: the spacing did not hold", src.nexts)
+	}
+}
+
+// The spacing follows the flow: 2,000 positions a second (about 160 bytes
+// each) keep 2 ms, 10,000 keep 10 ms, a trickle MinGap, a flood the Gap.
+func TestAdaptiveGap(t *testing.T) {
+	for _, tc := range []struct {
+		perSecond int
+		want      time.Duration
+	}{{2000, 2 * time.Millisecond}, {10_000, 10 * time.Millisecond}, {10, MinGap}, {1_000_000, 25 * time.Millisecond}} {
+		c := &Conn{opts: Options{Gap: 25 * time.Millisecond}, gap: MinGap}
+		every := 5 * time.Millisecond
+		for range 40 { // a steady flow: a write of what 5 ms brought, every 5 ms
+			c.lastSrc = time.Now().Add(-every)
+			c.adaptGap(tc.perSecond * 160 * int(every) / int(time.Second))
+		}
+		if c.gap < tc.want*9/10 || c.gap > tc.want*11/10 {
+			t.Errorf("%d positions/s: spacing %v, want about %v", tc.perSecond, c.gap, tc.want)
+		}
 	}
 }
 

@@ -158,6 +158,14 @@ func Setup(c Config, trips [][]Point) ([]*Device, error) {
 	if err != nil || c.Watchers == 0 {
 		return devs, err
 	}
+	// The company tracks arrivals (GPS on, with the devices just made):
+	// its customers' links show positions only then.
+	if err := api(c, "PUT", "/api/v1/settings/gps", map[string]any{"enabled": true}, nil); err != nil {
+		return nil, err
+	}
+	if err := api(c, "PUT", "/api/v1/settings/dispatch-notifications/tracking", map[string]any{"enabled": true}, nil); err != nil {
+		return nil, err
+	}
 	var cust, loc struct{ ID int64 }
 	if err := api(c, "POST", "/api/v1/customers", map[string]any{"name": "Load Customer"}, &cust); err != nil {
 		return nil, err
