@@ -287,7 +287,7 @@ const defaultNearLimit, maxNearLimit = 1000, 10_000
 // of listOf would, byte for byte (TestLivePositionsJSON), without
 // reflection: encoding/json was 28% of a near query's CPU; this takes a
 // third of its time, one allocation instead of 44 (BenchmarkLivePositionsJSON,
-// 20 positions: 10.7 against 28.5 µs).
+// 20 positions: 9.7 against 28.5 µs).
 func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte {
 	b = append(b, `{"items":[`...)
 	for i := range ps {
@@ -300,7 +300,7 @@ func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte 
 		b = append(b, `,"device_id":`...)
 		b = strconv.AppendInt(b, p.DeviceID, 10)
 		b = append(b, `,"ts":"`...)
-		b = p.Time.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, p.Time)
 		for _, f := range [...]struct {
 			name string
 			v    float64
@@ -310,7 +310,7 @@ func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte 
 			b = appendJSONFloat(b, f.v)
 		}
 		b = append(b, `,"received_at":"`...)
-		b = p.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, p.ReceivedAt)
 		b = append(b, `","age_s":`...)
 		b = appendJSONFloat(b, now.Sub(p.Time).Seconds())
 		if tracker.Stale(*p, now, StaleAfter) {
@@ -320,6 +320,36 @@ func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte 
 		}
 	}
 	return append(b, "]}\n"...)
+}
+
+// appendTime appends t as encoding/json writes a time (RFC 3339 with
+// nanoseconds, trailing zeros dropped): by hand for a time at UTC's
+// offset, as every fix's is on a server in UTC, else by AppendFormat.
+// Two a position: a tenth of BenchmarkLivePositionsJSON (10.7 -> 9.7 µs
+// for 20 positions).
+func appendTime(b []byte, t time.Time) []byte {
+	if _, off := t.Zone(); off != 0 || t.Year() < 0 || t.Year() > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64: the

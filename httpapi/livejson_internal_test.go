@@ -56,6 +56,14 @@ func TestLivePositionsJSON(t *testing.T) {
 			t.Fatalf("%d positions:\n got %.400s\nwant %.400s", n, got, want.Bytes())
 		}
 	}
+	for _, tm := range []time.Time{time.Date(2026, 12, 6, 9, 5, 3, 0, time.UTC), time.Date(2026, 12, 6, 9, 5, 3, 120_000_000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("", 0)), time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("", 3600)),
+		time.Unix(1796556055, 123456789)} {
+		want, _ := json.Marshal(tm)
+		if got := append(append([]byte{'"'}, appendTime(nil, tm)...), '"'); !bytes.Equal(got, want) {
+			t.Errorf("%v: got %s, want %s", tm, got, want)
+		}
+	}
 	for _, f := range []float64{1e-6, 9.999e-7, 1e20, 1e21, -1e-300, math.SmallestNonzeroFloat64, math.MaxFloat64} {
 		want, _ := json.Marshal(f)
 		if got := appendJSONFloat(nil, f); !bytes.Equal(got, want) {
