@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -313,7 +316,12 @@ func TestDispatcherViewport(t *testing.T) {
 
 // A board watching a burst of fixes gets them batched, several to a
 // message (--board-flush), not a message a fix.
-func TestBoardBatchesABurst(t *testing.T) {
+// TestBoardGetsABurst: fixes from many technicians at once all reach a
+// board, each technician's own, in no more messages than fixes (what
+// arrives while the board's writer keeps its spacing goes together; the
+// spacing's batching itself: wsconn's TestGapBatchesAndCloseWakes and
+// TestAdaptiveGap).
+func TestBoardGetsABurst(t *testing.T) {
 	st := newIngestStack(t)
 	const n = 20
 	tokens := make([]string, n)
@@ -324,8 +332,31 @@ func TestBoardBatchesABurst(t *testing.T) {
 	if snap["type"] != "snapshot" {
 		t.Fatalf("first = %v", snap)
 	}
+	// At once: each request on its own goroutine, failures reported back
+	// (a test fails only from its own goroutine).
+	var wg sync.WaitGroup
+	failed := make(chan string, n)
 	for i, tok := range tokens {
-		st.fixAt(tok, 41.15+float64(i)*0.001, -8.61)
+		body := fmt.Sprintf(`[{"ts":%d,"lat":%f,"lng":-8.61,"speed_mps":10}]`, fixTime(tok).UnixMilli(), 41.15+float64(i)*0.001)
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", "http://"+st.m.Addr()+"/api/v1/positions", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := keepAlive.Do(req)
+			if err != nil {
+				failed <- err.Error()
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				failed <- res.Status
+			}
+		})
+	}
+	wg.Wait()
+	close(failed)
+	for f := range failed {
+		t.Fatalf("a fix: %s", f)
 	}
 	seen := map[int64]float64{} // technician -> lat
 	messages := 0
@@ -346,8 +377,14 @@ func TestBoardBatchesABurst(t *testing.T) {
 			seen[int64(p["technician_id"].(float64))] = p["lat"].(float64)
 		}
 	}
-	if messages >= n {
-		t.Fatalf("%d messages for %d fixes: not batched", messages, n)
+	if messages > n {
+		t.Fatalf("%d messages for %d fixes", messages, n)
+	}
+	lats := slices.Sorted(maps.Values(seen))
+	for i, lat := range lats {
+		if math.Abs(lat-(41.15+float64(i)*0.001)) > 1e-9 {
+			t.Fatalf("latitudes seen %v", lats)
+		}
 	}
 	t.Logf("%d fixes reached the board in %d messages", n, messages)
 }
