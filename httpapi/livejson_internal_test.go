@@ -12,6 +12,14 @@ import (
 	"github.com/enroutehq/enroute/tracker"
 )
 
+// livePosition is a live position as the API shows it, for
+// encoding/json to render what appendLivePositions does by hand.
+type livePosition struct {
+	enroute.Position
+	AgeS  float64 `json:"age_s"`
+	Stale bool    `json:"stale"`
+}
+
 // livePositions are n positions with values of every kind encoding/json
 // writes its own way: tiny, huge, negative, whole, times in other zones.
 func livePositions(n int) []enroute.Position {

@@ -180,12 +180,9 @@ func (r *Rules) limitFor(ctx context.Context, kind enroute.MessageKind, g enrout
 			continue
 		}
 		switch kind {
-		case enroute.KindCancelled:
+		case enroute.KindCancelled, enroute.KindCompleted:
 			return fmt.Sprintf("Limited: the visit goes on: technician %d is still %s at this job site (assignment %d).",
-				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
-		case enroute.KindCompleted:
-			return fmt.Sprintf("Limited: the visit goes on: technician %d is still %s at this job site (assignment %d).",
-				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
+				o.TechnicianID, doing[o.Status], o.ID), nil
 		case enroute.KindNearby, enroute.KindArrived:
 			if o.Status == enroute.StatusWorking && (kind == enroute.KindNearby || a.WorkingAt == nil || !a.WorkingAt.Before(*o.WorkingAt)) {
 				return fmt.Sprintf("Limited: the visit has begun: technician %d is working at this job site (assignment %d).", o.TechnicianID, o.ID), nil

@@ -221,11 +221,15 @@ func (r *Rules) limited(ctx context.Context, g enroute.GeneralSettings, job *enr
 	for _, o := range others {
 		if o.ID != a.ID && o.TechnicianID != a.TechnicianID {
 			return fmt.Sprintf("Limited: technician %d is already %s at this job site (assignment %d).",
-				o.TechnicianID, map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}[o.Status], o.ID), nil
+				o.TechnicianID, doing[o.Status], o.ID), nil
 		}
 	}
 	return "", nil
 }
+
+// doing says what a technician of an unfinished visit is doing, for the
+// limit rule's reasons.
+var doing = map[enroute.AssignmentStatus]string{enroute.StatusDispatched: "on the way", enroute.StatusWorking: "working"}
 
 // message renders the message of one channel, or nil when it is off. A
 // message its customer cannot receive has its Reason set.
