@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -235,7 +234,7 @@ const StaleAfter = 2 * time.Minute
 // listLivePositions serves ?bbox=minLat,minLng,maxLat,maxLng or
 // ?near=lat,lng&radius_m=R from the live index, or everything.
 func (s *Server) listLivePositions(c echo.Context) error {
-	var ps []enroute.Position
+	var rs []tracker.Rendered
 	switch bbox, near := c.QueryParam("bbox"), c.QueryParam("near"); {
 	case bbox != "" && near != "":
 		return enroute.FieldErrors(map[string]string{"bbox": "use bbox or near, not both"})
@@ -244,7 +243,7 @@ func (s *Server) listLivePositions(c echo.Context) error {
 		if err != nil {
 			return enroute.FieldErrors(map[string]string{"bbox": err.Error()})
 		}
-		ps = s.live.LiveInBox(enroute.Box{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng})
+		rs = s.live.LiveInBoxRendered(enroute.Box{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng})
 	case near != "":
 		latS, lngS, _ := strings.Cut(near, ",")
 		lat, err1 := strconv.ParseFloat(latS, 64)
@@ -263,102 +262,29 @@ func (s *Server) listLivePositions(c echo.Context) error {
 				return enroute.FieldErrors(map[string]string{"limit": fmt.Sprintf("must be between 1 and %d", maxNearLimit)})
 			}
 		}
-		ps = s.live.LiveNear(lat, lng, radius, limit)
+		rs = s.live.LiveNearRendered(lat, lng, radius, limit)
 	default:
-		ps = s.live.LivePositions()
+		rs = s.live.LivePositionsRendered()
 	}
-	b := appendLivePositions(make([]byte, 0, 64+len(ps)*320), ps, time.Now())
-	return c.JSONBlob(http.StatusOK, b)
+	buf := answerPool.Get().(*[]byte)
+	*buf = tracker.AppendItems((*buf)[:0], rs, time.Now(), StaleAfter)
+	err := c.JSONBlob(http.StatusOK, *buf)
+	if cap(*buf) <= maxPooledAnswer {
+		answerPool.Put(buf)
+	}
+	return err
 }
+
+// answerPool holds live-position answers' buffers: an answer of 140
+// technicians is 46 KB, which Go allocates zeroed and outside its size
+// classes, and the garbage collector then scans; a near query spent a
+// tenth of its CPU there. Buffers past maxPooledAnswer (a whole fleet's
+// listing) are left to the collector.
+var answerPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 1 << 20
 
 // A near query answers the nearest defaultNearLimit technicians, or limit
 // up to maxNearLimit: "who is closest" wants the first few, and a radius
 // over a whole dense fleet would otherwise answer all of it.
 const defaultNearLimit, maxNearLimit = 1000, 10_000
-
-// appendLivePositions renders {"items":[...]}, each a position with its
-// age_s and stale, as json.Marshal of a list of them would, byte for byte (TestLivePositionsJSON), without
-// reflection: encoding/json was 28% of a near query's CPU; this takes a
-// third of its time, one allocation instead of 44 (BenchmarkLivePositionsJSON,
-// 20 positions: 9.7 against 28.5 µs).
-func appendLivePositions(b []byte, ps []enroute.Position, now time.Time) []byte {
-	b = append(b, `{"items":[`...)
-	for i := range ps {
-		p := &ps[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"technician_id":`...)
-		b = strconv.AppendInt(b, p.TechnicianID, 10)
-		b = append(b, `,"device_id":`...)
-		b = strconv.AppendInt(b, p.DeviceID, 10)
-		b = append(b, `,"ts":"`...)
-		b = appendTime(b, p.Time)
-		for _, f := range [...]struct {
-			name string
-			v    float64
-		}{{`","lat":`, p.Lat}, {`,"lng":`, p.Lng}, {`,"accuracy_m":`, p.AccuracyM}, {`,"speed_mps":`, p.SpeedMPS},
-			{`,"heading_deg":`, p.HeadingDeg}, {`,"altitude_m":`, p.AltitudeM}, {`,"battery":`, p.Battery}} {
-			b = append(b, f.name...)
-			b = appendJSONFloat(b, f.v)
-		}
-		b = append(b, `,"received_at":"`...)
-		b = appendTime(b, p.ReceivedAt)
-		b = append(b, `","age_s":`...)
-		b = appendJSONFloat(b, now.Sub(p.Time).Seconds())
-		if tracker.Stale(*p, now, StaleAfter) {
-			b = append(b, `,"stale":true}`...)
-		} else {
-			b = append(b, `,"stale":false}`...)
-		}
-	}
-	return append(b, "]}\n"...)
-}
-
-// appendTime appends t as encoding/json writes a time (RFC 3339 with
-// nanoseconds, trailing zeros dropped): by hand for a time at UTC's
-// offset, as every fix's is on a server in UTC, else by AppendFormat.
-// Two a position: a tenth of BenchmarkLivePositionsJSON (10.7 -> 9.7 µs
-// for 20 positions).
-func appendTime(b []byte, t time.Time) []byte {
-	if _, off := t.Zone(); off != 0 || t.Year() < 0 || t.Year() > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
-	}
-	y, mo, d := t.Date()
-	h, mi, sec := t.Clock()
-	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
-	return append(b, 'Z')
-}
-
-// appendJSONFloat appends f as encoding/json writes a float64: the
-// shortest decimal, in exponent form below 1e-6 or from 1e21, its
-// exponent without a leading zero. f is finite (positions are validated).
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' { // e-07 to e-7, as encoding/json does
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}

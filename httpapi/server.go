@@ -99,7 +99,7 @@ type Features struct {
 	// Ingest takes devices' fixes (tracker.Tracker); Live is the live
 	// state they make (tracker.Tracker too).
 	Ingest Ingester
-	Live   enroute.LiveService
+	Live   LiveState
 	// Hub subscribes viewers to live updates (tracker.Hub).
 	Hub Hub
 	// Progress gives an assignment's latest distance and ETA.
@@ -146,6 +146,16 @@ type Ingester interface {
 	Commits() (commits, fixes int64)
 }
 
+// LiveState is the live state (tracker.Tracker): its positions, and the
+// same rendered as GET /technicians/positions shows them, each rendered
+// once per fix.
+type LiveState interface {
+	enroute.LiveService
+	LiveInBoxRendered(b enroute.Box) []tracker.Rendered
+	LiveNearRendered(lat, lng, radiusM float64, limit int) []tracker.Rendered
+	LivePositionsRendered() []tracker.Rendered
+}
+
 // Hub subscribes viewers to live updates: tracker.Hub.
 type Hub interface {
 	// SubscribeAssignment subscribes a customer to an assignment.
@@ -178,7 +188,7 @@ type Server struct {
 	trackHooks    []enroute.TrackingHook
 	jobHooks      []enroute.JobHook
 	ingester      Ingester
-	live          enroute.LiveService
+	live          LiveState
 	hub           Hub
 	progress      enroute.ProgressSource
 	ws            *wsconn.Registry

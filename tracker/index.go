@@ -84,10 +84,13 @@ func (l *Live) disk(lat, lng, radiusM float64) ([]geo.Cell, int) {
 	return nil, 0
 }
 
+// mPerDegree is a degree of latitude's length (of a great circle).
+var mPerDegree = geo.DistanceM(0, 0, 1, 0)
+
 // near is a candidate and its distance.
 type near struct {
 	d float64
-	p *enroute.Position
+	s *techState
 }
 
 // Near returns the live positions within radiusM of a point, nearest
@@ -95,27 +98,64 @@ type near struct {
 // limit > 0.
 func (l *Live) Near(lat, lng, radiusM float64, limit int) []enroute.Position {
 	cells, lv := l.disk(lat, lng, radiusM)
-	// ApproxDistanceM (an equirectangular projection, 6 ns) rejects what
-	// is plainly out; the great-circle distance (25 ns) decides the rest.
-	// The two differ by less than 0.5% within 20 km below 70° of
-	// latitude; farther, or nearer a pole, the projection strays more (a
-	// technician 499.9 km away at 78° north measured over 500 km), and
-	// every candidate gets the great circle.
-	rough := radiusM*1.005 + 1
-	if radiusM > 20_000 || math.Abs(lat) > 70 {
-		rough = math.Inf(1)
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	found := l.near(cells, lv, lat, lng, radiusM, limit)
+	out := make([]enroute.Position, len(found))
+	for i := range found {
+		out[i] = found[i].s.pos // copied under the lock: Apply writes in place
 	}
+	return out
+}
+
+// NearRendered is Near, rendered (render.go).
+func (l *Live) NearRendered(lat, lng, radiusM float64, limit int) []Rendered {
+	cells, lv := l.disk(lat, lng, radiusM)
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	found := l.near(cells, lv, lat, lng, radiusM, limit)
+	out := make([]Rendered, len(found))
+	for i := range found {
+		out[i] = found[i].s.rendered()
+	}
+	return out
+}
+
+// near selects Near's answer from the cells of level lv (every technician
+// when cells is nil). The caller holds l.mu.
+func (l *Live) near(cells []geo.Cell, lv int, lat, lng, radiusM float64, limit int) []near {
+	// A plane tangent at the query point (an equirectangular projection
+	// with its cosine computed once: no trigonometry per candidate)
+	// rejects what is plainly out; the great-circle distance (25 ns)
+	// decides the rest. Within 20 km below 70° of latitude the plane's
+	// distance is within 1% of the great circle's (the cosine taken at
+	// the query's latitude, not the pair's mean, adds up to 0.5% to the
+	// projection's own 0.5%); farther, or nearer a pole, it strays more
+	// (a technician 499.9 km away at 78° north measured over 500 km), and
+	// every candidate gets the great circle.
+	rough2 := math.Inf(1)
+	if radiusM <= 20_000 && math.Abs(lat) <= 70 {
+		r := (radiusM*1.01 + 1) / mPerDegree
+		rough2 = r * r
+	}
+	cosLat := math.Cos(lat * math.Pi / 180)
 	var found []near
 	keep := func(s *techState) {
-		if geo.ApproxDistanceM(lat, lng, s.pos.Lat, s.pos.Lng) > rough {
+		dx := s.pos.Lng - lng
+		if dx > 180 {
+			dx -= 360
+		} else if dx < -180 {
+			dx += 360
+		}
+		dx *= cosLat
+		dy := s.pos.Lat - lat
+		if dx*dx+dy*dy > rough2 {
 			return
 		}
 		if d := geo.DistanceM(lat, lng, s.pos.Lat, s.pos.Lng); d <= radiusM {
-			found = append(found, near{d, &s.pos})
+			found = append(found, near{d, s})
 		}
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	if cells == nil {
 		for _, s := range l.techs {
 			if s.valid {
@@ -130,12 +170,7 @@ func (l *Live) Near(lat, lng, radiusM float64, limit int) []enroute.Position {
 			}
 		}
 	}
-	found = nearest(found, limit)
-	out := make([]enroute.Position, len(found))
-	for i := range found {
-		out[i] = *found[i].p // copied under the lock: Apply writes in place
-	}
-	return out
+	return nearest(found, limit)
 }
 
 // closer orders candidates by distance, then technician id.
@@ -143,7 +178,7 @@ func closer(a, b near) int {
 	if c := cmp.Compare(a.d, b.d); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.p.TechnicianID, b.p.TechnicianID)
+	return cmp.Compare(a.s.pos.TechnicianID, b.s.pos.TechnicianID)
 }
 
 // nearest returns the limit nearest of ns (all when limit <= 0), sorted:
@@ -186,8 +221,31 @@ func (h *farthestFirst) Pop() any {
 // cells that b meets, unless b needs more than maxCells of them, when
 // every position is looked at.
 func (l *Live) InBBox(b geo.BBox, maxCells int) []enroute.Position {
-	var cells []geo.Cell
-	lv := hubLevel
+	cells, lv := l.boxCells(b, maxCells)
+	l.mu.RLock()
+	ss := l.inBBox(cells, lv, b)
+	out := make([]enroute.Position, len(ss))
+	for i, s := range ss {
+		out[i] = s.pos
+	}
+	l.mu.RUnlock()
+	slices.SortFunc(out, byTechnician)
+	return out
+}
+
+// InBBoxRendered is InBBox, rendered (render.go).
+func (l *Live) InBBoxRendered(b geo.BBox, maxCells int) []Rendered {
+	cells, lv := l.boxCells(b, maxCells)
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	ss := l.inBBox(cells, lv, b)
+	slices.SortFunc(ss, stateByTechnician)
+	return renderAll(ss)
+}
+
+// boxCells returns the cells InBBox reads and their level; nil cells:
+// every technician.
+func (l *Live) boxCells(b geo.BBox, maxCells int) ([]geo.Cell, int) {
 	if b.Validate() == nil && b.SpanLngDeg() <= 180 {
 		lat, lng := (b.MinLat+b.MaxLat)/2, b.MinLng+b.SpanLngDeg()/2
 		if lng > 180 {
@@ -196,33 +254,39 @@ func (l *Live) InBBox(b geo.BBox, maxCells int) []enroute.Position {
 		r := max(geo.DistanceM(lat, lng, b.MinLat, b.MinLng), geo.DistanceM(lat, lng, b.MaxLat, b.MinLng))
 		// A disk over twice the box's area is worse than its outline's cover.
 		if r*r*3.15 <= 2*b.AreaKm2()*1e6 {
-			cells, lv = l.disk(lat, lng, r)
+			if cells, lv := l.disk(lat, lng, r); cells != nil {
+				return cells, lv
+			}
 		}
 	}
-	if cells == nil {
-		cells, lv = geo.CellsInBBox(b, l.res, maxCells), hubLevel
-	}
-	l.mu.RLock()
-	var out []enroute.Position
+	return geo.CellsInBBox(b, l.res, maxCells), hubLevel
+}
+
+// inBBox returns the technicians inside b among the cells of level lv
+// (every technician when cells is nil). The caller holds l.mu.
+func (l *Live) inBBox(cells []geo.Cell, lv int, b geo.BBox) []*techState {
+	var out []*techState
 	if cells == nil {
 		for _, s := range l.techs {
 			if s.valid && b.Contains(s.pos.Lat, s.pos.Lng) {
-				out = append(out, s.pos)
+				out = append(out, s)
 			}
 		}
-	} else {
-		idx := l.lv[lv].cells
-		for _, c := range cells {
-			for _, s := range idx[c] {
-				if b.Contains(s.pos.Lat, s.pos.Lng) {
-					out = append(out, s.pos)
-				}
+		return out
+	}
+	idx := l.lv[lv].cells
+	for _, c := range cells {
+		for _, s := range idx[c] {
+			if b.Contains(s.pos.Lat, s.pos.Lng) {
+				out = append(out, s)
 			}
 		}
 	}
-	l.mu.RUnlock()
-	slices.SortFunc(out, byTechnician)
 	return out
 }
 
 func byTechnician(a, b enroute.Position) int { return cmp.Compare(a.TechnicianID, b.TechnicianID) }
+
+func stateByTechnician(a, b *techState) int {
+	return cmp.Compare(a.pos.TechnicianID, b.pos.TechnicianID)
+}

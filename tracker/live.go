@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -23,6 +24,7 @@ type techState struct {
 	recentDev      [dedupeRing]int64
 	next           int
 	hasCell, valid bool
+	json           atomic.Pointer[[]byte] // pos rendered for the API; nil until a query wants it (render.go)
 }
 
 // seen reports whether this device's fix at ts was accepted before.
@@ -111,6 +113,7 @@ func (l *Live) Apply(p *enroute.Position, maxSpeedMPS float64) (verdict, geo.Cel
 		return older, 0
 	}
 	s.pos, s.valid = *p, true
+	s.json.Store(nil)
 	// Look a cell up only when the fix may have left the outline held: a
 	// lookup is a cgo call (1.7 µs, BenchmarkCellOf), the outline test
 	// pure Go (BenchmarkShapeHolds). Within a metre of an edge, H3
@@ -180,6 +183,30 @@ func (l *Live) All() []enroute.Position {
 	}
 	l.mu.RUnlock()
 	slices.SortFunc(out, byTechnician)
+	return out
+}
+
+// AllRendered is All, rendered (render.go).
+func (l *Live) AllRendered() []Rendered {
+	l.mu.RLock()
+	ss := make([]*techState, 0, len(l.techs))
+	for _, s := range l.techs {
+		if s.valid {
+			ss = append(ss, s)
+		}
+	}
+	slices.SortFunc(ss, stateByTechnician)
+	out := renderAll(ss)
+	l.mu.RUnlock()
+	return out
+}
+
+// renderAll renders ss; the caller holds l.mu.
+func renderAll(ss []*techState) []Rendered {
+	out := make([]Rendered, len(ss))
+	for i, s := range ss {
+		out[i] = s.rendered()
+	}
 	return out
 }
 

@@ -135,6 +135,19 @@ func (t *Tracker) LiveNear(lat, lng, radiusM float64, limit int) []enroute.Posit
 // LivePositions implements enroute.LiveService.
 func (t *Tracker) LivePositions() []enroute.Position { return t.Live.All() }
 
+// LiveInBoxRendered is LiveInBox, rendered for the API (render.go).
+func (t *Tracker) LiveInBoxRendered(b enroute.Box) []Rendered {
+	return t.Live.InBBoxRendered(geo.BBox{MinLat: b.MinLat, MinLng: b.MinLng, MaxLat: b.MaxLat, MaxLng: b.MaxLng}, t.cfg.MaxViewCells)
+}
+
+// LiveNearRendered is LiveNear, rendered for the API (render.go).
+func (t *Tracker) LiveNearRendered(lat, lng, radiusM float64, limit int) []Rendered {
+	return t.Live.NearRendered(lat, lng, radiusM, limit)
+}
+
+// LivePositionsRendered is LivePositions, rendered for the API (render.go).
+func (t *Tracker) LivePositionsRendered() []Rendered { return t.Live.AllRendered() }
+
 // Restore rebuilds the live state from the history: the newest fix of
 // every technician within MaxAge.
 func (t *Tracker) Restore(ctx context.Context) (int, error) {

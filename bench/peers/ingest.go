@@ -38,6 +38,10 @@ func ingest(ctx context.Context, o *options, t *table, round int) error {
 		if err != nil {
 			return ingestResult{}, err
 		}
+		if o.profile != "" && mode == "osmand" {
+			// After the devices are made (a few seconds), for the rest.
+			go profileEnroute(o, e, mode, 5*time.Second, o.ingestDuration-5*time.Second)
+		}
 		res, err := load.Run(load.Config{URL: e.url, OsmAnd: e.osmand, Token: adminToken, Data: o.data, Mode: mode,
 			Devices: devices, Batch: o.batch, Conns: conns, TimedBoards: -1, Interval: time.Second, Duration: o.ingestDuration,
 			PID: e.pid(), SQLitePath: e.sqlite, PGURL: e.pg, Out: o.log})

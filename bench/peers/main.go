@@ -50,6 +50,7 @@ type options struct {
 	ingestDevices, batch, ingestConns      int
 	osmandDevices, osmandConns             int
 	techs, queryConns                      int
+	profile                                string
 	queryDuration                          time.Duration
 	radiusM                                float64
 	seed                                   uint64
@@ -98,6 +99,7 @@ func main() {
 	flag.StringVar(&o.peersDir, "peers", "../shared/peers", "the folder of tile38-server.gz")
 	flag.StringVar(&o.centrifugoVer, "centrifugo-version", "v6.9.1", "the Centrifugo version go install fetches")
 	flag.StringVar(&o.enrouteBin, "enroute", "bin/enroute", "the Enroute binary (make build when missing)")
+	flag.StringVar(&o.profile, "profile", "", "save CPU profiles of Enroute into this folder: during each near query run (enroute-near.pprof) and OsmAnd ingest run (enroute-osmand.pprof)")
 	flag.Parse()
 	if o.quick {
 		quick(o)

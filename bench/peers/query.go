@@ -12,8 +12,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -243,6 +247,9 @@ func enrouteQueries(ctx context.Context, o *options, e *enroute, techs, points [
 		}
 		return bytes.Count(raw, []byte(`"technician_id"`)), nil
 	}
+	if o.profile != "" {
+		go profileEnroute(o, e, "near", 0, o.queryDuration)
+	}
 	near = queryLoop(ctx, e.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		return ask(k, fmt.Appendf(nil, "/api/v1/technicians/positions?near=%.6f,%.6f&radius_m=%g", p.lat, p.lng, o.radiusM))
 	})
@@ -308,4 +315,24 @@ func tile38Queries(ctx context.Context, o *options, t *tile38, techs, points []l
 		return ask(k, "WITHIN", "fleet", "LIMIT", 100_000, "BOUNDS", b.minLat, b.minLng, b.maxLat, b.maxLng)
 	})
 	return near, inBox, nil
+}
+
+// profileEnroute saves a CPU profile of e over most of a run of d (what)
+// starting after wait, into o.profile, for go tool pprof; the last run's
+// wins.
+func profileEnroute(o *options, e *enroute, what string, wait, d time.Duration) {
+	time.Sleep(wait)
+	secs := max(int(d.Seconds())-1, 1)
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", e.pprof, secs))
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(filepath.Join(o.profile, "enroute-"+what+".pprof")); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(o.log, "profile:", err)
+	}
 }

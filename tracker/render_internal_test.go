@@ -1,4 +1,4 @@
-package httpapi
+package tracker
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute"
-	"github.com/enroutehq/enroute/tracker"
+	"github.com/enroutehq/enroute/geo"
 )
 
 // livePosition is a live position as the API shows it, for
-// encoding/json to render what appendLivePositions does by hand.
+// encoding/json to render what AppendItems does by hand.
 type livePosition struct {
 	enroute.Position
 	AgeS  float64 `json:"age_s"`
@@ -54,13 +54,17 @@ func TestLivePositionsJSON(t *testing.T) {
 		ps := livePositions(n)
 		out := make([]livePosition, len(ps))
 		for i, p := range ps {
-			out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: tracker.Stale(p, now, StaleAfter)}
+			out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: Stale(p, now, staleAfter)}
 		}
 		var want bytes.Buffer
-		if err := json.NewEncoder(&want).Encode(listOf(out)); err != nil {
+		if err := json.NewEncoder(&want).Encode(map[string]any{"items": out}); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendLivePositions(nil, ps, now); !bytes.Equal(got, want.Bytes()) {
+		rs := make([]Rendered, len(ps))
+		for i := range ps {
+			rs[i] = Render(&ps[i])
+		}
+		if got := AppendItems(nil, rs, now, staleAfter); !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("%d positions:\n got %.400s\nwant %.400s", n, got, want.Bytes())
 		}
 	}
@@ -94,7 +98,11 @@ func BenchmarkLivePositionsJSON(b *testing.B) {
 	b.Run("hand", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = appendLivePositions(make([]byte, 0, 64+len(ps)*320), ps, now)
+			rs := make([]Rendered, len(ps))
+			for i := range ps {
+				rs[i] = Render(&ps[i])
+			}
+			_ = AppendItems(make([]byte, 0, 64+len(ps)*320), rs, now, staleAfter)
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
@@ -102,10 +110,49 @@ func BenchmarkLivePositionsJSON(b *testing.B) {
 		for b.Loop() {
 			out := make([]livePosition, len(ps))
 			for i, p := range ps {
-				out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: tracker.Stale(p, now, StaleAfter)}
+				out[i] = livePosition{Position: p, AgeS: now.Sub(p.Time).Seconds(), Stale: Stale(p, now, staleAfter)}
 			}
 			var buf bytes.Buffer
-			_ = json.NewEncoder(&buf).Encode(listOf(out))
+			_ = json.NewEncoder(&buf).Encode(map[string]any{"items": out})
 		}
 	})
+}
+
+const staleAfter = 2 * time.Minute
+
+// A live position's rendering is kept until its technician's next fix,
+// which renders anew; a position no query wanted is never rendered.
+func TestRenderedFollowsFixes(t *testing.T) {
+	l := NewLive(8)
+	t0 := time.Date(2026, 12, 6, 14, 0, 0, 0, time.UTC)
+	p := enroute.Position{TechnicianID: 7, DeviceID: 9, Time: t0, Lat: 41.15, Lng: -8.61, AccuracyM: 5, SpeedMPS: -1, HeadingDeg: -1, Battery: 80, ReceivedAt: t0}
+	l.Apply(&p, 0)
+	if l.techs[7].json.Load() != nil {
+		t.Fatal("rendered before any query")
+	}
+	first := l.NearRendered(41.15, -8.61, 100, 0)
+	if len(first) != 1 || !bytes.Equal(first[0].Fields, Render(&p).Fields) || !first[0].Time.Equal(t0) {
+		t.Fatalf("first answer %+v", first)
+	}
+	if again := l.AllRendered(); &again[0].Fields[0] != &first[0].Fields[0] {
+		t.Fatal("a second query rendered the same fix again")
+	}
+	moved := p
+	moved.Time, moved.ReceivedAt, moved.Lat = t0.Add(5*time.Second), t0.Add(5*time.Second), 41.1501
+	l.Apply(&moved, 0)
+	b := geo.BBoxAround(41.15, -8.61, 500)
+	got := l.InBBoxRendered(b, 4096)
+	if len(got) != 1 || !bytes.Equal(got[0].Fields, Render(&moved).Fields) || !got[0].Time.Equal(moved.Time) {
+		t.Fatalf("after a new fix %s", got[0].Fields)
+	}
+	if !bytes.Contains(got[0].Fields, []byte(`"lat":41.1501,`)) {
+		t.Fatalf("rendering %s lacks the new latitude", got[0].Fields)
+	}
+	// An older fix does not become live, so the rendering stays.
+	old := p
+	old.Time = t0.Add(time.Second)
+	l.Apply(&old, 0)
+	if again := l.NearRendered(41.15, -8.61, 100, 0); &again[0].Fields[0] != &got[0].Fields[0] {
+		t.Fatal("an out-of-order fix cleared the rendering")
+	}
 }
