@@ -46,6 +46,9 @@ type APIKeyFilter struct {
 	KeyHash        []byte
 	Role           *Role
 	IncludeRevoked bool
+	// RevokedSince, when set, selects the keys revoked at or after it (so
+	// it implies IncludeRevoked): what nodes caching keys must forget.
+	RevokedSince time.Time
 	Page
 }
 

@@ -51,14 +51,14 @@ func (s *Server) authenticate(roles ...enroute.Role) echo.MiddlewareFunc {
 func (s *Server) apiKey(c echo.Context) (*enroute.APIKey, error) {
 	r := c.Request()
 	if secret, ok := bearer(r.Header.Get(echo.HeaderAuthorization)); ok {
-		keys, err := s.store.FindAPIKeys(r.Context(), enroute.APIKeyFilter{KeyHash: enroute.HashSecret(secret)})
+		k, err := s.keys.byHash(r.Context(), enroute.HashSecret(secret))
 		if err != nil {
 			return nil, err
-		} else if len(keys) == 0 {
+		} else if k == nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="enroute", error="invalid_token"`)
 			return nil, errorf(enroute.EUNAUTHORIZED, "The API key is unknown or revoked.")
 		}
-		return keys[0], nil
+		return k, nil
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		k, err := s.store.FindSessionKey(r.Context(), enroute.HashSecret(ck.Value))

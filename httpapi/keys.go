@@ -66,5 +66,6 @@ func (s *Server) revokeAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.keys.revoked(k)
 	return c.JSON(http.StatusOK, k)
 }

@@ -193,6 +193,7 @@ type Server struct {
 	progress      enroute.ProgressSource
 	ws            *wsconn.Registry
 	devices       *deviceCache
+	keys          *keyCache // API keys found, by their hash
 	streams       deviceStreams
 	stop          context.CancelFunc // ends the goroutines the server owns (bg)
 	bg            sync.WaitGroup
@@ -249,6 +250,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 		hub:        f.Hub,
 		progress:   f.Progress,
 		devices:    newDeviceCache(store),
+		keys:       newKeyCache(store, time.Now),
 		metrics:    newMetrics(cfg.Registry),
 		now:        time.Now,
 	}

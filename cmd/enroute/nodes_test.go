@@ -337,3 +337,30 @@ func TestThreeNodesSurviveAKill(t *testing.T) {
 		t.Fatalf("acknowledged %d, stored %d, sent %d", len(acked), len(all), fixes)
 	}
 }
+
+// TestNodesRevokeAPIKey: a key revoked on node A stops working on node B,
+// which remembers the keys it has seen, within a few seconds (it asks the
+// store which keys were revoked every 2 s), and on node A at once.
+func TestNodesRevokeAPIKey(t *testing.T) {
+	a, b := nodePair(t, natsURL(t))
+	k := a.ok("POST", "/api/v1/keys", map[string]any{"name": "script", "role": "dispatcher"})
+	secret, _ := k.body["key"].(string)
+	if secret == "" {
+		t.Fatalf("no key in %s", k.raw)
+	}
+	auth := []string{"Authorization", "Bearer " + secret}
+	for _, st := range []*stack{a, b} {
+		st.ok("GET", "/api/v1/customers", nil, auth...) // now remembered
+	}
+	a.ok("DELETE", fmt.Sprintf("/api/v1/keys/%d", k.id()), nil)
+	if r := a.do("GET", "/api/v1/customers", nil, auth...); r.status != 401 {
+		t.Fatalf("revoked key on its node = %d %s", r.status, r.raw)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.do("GET", "/api/v1/customers", nil, auth...).status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("a key revoked on node A still works on node B after 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -26,7 +26,9 @@ func (s *Store) FindAPIKeys(ctx context.Context, f enroute.APIKeyFilter) ([]*enr
 	if f.Role != nil {
 		w.add("role = ?", *f.Role)
 	}
-	if !f.IncludeRevoked {
+	if !f.RevokedSince.IsZero() {
+		w.add("revoked_at >= ?", enroute.Timestamp(f.RevokedSince))
+	} else if !f.IncludeRevoked {
 		w.conds = append(w.conds, "revoked_at IS NULL")
 	}
 	return list(ctx, s.q(ctx), "SELECT "+apiKeyCols+" FROM api_keys"+w.sql(f.Page), w.args, scanAPIKey)

@@ -565,6 +565,17 @@ func testAPIKeys(t *testing.T, s enroute.Store) {
 		if len(got) != 0 {
 			t.Fatalf("revoked key still found: %v", got)
 		}
+		// What a node caching keys asks: the keys revoked since a time.
+		since, err := s.FindAPIKeys(ctx, enroute.APIKeyFilter{RevokedSince: k.RevokedAt.Add(-time.Second)})
+		must(t, err)
+		if len(since) != 1 || since[0].ID != second.ID {
+			t.Fatalf("revoked since a second before = %v", since)
+		}
+		later, err := s.FindAPIKeys(ctx, enroute.APIKeyFilter{RevokedSince: k.RevokedAt.Add(time.Second)})
+		must(t, err)
+		if len(later) != 0 {
+			t.Fatalf("revoked since a second after = %v", later)
+		}
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		wantCode(t, s.CreateAPIKey(ctx, &enroute.APIKey{Name: "x", Role: "root"}, enroute.HashSecret("y")), enroute.EINVALID)
