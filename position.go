@@ -50,7 +50,11 @@ type PositionStore interface {
 	// LatestPositions returns each technician's newest position taken at or
 	// after since: the live state to rebuild at start-up.
 	LatestPositions(ctx context.Context, since time.Time) ([]Position, error)
-	// DeletePositionsBefore forgets positions taken before t (retention).
+	// DeletePositionsBefore forgets positions taken before t (retention)
+	// and returns how many it forgot. A store may forget in whole periods
+	// of at most a day (PostgreSQL drops a day's partition once the day
+	// has ended before t), so positions taken up to a day before t may
+	// remain; none taken at or after t is ever forgotten.
 	DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error)
 	// CountPositions returns how many positions are stored.
 	CountPositions(ctx context.Context) (int64, error)

@@ -178,15 +178,6 @@ func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute
 	return collectPositions(rows)
 }
 
-// DeletePositionsBefore implements enroute.PositionStore.
-func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM positions WHERE ts < $1", t)
-	if err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	return tag.RowsAffected(), nil
-}
-
 // CountPositions implements enroute.PositionStore.
 func (s *Store) CountPositions(ctx context.Context) (int64, error) {
 	var n int64

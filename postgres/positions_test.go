@@ -19,12 +19,15 @@ func openTest(t *testing.T, dsn string) *Store {
 
 // TestPositionsPrecision: what InsertPositions stores reads back rounded
 // to the contract's precision (the nearest float64 of so many decimals),
-// unknowns as they were, and a retried batch (the merge) stores nothing
-// twice.
+// unknowns as they were, in a day's partition or the default one, and a
+// retried batch (the merge) stores nothing twice.
 func TestPositionsPrecision(t *testing.T) {
 	ctx := context.Background()
 	_, dsn := testPool(t)
 	s := openTest(t, dsn)
+	if _, err := s.EnsurePartitions(ctx, at("2026-12-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
 	ps := oldPositions()
 	if err := s.InsertPositions(ctx, ps); err != nil {
 		t.Fatal(err)
