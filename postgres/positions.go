@@ -161,17 +161,20 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 // technicians themselves walked the same way (a recursive min: a loose
 // index scan), rather than reading every position since $1 and sorting
 // them (a day of 200 technicians' fixes every 10 s: 1.0-1.2 s against
-// 3.4-6.3 ms; BENCHMARKS.md, "With a position history").
+// 3.4-6.3 ms; BENCHMARKS.md, "With a position history"). Each seek is
+// one per partition, so the walk reads only those from $1's day ($2) on:
+// 30 days of 200 technicians' fixes take 4.7 ms (version 17's one table:
+// 4.6 ms) instead of 37 ms walking all 34 partitions.
 var latestPositions = `WITH RECURSIVE techs(id) AS (
-	SELECT min(technician_id) FROM positions
+	SELECT min(technician_id) FROM positions WHERE ts >= $2
 	UNION ALL
-	SELECT (SELECT min(technician_id) FROM positions WHERE technician_id > techs.id) FROM techs WHERE techs.id IS NOT NULL
+	SELECT (SELECT min(technician_id) FROM positions WHERE technician_id > techs.id AND ts >= $2) FROM techs WHERE techs.id IS NOT NULL
 )
 SELECT p.* FROM techs CROSS JOIN LATERAL (` + positionSelect + ` WHERE technician_id = techs.id AND ts >= $1 ORDER BY ts DESC LIMIT 1) p`
 
 // LatestPositions implements enroute.PositionStore.
 func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute.Position, error) {
-	rows, err := s.pool.Query(ctx, latestPositions, since)
+	rows, err := s.pool.Query(ctx, latestPositions, since, since.UTC().Truncate(partitionPeriod))
 	if err != nil {
 		return nil, fmt.Errorf("latest positions: %w", err)
 	}
