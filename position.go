@@ -37,13 +37,24 @@ type PositionStore interface {
 	// InsertPositions stores a batch atomically. A fix already stored (same
 	// device and time) is skipped, so a retried batch is stored once. It
 	// keeps nothing of ps once it returns: callers reuse its memory.
+	//
+	// A store may keep values to a phone GPS's precision and no finer:
+	// coordinates to 1e-7 degrees (1.1 cm), accuracy and altitude to 1 cm,
+	// speed to 1 cm/s, heading to 0.1 degree, battery to 0.01 percent. It
+	// reads back the nearest float64 of that many decimals (a lat of
+	// 41.1579123456 as 41.1579123, 12.3 as 12.3), and unknown values (-1)
+	// as they were.
 	InsertPositions(ctx context.Context, ps []Position) error
 	// FindPositions returns matching positions ordered by time.
 	FindPositions(ctx context.Context, f PositionFilter) ([]Position, error)
 	// LatestPositions returns each technician's newest position taken at or
 	// after since: the live state to rebuild at start-up.
 	LatestPositions(ctx context.Context, since time.Time) ([]Position, error)
-	// DeletePositionsBefore forgets positions taken before t (retention).
+	// DeletePositionsBefore forgets positions taken before t (retention)
+	// and returns how many it forgot. A store may forget in whole periods
+	// of at most a day (PostgreSQL drops a day's partition once the day
+	// has ended before t), so positions taken up to a day before t may
+	// remain; none taken at or after t is ever forgotten.
 	DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error)
 	// CountPositions returns how many positions are stored.
 	CountPositions(ctx context.Context) (int64, error)

@@ -141,6 +141,21 @@ func TestRestartPostgres(t *testing.T) {
 	testRestart(t, map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t)})
 }
 
+// TestPostgresPartitionsAtStart: a start makes the history's partitions of
+// today and the days ahead, so the hourly upkeep finds them made.
+func TestPostgresPartitionsAtStart(t *testing.T) {
+	before := time.Now()
+	m, _ := start(t, map[string]string{"ENROUTE_DATABASE_URL": pgtest.Schema(t)})
+	p, ok := m.Store.(partitioner)
+	if !ok {
+		t.Fatalf("the PostgreSQL store (%T) keeps no partitions", m.Store)
+	}
+	n, err := p.EnsurePartitions(context.Background(), before)
+	if midnight := before.UTC().Truncate(24*time.Hour) != time.Now().UTC().Truncate(24*time.Hour); err != nil || n != 0 && !midnight {
+		t.Fatalf("after a start, the upkeep made %d partitions: %v", n, err)
+	}
+}
+
 func TestAdminToken(t *testing.T) {
 	env := map[string]string{"ENROUTE_DATA_DIR": t.TempDir(), "ENROUTE_ADMIN_TOKEN": "demo-admin-token-0123456789"}
 	m, out := start(t, env)

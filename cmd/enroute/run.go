@@ -126,6 +126,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.ensureAdminKey(ctx); err != nil {
 		return err
 	}
+	m.ensurePartitions(ctx)
 	svc, worker, verify, err := m.notifications()
 	if err != nil {
 		return err
@@ -564,9 +565,31 @@ func (m *Main) servePprof(ctx context.Context) error {
 	return nil
 }
 
-// housekeeping forgets Idempotency-Keys past their TTL and positions past
-// their retention (hourly).
+// partitioner is a store that keeps the history in periods made ahead of
+// time (PostgreSQL's day partitions).
+type partitioner interface {
+	EnsurePartitions(ctx context.Context, now time.Time) (int, error)
+}
+
+// ensurePartitions makes the store's next periods of history, if it keeps
+// them so: at start-up and hourly. A failure is only logged: until the
+// next hour's try, fixes of a day with no period go to the default one.
+func (m *Main) ensurePartitions(ctx context.Context) {
+	p, ok := m.Store.(partitioner)
+	if !ok {
+		return
+	}
+	if n, err := p.EnsurePartitions(ctx, time.Now()); err != nil {
+		m.Logger.Warn("make position partitions", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("made position partitions", "count", n)
+	}
+}
+
+// housekeeping makes the history's next periods, forgets Idempotency-Keys
+// past their TTL and positions past their retention (hourly).
 func (m *Main) housekeeping(ctx context.Context) {
+	m.ensurePartitions(ctx)
 	if n, err := m.Store.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-enroute.IdempotencyTTL)); err != nil {
 		m.Logger.Warn("forget idempotency keys", "err", err)
 	} else if n > 0 {

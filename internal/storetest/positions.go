@@ -68,10 +68,33 @@ func testPositions(t *testing.T, s enroute.Store) {
 	if len(all) != 253 {
 		t.Fatalf("unlimited = %d", len(all))
 	}
-	deleted, err := s.DeletePositionsBefore(ctx, t0.Add(100*time.Second))
+	// Retention forgets in whole periods of at most a day: what was taken a
+	// day before the cut is gone, nothing taken at or after it is, and the
+	// count is what went (an exact store: 100 of technician 1, both of 2,
+	// both of 3).
+	cut := t0.Add(100 * time.Second)
+	must(t, s.InsertPositions(ctx, []enroute.Position{fix(3, 30, cut.Add(-50*time.Hour), 38), fix(3, 30, cut.Add(-25*time.Hour), 38.5)}))
+	all, err = s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
 	must(t, err)
-	if deleted != 102 { // 100 of technician 1, both of technician 2
-		t.Fatalf("deleted %d", deleted)
+	deleted, err := s.DeletePositionsBefore(ctx, cut)
+	must(t, err)
+	left, err := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
+	must(t, err)
+	if deleted != int64(len(all)-len(left)) || deleted < 2 {
+		t.Fatalf("deleted %d, %d of %d left", deleted, len(left), len(all))
+	}
+	type key struct {
+		device int64
+		ts     time.Time
+	}
+	kept := map[key]bool{}
+	for _, p := range left {
+		kept[key{p.DeviceID, p.Time}] = true
+	}
+	for _, p := range all {
+		if k := kept[key{p.DeviceID, p.Time}]; !p.Time.Before(cut) && !k || p.Time.Before(cut.Add(-24*time.Hour)) && k {
+			t.Fatalf("after deleting before %v, %+v kept: %v", cut, p, k)
+		}
 	}
 }
 
