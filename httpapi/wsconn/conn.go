@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,8 @@ type Conn struct {
 	opts    Options
 	woken   chan struct{} // with a gap: closed by Close, so a writer waiting out the gap stops
 	lastSrc time.Time     // the writer's: when the source was last written
-	gap     time.Duration // the writer's: the spacing its source's writes keep now (adaptiveGap)
+	gap     time.Duration // the writer's: the spacing its source's writes keep now (adaptGap)
+	flow    float64       // the writer's: the source's bytes a second, smoothed (adaptGap)
 
 	mu      sync.Mutex
 	queue   [][]byte    // messages, in order, before the source's updates
@@ -467,26 +469,38 @@ func (c *Conn) drain(buf *[]byte) error {
 
 // MinGap is the spacing a board's writes keep when its source is quiet:
 // an update then goes at once (the first after a pause) or within a
-// millisecond.
-const MinGap = time.Millisecond
+// tenth of a millisecond.
+const MinGap = 100 * time.Microsecond
 
-// gapPerByte sets the spacing by the flow: a board taking 2,000 positions
-// a second (about 160 bytes each) writes every 2 ms, one taking 10,000
-// every 10 ms, the writes a second (each a system call and a frame) kept
-// about level as the flow grows, so boards' CPU does not. A fixed 25 ms
-// made a board's p50 13.5 ms at 2,000 devices (Centrifugo's: 0.57 ms).
-const gapPerByte = 6250 * time.Nanosecond / 1000
+// The spacing grows with the square of the flow: refGap at refFlow bytes
+// a second (10,000 technicians' fixes a second, each a position and its
+// progress, about 360 bytes: a write every 10 ms carrying a hundred), a
+// 25th of it at a fifth of that flow (2,000 fixes a second: 0.4 ms,
+// about one fix a write, as a customer's stream goes). A board's CPU is
+// then that of a write per fix where fixes are few, and level past
+// refFlow, where writes a second stay about 100 whatever the flow (until
+// Options.Gap). A linear law (2 ms at 2,000 fixes) made a board's p50
+// ten times a customer's there.
+const (
+	refGap  = 10 * time.Millisecond
+	refFlow = 3.6e6
+	// flowTau is how long the flow's estimate remembers: a few writes at
+	// the widest spacing, so one burst does not stretch the next gaps.
+	flowTau = 100 * time.Millisecond
+)
 
 // adaptGap records a write of n bytes of the source's and sets the
-// spacing the next keeps: the flow since the last write, in bytes a
-// second, times gapPerByte, between MinGap and Options.Gap, smoothed
-// over the last few writes.
+// spacing the next keeps from the flow: the bytes a second, an average
+// of each write's over the time it covered, decaying over flowTau.
 func (c *Conn) adaptGap(n int) {
 	now := time.Now()
 	if c.opts.Gap > 0 && !c.lastSrc.IsZero() {
-		want := time.Duration(float64(n) / now.Sub(c.lastSrc).Seconds() * float64(gapPerByte))
-		want = min(max(want, MinGap), c.opts.Gap)
-		c.gap = (3*c.gap + want) / 4
+		dt := now.Sub(c.lastSrc).Seconds()
+		if dt > 0 {
+			c.flow += (1 - math.Exp(-dt/flowTau.Seconds())) * (float64(n)/dt - c.flow)
+		}
+		r := c.flow / refFlow
+		c.gap = min(max(time.Duration(r*r*float64(refGap)), MinGap), c.opts.Gap)
 	}
 	c.lastSrc = now
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -251,22 +252,42 @@ func TestGapBatchesAndCloseWakes(t *testing.T) {
 	}
 }
 
-// The spacing follows the flow: 2,000 positions a second (about 160 bytes
-// each) keep 2 ms, 10,000 keep 10 ms, a trickle MinGap, a flood the Gap.
+// The spacing follows the square of the flow: 2,000 fixes a second (a
+// position and its progress, about 360 bytes each) keep 0.4 ms, 10,000
+// keep 10 ms, a trickle MinGap, a flood the Gap.
 func TestAdaptiveGap(t *testing.T) {
 	for _, tc := range []struct {
 		perSecond int
 		want      time.Duration
-	}{{2000, 2 * time.Millisecond}, {10_000, 10 * time.Millisecond}, {10, MinGap}, {1_000_000, 25 * time.Millisecond}} {
+	}{{2000, 400 * time.Microsecond}, {5000, 2500 * time.Microsecond}, {10_000, 10 * time.Millisecond}, {10, MinGap}, {100_000, 25 * time.Millisecond}} {
 		c := &Conn{opts: Options{Gap: 25 * time.Millisecond}, gap: MinGap}
 		every := 5 * time.Millisecond
-		for range 40 { // a steady flow: a write of what 5 ms brought, every 5 ms
+		for range 200 { // a steady flow: a write of what 5 ms brought, every 5 ms
 			c.lastSrc = time.Now().Add(-every)
-			c.adaptGap(tc.perSecond * 160 * int(every) / int(time.Second))
+			c.adaptGap(tc.perSecond * 360 * int(every) / int(time.Second))
 		}
 		if c.gap < tc.want*9/10 || c.gap > tc.want*11/10 {
 			t.Errorf("%d positions/s: spacing %v, want about %v", tc.perSecond, c.gap, tc.want)
 		}
+	}
+}
+
+// A flow of single fixes at random times (2,000 a second, as a board at
+// 2,000 devices writes them) keeps about the steady flow's
+// spacing: a short interval now and then does not stretch the next gaps.
+func TestAdaptiveGapNoisy(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	c := &Conn{opts: Options{Gap: 25 * time.Millisecond}, gap: MinGap}
+	var sum time.Duration
+	for i := range 4000 {
+		c.lastSrc = time.Now().Add(-time.Duration(r.ExpFloat64() * float64(500*time.Microsecond)))
+		c.adaptGap(360)
+		if i >= 1000 {
+			sum += c.gap
+		}
+	}
+	if mean := sum / 3000; mean < 200*time.Microsecond || mean > 800*time.Microsecond {
+		t.Fatalf("mean spacing %v, want about 400µs", mean)
 	}
 }
 
