@@ -78,9 +78,16 @@ func newIngestMetrics(r prometheus.Registerer, t Ingester) *ingestMetrics {
 }
 
 func (m *ingestMetrics) count(protocol string, res *tracker.Result) {
-	m.fixes.WithLabelValues(protocol, "accepted").Add(float64(res.Accepted))
-	m.fixes.WithLabelValues(protocol, "duplicate").Add(float64(res.Duplicates))
-	m.fixes.WithLabelValues(protocol, "rejected").Add(float64(len(res.Rejected)))
+	// Only the outcomes that happened: a label lookup hashes its values,
+	// and one-fix requests (OsmAnd) have one outcome.
+	for _, c := range [...]struct {
+		outcome string
+		n       int
+	}{{"accepted", res.Accepted}, {"duplicate", res.Duplicates}, {"rejected", len(res.Rejected)}} {
+		if c.n > 0 {
+			m.fixes.WithLabelValues(protocol, c.outcome).Add(float64(c.n))
+		}
+	}
 }
 
 // ingest hands fixes to the tracker and maps its refusals.
