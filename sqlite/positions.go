@@ -297,31 +297,6 @@ func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute
 	return scanPositions(rows)
 }
 
-// DeletePositionsBefore implements enroute.PositionStore.
-func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var staged int64
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+fmt.Sprintf(stagedNew, "ts < ?")+")", micros(t)).Scan(&staged); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM positions WHERE ts < ?", micros(t))
-	if err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM positions_recent WHERE ts < ?", micros(t)); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n + staged, err
-}
-
 // CountPositions implements enroute.PositionStore.
 func (s *Store) CountPositions(ctx context.Context) (int64, error) {
 	var n int64
