@@ -34,7 +34,15 @@ func benchFix(r *rand.Rand, tech int64, t time.Time) enroute.Position {
 // phones' batches go).
 func fillHistory(tb testing.TB, s *Store, t0 time.Time, perTech int) {
 	tb.Helper()
-	ctx := context.Background()
+	eachBatch(t0, perTech, func(batch []enroute.Position) {
+		if err := s.InsertPositions(context.Background(), batch); err != nil {
+			tb.Fatal(err)
+		}
+	})
+}
+
+// eachBatch makes fillHistory's batches, the same each time.
+func eachBatch(t0 time.Time, perTech int, fn func([]enroute.Position)) {
 	r := rand.New(rand.NewPCG(1, 2))
 	batch := make([]enroute.Position, 0, 100)
 	for from := 0; from < perTech; from += 100 {
@@ -43,9 +51,7 @@ func fillHistory(tb testing.TB, s *Store, t0 time.Time, perTech int) {
 			for i := from; i < min(from+100, perTech); i++ {
 				batch = append(batch, benchFix(r, tech, t0.Add(time.Duration(i)*10*time.Second)))
 			}
-			if err := s.InsertPositions(ctx, batch); err != nil {
-				tb.Fatal(err)
-			}
+			fn(batch)
 		}
 	}
 }
