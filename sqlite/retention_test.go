@@ -241,3 +241,35 @@ func TestRetentionReusesPages(t *testing.T) {
 	}
 	t.Logf("pages: %d full, %d free after retention, %d refilled (%d free)", full, free, pragma(t, s, "page_count"), pragma(t, s, "freelist_count"))
 }
+
+// A chunk visits at most retentionTechsPerChunk technicians, however few
+// fixes each has, and the next goes on from there.
+func TestRetentionManyTechnicians(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	n := retentionTechsPerChunk + 100
+	batch := make([]enroute.Position, 0, 2*n)
+	for tech := range int64(n) {
+		for _, at := range []time.Time{t0, t0.Add(time.Hour)} { // one old fix, one kept
+			batch = append(batch, enroute.Position{TechnicianID: tech + 1, DeviceID: tech + 1, Time: at, Lat: 41, Lng: -8})
+		}
+	}
+	if err := s.InsertPositions(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Merge(ctx); err != nil { // two a technician were staged
+		t.Fatal(err)
+	}
+	var txs int
+	s.inChunk = func() { txs++ }
+	if deleted, err := s.DeletePositionsBefore(ctx, t0.Add(time.Minute)); err != nil || deleted != int64(n) {
+		t.Fatalf("deleted %d, %v; want %d", deleted, err, n)
+	}
+	if txs != 3 { // the staged, then two chunks
+		t.Fatalf("%d transactions, want 3", txs)
+	}
+	if got := storedKeys(t, s); len(got) != n {
+		t.Fatalf("kept %d, want %d", len(got), n)
+	}
+}
