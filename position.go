@@ -47,6 +47,12 @@ type PositionStore interface {
 	InsertPositions(ctx context.Context, ps []Position) error
 	// FindPositions returns matching positions ordered by time.
 	FindPositions(ctx context.Context, f PositionFilter) ([]Position, error)
+	// EachPosition calls fn with every position matching f's technician
+	// and times, ordered by time then device (f.Page is not used), for
+	// exports: a page at a time, so neither the period nor a connection is
+	// held while fn runs. p is the store's until fn returns. It stops at
+	// fn's first error, which it returns as is, and when ctx ends.
+	EachPosition(ctx context.Context, f PositionFilter, fn func(p *Position) error) error
 	// LatestPositions returns each technician's newest position taken at or
 	// after since: the live state to rebuild at start-up.
 	LatestPositions(ctx context.Context, since time.Time) ([]Position, error)

@@ -61,6 +61,8 @@ var fuzzRoutes = []struct {
 	{"GET", "/api/v1/jobs/1/feedback", "dispatcher", ``},
 	{"GET", "/api/v1/technicians/1/feedback", "dispatcher", ``},
 	{"GET", "/t/" + fuzzTrackingToken + "/live", "anyone", ``}, // a crew member's stream: ?assignment=
+	{"GET", "/api/v1/technicians/1/positions/export", "dispatcher", ``},
+	{"GET", "/api/v1/positions/export", "admin", ``},
 }
 
 // fuzzTrackingToken is the tracking link FuzzAPI makes for its assignment.
@@ -85,6 +87,15 @@ func FuzzAPI(f *testing.F) {
 	for i, r := range fuzzRoutes {
 		if strings.HasSuffix(r.path, "/live") { // not a WebSocket handshake: refused, in the error shape, whatever the assignment
 			for _, q := range []string{"assignment=1", "assignment=2", "assignment=-1", "assignment=99999999999999999999", "assignment=1e3", "assignment="} {
+				f.Add(uint8(i), q, []byte{})
+			}
+		}
+	}
+	for i, r := range fuzzRoutes { // exports: a period, its bounds, a format
+		if strings.HasSuffix(r.path, "/export") {
+			for _, q := range []string{"since=2026-12-06T00:00:00Z&until=2026-12-07T00:00:00%2B01:00&format=geojson",
+				"since=2026-12-06T00:00:00Z&until=2027-12-07T00:00:00Z", "since=0001-01-01T00:00:00Z&until=0001-01-02T00:00:00Z&format=csv",
+				"since=9999-12-30T00:00:00Z&until=9999-12-31T23:59:59.999999999Z"} {
 				f.Add(uint8(i), q, []byte{})
 			}
 		}

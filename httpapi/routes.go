@@ -62,6 +62,8 @@ func (s *Server) routes() {
 	api.PATCH("/technicians/:id", s.patchTechnician, admin...)
 	api.DELETE("/technicians/:id", s.deleteTechnician, admin...)
 	api.GET("/technicians/:id/positions", s.listTechnicianPositions, staff...)
+	api.GET("/technicians/:id/positions/export", s.exportTechnicianPositions, staff...)
+	api.GET("/positions/export", s.exportFleetPositions, staff...)
 	api.GET("/technicians/:id/feedback", s.listTechnicianFeedback, staff...)
 
 	api.POST("/technicians/:id/devices", s.createDevice, admin...)

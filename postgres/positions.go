@@ -156,6 +156,51 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	return collectPositions(rows)
 }
 
+// EachPosition implements enroute.PositionStore: pages of 1,000 read
+// whole (collectPositions) before fn sees them, each page after the last
+// fix read by (ts, device_id), a fix's identity, so a slow fn (a slow
+// client's download) holds neither a pooled connection nor a snapshot,
+// which would keep vacuum from the rows deleted meanwhile.
+func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
+	const page = 1000
+	where, args := " WHERE true", []any{}
+	if f.TechnicianID != nil {
+		args = append(args, *f.TechnicianID)
+		where += fmt.Sprintf(" AND technician_id = $%d", len(args))
+	}
+	if !f.Since.IsZero() {
+		args = append(args, f.Since)
+		where += fmt.Sprintf(" AND ts >= $%d", len(args))
+	}
+	if !f.Until.IsZero() {
+		args = append(args, f.Until)
+		where += fmt.Sprintf(" AND ts < $%d", len(args))
+	}
+	order := fmt.Sprintf(" ORDER BY ts, device_id LIMIT %d", page)
+	q, next := positionSelect+where+order, positionSelect+where+fmt.Sprintf(" AND (ts, device_id) > ($%d, $%d)", len(args)+1, len(args)+2)+order
+	base := args[:len(args):len(args)]
+	for {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("each position: %w", err)
+		}
+		ps, err := collectPositions(rows)
+		if err != nil {
+			return fmt.Errorf("each position: %w", err)
+		}
+		for i := range ps {
+			if err := fn(&ps[i]); err != nil {
+				return err
+			}
+		}
+		if len(ps) < page {
+			return nil
+		}
+		last := &ps[len(ps)-1]
+		q, args = next, append(base, last.Time, last.DeviceID)
+	}
+}
+
 // latestPositions is each technician's newest position since $1, found by
 // seeking the key (technician, time) technician by technician, the
 // technicians themselves walked the same way (a recursive min: a loose

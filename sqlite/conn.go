@@ -15,6 +15,7 @@ import (
 // CPU under the admin API's writes (BENCHMARKS.md).
 type conn struct {
 	w, r   *sql.DB
+	ck     *sql.DB // checkpoints beside the writer (see DeletePositionsBefore)
 	ws, rs stmts
 	// The history's inserts, prepared once on the writer (see
 	// InsertPositions): many rows, and one; and the same into staging.
@@ -172,7 +173,7 @@ func (c *conn) Close() error {
 	}
 	errs = append(errs, c.ws.close()...)
 	errs = append(errs, c.rs.close()...)
-	return errors.Join(append(errs, c.r.Close(), c.w.Close())...)
+	return errors.Join(append(errs, c.ck.Close(), c.r.Close(), c.w.Close())...)
 }
 
 // tx runs the shared SQL's statements in its transaction: those prepared

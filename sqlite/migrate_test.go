@@ -13,7 +13,7 @@ import (
 )
 
 // rawDB opens the database file at path as the store's connections do.
-func rawDB(t *testing.T, path string) *sql.DB {
+func rawDB(t testing.TB, path string) *sql.DB {
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		t.Fatal(err)

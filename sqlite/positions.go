@@ -11,9 +11,6 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-// positionCols in table order; times are Unix microseconds.
-const positionCols = "device_id, technician_id, ts, lat, lng, accuracy_m, speed_mps, heading_deg, altitude_m, battery, received_at"
-
 // rowsPerInsert bounds a multi-row INSERT: 100 rows of 11 values stays far
 // below SQLite's 32766-parameter limit, and amortises statement overhead
 // (see BENCHMARKS.md, history writes).
@@ -157,17 +154,13 @@ func split(ps []enroute.Position) (direct, staged []enroute.Position) {
 // insertRows inserts ps with many (rowsPerInsert rows) and one (a row).
 func insertRows(ctx context.Context, tx *sql.Tx, many, one *sql.Stmt, ps []enroute.Position) error {
 	args := make([]any, 0, 11*min(len(ps), rowsPerInsert))
-	appendRow := func(p *enroute.Position) {
-		args = append(args, p.DeviceID, p.TechnicianID, micros(p.Time), p.Lat, p.Lng, p.AccuracyM, p.SpeedMPS,
-			p.HeadingDeg, p.AltitudeM, p.Battery, micros(p.ReceivedAt))
-	}
 	if len(ps) >= rowsPerInsert {
 		stmt := tx.StmtContext(ctx, many)
 		defer stmt.Close()
 		for len(ps) >= rowsPerInsert {
 			args = args[:0]
 			for i := range rowsPerInsert {
-				appendRow(&ps[i])
+				args = appendRow(args, &ps[i])
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return err
@@ -180,7 +173,7 @@ func insertRows(ctx context.Context, tx *sql.Tx, many, one *sql.Stmt, ps []enrou
 		defer stmt.Close()
 		for i := range ps {
 			args = args[:0]
-			appendRow(&ps[i])
+			args = appendRow(args, &ps[i])
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return err
 			}
@@ -225,12 +218,9 @@ func scanPositions(rows *sql.Rows) ([]enroute.Position, error) {
 	var out []enroute.Position
 	for rows.Next() {
 		var p enroute.Position
-		var ts, recv int64
-		if err := rows.Scan(&p.DeviceID, &p.TechnicianID, &ts, &p.Lat, &p.Lng, &p.AccuracyM, &p.SpeedMPS,
-			&p.HeadingDeg, &p.AltitudeM, &p.Battery, &recv); err != nil {
+		if err := scanPosition(rows, &p); err != nil {
 			return nil, err
 		}
-		p.Time, p.ReceivedAt = time.UnixMicro(ts).UTC(), time.UnixMicro(recv).UTC()
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -295,31 +285,6 @@ func (s *Store) LatestPositions(ctx context.Context, since time.Time) ([]enroute
 		return nil, fmt.Errorf("latest positions: %w", err)
 	}
 	return scanPositions(rows)
-}
-
-// DeletePositionsBefore implements enroute.PositionStore.
-func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var staged int64
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+fmt.Sprintf(stagedNew, "ts < ?")+")", micros(t)).Scan(&staged); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM positions WHERE ts < ?", micros(t))
-	if err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM positions_recent WHERE ts < ?", micros(t)); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("delete positions: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n + staged, err
 }
 
 // CountPositions implements enroute.PositionStore.

@@ -38,6 +38,9 @@ type Store struct {
 	c    *conn
 
 	staging staging // see InsertPositions
+
+	retentionChunk int    // see DeletePositionsBefore; defaultRetentionChunk
+	inChunk        func() // tests: called in each retention transaction, before its commit
 }
 
 var _ enroute.Store = (*Store)(nil)
@@ -85,7 +88,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, err
 	}
-	c := &conn{w: w, r: r}
+	// A connection of its own for the checkpoints retention makes: they
+	// need no write lock, so ingest commits on w meanwhile.
+	ck, err := sql.Open("sqlite", base)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	c := &conn{w: w, r: r, ck: ck}
 	for _, st := range []struct {
 		to **sql.Stmt
 		q  string
@@ -96,7 +108,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	s := &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c,
-		staging: staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge}}
+		staging:        staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge},
+		retentionChunk: defaultRetentionChunk}
 	// Fixes staged before a crash: merged now, so they wait no longer.
 	var staged int
 	if err := w.QueryRowContext(ctx, "SELECT count(*) FROM positions_recent").Scan(&staged); err != nil {
@@ -112,11 +125,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// walAutocheckpoint is the WAL's length, in pages, at which a commit
+// checkpoints it (see Open).
+const walAutocheckpoint = 4000
+
 // dsn is the data source name of the database file at path: the
 // connection's settings, which every connection of the store shares.
 func dsn(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", "wal_autocheckpoint(4000)"} {
+	for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint)} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_time_format", "sqlite")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -96,6 +97,98 @@ func testPositions(t *testing.T, s enroute.Store) {
 			t.Fatalf("after deleting before %v, %+v kept: %v", cut, p, k)
 		}
 	}
+}
+
+// testEachPosition: an export reads every matching fix once, in time
+// order then device, the same as FindPositions: across many pages, fixes
+// of many devices at one time split between pages, one-fix inserts
+// (staged on SQLite) and a resent fix, days without fixes; and it stops
+// at the callback's error and when ctx ends.
+func testEachPosition(t *testing.T, s enroute.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	var batch []enroute.Position
+	for tech := int64(1); tech <= 4; tech++ {
+		for i := range 700 {
+			at := t0.Add(time.Duration(i) * 10 * time.Second)
+			if i >= 600 { // three days later
+				at = at.Add(72 * time.Hour)
+			}
+			batch = append(batch, fix(tech, tech*10, at, 41+float64(i)*1e-4))
+		}
+	}
+	for dev := range int64(1500) { // a crew of one technician's devices, all at once
+		batch = append(batch, fix(5, 1000+dev, t0.Add(time.Hour), 40))
+	}
+	must(t, s.InsertPositions(ctx, batch))
+	for i := range 30 { // one at a time, between the others
+		must(t, s.InsertPositions(ctx, []enroute.Position{fix(6, 60, t0.Add(time.Duration(i)*17*time.Second), 39)}))
+	}
+	must(t, s.InsertPositions(ctx, []enroute.Position{fix(6, 60, t0, 39), batch[3]})) // resent
+	const total = 4*700 + 1500 + 30
+
+	each := func(f enroute.PositionFilter) []enroute.Position {
+		t.Helper()
+		var got []enroute.Position
+		must(t, s.EachPosition(ctx, f, func(p *enroute.Position) error {
+			got = append(got, *p)
+			return nil
+		}))
+		return got
+	}
+	tech := int64(2)
+	for _, tc := range []struct {
+		name string
+		f    enroute.PositionFilter
+		n    int
+	}{
+		{"All", enroute.PositionFilter{}, total},
+		{"Period", enroute.PositionFilter{Since: t0.Add(time.Hour), Until: t0.Add(73 * time.Hour)}, 1500 + 4*(600-360)},
+		{"Technician", enroute.PositionFilter{TechnicianID: &tech}, 700},
+		{"TechnicianPeriod", enroute.PositionFilter{TechnicianID: &tech, Since: t0.Add(10 * time.Second), Until: t0.Add(100 * time.Hour)}, 699},
+		{"None", enroute.PositionFilter{Since: t0.Add(-time.Hour), Until: t0}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := each(tc.f)
+			if len(got) != tc.n {
+				t.Fatalf("%d fixes, want %d", len(got), tc.n)
+			}
+			f := tc.f
+			f.Unlimited = true
+			want, err := s.FindPositions(ctx, f)
+			must(t, err)
+			diff(t, got, want)
+			for i := 1; i < len(got); i++ {
+				if c := got[i].Time.Compare(got[i-1].Time); c < 0 || c == 0 && got[i].DeviceID <= got[i-1].DeviceID {
+					t.Fatalf("fix %d (%v, device %d) after (%v, %d)", i, got[i].Time, got[i].DeviceID, got[i-1].Time, got[i-1].DeviceID)
+				}
+			}
+		})
+	}
+	t.Run("Stops", func(t *testing.T) {
+		stop := errors.New("enough")
+		calls := 0
+		err := s.EachPosition(ctx, enroute.PositionFilter{}, func(*enroute.Position) error {
+			if calls++; calls == 1200 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || calls != 1200 {
+			t.Fatalf("%v after %d calls, want the callback's error after 1200", err, calls)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		calls = 0
+		err = s.EachPosition(cctx, enroute.PositionFilter{}, func(*enroute.Position) error {
+			if calls++; calls == 10 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || calls >= total {
+			t.Fatalf("cancelled: %v after %d calls", err, calls)
+		}
+	})
 }
 
 func testModel(t *testing.T, s enroute.Store) {

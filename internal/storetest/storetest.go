@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"TrackingLinks", testTrackingLinks},
 		{"SiteAssignments", testSiteAssignments},
 		{"Positions", testPositions},
+		{"EachPosition", testEachPosition},
 		{"Model", testModel},
 		{"Sessions", testSessions},
 		{"Import", testImport},
