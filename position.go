@@ -38,12 +38,13 @@ type PositionStore interface {
 	// device and time) is skipped, so a retried batch is stored once. It
 	// keeps nothing of ps once it returns: callers reuse its memory.
 	//
-	// A store may keep values to a phone GPS's precision and no finer:
-	// coordinates to 1e-7 degrees (1.1 cm), accuracy and altitude to 1 cm,
-	// speed to 1 cm/s, heading to 0.1 degree, battery to 0.01 percent. It
-	// reads back the nearest float64 of that many decimals (a lat of
-	// 41.1579123456 as 41.1579123, 12.3 as 12.3), and unknown values (-1)
-	// as they were.
+	// Both stores keep values to a phone GPS's precision and no finer
+	// (internal/fixunits): coordinates to 1e-7 degrees (1.1 cm), accuracy
+	// and altitude to 0.1 m, speed to 1 cm/s, heading to 0.1 degree (359.95
+	// and up is 0), battery to 0.1 percent, rounded half away from zero.
+	// They read back the nearest float64 of that many decimals (a lat of
+	// 41.1579123456 as 41.1579123, 12.3 as 12.3), and unknown values
+	// (negative) as -1.
 	InsertPositions(ctx context.Context, ps []Position) error
 	// FindPositions returns matching positions ordered by time.
 	FindPositions(ctx context.Context, f PositionFilter) ([]Position, error)

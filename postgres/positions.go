@@ -12,58 +12,33 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/enroutehq/enroute"
+	u "github.com/enroutehq/enroute/internal/fixunits"
 )
 
 // The history's columns (migration 00018): values as integers of a fixed
 // unit, each read back as the nearest float64 of that many decimals, so a
 // lat of 41.1579123456 comes back as 41.1579123 and 12.3 m as 12.3.
 var positionCols = []string{"technician_id", "ts", "device_id", "received_at", "lat_e7", "lng_e7",
-	"accuracy_cm", "altitude_cm", "speed_cmps", "heading_decideg", "battery_centipct"}
+	"accuracy_dm", "altitude_dm", "speed_cmps", "heading_ddeg", "battery_pm"}
 
 var positionSelect = "SELECT " + strings.Join(positionCols, ", ") + " FROM positions"
 
-// unit is a column's scale: a value v is stored as v*per rounded, half to
-// even (as PostgreSQL's round in the migration), and held to [lo, hi]: only
-// a speed, heading or battery far past what the tracker keeps (327.67 m/s,
-// 3276.7 degrees, 327.67%) reaches an end. NaN, which the tracker refuses,
-// is stored as nan: unknown.
-type unit struct {
-	per    float64
-	lo, hi float64
-	nan    float64
-}
-
-var (
-	degE7    = unit{per: 1e7, lo: math.MinInt32, hi: math.MaxInt32, nan: 0}
-	centiM   = unit{per: 100, lo: math.MinInt32, hi: math.MaxInt32, nan: -100} // accuracy
-	centiAlt = unit{per: 100, lo: math.MinInt32, hi: math.MaxInt32, nan: 0}    // altitude: 0 when unknown
-	centiMPS = unit{per: 100, lo: math.MinInt16, hi: math.MaxInt16, nan: -100}
-	deciDeg  = unit{per: 10, lo: math.MinInt16, hi: math.MaxInt16, nan: -10}
-	centiPct = unit{per: 100, lo: math.MinInt16, hi: math.MaxInt16, nan: -100}
-)
-
-func (u unit) scale(v float64) float64 {
-	if math.IsNaN(v) {
-		return u.nan
-	}
-	return max(u.lo, min(u.hi, math.RoundToEven(v*u.per)))
-}
-
-func (u unit) int32(v float64) int32 { return int32(u.scale(v)) }
-func (u unit) int16(v float64) int16 { return int16(u.scale(v)) }
-
-// float is n back in the value's own unit: one correctly rounded division,
-// so the nearest float64 to the decimal (n*1e-7 would not be).
-func (u unit) float(n int64) float64 { return float64(n) / u.per }
+// The columns keep fixunits' scales, held to their integers' ranges: only
+// a speed far past what the tracker keeps (327.67 m/s) or a wild
+// accuracy or altitude reaches an end.
+func int32Of(n int64) int32 { return int32(max(math.MinInt32, min(math.MaxInt32, n))) }
+func int16Of(n int64) int16 { return int16(max(math.MinInt16, min(math.MaxInt16, n))) }
 
 type positionRows []enroute.Position
 
 func (ps positionRows) source() pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
 		p := &ps[i]
-		return []any{p.TechnicianID, p.Time, p.DeviceID, p.ReceivedAt, degE7.int32(p.Lat), degE7.int32(p.Lng),
-			centiM.int32(p.AccuracyM), centiAlt.int32(p.AltitudeM), centiMPS.int16(p.SpeedMPS),
-			deciDeg.int16(p.HeadingDeg), centiPct.int16(p.Battery)}, nil
+		return []any{p.TechnicianID, p.Time, p.DeviceID, p.ReceivedAt,
+			int32Of(u.Scaled(p.Lat, u.PerDegree)), int32Of(u.Scaled(p.Lng, u.PerDegree)),
+			int32Of(u.ScaledOpt(p.AccuracyM, u.PerMetre)), int32Of(u.Scaled(p.AltitudeM, u.PerMetre)),
+			int16Of(u.ScaledOpt(p.SpeedMPS, u.PerMetreSecond)), int16Of(u.Heading(p.HeadingDeg)),
+			int16Of(u.ScaledOpt(p.Battery, u.PerPercent))}, nil
 	})
 }
 
@@ -72,8 +47,8 @@ func (ps positionRows) source() pgx.CopyFromSource {
 // outlives a migration of positions.
 const positionsIn = `CREATE TEMP TABLE IF NOT EXISTS positions_in (
 	technician_id bigint, ts timestamptz, device_id bigint, received_at timestamptz,
-	lat_e7 integer, lng_e7 integer, accuracy_cm integer, altitude_cm integer,
-	speed_cmps smallint, heading_decideg smallint, battery_centipct smallint
+	lat_e7 integer, lng_e7 integer, accuracy_dm integer, altitude_dm integer,
+	speed_cmps smallint, heading_ddeg smallint, battery_pm smallint
 ) ON COMMIT DELETE ROWS`
 
 // InsertPositions implements enroute.PositionStore with COPY. A batch that
@@ -120,9 +95,10 @@ func collectPositions(rows pgx.Rows) ([]enroute.Position, error) {
 			return nil, err
 		}
 		p.Time, p.ReceivedAt = p.Time.UTC(), p.ReceivedAt.UTC()
-		p.Lat, p.Lng = degE7.float(int64(lat)), degE7.float(int64(lng))
-		p.AccuracyM, p.AltitudeM = centiM.float(int64(acc)), centiAlt.float(int64(alt))
-		p.SpeedMPS, p.HeadingDeg, p.Battery = centiMPS.float(int64(speed)), deciDeg.float(int64(heading)), centiPct.float(int64(battery))
+		p.Lat, p.Lng = u.Unscaled(int64(lat), u.PerDegree), u.Unscaled(int64(lng), u.PerDegree)
+		p.AccuracyM, p.AltitudeM = u.UnscaledOpt(int64(acc), u.PerMetre), u.Unscaled(int64(alt), u.PerMetre)
+		p.SpeedMPS, p.HeadingDeg = u.UnscaledOpt(int64(speed), u.PerMetreSecond), u.UnscaledOpt(int64(heading), u.PerDegreeHead)
+		p.Battery = u.UnscaledOpt(int64(battery), u.PerPercent)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -156,18 +132,82 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 	return collectPositions(rows)
 }
 
-// EachPosition implements enroute.PositionStore: pages of 1,000 read
-// whole (collectPositions) before fn sees them, each page after the last
-// fix read by (ts, device_id), a fix's identity, so a slow fn (a slow
-// client's download) holds neither a pooled connection nor a snapshot,
-// which would keep vacuum from the rows deleted meanwhile.
+// EachPosition implements enroute.PositionStore: pages read whole
+// (collectPositions) before fn sees them, each after the last fix read by
+// (ts, device_id), a fix's identity, so a slow fn (a slow client's
+// download) holds neither a pooled connection nor a snapshot, which would
+// keep vacuum from the rows deleted meanwhile.
+//
+// One technician's pages of 1,000 come from the key (technician, ts) in
+// order. The fleet's come from windows of time, each window's fixes
+// sorted: the history's index by time is a BRIN (it finds a window's
+// blocks, not an order), so a page "after the cursor" over a whole
+// period would sort the rest of the period each time. A window holds
+// about a page of 10,000 (after a full page the next window is the time
+// that page covered, at least half the last; after one less than half
+// full, twice the last, up to a day), so each fix is read about once.
 func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
-	const page = 1000
-	where, args := " WHERE true", []any{}
 	if f.TechnicianID != nil {
-		args = append(args, *f.TechnicianID)
-		where += fmt.Sprintf(" AND technician_id = $%d", len(args))
+		return s.eachOfTechnician(ctx, f, fn)
 	}
+	page := fleetPage
+	from, until := f.Since, f.Until
+	if from.IsZero() || until.IsZero() {
+		var lo, hi *time.Time
+		if err := s.pool.QueryRow(ctx, "SELECT min(ts), max(ts) FROM positions").Scan(&lo, &hi); err != nil {
+			return fmt.Errorf("each position: %w", err)
+		}
+		if lo == nil {
+			return nil
+		}
+		if from.IsZero() {
+			from = *lo
+		}
+		if until.IsZero() {
+			until = hi.Add(time.Microsecond)
+		}
+	}
+	q := positionSelect + fmt.Sprintf(" WHERE ts >= $1 AND ts < $2 AND (ts, device_id) > ($1, $3) ORDER BY ts, device_id LIMIT %d", page)
+	ts, dev, window := from, int64(math.MinInt64), time.Minute
+	for ts.Before(until) {
+		end := until
+		if ts.Add(window).Before(until) {
+			end = ts.Add(window)
+		}
+		rows, err := s.pool.Query(ctx, q, ts, end, dev)
+		if err != nil {
+			return fmt.Errorf("each position: %w", err)
+		}
+		ps, err := collectPositions(rows)
+		if err != nil {
+			return fmt.Errorf("each position: %w", err)
+		}
+		for i := range ps {
+			if err := fn(&ps[i]); err != nil {
+				return err
+			}
+		}
+		if len(ps) == page { // the window has more: go on from the last
+			last := &ps[len(ps)-1]
+			window = max(last.Time.Sub(ts), window/2, time.Microsecond)
+			ts, dev = last.Time, last.DeviceID
+			continue
+		}
+		if len(ps) < page/2 {
+			window = min(window*2, 24*time.Hour)
+		}
+		ts, dev = end, math.MinInt64
+	}
+	return nil
+}
+
+// fleetPage is the fleet export's page (a variable for tests).
+var fleetPage = 10_000
+
+// eachOfTechnician is EachPosition for one technician.
+func (s *Store) eachOfTechnician(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
+	const page = 1000
+	where, args := " WHERE technician_id = $1", []any{*f.TechnicianID}
 	if !f.Since.IsZero() {
 		args = append(args, f.Since)
 		where += fmt.Sprintf(" AND ts >= $%d", len(args))

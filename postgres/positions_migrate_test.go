@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/enroutehq/enroute"
+	u "github.com/enroutehq/enroute/internal/fixunits"
 	"github.com/enroutehq/enroute/migrations"
 )
 
@@ -49,7 +50,7 @@ func oldPositions() []enroute.Position {
 		{TechnicianID: 1, DeviceID: 11, Time: t1, Lat: 41.1, Lng: -8.6, AccuracyM: -1, SpeedMPS: -1, HeadingDeg: -1, Battery: -1, ReceivedAt: t1},
 		{TechnicianID: 1, DeviceID: 10, Time: t1.Add(time.Microsecond), Lat: 41.1, Lng: -8.6, AccuracyM: -1, SpeedMPS: -1, HeadingDeg: -1, Battery: -1, ReceivedAt: t1},
 		{TechnicianID: 2, DeviceID: 10, Time: t1, Lat: 41.1, Lng: -8.6, AccuracyM: 0, SpeedMPS: 0, HeadingDeg: 0, Battery: 0, ReceivedAt: t1},
-		// The ends of the ranges, and a tie (12.5 cm/s: to even).
+		// The ends of the ranges, and a tie (12.5 cm/s: away from zero).
 		{TechnicianID: 3, DeviceID: 30, Time: day(2026, 11, 30, 23), Lat: 90, Lng: 180, AccuracyM: 200, SpeedMPS: 200, HeadingDeg: 359.94,
 			AltitudeM: 20000, Battery: 100, ReceivedAt: day(2026, 12, 1, 0)},
 		{TechnicianID: 3, DeviceID: 30, Time: day(2026, 12, 3, 0), Lat: -90, Lng: -180, AccuracyM: 0.004, SpeedMPS: 0.125, HeadingDeg: 359.96,
@@ -74,29 +75,35 @@ func oldPositions() []enroute.Position {
 }
 
 // stored is p as the compact columns keep it: each value rounded to its
-// unit, as the migration and InsertPositions both round.
+// unit (internal/fixunits), as the migration and InsertPositions both do.
 func stored(p enroute.Position) enroute.Position {
-	round := func(v float64, u unit) float64 { return u.float(int64(u.scale(v))) }
-	p.Lat, p.Lng = round(p.Lat, degE7), round(p.Lng, degE7)
-	p.AccuracyM, p.AltitudeM = round(p.AccuracyM, centiM), round(p.AltitudeM, centiAlt)
-	p.SpeedMPS, p.HeadingDeg, p.Battery = round(p.SpeedMPS, centiMPS), round(p.HeadingDeg, deciDeg), round(p.Battery, centiPct)
+	p.Lat, p.Lng = u.Unscaled(u.Scaled(p.Lat, u.PerDegree), u.PerDegree), u.Unscaled(u.Scaled(p.Lng, u.PerDegree), u.PerDegree)
+	p.AccuracyM, p.AltitudeM = u.UnscaledOpt(u.ScaledOpt(p.AccuracyM, u.PerMetre), u.PerMetre), u.Unscaled(u.Scaled(p.AltitudeM, u.PerMetre), u.PerMetre)
+	p.SpeedMPS = u.UnscaledOpt(u.ScaledOpt(p.SpeedMPS, u.PerMetreSecond), u.PerMetreSecond)
+	p.HeadingDeg = u.UnscaledOpt(u.Heading(p.HeadingDeg), u.PerDegreeHead)
+	p.Battery = u.UnscaledOpt(u.ScaledOpt(p.Battery, u.PerPercent), u.PerPercent)
 	return p
 }
 
-// checkPrecision fails unless got is want to the contract's precision.
+// checkPrecision fails unless got is want to the contract's precision
+// (a heading of 359.96 is north, 0).
 func checkPrecision(t *testing.T, got, want enroute.Position) {
 	t.Helper()
+	heading := got.HeadingDeg
+	if heading == 0 && want.HeadingDeg > 359 {
+		heading = 360
+	}
 	for _, c := range []struct {
 		name      string
 		got, want float64
-		unit      unit
+		per       float64
 	}{
-		{"lat", got.Lat, want.Lat, degE7}, {"lng", got.Lng, want.Lng, degE7}, {"accuracy", got.AccuracyM, want.AccuracyM, centiM},
-		{"altitude", got.AltitudeM, want.AltitudeM, centiAlt}, {"speed", got.SpeedMPS, want.SpeedMPS, centiMPS},
-		{"heading", got.HeadingDeg, want.HeadingDeg, deciDeg}, {"battery", got.Battery, want.Battery, centiPct},
+		{"lat", got.Lat, want.Lat, u.PerDegree}, {"lng", got.Lng, want.Lng, u.PerDegree}, {"accuracy", got.AccuracyM, want.AccuracyM, u.PerMetre},
+		{"altitude", got.AltitudeM, want.AltitudeM, u.PerMetre}, {"speed", got.SpeedMPS, want.SpeedMPS, u.PerMetreSecond},
+		{"heading", heading, want.HeadingDeg, u.PerDegreeHead}, {"battery", got.Battery, want.Battery, u.PerPercent},
 	} {
-		if math.Abs(c.got-c.want) > 0.5/c.unit.per*(1+1e-9) {
-			t.Errorf("%s of %d at %v: %v, want %v to 1/%v", c.name, want.TechnicianID, want.Time, c.got, c.want, c.unit.per)
+		if math.Abs(c.got-c.want) > 0.5/c.per*(1+1e-9) {
+			t.Errorf("%s of %d at %v: %v, want %v to 1/%v", c.name, want.TechnicianID, want.Time, c.got, c.want, c.per)
 		}
 	}
 	if got.TechnicianID != want.TechnicianID || got.DeviceID != want.DeviceID || !got.Time.Equal(want.Time) || !got.ReceivedAt.Equal(want.ReceivedAt) {
@@ -182,15 +189,15 @@ func TestPositionsMigration(t *testing.T) {
 			t.Errorf("migrated %+v, InsertPositions would store %+v", g, stored(want))
 		}
 	}
-	if g, want := byKey[positionKey{9, 90, old[0].Time}], (enroute.Position{AccuracyM: math.MaxInt32 / 100.0, SpeedMPS: 327.67, HeadingDeg: -1,
-		AltitudeM: math.MinInt32 / 100.0, Battery: -327.68}); g.AccuracyM != want.AccuracyM || g.SpeedMPS != want.SpeedMPS ||
+	if g, want := byKey[positionKey{9, 90, old[0].Time}], (enroute.Position{AccuracyM: math.MaxInt32 / 10.0, SpeedMPS: 327.67, HeadingDeg: -1,
+		AltitudeM: math.MinInt32 / 10.0, Battery: -1}); g.AccuracyM != want.AccuracyM || g.SpeedMPS != want.SpeedMPS ||
 		g.HeadingDeg != want.HeadingDeg || g.AltitudeM != want.AltitudeM || g.Battery != want.Battery {
 		t.Errorf("values out of range became %+v", g)
 	}
 	if g := byKey[keyOf(old[0])]; g.Lat != 41.1579123 || g.Lng != -8.6291054 || g.AccuracyM != 4.7 || g.SpeedMPS != 13.42 || g.HeadingDeg != 123.5 || g.AltitudeM != 112.4 {
 		t.Errorf("a phone's fix came back as %+v", g)
 	}
-	if g := byKey[keyOf(old[5])]; g.SpeedMPS != 0.12 || g.HeadingDeg != 360 || g.AccuracyM != 0 || g.AltitudeM != -430.25 {
+	if g := byKey[keyOf(old[5])]; g.SpeedMPS != 0.13 || g.HeadingDeg != 0 || g.AccuracyM != 0 || g.AltitudeM != -430.3 {
 		t.Errorf("ties and ends came back as %+v", g)
 	}
 

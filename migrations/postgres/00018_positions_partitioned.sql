@@ -3,8 +3,9 @@
 -- fixes), so retention drops a whole day's table instead of deleting rows,
 -- and in compact columns (84 bytes a row in the table instead of 117):
 -- coordinates in 1e-7 degrees (1.1 cm at most), accuracy and altitude in
--- cm, speed in cm/s, heading in tenths of a degree, battery in hundredths
--- of a percent. Unknown optional values stay negative (-1 is -100 cm).
+-- tenths of a metre, speed in cm/s, heading in tenths of a degree (0 to
+-- 3599), battery in tenths of a percent, as the embedded store keeps them
+-- (internal/fixunits). An unknown optional value (negative) is -1.
 -- The columns are ordered widest first so that no byte is padding.
 -- postgres.Store makes the days ahead (EnsurePartitions) and drops the days
 -- past retention; a fix of a day with no table of its own (a phone's clock
@@ -18,11 +19,11 @@ CREATE TABLE positions (
     received_at      timestamptz NOT NULL,
     lat_e7           integer NOT NULL,
     lng_e7           integer NOT NULL,
-    accuracy_cm      integer NOT NULL,
-    altitude_cm      integer NOT NULL,
+    accuracy_dm      integer NOT NULL,
+    altitude_dm      integer NOT NULL,
     speed_cmps       smallint NOT NULL,
-    heading_decideg  smallint NOT NULL,
-    battery_centipct smallint NOT NULL
+    heading_ddeg     smallint NOT NULL,
+    battery_pm       smallint NOT NULL
 ) PARTITION BY RANGE (ts);
 CREATE TABLE positions_default PARTITION OF positions DEFAULT;
 
@@ -43,25 +44,27 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
--- v in units of 1/per, rounded (half to even, as postgres.Store's Go),
--- held to [lo, hi]; NaN becomes nan. The migration never fails on a value:
--- one outside a column's range is stored at its end.
+-- v in units of 1/per, rounded half away from zero (a numeric's round,
+-- as fixunits.Scaled), held to [lo, hi]; NaN becomes nan, and when opt (an
+-- optional value) a negative one -1. The migration never fails on a
+-- value: one outside a column's range is stored at its end.
 -- +goose StatementBegin
-CREATE FUNCTION pg_temp.scaled(v double precision, per double precision, lo bigint, hi bigint, nan bigint)
+CREATE FUNCTION pg_temp.scaled(v double precision, per double precision, lo bigint, hi bigint, nan bigint, opt boolean)
 RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN v = 'NaN' THEN nan ELSE greatest(lo, least(hi, round(v * per)))::bigint END
+    SELECT CASE WHEN v = 'NaN' THEN nan WHEN opt AND v < 0 THEN -1
+        ELSE greatest(lo, least(hi, round(v::numeric * per::numeric)))::bigint END
 $$;
 -- +goose StatementEnd
 
 INSERT INTO positions
 SELECT technician_id, ts, device_id, received_at,
-    pg_temp.scaled(lat, 1e7, -2147483648, 2147483647, 0),
-    pg_temp.scaled(lng, 1e7, -2147483648, 2147483647, 0),
-    pg_temp.scaled(accuracy_m, 100, -2147483648, 2147483647, -100),
-    pg_temp.scaled(altitude_m, 100, -2147483648, 2147483647, 0),
-    pg_temp.scaled(speed_mps, 100, -32768, 32767, -100),
-    pg_temp.scaled(heading_deg, 10, -32768, 32767, -10),
-    pg_temp.scaled(battery, 100, -32768, 32767, -100)
+    pg_temp.scaled(lat, 1e7, -2147483648, 2147483647, 0, false),
+    pg_temp.scaled(lng, 1e7, -2147483648, 2147483647, 0, false),
+    pg_temp.scaled(accuracy_m, 10, -2147483648, 2147483647, -1, true),
+    pg_temp.scaled(altitude_m, 10, -2147483648, 2147483647, 0, false),
+    pg_temp.scaled(speed_mps, 100, -32768, 32767, -1, true),
+    pg_temp.scaled(heading_deg, 10, -32768, 32767, -1, true) % 3600, -- 359.95 and up is north
+    pg_temp.scaled(battery, 10, -32768, 32767, -1, true)
 FROM positions_v17;
 
 DROP FUNCTION pg_temp.scaled;
@@ -96,9 +99,11 @@ CREATE TABLE positions_v18 (
 INSERT INTO positions_v18
 SELECT technician_id, ts, device_id,
     lat_e7 / 1e7::double precision, lng_e7 / 1e7::double precision,
-    accuracy_cm / 100::double precision, speed_cmps / 100::double precision,
-    heading_decideg / 10::double precision, altitude_cm / 100::double precision,
-    battery_centipct / 100::double precision, received_at
+    CASE WHEN accuracy_dm < 0 THEN -1 ELSE accuracy_dm / 10::double precision END,
+    CASE WHEN speed_cmps < 0 THEN -1 ELSE speed_cmps / 100::double precision END,
+    CASE WHEN heading_ddeg < 0 THEN -1 ELSE heading_ddeg / 10::double precision END,
+    altitude_dm / 10::double precision,
+    CASE WHEN battery_pm < 0 THEN -1 ELSE battery_pm / 10::double precision END, received_at
 FROM positions;
 DROP TABLE positions; -- and its partitions
 ALTER TABLE positions_v18 RENAME TO positions;
