@@ -39,6 +39,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -131,8 +132,8 @@ func mainErr(ctx context.Context) error {
 	if err := admin.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
 		return err
 	}
-	fmt.Printf("bench/history: %d fixes, %d technicians, %d days, a fix every %v while driving; batches of %d on %d goroutines; %d recorded drives; Go %s, GOMAXPROCS %d, %d CPUs, PostgreSQL %s\n",
-		cfg.Fixes, cfg.Techs, cfg.Days, cfg.Interval, cfg.Batch, cfg.Workers, len(cfg.Trips), runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), version)
+	fmt.Printf("bench/history: %d fixes, %d technicians, %d days, a fix every %v while driving; batches of %d on %d goroutines; %d recorded drives; Go %s, GOMAXPROCS %d, %d CPUs, PostgreSQL %s; database %s\n",
+		cfg.Fixes, cfg.Techs, cfg.Days, cfg.Interval, cfg.Batch, cfg.Workers, len(cfg.Trips), runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), version, strings.TrimPrefix(u.Path, "/"))
 	res, err := run(ctx, cfg, store, admin)
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ func report(w io.Writer, r *result) {
 		thousands(int64(rate)), ingest.Round(time.Second), gen.Round(time.Second), r.IngestDur.Round(time.Second))
 	row("ingest, slowest / fastest day", "%s / %s fixes/s (days %d / %d)", perSecond(slowest.Fixes, slowest.Took),
 		perSecond(fastest.Fixes, fastest.Took), dayIndex(r, slowest), dayIndex(r, fastest))
+	row("EnsurePartitions each simulated hour (the housekeeping's), the longest", "%s", ms(r.MaxEnsure))
 	row("bytes a fix with indexes, after day 1 / the last", "%.1f / %.1f", perFix(r.Sizes[0].Total, r.Sizes[0].Rows), perFix(last.Total, last.Rows))
 	row(fmt.Sprintf("one technician's day, %s fixes (Unlimited), median of %d", thousands(int64(r.TechDayRows)), r.TechDay.N), "%s", ms(r.TechDay.Median))
 	row(fmt.Sprintf("its first page (the API's default), median of %d", r.TechDayPage.N), "%s", ms(r.TechDayPage.Median))
