@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/enroutehq/enroute/eta"
+	"github.com/enroutehq/enroute/geo"
 )
 
 // shown is what a predictor shows at a fix: the time left and its range,
@@ -39,10 +40,13 @@ func endsOnGlitch(ps []eta.Point) bool {
 	return away && ps[len(ps)-1].Time.Sub(tr.JumpedAt) <= time.Minute
 }
 
-// Buckets of the time left and of the whole drive's length, in minutes.
+// Buckets of the time left and of the whole drive's length, in minutes,
+// and of the share of the time left spent standing (steps under 1 m/s:
+// lights, queues, parking).
 var (
-	leftBuckets   = []float64{2, 5, 15, math.Inf(1)}
-	lengthBuckets = []float64{5, 10, 20, math.Inf(1)}
+	leftBuckets     = []float64{2, 5, 15, math.Inf(1)}
+	lengthBuckets   = []float64{5, 10, 20, math.Inf(1)}
+	standingBuckets = []float64{0.1, 1.0 / 3, math.Inf(1)}
 )
 
 func bucketName(bs []float64, k int) string {
@@ -65,6 +69,20 @@ func bucketOf(bs []float64, minutes float64) int {
 	return len(bs) - 1
 }
 
+// standingLeft is, at each fix, the time (s) the drive will still spend
+// in steps slower than 1 m/s.
+func standingLeft(ps []eta.Point) []float64 {
+	out := make([]float64, len(ps))
+	for i := len(ps) - 2; i >= 0; i-- {
+		out[i] = out[i+1]
+		dt := ps[i+1].Time.Sub(ps[i].Time).Seconds()
+		if d := geo.DistanceM(ps[i].Lat, ps[i].Lng, ps[i+1].Lat, ps[i+1].Lng); dt > 0 && d/dt < 1 {
+			out[i] += dt
+		}
+	}
+	return out
+}
+
 // errGroup gathers predictions' errors.
 type errGroup struct{ abs, ape, ratio []float64 }
 
@@ -76,48 +94,52 @@ func (g *errGroup) add(pred, truth float64) {
 
 // scores are one predictor's figures on the scored drives.
 type scores struct {
-	atFrac            []errGroup // at 25, 50, 75% of each drive
-	byLeft, byLength  []errGroup // every fix, by the time left and the drive's length
-	churn             []float64  // minutes the shown arrival moved per update
-	reversals, drives int        // shown arrival minute turning back; drives scored
-	inside, ranged    int        // true arrivals inside the range; predictions with one
-	width, relWidth   []float64  // the range's width in minutes, and over the time left
+	atFrac                       []errGroup // at 25, 50, 75% of each drive
+	all                          errGroup   // every fix
+	byLeft, byLength, byStanding []errGroup // every fix, by the time left, the drive's length, standing
+	churn                        []float64  // minutes the shown arrival moved per update
+	reversals, drives            int        // shown arrival minute turning back; drives scored
+	inside, ranged               int        // true arrivals inside the range; predictions with one
+	width, relWidth              []float64  // the range's width in minutes, and over the time left
 }
 
 func score(p predictor, drives []trip) *scores {
-	s := &scores{atFrac: make([]errGroup, len(fracs)), byLeft: make([]errGroup, len(leftBuckets)), byLength: make([]errGroup, len(lengthBuckets))}
+	s := &scores{atFrac: make([]errGroup, len(fracs)), byLeft: make([]errGroup, len(leftBuckets)), byLength: make([]errGroup, len(lengthBuckets)),
+		byStanding: make([]errGroup, len(standingBuckets))}
 	for k := range drives {
 		t := &drives[k]
 		ss := p.drive(t)
 		end := t.ps[len(t.ps)-1].Time
 		length := bucketOf(lengthBuckets, end.Sub(t.ps[0].Time).Minutes())
+		standing := standingLeft(t.ps)
 		s.drives++
 		var prevArr float64
-		var prevMin, lastDir int
+		var minute time.Time
+		var lastDir int
 		for i, sh := range ss {
 			truth := end.Sub(t.ps[i].Time).Seconds()
 			if truth <= 0 {
 				continue
 			}
+			s.all.add(sh.left, truth)
 			s.byLeft[bucketOf(leftBuckets, truth/60)].add(sh.left, truth)
 			s.byLength[length].add(sh.left, truth)
+			s.byStanding[bucketOf(standingBuckets, standing[i]/truth)].add(sh.left, truth)
 			// The arrival time shown, in seconds since the drive began.
 			arr := t.ps[i].Time.Sub(t.ps[0].Time).Seconds() + sh.left
-			minute := int(math.Floor((float64(t.ps[i].Time.Unix()) + sh.left) / 60))
+			// The minute a page shows (eta.ShownMinute), and whether it
+			// turned back.
+			next := eta.ShownMinute(minute, t.ps[i].Time.Add(time.Duration(sh.left*float64(time.Second))))
 			if i > 0 {
 				s.churn = append(s.churn, math.Abs(arr-prevArr)/60)
-				if d := minute - prevMin; d != 0 {
-					dir := 1
-					if d < 0 {
-						dir = -1
-					}
-					if lastDir != 0 && dir != lastDir {
+				if d := next.Compare(minute); d != 0 {
+					if lastDir != 0 && d != lastDir {
 						s.reversals++
 					}
-					lastDir = dir
+					lastDir = d
 				}
 			}
-			prevArr, prevMin = arr, minute
+			prevArr, minute = arr, next
 			if !math.IsNaN(sh.early) {
 				s.ranged++
 				if truth >= sh.early && truth <= sh.late {
@@ -159,15 +181,20 @@ func report(names []string, ss []*scores) {
 	for k := range leftBuckets {
 		row(bucketName(leftBuckets, k), func(s *scores) string { return biasCell(s.byLeft[k]) })
 	}
+	row("all", func(s *scores) string { return biasCell(s.all) })
 	fmt.Println("the same by the drive's length:")
 	for k := range lengthBuckets {
 		row(bucketName(lengthBuckets, k), func(s *scores) string { return biasCell(s.byLength[k]) })
+	}
+	fmt.Println("the same by the share of the time left spent standing:")
+	for k, name := range []string{"< 10%", "10-33%", "> 33%"} {
+		row(name, func(s *scores) string { return biasCell(s.byStanding[k]) })
 	}
 	fmt.Println("churn: minutes the shown arrival moves per update (every 15 s), beyond the time passed:")
 	row("median / p90", func(s *scores) string {
 		return fmt.Sprintf("%.2f / %.2f", quantile(s.churn, 0.5), quantile(s.churn, 0.9))
 	})
-	row("minute turning back", func(s *scores) string {
+	row("shown minute turns back", func(s *scores) string {
 		return fmt.Sprintf("%.2f a drive", float64(s.reversals)/float64(s.drives))
 	})
 	fmt.Println("range: true arrivals inside it; its width, median:")
