@@ -106,11 +106,13 @@ func (d *Drive) Update(m *Model) Shown {
 	}
 	d.shown = Shown{DistanceM: e.DistanceM, ETA: eta, At: p.Time}
 	// The range is the model's for the estimate, scaled to the time left
-	// to the arrival shown.
+	// to the arrival shown, and never leaves the arrival shown out (where
+	// the model's errors lean all one way it would: "10:42-10:50, in
+	// about 3 min" reads as a mistake).
 	if left := eta.Sub(p.Time); e.Late > 0 && e.Duration > 0 && left > 0 {
 		f := float64(left) / float64(e.Duration)
-		d.shown.Early = p.Time.Add(time.Duration(float64(e.Early) * f))
-		d.shown.Late = p.Time.Add(time.Duration(float64(e.Late) * f))
+		d.shown.Early = minTime(eta, p.Time.Add(time.Duration(float64(e.Early)*f)))
+		d.shown.Late = maxTime(eta, p.Time.Add(time.Duration(float64(e.Late)*f)))
 	}
 	return d.shown
 }
@@ -128,4 +130,18 @@ func ShownMinute(shown, t time.Time) time.Time {
 		return shown
 	}
 	return t.Truncate(time.Minute)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
