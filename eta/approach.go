@@ -133,7 +133,6 @@ func (m *Model) learnApproach(ps []Point) {
 	area := geo.CellOf(end.Lat, end.Lng, m.cfg.CoarseRes)
 	site := geo.CellOf(end.Lat, end.Lng, siteRes)
 	m.lock()
-	defer m.mu.Unlock()
 	a := &m.appr
 	for b := range w {
 		if w[b] == 0 {
@@ -144,7 +143,17 @@ func (m *Model) learnApproach(ps []Point) {
 		logStatOf(a.area, approachKey{area, b}).add(x)
 		logStatOf(a.site, approachKey{site, b}).add(x)
 	}
-	a.refresh()
+	m.mu.Unlock()
+	// The weights read every site: under the read lock, so that estimates
+	// go on; only this goroutine learns drives.
+	m.mu.RLock()
+	kArea, kSite, ok := a.weights()
+	m.mu.RUnlock()
+	if ok {
+		m.lock()
+		a.kArea, a.kSite = kArea, kSite
+		m.mu.Unlock()
+	}
 }
 
 // speedAt is the speed into fix i over at least speedSpan (negative: no
@@ -167,11 +176,12 @@ func logStatOf(mp map[approachKey]*logStat, k approachKey) *logStat {
 	return s
 }
 
-// refresh recomputes the levels' weights: the spread of a drive's time
-// within its site (pooled) over the spread of a level's means about its
-// parent's beyond what the spread within explains. Until there are
-// enough sites and areas to tell, each weighs one drive.
-func (a *approach) refresh() {
+// weights are the levels' weights: the spread of a drive's time within
+// its site (pooled) over the spread of a level's means about its parent's
+// beyond what the spread within explains; ok false until there are
+// enough sites and drives to tell (each level then weighs one drive). It
+// only reads a.
+func (a *approach) weights() (kArea, kSite float64, ok bool) {
 	var ss, df float64
 	for _, s := range a.site {
 		if s.n >= 2 {
@@ -181,7 +191,7 @@ func (a *approach) refresh() {
 	}
 	within := ss / df
 	if df < 10 || !(within > 0) {
-		return
+		return 0, 0, false
 	}
 	fleetMean := func(b int) float64 { return a.fleet[b].sum / max(a.fleet[b].n, 1) }
 	between := func(mp map[approachKey]*logStat, parent func(approachKey) float64) (float64, bool) {
@@ -195,14 +205,16 @@ func (a *approach) refresh() {
 		// parent a thousand drives' worth.
 		return max(sum/n, within/1000), n >= 10
 	}
+	kArea, kSite = a.kArea, a.kSite
 	if tau, ok := between(a.area, func(k approachKey) float64 { return fleetMean(k.bin) }); ok {
-		a.kArea = within / tau
+		kArea = within / tau
 	}
 	if tau, ok := between(a.site, func(k approachKey) float64 {
-		return a.area[approachKey{k.cell.Parent(a.areaRes), k.bin}].shrunk(fleetMean(k.bin), a.kArea)
+		return a.area[approachKey{k.cell.Parent(a.areaRes), k.bin}].shrunk(fleetMean(k.bin), kArea)
 	}); ok {
-		a.kSite = within / tau
+		kSite = within / tau
 	}
+	return kArea, kSite, true
 }
 
 // approachTime is the time from straightM (at most approachJoinM) of a

@@ -238,13 +238,15 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 		m.detourMed[b], m.calibMed[b] = median(m.detour[b]), median(m.calib[b])
 	}
 	m.hourly = hourly
-	appr.refresh()
+	if kArea, kSite, ok := appr.weights(); ok {
+		appr.kArea, appr.kSite = kArea, kSite
+	}
 	m.appr = appr
 	all := make([]int, len(spread.samples))
 	for k := range all {
 		all[k] = k
 	}
-	spread.refresh(all)
+	spread.install(spread.rangesOf(all))
 	m.spread = spread
 	return nil
 }

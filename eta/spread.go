@@ -54,30 +54,55 @@ func (s *spreads) rangeOf(straightM float64, t time.Time) (r [2]float64, ok bool
 	return r, false
 }
 
-// refresh recomputes the ranges of the keys in changed, of their bands
-// and of all.
-func (s *spreads) refresh(changed []int) {
-	bands := map[int]bool{}
+// ranges are ranges recomputed, to install.
+type ranges struct {
+	keys, bands map[int][2]float64
+	all         *[2]float64
+}
+
+// rangesOf recomputes the ranges of the keys in changed, of their bands,
+// and of all while a band has none. It only reads s: the caller holds the
+// read lock, so that estimates go on (a band's range sorts up to 12,000
+// samples).
+func (s *spreads) rangesOf(changed []int) ranges {
+	r := ranges{keys: map[int][2]float64{}, bands: map[int][2]float64{}}
 	for _, k := range changed {
-		s.byKey[k] = [2]float64{}
+		r.keys[k] = [2]float64{}
 		if len(s.samples[k]) >= spreadMinHour {
-			s.byKey[k] = narrowest(s.samples[k], spreadShare)
+			r.keys[k] = narrowest(s.samples[k], spreadShare)
 		}
-		bands[k/24] = true
+		r.bands[k/24] = [2]float64{}
 	}
-	var all []float64
+	lacking := false
 	for b := range s.byBand {
-		xs := slices.Concat(s.samples[b*24 : (b+1)*24]...)
-		if bands[b] {
-			s.byBand[b] = [2]float64{}
-			if len(xs) >= spreadMin {
-				s.byBand[b] = narrowest(xs, spreadShare)
+		if _, ok := r.bands[b]; ok {
+			if xs := slices.Concat(s.samples[b*24 : (b+1)*24]...); len(xs) >= spreadMin {
+				r.bands[b] = narrowest(xs, spreadShare)
 			}
+			lacking = lacking || r.bands[b][1] == 0
+		} else {
+			lacking = lacking || s.byBand[b][1] == 0
 		}
-		all = append(all, xs...)
 	}
-	if len(changed) > 0 && len(all) >= spreadMin {
-		s.all = narrowest(all, spreadShare)
+	if lacking && len(changed) > 0 {
+		if all := slices.Concat(s.samples...); len(all) >= spreadMin {
+			x := narrowest(all, spreadShare)
+			r.all = &x
+		}
+	}
+	return r
+}
+
+// install installs ranges rangesOf recomputed. Under the write lock.
+func (s *spreads) install(r ranges) {
+	for k, x := range r.keys {
+		s.byKey[k] = x
+	}
+	for b, x := range r.bands {
+		s.byBand[b] = x
+	}
+	if r.all != nil {
+		s.all = *r.all
 	}
 }
 
@@ -122,7 +147,6 @@ func (m *Model) learnSpread(ps []Point) {
 	}
 	m.mu.RUnlock()
 	m.lock()
-	defer m.mu.Unlock()
 	var changed []int
 	for i, s := range ss {
 		m.spread.samples[s.key] = appendBoundedN(m.spread.samples[s.key], s.ratio, i+len(ps)*31, spreadMax)
@@ -130,7 +154,16 @@ func (m *Model) learnSpread(ps []Point) {
 			changed = append(changed, s.key)
 		}
 	}
-	m.spread.refresh(changed)
+	m.mu.Unlock()
+	// The ranges are sorted under the read lock, installed under the
+	// write lock: only this goroutine learns drives (the watcher's, or
+	// etaeval's), so none changed the samples meanwhile.
+	m.mu.RLock()
+	r := m.spread.rangesOf(changed)
+	m.mu.RUnlock()
+	m.lock()
+	m.spread.install(r)
+	m.mu.Unlock()
 }
 
 // appendBoundedN keeps at most n samples, replacing one at a
