@@ -127,7 +127,12 @@ type Progress struct {
 	TechnicianID int64     `json:"technician_id"`
 	DistanceM    float64   `json:"distance_m"`
 	ETA          time.Time `json:"eta"`
-	At           time.Time `json:"at"` // the fix it was computed from
+	// ETAEarly and ETALate are the arrival's range: the ETA model's own
+	// errors at this distance and hour of the day held 80% of the true
+	// arrivals in one as wide. Zero while the model has too few.
+	ETAEarly time.Time `json:"eta_early,omitzero"`
+	ETALate  time.Time `json:"eta_late,omitzero"`
+	At       time.Time `json:"at"` // the fix it was computed from
 	// Where the technician was, to route the progress to dispatchers'
 	// viewports.
 	Lat  float64 `json:"-"`

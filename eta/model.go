@@ -1,9 +1,12 @@
 // Package eta estimates distance and time of arrival from what Enroute's
 // own fleet has driven: a travel pace learned per H3 cell and hour of the
-// week, shrunk toward coarser cells and a global prior where data is thin,
-// the detour ratio between driven and straight-line distance, and the
-// technician's current movement close to the destination. It needs no map
-// and no third-party service.
+// week, shrunk toward coarser cells, the fleet's pace at that hour and a
+// global prior where data is thin, the detour ratio between driven and
+// straight-line distance, and the final approach (the last few hundred
+// metres: parking, the door) learned per site and area from arrivals. An
+// estimate comes with a range from the model's own errors, and a Drive
+// keeps what a customer is shown steady and deaf to glitches. It needs no
+// map and no third-party service.
 //
 // Concurrency: a Model is safe for concurrent use; learning takes a write
 // lock (without queueing ahead of estimates: Model.lock), estimates a read
@@ -115,6 +118,9 @@ type Model struct {
 	// Medians of the above, refreshed when a trip is learned: estimates
 	// only read them (BenchmarkEstimate: sorting per estimate cost 10x).
 	detourMed, calibMed []float64
+	appr                approach     // the final approach
+	spread              spreads      // the model's errors, for ranges
+	hourly              [7 * 24]stat // the fleet's driving per hour of the week
 
 	shapes shapeCache // outlines of the cells estimates crossed
 }
@@ -192,7 +198,7 @@ func (c *shapeCache) locate(near *geo.Shape, lat, lng float64, res int) *geo.Sha
 func New(cfg Config) *Model {
 	cfg.defaults()
 	return &Model{cfg: cfg, coarse: map[geo.Cell]*stat{}, fine: map[key]*stat{}, detour: make([][]float64, len(detourBands)), calib: make([][]float64, len(detourBands)),
-		detourMed: make([]float64, len(detourBands)), calibMed: make([]float64, len(detourBands))}
+		detourMed: make([]float64, len(detourBands)), calibMed: make([]float64, len(detourBands)), appr: newApproach(cfg.CoarseRes), spread: newSpreads()}
 }
 
 // HourOfWeek is the bucket of t: 0 is Monday 00:00-01:00 UTC.
@@ -301,6 +307,7 @@ func (m *Model) learn(g *segment) {
 	m.stat(m.coarse, g.coarse).add(g.m, g.sec)
 	m.statKey(key{g.fine, -1}).add(g.m, g.sec)
 	m.statKey(key{g.fine, g.bucket}).add(g.m, g.sec)
+	m.hourly[g.bucket].add(g.m, g.sec)
 }
 
 // lock takes the write lock without queueing for it. A writer waiting in
@@ -343,50 +350,56 @@ const maxDetourSamples = 20000
 
 // AddTrip learns a whole trip, ending at its destination: first how wrong
 // the model's own estimates along it were (true over predicted remaining
-// time, to calibrate later ones: predict, then learn), then its segments,
-// and at each fix the ratio of the distance still driven to the straight
-// line to its end.
+// time: the ranges of later ones, and their calibration; predict, then
+// learn), then its segments, at each fix the ratio of the distance still
+// driven to the straight line to its end, and its final approach.
 func (m *Model) AddTrip(ps []Point) {
 	if len(ps) < 2 {
 		return
 	}
+	m.learnSpread(ps)
 	m.calibrate(ps)
 	for i := 1; i < len(ps); i++ {
 		m.AddSegment(ps[i-1], ps[i])
 	}
 	m.learnDetour(ps)
+	m.learnApproach(ps)
 }
 
-// AddArrival learns what only a whole drive to its destination shows, the
-// calibration and the detour ratio (as AddTrip), from a drive whose
-// segments were learned as they came (AddSegment): the server's case, when
-// a technician arrives. Its estimates along the drive have then seen its
-// segments, so its calibration samples lean a little toward 1.
+// AddArrival learns what only a whole drive to its destination shows, its
+// errors, calibration, detour ratio and approach (as AddTrip), from a
+// drive whose segments were learned as they came (AddSegment): the
+// server's case, when a technician arrives. Its estimates along the drive
+// have then seen its segments, so its calibration samples lean a little
+// toward 1, and its errors a little small.
 func (m *Model) AddArrival(ps []Point) {
 	if len(ps) < 2 {
 		return
 	}
+	m.learnSpread(ps)
 	m.calibrate(ps)
 	m.learnDetour(ps)
+	m.learnApproach(ps)
 }
 
-// calibrate records, at a few fixes of a trip, its true remaining time over
-// the model's uncalibrated estimate.
+// calibrate records, at a few fixes of a trip, its true remaining time to
+// the final approach over the model's uncalibrated estimate of it.
 func (m *Model) calibrate(ps []Point) {
 	end := ps[len(ps)-1]
+	to := m.Destination(end.Lat, end.Lng)
 	for i := 0; i < len(ps)-1; i += max(1, len(ps)/8) {
-		truth := end.Time.Sub(ps[i].Time).Seconds()
-		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, end.Lat, end.Lng)
-		if truth <= 0 || straight < 50 {
+		m.mu.RLock()
+		p := m.parts(ps[i], &to, nil, speedAt(ps, i))
+		m.mu.RUnlock()
+		if p.drive <= 0 {
 			continue
 		}
-		e, _ := m.estimate(ps[i], -1, end.Lat, end.Lng, nil, false)
-		pred := e.Duration.Seconds()
-		if pred <= 0 {
-			continue
-		}
+		// An approach longer than the whole time left leaves the drive
+		// next to nothing: kept, for the median, as a ratio near 0.
+		truth := end.Time.Sub(ps[i].Time).Seconds() - p.approach
+		b := band(p.straightM)
 		m.lock()
-		m.calib[band(straight)] = appendBounded(m.calib[band(straight)], truth/pred, i+len(ps))
+		m.calib[b] = appendBounded(m.calib[b], max(truth/p.drive, 1e-3), i+len(ps))
 		m.mu.Unlock()
 	}
 }
@@ -471,8 +484,9 @@ func median(xs []float64) float64 {
 	return cp[len(cp)/2]
 }
 
-// paceAt is the learned pace (s/m) in a fine cell and hour bucket.
-func (m *Model) paceAt(fine geo.Cell, bucket int) float64 {
+// paceAt is the learned pace (s/m) in a fine cell and hour bucket, whose
+// hourFactor is given (the same for every cell of an estimate).
+func (m *Model) paceAt(fine geo.Cell, bucket int, hourFactor float64) float64 {
 	k := m.cfg.PriorM
 	p := m.global.pace(1/m.cfg.PriorSpeedMPS, k)
 	if st := m.coarse[fine.Parent(m.cfg.CoarseRes)]; st != nil {
@@ -481,23 +495,55 @@ func (m *Model) paceAt(fine geo.Cell, bucket int) float64 {
 	if st := m.fine[key{fine, -1}]; st != nil {
 		p = st.pace(p, k)
 	}
+	p *= hourFactor
 	if st := m.fine[key{fine, bucket}]; st != nil {
 		p = st.pace(p, k)
 	}
 	return p
 }
 
+// hourFactor is how much slower than all its driving the fleet drives in
+// an hour of the week (with half the hours beside it: traffic changes by
+// the hour, not at the hour), shrunk toward 1 while that is little. It is
+// a cell's pace at that hour before its own driving then is known: queues
+// and lights at rush hour are the city's before they are a street's.
+func (m *Model) hourFactor(h int) float64 {
+	if m.global.m == 0 {
+		return 1
+	}
+	all := m.global.s / m.global.m
+	a, b, c := m.hourly[(h+167)%168], m.hourly[h], m.hourly[(h+1)%168]
+	st := stat{m: b.m + (a.m+c.m)/2, s: b.s + (a.s+c.s)/2}
+	return st.pace(all, m.cfg.PriorM*5) / all
+}
+
 // Estimate is a predicted remaining distance and time.
 type Estimate struct {
 	DistanceM float64       // likely driven distance
 	Duration  time.Duration // time to arrive
+	// Early and Late are the range of the time to arrive that held 80% of
+	// the true times of drives learned, at this distance and hour of the
+	// day; both zero while the model has too few.
+	Early, Late time.Duration
+}
+
+// Destination is where a drive goes, its site and area found once (H3
+// lookups an estimate would otherwise make each time).
+type Destination struct {
+	Lat, Lng   float64
+	area, site geo.Cell
+}
+
+// Destination returns the destination at (lat, lng).
+func (m *Model) Destination(lat, lng float64) Destination {
+	return Destination{Lat: lat, Lng: lng, area: geo.CellOf(lat, lng, m.cfg.CoarseRes), site: geo.CellOf(lat, lng, siteRes)}
 }
 
 // Estimate predicts the drive from a fix to a destination. speedMPS is the
-// technician's current speed (negative: unknown); within a kilometre of
-// the destination it counts more and more.
+// technician's current speed (negative: unknown).
 func (m *Model) Estimate(from Point, speedMPS, toLat, toLng float64) Estimate {
-	e, _ := m.estimate(from, speedMPS, toLat, toLng, nil, true)
+	to := m.Destination(toLat, toLng)
+	e, _ := m.EstimateNear(from, speedMPS, &to, nil)
 	return e
 }
 
@@ -506,27 +552,50 @@ func (m *Model) Estimate(from Point, speedMPS, toLat, toLng float64) Estimate {
 // where the route's first cell is looked for, and among its neighbours, in
 // pure Go before H3 is asked (the one cgo call an estimate made, a third
 // of its time). It returns the outline to pass next time.
-func (m *Model) EstimateNear(from Point, speedMPS, toLat, toLng float64, near *geo.Shape) (Estimate, *geo.Shape) {
-	return m.estimate(from, speedMPS, toLat, toLng, near, true)
-}
-
-func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, near *geo.Shape, calibrated bool) (Estimate, *geo.Shape) {
-	straight := geo.DistanceM(from.Lat, from.Lng, toLat, toLng)
+func (m *Model) EstimateNear(from Point, speedMPS float64, to *Destination, near *geo.Shape) (Estimate, *geo.Shape) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	p := m.parts(from, to, near, speedMPS)
+	sec := p.drive*m.calibration(p.straightM) + p.approach
+	e := Estimate{DistanceM: p.distanceM, Duration: seconds(sec)}
+	if r, ok := m.spread.rangeOf(p.straightM, from.Time); ok {
+		e.Early, e.Late = seconds(sec*r[0]), seconds(sec*r[1])
+	}
+	return e, p.first
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// parts is an estimate in its parts: the drive up to the final approach
+// (approachJoinM out; none when nearer), uncalibrated, and the approach.
+type parts struct {
+	straightM, distanceM float64
+	drive, approach      float64 // seconds
+	first                *geo.Shape
+}
+
+// parts estimates from a fix to a destination. Under the read lock.
+func (m *Model) parts(from Point, to *Destination, near *geo.Shape, speedMPS float64) parts {
+	straight := geo.DistanceM(from.Lat, from.Lng, to.Lat, to.Lng)
 	detour := m.detourRatio(straight)
 	bucket := HourOfWeek(from.Time)
-	steps := max(1, int(math.Ceil(straight/m.cfg.StepM)))
+	traffic := m.trafficFactor(from.Time)
+	hour := m.hourFactor(bucket)
+	driveM := max(0, straight-approachJoinM)
 	var (
 		sec   float64
 		shape *geo.Shape // the last step's cell
 		first *geo.Shape // the first step's
 		pace  float64    // its pace
 	)
+	// The drive is sampled along the straight line up to the approach,
+	// every StepM; at least the first step's cell is found, for the
+	// approach's pace and for the next estimate (near).
+	steps := max(1, int(math.Ceil(driveM/m.cfg.StepM)))
 	for i := range steps {
-		f := (float64(i) + 0.5) / float64(steps)
-		lat := from.Lat + (toLat-from.Lat)*f
-		lng := from.Lng + (toLng-from.Lng)*f
+		f := (float64(i) + 0.5) / float64(steps) * driveM / max(straight, 1)
+		lat := from.Lat + (to.Lat-from.Lat)*f
+		lng := from.Lng + (to.Lng-from.Lng)*f
 		// Consecutive steps mostly stay in one cell: a pure-Go test on
 		// its outline (surely inside by 1 m) spares the C call of a
 		// lookup, with the same cell as the lookup would give, and the
@@ -539,25 +608,18 @@ func (m *Model) estimate(from Point, speedMPS, toLat, toLng float64, near *geo.S
 			}
 			next := m.shapes.locate(from, lat, lng, m.cfg.FineRes)
 			if next != shape {
-				pace = m.paceAt(next.Cell, bucket)
+				pace = m.paceAt(next.Cell, bucket, hour)
 			}
 			if shape == nil {
 				first = next
 			}
 			shape = next
 		}
-		sec += straight / float64(steps) * detour * pace
+		sec += driveM / float64(steps) * detour * pace
 	}
-	driven := straight * detour
-	if speedMPS > 1 && straight < 1000 {
-		w := 0.5 * (1 - straight/1000)
-		sec = (1-w)*sec + w*driven/speedMPS
-	}
-	sec *= m.trafficFactor(from.Time)
-	if calibrated {
-		sec *= m.calibration(straight)
-	}
-	return Estimate{DistanceM: driven, Duration: time.Duration(sec * float64(time.Second))}, first
+	return parts{straightM: straight, distanceM: straight * detour, first: first,
+		drive:    sec * traffic,
+		approach: m.approachTime(to, min(straight, approachJoinM), speedMPS, pace*detour*traffic)}
 }
 
 // Stats says how much the model has learned.

@@ -81,17 +81,6 @@ func TestHourOfWeek(t *testing.T) {
 	}
 }
 
-func TestNearDestinationUsesCurrentSpeed(t *testing.T) {
-	m := New(Config{})
-	from := Point{Lat: 41.15, Lng: -8.61, Time: t0}
-	slow := m.Estimate(from, 2, 41.153, -8.61)
-	fast := m.Estimate(from, 20, 41.153, -8.61)
-	unknown := m.Estimate(from, -1, 41.153, -8.61)
-	if !(fast.Duration < unknown.Duration && unknown.Duration < slow.Duration) {
-		t.Fatalf("300 m out: fast %v, unknown %v, slow %v", fast.Duration, unknown.Duration, slow.Duration)
-	}
-}
-
 func TestCalibrationLearnsFromArrivals(t *testing.T) {
 	m := New(Config{})
 	// Trips that take twice what their speed says: a long stop at the end.
@@ -119,10 +108,11 @@ func TestEstimateNearIsEstimate(t *testing.T) {
 		m.AddTrip(drive(41.15, -8.65, 12, 60, t0.Add(time.Duration(k)*time.Hour)))
 	}
 	var near *geo.Shape
+	to := m.Destination(41.18, -8.60)
 	check := func(from Point) {
 		t.Helper()
 		want := m.Estimate(from, 10, 41.18, -8.60)
-		got, next := m.EstimateNear(from, 10, 41.18, -8.60, near)
+		got, next := m.EstimateNear(from, 10, &to, near)
 		if got != want {
 			t.Fatalf("from %+v: EstimateNear %+v, Estimate %+v", from, got, want)
 		}
@@ -242,9 +232,10 @@ func BenchmarkEstimateNear(b *testing.B) {
 		m.AddTrip(drive(41.15, -8.65, 12, 60, t0.Add(time.Duration(k)*time.Hour)))
 	}
 	from := Point{Lat: 41.15, Lng: -8.65, Time: t0}
-	_, near := m.EstimateNear(from, 10, 41.18, -8.60, nil)
+	to := m.Destination(41.18, -8.60)
+	_, near := m.EstimateNear(from, 10, &to, nil)
 	b.ReportAllocs()
 	for range b.N {
-		m.EstimateNear(from, 10, 41.18, -8.60, near)
+		m.EstimateNear(from, 10, &to, near)
 	}
 }

@@ -21,9 +21,21 @@ import (
 //	n:uvarint, n × coarse {cell u64, m f64, s f64}
 //	n:uvarint, n × fine {cell u64, bucket varint, m f64, s f64}
 //	bands:uvarint, per band n:uvarint and n × f64 (detour), then the same (calibration)
+//
+// Version 2 adds, after them:
+//
+//	168 × hourly {m,s f64}
+//	bins:uvarint, bins × fleet approach {n,sum,sq f64}
+//	n:uvarint, n × area approach {cell u64, bin varint, n,sum,sq f64}, then the same (sites)
+//	keys:uvarint, per key n:uvarint and n × f64 (errors, for ranges)
+//
+// A version 1 snapshot still loads: its driving and detour ratios, with no
+// approaches, hours or errors (they are learned from the arrivals after
+// it); its calibration is dropped, being of whole estimates where version
+// 2 calibrates the drive up to the final approach.
 const (
 	snapshotMagic   = "ENRETA"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 // ErrSnapshotResolution is returned for a snapshot learned in cells of
@@ -41,18 +53,18 @@ func (m *Model) LearnedUntil() time.Time {
 // MarshalBinary encodes what the model has learned (encoding.BinaryMarshaler).
 // It holds the read lock while it encodes: estimates go on, learning waits.
 func (m *Model) MarshalBinary() ([]byte, error) {
-	b, _ := m.encode()
+	b, _ := m.encode(snapshotVersion)
 	return b, nil
 }
 
-// encode is MarshalBinary's encoding and the end of the newest driving it
-// holds, read under the same lock.
-func (m *Model) encode() ([]byte, time.Time) {
+// encode is MarshalBinary's encoding (version 1: the older layout) and
+// the end of the newest driving it holds, read under the same lock.
+func (m *Model) encode(version byte) ([]byte, time.Time) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	b := make([]byte, 0, 64+len(m.coarse)*24+len(m.fine)*26)
 	b = append(b, snapshotMagic...)
-	b = append(b, snapshotVersion, byte(m.cfg.FineRes), byte(m.cfg.CoarseRes))
+	b = append(b, version, byte(m.cfg.FineRes), byte(m.cfg.CoarseRes))
 	b = appendStat(b, m.global)
 	b = appendStat(b, m.recent)
 	var at int64
@@ -72,15 +84,45 @@ func (m *Model) encode() ([]byte, time.Time) {
 		b = appendStat(b, *st)
 	}
 	for _, samples := range [][][]float64{m.detour, m.calib} {
-		b = binary.AppendUvarint(b, uint64(len(samples)))
-		for _, xs := range samples {
-			b = binary.AppendUvarint(b, uint64(len(xs)))
-			for _, x := range xs {
-				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
-			}
+		b = appendSamples(b, samples)
+	}
+	if version == 1 { // for tests of loading one
+		return b, m.recentAt
+	}
+	for _, st := range m.hourly {
+		b = appendStat(b, st)
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.appr.fleet)))
+	for _, st := range m.appr.fleet {
+		b = appendLogStat(b, st)
+	}
+	for _, mp := range []map[approachKey]*logStat{m.appr.area, m.appr.site} {
+		b = binary.AppendUvarint(b, uint64(len(mp)))
+		for k, st := range mp {
+			b = binary.LittleEndian.AppendUint64(b, uint64(k.cell))
+			b = binary.AppendVarint(b, int64(k.bin))
+			b = appendLogStat(b, *st)
 		}
 	}
-	return b, m.recentAt
+	return appendSamples(b, m.spread.samples), m.recentAt
+}
+
+func appendSamples(b []byte, samples [][]float64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(samples)))
+	for _, xs := range samples {
+		b = binary.AppendUvarint(b, uint64(len(xs)))
+		for _, x := range xs {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+		}
+	}
+	return b
+}
+
+func appendLogStat(b []byte, st logStat) []byte {
+	for _, x := range []float64{st.n, st.sum, st.sq} {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	}
+	return b
 }
 
 func appendStat(b []byte, st stat) []byte {
@@ -97,8 +139,9 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 	if string(r.bytes(len(snapshotMagic))) != snapshotMagic {
 		return errors.New("eta: not a model snapshot")
 	}
-	if v := r.byte(); r.err == nil && v != snapshotVersion {
-		return fmt.Errorf("eta: snapshot version %d, want %d", v, snapshotVersion)
+	version := r.byte()
+	if r.err == nil && (version < 1 || version > snapshotVersion) {
+		return fmt.Errorf("eta: snapshot version %d, want at most %d", version, snapshotVersion)
 	}
 	fineRes, coarseRes := int(r.byte()), int(r.byte())
 	if r.err == nil && (fineRes != m.cfg.FineRes || coarseRes != m.cfg.CoarseRes) {
@@ -128,16 +171,16 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 		}
 		fine[key{c, int(bucket)}] = &st
 	}
-	samples := func() [][]float64 {
+	samples := func(keys, most int) [][]float64 {
 		bands := r.count(1)
-		if r.err == nil && bands != len(detourBands) {
+		if r.err == nil && bands != keys {
 			r.fail("another number of distance bands")
 			return nil
 		}
 		out := make([][]float64, bands)
 		for i := range out {
 			n := r.count(8)
-			if n > maxDetourSamples {
+			if n > most {
 				r.fail("too many samples")
 			}
 			for ; n > 0 && r.err == nil; n-- {
@@ -150,7 +193,37 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 		}
 		return out
 	}
-	detour, calib := samples(), samples()
+	detour, calib := samples(len(detourBands), maxDetourSamples), samples(len(detourBands), maxDetourSamples)
+	var hourly [7 * 24]stat
+	appr, spread := newApproach(m.cfg.CoarseRes), newSpreads()
+	if version == 1 {
+		calib = make([][]float64, len(detourBands))
+	} else {
+		for h := range hourly {
+			hourly[h] = r.stat()
+		}
+		if n := r.count(24); r.err == nil && n != approachBins {
+			r.fail("another number of approach bins")
+		}
+		for b := range appr.fleet {
+			appr.fleet[b] = r.logStat()
+		}
+		for _, lv := range []struct {
+			mp  map[approachKey]*logStat
+			res int
+		}{{appr.area, coarseRes}, {appr.site, siteRes}} {
+			for n := r.count(33); n > 0; n-- {
+				c := geo.Cell(r.u64())
+				bin := r.varint()
+				st := r.logStat()
+				if r.err == nil && (c.Resolution() != lv.res || !c.Valid() || bin < 0 || bin >= int64(approachBins) || st.n < 1) {
+					r.fail("an approach's cell of the wrong resolution, a bin past the last, or no drives")
+				}
+				lv.mp[approachKey{c, int(bin)}] = &st
+			}
+		}
+		spread.samples = samples(len(spread.samples), spreadMax)
+	}
 	if r.err == nil && len(r.b) > 0 {
 		r.fail("bytes after the end")
 	}
@@ -164,6 +237,17 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 	for b := range detourBands {
 		m.detourMed[b], m.calibMed[b] = median(m.detour[b]), median(m.calib[b])
 	}
+	m.hourly = hourly
+	if kArea, kSite, ok := appr.weights(); ok {
+		appr.kArea, appr.kSite = kArea, kSite
+	}
+	m.appr = appr
+	all := make([]int, len(spread.samples))
+	for k := range all {
+		all[k] = k
+	}
+	spread.install(spread.rangesOf(all))
+	m.spread = spread
 	return nil
 }
 
@@ -217,6 +301,16 @@ func (r *snapshotReader) stat() stat {
 	return st
 }
 
+// logStat reads a count of samples, not negative, and their sums.
+func (r *snapshotReader) logStat() logStat {
+	st := logStat{n: r.f64(), sum: r.f64(), sq: r.f64()}
+	if !(st.n >= 0 && st.sq >= 0) || math.IsInf(st.n, 1) || math.IsInf(st.sq, 1) || math.IsNaN(st.sum) || math.IsInf(st.sum, 0) {
+		r.fail("an approach's count or sums that are negative or not a number")
+		return logStat{}
+	}
+	return st
+}
+
 func (r *snapshotReader) varint() int64 {
 	if r.err != nil {
 		return 0
@@ -249,7 +343,7 @@ func (r *snapshotReader) count(size int) int {
 // holds (the snapshot holds it too; the column is for people reading the
 // table).
 func (m *Model) Save(ctx context.Context, store enroute.ModelStore) error {
-	data, until := m.encode()
+	data, until := m.encode(snapshotVersion)
 	return store.SaveModel(ctx, &enroute.ModelSnapshot{Data: data, LearnedUntil: until})
 }
 

@@ -25,6 +25,14 @@ func learnedModel(t *testing.T) (*Model, []Point) {
 	m := New(Config{})
 	m.AddTrip(points(t97))
 	m.AddTrip(points(t98))
+	// Enough errors for ranges: the same drives a day later.
+	for _, tr := range [][]enroute.Position{t97, t98} {
+		ps := points(tr)
+		for i := range ps {
+			ps[i].Time = ps[i].Time.Add(24 * time.Hour)
+		}
+		m.AddTrip(ps)
+	}
 	return m, points(append(t97, t98...))
 }
 
@@ -36,7 +44,8 @@ func sameEstimates(t *testing.T, a, b *Model, drive []Point) {
 	for i := 0; i < len(drive)-1; i += 7 {
 		for _, speed := range []float64{-1, 6} {
 			ea, eb := a.Estimate(drive[i], speed, to.Lat, to.Lng), b.Estimate(drive[i], speed, to.Lat, to.Lng)
-			if math.Abs(ea.DistanceM-eb.DistanceM) > 1e-9*ea.DistanceM || math.Abs(float64(ea.Duration-eb.Duration)) > 1e-9*float64(ea.Duration)+1 {
+			near := func(x, y time.Duration) bool { return math.Abs(float64(x-y)) <= 1e-9*float64(x)+1 }
+			if math.Abs(ea.DistanceM-eb.DistanceM) > 1e-9*ea.DistanceM || !near(ea.Duration, eb.Duration) || !near(ea.Early, eb.Early) || !near(ea.Late, eb.Late) {
 				t.Fatalf("from fix %d: %+v against %+v", i, ea, eb)
 			}
 		}
@@ -59,11 +68,14 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if km != km2 || cells != cells2 || d != d2 || c != c2 || d == 0 || c == 0 {
 		t.Fatalf("restored %.3f km in %d cells, %d detour and %d calibration samples; the original %.3f, %d, %d, %d", km2, cells2, d2, c2, km, cells, d, c)
 	}
-	if !restored.LearnedUntil().Equal(drive[len(drive)-1].Time) {
-		t.Fatalf("learned until %v, want the last fix's %v", restored.LearnedUntil(), drive[len(drive)-1].Time)
+	if last := drive[len(drive)-1].Time.Add(24 * time.Hour); !restored.LearnedUntil().Equal(last) {
+		t.Fatalf("learned until %v, want the last fix's %v", restored.LearnedUntil(), last)
 	}
 	if empty := New(Config{}); empty.Estimate(drive[0], -1, drive[50].Lat, drive[50].Lng) == restored.Estimate(drive[0], -1, drive[50].Lat, drive[50].Lng) {
 		t.Fatal("the restored model estimates as one that learned nothing")
+	}
+	if e := restored.Estimate(drive[0], -1, drive[50].Lat, drive[50].Lng); e.Late <= e.Duration || e.Early >= e.Duration {
+		t.Fatalf("the restored model's range does not hold its estimate: %+v", e)
 	}
 
 	// An empty model's snapshot restores to an empty model.
@@ -74,6 +86,29 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if km, cells := empty.Stats(); km != 0 || cells != 0 || !empty.LearnedUntil().IsZero() {
 		t.Fatalf("an empty snapshot restored %.1f km, %d cells, until %v", km, cells, empty.LearnedUntil())
 	}
+}
+
+// TestSnapshotVersion1: a snapshot of the first layout still loads, its
+// driving and detour ratios; approaches, hours and errors are learned
+// anew, and its calibration (of whole estimates) is dropped.
+func TestSnapshotVersion1(t *testing.T) {
+	m, drive := learnedModel(t)
+	data, _ := m.encode(1)
+	old := New(Config{})
+	must(t, old.UnmarshalBinary(data))
+	km, cells := m.Stats()
+	km1, cells1 := old.Stats()
+	d, _ := m.samples()
+	d1, c1 := old.samples()
+	if km1 != km || cells1 != cells || d1 != d || c1 != 0 {
+		t.Fatalf("version 1 loaded %.3f km, %d cells, %d detour and %d calibration samples; want %.3f, %d, %d, 0", km1, cells1, d1, c1, km, cells, d)
+	}
+	// What it loaded saves as version 2 and loads again alike.
+	data, err := old.MarshalBinary()
+	must(t, err)
+	again := New(Config{})
+	must(t, again.UnmarshalBinary(data))
+	sameEstimates(t, old, again, drive)
 }
 
 // TestSnapshotRefusesDamage: a snapshot cut anywhere, or with a byte
@@ -95,7 +130,7 @@ func TestSnapshotRefusesDamage(t *testing.T) {
 		val byte
 	}{
 		{0, 'X'},   // magic
-		{6, 2},     // version
+		{6, 9},     // version
 		{16, 0xff}, // the top byte of the global metres (bytes 9-16): negative
 	} {
 		bad := append([]byte(nil), data...)

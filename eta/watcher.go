@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -118,7 +117,7 @@ type Watcher struct {
 
 type watch struct {
 	a         *enroute.Assignment
-	lat, lng  float64
+	to        Destination
 	windowEnd time.Time
 
 	// Run's goroutine only.
@@ -134,8 +133,7 @@ type watch struct {
 	mu          sync.Mutex // publishers estimate, Run detects arrival
 	estimatedAt time.Time
 	arrived     bool
-
-	near atomic.Pointer[geo.Shape] // the last estimate's first cell (Model.EstimateNear)
+	drive       *Drive // what is shown (made at the first fix)
 }
 
 // ArrivalRule is when a technician counts as arrived at a verified
@@ -210,11 +208,20 @@ func (w *Watcher) Learn(ps []enroute.Position) {
 	w.signal()
 }
 
-// estimate publishes x's progress at p if an estimate is due.
+// estimate publishes x's progress at p if an estimate is due. A fix off
+// the drive's path (Track: a glitch the max-speed rule let through) moves
+// nothing: the ETA stays what the fixes on the path gave.
 func (w *Watcher) estimate(x *watch, p *enroute.Position) {
 	x.mu.Lock()
+	if x.drive == nil {
+		x.drive = NewDrive(x.to)
+	}
+	step := Stale
+	if !x.arrived {
+		step = x.drive.Add(Point{p.Lat, p.Lng, p.Time})
+	}
 	first := x.estimatedAt.IsZero()
-	due := !x.arrived && (first || p.Time.Sub(x.estimatedAt) >= w.cfg.Every)
+	due := (step == OnPath || step == Moved) && (first || p.Time.Sub(x.estimatedAt) >= w.cfg.Every)
 	switch {
 	case due && first:
 		// The first estimate at once, the next one sooner by a part of
@@ -226,14 +233,18 @@ func (w *Watcher) estimate(x *watch, p *enroute.Position) {
 	case due:
 		x.estimatedAt = p.Time
 	}
+	var sh Shown
+	if due {
+		// Under x.mu: the drive's smoothing needs its updates one at a
+		// time, and only this assignment's publishers wait.
+		sh = x.drive.Update(w.model)
+	}
 	x.mu.Unlock()
 	if !due {
 		return
 	}
-	e, near := w.model.EstimateNear(Point{p.Lat, p.Lng, p.Time}, p.SpeedMPS, x.lat, x.lng, x.near.Load())
-	x.near.Store(near)
-	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: e.DistanceM, ETA: p.Time.Add(e.Duration), At: p.Time,
-		Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
+	pr := &enroute.Progress{AssignmentID: x.a.ID, TechnicianID: p.TechnicianID, DistanceM: sh.DistanceM, ETA: sh.ETA,
+		ETAEarly: sh.Early, ETALate: sh.Late, At: p.Time, Lat: p.Lat, Lng: p.Lng, Cell: p.Cell}
 	w.pmu.Lock()
 	// follow stores a technician's watches before it drops progress
 	// under pmu: x still followed here means any drop comes after.
@@ -401,7 +412,7 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 		w.pmu.Unlock()
 	}
 	if a.Status == enroute.StatusWorking && was != nil {
-		w.learnArrival(ctx, a, was.lat, was.lng)
+		w.learnArrival(ctx, a, was.to.Lat, was.to.Lng)
 	}
 	if a.Status != enroute.StatusDispatched {
 		return
@@ -416,7 +427,7 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 		return
 	}
 	ws = w.watches(a.TechnicianID)
-	w.setWatches(a.TechnicianID, append(slices.Clip(ws), &watch{a: a, lat: loc.Lat, lng: loc.Lng, windowEnd: job.WindowEnd}))
+	w.setWatches(a.TechnicianID, append(slices.Clip(ws), &watch{a: a, to: w.model.Destination(loc.Lat, loc.Lng), windowEnd: job.WindowEnd}))
 }
 
 // setWatches stores a technician's watches (a new slice: readers may hold
@@ -567,7 +578,7 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 	if arrived {
 		return
 	}
-	d := geo.DistanceM(p.Lat, p.Lng, x.lat, x.lng)
+	d := geo.DistanceM(p.Lat, p.Lng, x.to.Lat, x.to.Lng)
 	if rule := w.arrival(ctx); w.arrivedAt(x, p, d, rule) && rule.Auto && w.arrive != nil {
 		x.mu.Lock()
 		x.arrived = true

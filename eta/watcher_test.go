@@ -488,7 +488,7 @@ func TestEstimatesSpreadOverEvery(t *testing.T) {
 	w := NewWatcher(WatcherConfig{}, nil, New(Config{}), log, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	const n = 400
 	for id := int64(1); id <= n; id++ {
-		w.setWatches(id, []*watch{{a: &enroute.Assignment{ID: id, TechnicianID: id}, lat: 41.16, lng: -8.61}})
+		w.setWatches(id, []*watch{{a: &enroute.Assignment{ID: id, TechnicianID: id}, to: Destination{Lat: 41.16, Lng: -8.61}}})
 	}
 	perSecond := make([]int, 6)
 	for s := range perSecond {

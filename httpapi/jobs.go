@@ -189,7 +189,10 @@ type progressView struct {
 	DistanceM float64   `json:"distance_m"`
 	ETA       time.Time `json:"eta"`
 	ETAS      float64   `json:"eta_s"`
-	At        time.Time `json:"at"` // the fix it was estimated from
+	// The ETA's range, once the model has one.
+	ETAEarly time.Time `json:"eta_early,omitzero"`
+	ETALate  time.Time `json:"eta_late,omitzero"`
+	At       time.Time `json:"at"` // the fix it was estimated from
 }
 
 func (s *Server) viewsOf(as []*enroute.Assignment) []assignmentView {
@@ -206,7 +209,7 @@ func (s *Server) viewOf(a *enroute.Assignment) assignmentView {
 		return v
 	}
 	if pr, ok := s.progress.Progress(a.ID); ok {
-		v.Progress = &progressView{DistanceM: pr.DistanceM, ETA: pr.ETA, ETAS: etaSeconds(pr), At: pr.At}
+		v.Progress = &progressView{DistanceM: pr.DistanceM, ETA: pr.ETA, ETAS: etaSeconds(pr), ETAEarly: pr.ETAEarly, ETALate: pr.ETALate, At: pr.At}
 	}
 	return v
 }

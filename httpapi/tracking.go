@@ -48,6 +48,9 @@ type stateEnRoute struct {
 	DistanceM *float64     `json:"distance_m,omitempty"`
 	ETA       *time.Time   `json:"eta,omitempty"`
 	ETAS      *float64     `json:"eta_s,omitempty"`
+	// The ETA's range ("10:42-10:50"), once the model has one.
+	ETAEarly *time.Time `json:"eta_early,omitempty"`
+	ETALate  *time.Time `json:"eta_late,omitempty"`
 }
 
 type stateFeedback struct {
@@ -215,6 +218,10 @@ func (s *Server) enRoute(a *enroute.Assignment, loc *enroute.Location, tracking 
 		if pr, ok := s.progress.Progress(a.ID); ok {
 			eta, left := pr.ETA, etaSeconds(pr)
 			r.DistanceM, r.ETA, r.ETAS = &pr.DistanceM, &eta, &left
+			if !pr.ETALate.IsZero() {
+				early, late := pr.ETAEarly, pr.ETALate
+				r.ETAEarly, r.ETALate = &early, &late
+			}
 		}
 	}
 	return r

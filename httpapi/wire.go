@@ -51,7 +51,8 @@ func positionOf(p *enroute.Position) positionMsg {
 		AccuracyM: p.AccuracyM, SpeedMPS: p.SpeedMPS, HeadingDeg: p.HeadingDeg}
 }
 
-// progressMsg tells a customer the distance and ETA.
+// progressMsg tells a customer the distance and ETA, and the ETA's range
+// (eta_early, eta_late) once the model has one.
 type progressMsg struct {
 	Type string `json:"type"`
 	*enroute.Progress
@@ -72,7 +73,18 @@ func EncodeProgress(p *enroute.Progress) []byte {
 	b = strconv.AppendFloat(b, p.DistanceM, 'f', -1, 64)
 	b = append(b, `,"eta":"`...)
 	b = p.ETA.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","at":"`...)
+	b = append(b, '"')
+	if !p.ETAEarly.IsZero() {
+		b = append(b, `,"eta_early":"`...)
+		b = p.ETAEarly.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	if !p.ETALate.IsZero() {
+		b = append(b, `,"eta_late":"`...)
+		b = p.ETALate.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = append(b, `,"at":"`...)
 	b = p.At.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","eta_s":`...)
 	b = strconv.AppendFloat(b, etaSeconds(p), 'f', -1, 64)

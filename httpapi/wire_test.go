@@ -48,6 +48,7 @@ func TestEncodePosition(t *testing.T) {
 	for _, pr := range []*enroute.Progress{
 		{AssignmentID: 7, TechnicianID: 1, DistanceM: 1234.5, ETA: time.Now().Add(time.Minute), At: at},
 		{AssignmentID: 1 << 40, TechnicianID: 3, DistanceM: 0, ETA: at.In(time.FixedZone("", -5*3600)), At: at.Add(-time.Hour)},
+		{AssignmentID: 8, TechnicianID: 2, DistanceM: 900, ETA: at.Add(5 * time.Minute), ETAEarly: at.Add(4 * time.Minute), ETALate: at.Add(7*time.Minute + time.Millisecond), At: at},
 	} {
 		var got, want map[string]any
 		if err := json.Unmarshal(EncodeProgress(pr), &got); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,65 @@ func TestArriveOnce(t *testing.T) {
 	}
 	if err := st.m.arrive(ctx, 999999); err == nil {
 		t.Fatal("arriving at an assignment that does not exist: no error")
+	}
+}
+
+// TestETARange: once the model knows its own errors, the customer's
+// stream, the tracking state and the API give the ETA with its range,
+// which holds it.
+func TestETARange(t *testing.T) {
+	st := newIngestStack(t)
+	tech, _, token := st.device("Ana Silva")
+	teachArrivals(st.m.model, 41.1496, -8.606)
+	a, link := st.trackingLink(tech) // the address: 41.1496, -8.606, verified
+	ws, _, err := st.wsDial("/t/" + link + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	next(t, ws, 5*time.Second) // snapshot
+	st.fixAt(token, 41.1300, -8.6060)
+	var m map[string]any
+	for m = next(t, ws, 5*time.Second); m["type"] != "progress"; m = next(t, ws, 5*time.Second) {
+	}
+	inRange := func(what string, v map[string]any) {
+		t.Helper()
+		var ts [3]time.Time
+		for i, k := range []string{"eta_early", "eta", "eta_late"} {
+			s, _ := v[k].(string)
+			var err error
+			if ts[i], err = time.Parse(time.RFC3339Nano, s); err != nil {
+				t.Fatalf("%s: %s = %v (%v)", what, k, v[k], v)
+			}
+		}
+		if ts[0].After(ts[1]) || ts[1].After(ts[2]) || !ts[0].Before(ts[2]) {
+			t.Fatalf("%s: the range %v - %v does not hold the ETA %v", what, ts[0], ts[2], ts[1])
+		}
+	}
+	inRange("stream", m)
+	_, raw := send(t, "GET", "http://"+st.m.Addr()+"/t/"+link+"/state", "", "")
+	var s map[string]any
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("state: %s", raw)
+	}
+	inRange("state", s)
+	pr, _ := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["progress"].(map[string]any)
+	inRange("assignment", pr)
+}
+
+// teachArrivals teaches model drives that arrive at (lat, lng) from 3 km
+// south, their speeds spread (5 to 12 m/s), over the last days: enough of
+// its own errors for a range.
+func teachArrivals(model *eta.Model, lat, lng float64) {
+	start := time.Now().Add(-72 * time.Hour)
+	for k := range 40 {
+		speed := 5 + float64(k%8)
+		var ps []eta.Point
+		at := start.Add(time.Duration(k) * 90 * time.Minute)
+		for d := 3000.0; d >= 0; d -= speed * 10 {
+			ps = append(ps, eta.Point{Lat: lat - d/111_200, Lng: lng, Time: at})
+			at = at.Add(10 * time.Second)
+		}
+		model.AddTrip(ps)
 	}
 }

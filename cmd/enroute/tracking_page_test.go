@@ -109,6 +109,56 @@ func TestTrackingPageVerified(t *testing.T) {
 	}
 }
 
+// TestTrackingPageRange: once the ETA model has learned enough arrivals
+// to know its own errors, the page gives the arrival as a range ("3:42 –
+// 3:50 AM"), in the company's zone, holding the ETA the API gives.
+func TestTrackingPageRange(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	tech, _, token := st.device("Ana Silva")
+	st.ok("PATCH", "/api/v1/company", map[string]any{"time_zone": "America/Chicago"})
+	teachArrivals(st.m.model, 41.1496, -8.606)
+	a, link := st.trackingLink(tech) // a verified address at 41.1496, -8.606
+	st.fixAt(token, 41.1300, -8.6080)
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	st.fixAt(token, 41.1310, -8.6079)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#eta-clock").dataset.late > ""`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("no range on the page (%q): %v", text(t, ctx, "#eta-clock"), err)
+	}
+	early, err1 := time.Parse(time.RFC3339, eval[string](t, ctx, `document.querySelector("#eta-clock").dataset.early`))
+	late, err2 := time.Parse(time.RFC3339, eval[string](t, ctx, `document.querySelector("#eta-clock").dataset.late`))
+	if err1 != nil || err2 != nil || !early.Before(late) {
+		t.Fatalf("range %v - %v (%v, %v)", early, late, err1, err2)
+	}
+	// The API's ETA lies in the range the page shows (to the minute).
+	pr, ok := st.ok("GET", fmt.Sprintf("/api/v1/assignments/%d", a), nil).body["progress"].(map[string]any)
+	if !ok || pr["eta_early"] == nil || pr["eta_late"] == nil {
+		t.Fatalf("progress without a range: %v", pr)
+	}
+	eta, _ := time.Parse(time.RFC3339Nano, pr["eta"].(string))
+	if eta.Before(early.Add(-time.Minute)) || eta.After(late.Add(2*time.Minute)) {
+		t.Fatalf("the ETA %v is outside the page's range %v - %v", eta, early, late)
+	}
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := clockText(text(t, ctx, "#eta-clock"))
+	ends := strings.Split(clock, " – ")
+	if len(ends) != 2 {
+		t.Fatalf("the arrival reads %q, want a range", clock)
+	}
+	if !strings.HasSuffix(ends[0], "M") { // "3:42 – 3:50 AM": the half of the day once
+		ends[0] += ends[1][strings.LastIndex(ends[1], " "):]
+	}
+	soonIn(t, "range's start", ends[0], chicago)
+	soonIn(t, "range's end", ends[1], chicago)
+	if want := early.In(chicago).Format("3:04"); !strings.HasPrefix(ends[0], want) {
+		t.Fatalf("the range reads %q, its start %s", clock, want)
+	}
+	screenshot(t, ctx, "tracking-range")
+}
+
 func TestTrackingPageUnverifiedAndRatings(t *testing.T) {
 	st := newPageStack(t)
 	ctx := browser(t)

@@ -19,8 +19,10 @@
   var base = "/t/" + encodeURIComponent(token);
   var $ = function (id) { return document.getElementById(id); };
   var state = null, map = null, techMarker = null, lastFixAt = null, etaAt = null, ws = null, retry = 0, ticking = false;
+  var clock = {}; // the arrival's minutes shown (steadyClock)
   // crew: assignment id -> a crew member: m (its part of the state), el
-  // (its row), ws, retry, marker, etaAt, distance, gone (no longer shown).
+  // (its row), ws, retry, marker, etaAt, etaEarly, etaLate, clock,
+  // distance, gone (no longer shown).
   var crew = {};
   // Before the state names the language: the phone's, if the page has it.
   var t = TrackingI18n.translator((navigator.language || "en").split("-")[0]);
@@ -51,6 +53,34 @@
     catch (e) { return d.toLocaleString(locale, opts); }
   }
   function fmtClock(d) { return fmt(d, { hour: "numeric", minute: "2-digit" }); }
+  // fmtRange: "10:42 – 10:50 AM", as the locale writes a range of times.
+  function fmtRange(a, b) {
+    var opts = { hour: "numeric", minute: "2-digit" };
+    try {
+      return new Intl.DateTimeFormat((state && state.locale) || undefined, Object.assign({ timeZone: state.company.time_zone || undefined }, opts)).formatRange(a, b);
+    } catch (e) { return fmtClock(a) + " – " + fmtClock(b); }
+  }
+  // steadyMinute is the minute (its start, in ms) to show for the time t
+  // when minute is shown: it moves only once t has passed the shown
+  // minute's edge by minuteSlack (the server's eta.ShownMinute), so an
+  // arrival hovering at a minute's edge is not shown going back and forth.
+  var minuteSlack = 20000;
+  function steadyMinute(minute, t) {
+    if (minute != null && t >= minute - minuteSlack && t < minute + 60000 + minuteSlack) { return minute; }
+    return Math.floor(t / 60000) * 60000;
+  }
+  // steadyClock is the text for an arrival and its range (early and late,
+  // when the model has one: "10:42 – 10:50 AM"), each minute steady (s
+  // keeps the minutes shown).
+  function steadyClock(s, eta, early, late) {
+    s.eta = steadyMinute(s.eta, eta.getTime());
+    if (!early || !late) { s.early = s.late = null; return fmtClock(new Date(s.eta)); }
+    s.early = steadyMinute(s.early, early.getTime());
+    s.late = steadyMinute(s.late, late.getTime());
+    if (s.late <= s.early) { return fmtClock(new Date(s.eta)); }
+    return fmtRange(new Date(s.early), new Date(s.late));
+  }
+  function dateOr(v) { return v ? new Date(v) : null; }
   function fmtDay(d) { return fmt(d, { weekday: "short", month: "short", day: "numeric" }); }
   // fmtWindow: "9:00 AM – 11:00 AM", its day named unless it is today.
   function fmtWindow(a, b) {
@@ -156,10 +186,10 @@
     renderFeedback();
     if (!enRoute()) { // arrived, completed, cancelled, or an unverified address: no position
       $("eta").hidden = true; $("stale").hidden = true; $("waiting").hidden = true;
-      etaAt = null;
+      etaAt = null; clock = {};
       if (techMarker) { techMarker.remove(); techMarker = null; }
     } else if (state.eta) {
-      showETA(state.distance_m, new Date(state.eta));
+      showETA(state.distance_m, new Date(state.eta), dateOr(state.eta_early), dateOr(state.eta_late));
     }
     renderMap();
     if (enRoute() && state.position) { moveTo(state.position); }
@@ -174,10 +204,13 @@
     $("waiting").textContent = waiting ? t("waiting", { name: state.technician.first_name }) : "";
   }
 
-  function showETA(distance, eta) {
+  function showETA(distance, eta, early, late) {
     etaAt = eta;
     $("eta").hidden = false;
-    $("eta-clock").textContent = fmtClock(eta);
+    $("eta-clock").textContent = steadyClock(clock, eta, early, late);
+    // The range shown, as times (the map gives its marker's so too).
+    $("eta-clock").dataset.early = clock.early ? new Date(clock.early).toISOString() : "";
+    $("eta-clock").dataset.late = clock.late ? new Date(clock.late).toISOString() : "";
     $("distance").textContent = fmtDistance(distance);
     showMinutes();
   }
@@ -303,7 +336,7 @@
     } else if (m.type === "position" && enRoute()) {
       moveTo(m);
     } else if (m.type === "progress" && enRoute()) {
-      showETA(m.distance_m, new Date(m.eta));
+      showETA(m.distance_m, new Date(m.eta), dateOr(m.eta_early), dateOr(m.eta_late));
     } else if (m.type === "status") {
       var same = m.status === state.status;
       state.status = m.status;
@@ -336,7 +369,7 @@
         m.status = c.m.status; m.arrived_at = c.m.arrived_at || m.arrived_at;
       }
       if (!m.position && c.m.position) { m.position = c.m.position; }
-      if (m.eta) { c.etaAt = new Date(m.eta); c.distance = m.distance_m; }
+      if (m.eta) { crewETA(c, m); }
       c.m = m;
       if (!c.ws) { crewConnect(c); }
       crewUpdate(c);
@@ -373,13 +406,21 @@
     r.status.className = "crew-status " + (statusClass[m.status] || "");
     var eta = "";
     if (crewEnRoute(c)) {
-      eta = c.etaAt ? t("arriving") + " " + fmtClock(c.etaAt) + " · " + t("in_minutes", { n: minutesTo(c.etaAt) }) + " · " + fmtDistance(c.distance)
+      eta = c.etaAt ? t("arriving") + " " + steadyClock(c.clock, c.etaAt, c.etaEarly, c.etaLate) + " · " + t("in_minutes", { n: minutesTo(c.etaAt) }) + " · " + fmtDistance(c.distance)
         : (m.position ? "" : t("waiting", { name: m.technician.first_name }));
     }
     r.eta.textContent = eta;
     r.eta.hidden = !eta;
     r.code.textContent = m.technician.verification_code ? t("crew_code", { code: m.technician.verification_code }) : "";
     r.code.hidden = !m.technician.verification_code;
+  }
+
+  // crewETA keeps a crew member's distance, ETA and its range from m (its
+  // state, or a progress message).
+  function crewETA(c, m) {
+    c.etaAt = new Date(m.eta); c.etaEarly = dateOr(m.eta_early); c.etaLate = dateOr(m.eta_late);
+    c.distance = m.distance_m;
+    c.clock = c.clock || {};
   }
 
   // crewUpdate shows a change of c: its row, and its marker only while on
@@ -434,7 +475,7 @@
       c.marker = place(c.marker, c.m.technician, m);
       renderMember(c);
     } else if (m.type === "progress" && crewEnRoute(c)) {
-      c.etaAt = new Date(m.eta); c.distance = m.distance_m;
+      crewETA(c, m);
       renderMember(c);
     }
   }

@@ -1,10 +1,17 @@
 // Command etaeval scores the ETA model on recorded taxi trips (Porto,
 // ECML/PKDD 2015, CC BY 4.0): it trains on the earlier trips, split by start
-// time, and at 25%, 50% and 75% of each later trip predicts the remaining
-// time to the trip's last fix (its true arrival). It reports the mean
-// absolute error in seconds and the median absolute percentage error, for
-// the model and for the baseline of straight-line distance at a constant
-// speed fitted on the training trips. Nothing is tuned on the scored trips.
+// time, and follows each later trip fix by fix as the server would
+// (eta.Drive: glitches held, the shown arrival smoothed, its range),
+// against the trip's last fix (its true arrival). It reports the median
+// absolute percentage error (and the mean absolute error in seconds) at
+// 25%, 50% and 75% of each trip, and at every fix by the time left, the
+// trip's length and the share of the time left spent standing; the churn
+// of the shown arrival from update to update; and how many true arrivals
+// the range held, and how wide it was. Rows: the model as shown, its raw
+// estimates, and the baseline of straight-line distance at a constant
+// speed fitted on the training trips (with the narrowest range that held
+// 80% of them). Drives that end on a glitch are dropped, and counted.
+// Nothing is tuned on the scored trips.
 //
 //	go run ./eta/cmd/etaeval -data ../shared/data/porto/porto_points.csv
 package main
@@ -31,77 +38,109 @@ func main() {
 	data := flag.String("data", "../shared/data/porto/porto_points.csv", "trip_id,seq,t,lat,lon")
 	train := flag.Float64("train", 0.7, "share of trips, by start time, to train on")
 	minFixes := flag.Int("min-fixes", 8, "shortest trip scored, in fixes")
-	bias := flag.Bool("bias", false, "also print the model's median ratio of predicted to true time")
 	validate := flag.Float64("validate", 0.15, "share of trips, after the training ones, to choose the model's settings on (0: the defaults)")
 	online := flag.Bool("online", false, "also score with the model having learned, before each prediction, every scored trip that ended before that moment")
 	live := flag.Bool("live", false, "also score exactly as the server learns: every fix of every scored trip as it is taken (its segment), each trip's drive when it ends (detour, calibration), predictions in between")
 	flag.Parse()
+	if *online && *live {
+		fmt.Fprintln(os.Stderr, "etaeval: -online and -live each change the model; give one")
+		os.Exit(2)
+	}
 	trips, err := load(*data, *minFixes)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "etaeval:", err)
 		os.Exit(1)
 	}
 	slices.SortFunc(trips, func(a, b trip) int { return a.ps[0].Time.Compare(b.ps[0].Time) })
+	// Split first, then drop: the scored drives are the same ones as
+	// before the drop, less those that end on a glitch.
 	cut := int(float64(len(trips)) * *train)
-	learn, score := trips[:cut], trips[cut:]
+	vcut := int(float64(len(trips)) * (*train - *validate))
+	fit, val, scored := dropGlitches(trips[:vcut]), dropGlitches(trips[vcut:cut]), dropGlitches(trips[cut:])
+	learn := slices.Concat(fit.kept, val.kept)
+	fmt.Printf("dropped %d of %d drives that end on a glitch (a jump off the path in their last minute, never come back from): %d training, %d scored\n",
+		fit.dropped+val.dropped+scored.dropped, len(trips), fit.dropped+val.dropped, scored.dropped)
 	cfg := eta.Config{}
 	if *validate > 0 {
 		// Choose settings on the last trips of the training share, never
 		// on the scored ones; then learn from the whole training share.
-		vcut := int(float64(len(trips)) * (*train - *validate))
 		var verr float64
-		cfg, verr = choose(trips[:vcut], trips[vcut:cut])
+		cfg, verr = choose(fit.kept, val.kept)
 		fmt.Printf("settings chosen on %d validation trips: fine res %d, prior %.0f m, recent half-life %v (validation MdAPE, mean of the three: %.1f%%)\n",
-			cut-vcut, cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife, 100*verr)
+			len(val.kept), cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife, 100*verr)
 	}
 	fmt.Printf("%d trips of %d+ fixes: training on %d (starting %s to %s), scoring %d (starting %s to %s)\n",
 		len(trips), *minFixes, len(learn), learn[0].ps[0].Time.Format("15:04"), learn[len(learn)-1].ps[0].Time.Format("15:04"),
-		len(score), score[0].ps[0].Time.Format("15:04"), score[len(score)-1].ps[0].Time.Format("15:04"))
+		len(scored.kept), scored.kept[0].ps[0].Time.Format("15:04"), scored.kept[len(scored.kept)-1].ps[0].Time.Format("15:04"))
 
 	m := eta.New(cfg)
 	for _, t := range learn {
 		m.AddTrip(t.ps)
 	}
 	km, cells := m.Stats()
-	baseline := fitBaseline(learn)
-	fmt.Printf("model: %.0f km of driving in %d cell-hours; baseline: straight line at %.2f m/s\n\n", km, cells, baseline)
-
-	fmt.Printf("%-6s %-9s %10s %10s %8s\n", "at", "", "MAE (s)", "MdAPE", "n")
-	for _, frac := range []float64{0.25, 0.5, 0.75} {
-		var errModel, errBase, apeModel, apeBase, ratio []float64
-		for _, t := range score {
-			i := int(math.Round(frac * float64(len(t.ps)-1)))
-			cur, end := t.ps[i], t.ps[len(t.ps)-1]
-			truth := end.Time.Sub(cur.Time).Seconds()
-			if truth <= 0 {
-				continue
-			}
-			pred := m.Estimate(cur, currentSpeed(t.ps, i), end.Lat, end.Lng).Duration.Seconds()
-			base := geo.DistanceM(cur.Lat, cur.Lng, end.Lat, end.Lng) / baseline
-			errModel = append(errModel, math.Abs(pred-truth))
-			errBase = append(errBase, math.Abs(base-truth))
-			apeModel = append(apeModel, math.Abs(pred-truth)/truth)
-			apeBase = append(apeBase, math.Abs(base-truth)/truth)
-			ratio = append(ratio, pred/truth)
-		}
-		fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", fmt.Sprintf("%.0f%%", frac*100), "model", mean(errModel), 100*med(apeModel), len(errModel))
-		fmt.Printf("%-6s %-9s %10.0f %9.1f%% %8d\n", "", "baseline", mean(errBase), 100*med(apeBase), len(errBase))
-		if *bias {
-			fmt.Printf("       model's median predicted/true: %.2f\n", med(ratio))
-		}
+	base := fitBaseline(learn)
+	fmt.Printf("model: %.0f km of driving in %d cell-hours; baseline: straight line at %.2f m/s, range x%.2f-x%.2f\n\n", km, cells, base.speedMPS, base.lo, base.hi)
+	preds := []predictor{modelPredictor(m, false), modelPredictor(m, true), base.predictor()}
+	var names []string
+	var ss []*scores
+	for _, p := range preds {
+		names = append(names, p.name)
+		ss = append(ss, score(p, scored.kept))
 	}
-	if *online && *live {
-		fmt.Fprintln(os.Stderr, "etaeval: -online and -live each change the model; give one")
-		os.Exit(2)
-	}
+	report(names, ss)
 	if *online {
 		fmt.Printf("\nlearning each scored trip once it has ended, before the predictions that follow:\n")
-		printErrs(inTimeScore(m, score, false))
+		printErrs(inTimeScore(m, scored.kept, false))
 	}
 	if *live {
 		fmt.Printf("\nas the server learns (each fix's segment as it is taken, each drive when it ends):\n")
-		printErrs(inTimeScore(m, score, true))
+		printErrs(inTimeScore(m, scored.kept, true))
 	}
+}
+
+// split is a share of the drives, those ending on a glitch dropped.
+type split struct {
+	kept    []trip
+	dropped int
+}
+
+func dropGlitches(ts []trip) split {
+	var s split
+	for _, t := range ts {
+		if endsOnGlitch(t.ps) {
+			s.dropped++
+			continue
+		}
+		s.kept = append(s.kept, t)
+	}
+	return s
+}
+
+// modelPredictor shows, at every fix, what the server would show
+// (eta.Drive): with raw, every estimate as it is.
+func modelPredictor(m *eta.Model, raw bool) predictor {
+	name := "model"
+	if raw {
+		name = "model, raw"
+	}
+	return predictor{name: name, drive: func(t *trip) []shown {
+		end := t.ps[len(t.ps)-1]
+		d := eta.NewDrive(m.Destination(end.Lat, end.Lng))
+		d.Raw = raw
+		out := make([]shown, len(t.ps)-1)
+		for i := range out {
+			p := t.ps[i]
+			if st := d.Add(p); st == eta.OnPath || st == eta.Moved {
+				d.Update(m)
+			}
+			sh, _ := d.Shown()
+			out[i] = shown{left: sh.ETA.Sub(p.Time).Seconds(), early: math.NaN(), late: math.NaN()}
+			if !sh.Late.IsZero() {
+				out[i].early, out[i].late = sh.Early.Sub(p.Time).Seconds(), sh.Late.Sub(p.Time).Seconds()
+			}
+		}
+		return out
+	}}
 }
 
 var fracs = []float64{0.25, 0.5, 0.75}
@@ -228,10 +267,15 @@ func currentSpeed(ps []eta.Point, i int) float64 {
 	return -1
 }
 
+// baseline is straight-line distance at a constant speed, with a range
+// from its error on the training trips.
+type baseline struct{ speedMPS, lo, hi float64 }
+
 // fitBaseline fits the constant speed v that minimizes the median absolute
 // percentage error of remaining time = straight distance / v over the
-// training trips at 25%, 50% and 75%: the baseline at its best.
-func fitBaseline(trips []trip) float64 {
+// training trips at 25%, 50% and 75%: the baseline at its best. Its range
+// is the narrowest that held 80% of the true times at every fix of them.
+func fitBaseline(trips []trip) baseline {
 	type sample struct{ d, t float64 }
 	var ss []sample
 	for _, t := range trips {
@@ -253,7 +297,44 @@ func fitBaseline(trips []trip) float64 {
 			best, bestErr = v, e
 		}
 	}
-	return best
+	b := baseline{speedMPS: best}
+	var ratios []float64
+	for _, t := range trips {
+		end := t.ps[len(t.ps)-1]
+		for _, p := range t.ps[:len(t.ps)-1] {
+			truth := end.Time.Sub(p.Time).Seconds()
+			if pred := geo.DistanceM(p.Lat, p.Lng, end.Lat, end.Lng) / best; truth > 0 && pred > 0 {
+				ratios = append(ratios, truth/pred)
+			}
+		}
+	}
+	b.lo, b.hi = narrowest(ratios, 0.8)
+	return b
+}
+
+func (b baseline) predictor() predictor {
+	return predictor{name: "baseline", drive: func(t *trip) []shown {
+		end := t.ps[len(t.ps)-1]
+		out := make([]shown, len(t.ps)-1)
+		for i := range out {
+			left := geo.DistanceM(t.ps[i].Lat, t.ps[i].Lng, end.Lat, end.Lng) / b.speedMPS
+			out[i] = shown{left: left, early: left * b.lo, late: left * b.hi}
+		}
+		return out
+	}}
+}
+
+// narrowest is the narrowest interval holding share of xs (sorted in place).
+func narrowest(xs []float64, share float64) (lo, hi float64) {
+	slices.Sort(xs)
+	k := int(math.Ceil(share*float64(len(xs)))) - 1
+	best := math.Inf(1)
+	for i := 0; i+k < len(xs); i++ {
+		if w := xs[i+k] - xs[i]; w < best {
+			best, lo, hi = w, xs[i], xs[i+k]
+		}
+	}
+	return lo, hi
 }
 
 func mean(xs []float64) float64 {
