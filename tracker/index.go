@@ -111,14 +111,13 @@ func (l *Live) Near(lat, lng, radiusM float64, limit int) []enroute.Position {
 // NearRendered is Near, rendered (render.go).
 func (l *Live) NearRendered(lat, lng, radiusM float64, limit int) []Rendered {
 	cells, lv := l.disk(lat, lng, radiusM)
+	var b renderBatch
 	l.mu.RLock()
-	defer l.mu.RUnlock()
-	found := l.near(cells, lv, lat, lng, radiusM, limit)
-	out := make([]Rendered, len(found))
-	for i := range found {
-		out[i] = found[i].s.rendered()
+	for _, n := range l.near(cells, lv, lat, lng, radiusM, limit) {
+		b.add(n.s)
 	}
-	return out
+	l.mu.RUnlock()
+	return b.finish(false)
 }
 
 // near selects Near's answer from the cells of level lv (every technician
@@ -236,11 +235,13 @@ func (l *Live) InBBox(b geo.BBox, maxCells int) []enroute.Position {
 // InBBoxRendered is InBBox, rendered (render.go).
 func (l *Live) InBBoxRendered(b geo.BBox, maxCells int) []Rendered {
 	cells, lv := l.boxCells(b, maxCells)
+	var rb renderBatch
 	l.mu.RLock()
-	defer l.mu.RUnlock()
-	ss := l.inBBox(cells, lv, b)
-	slices.SortFunc(ss, stateByTechnician)
-	return renderAll(ss)
+	for _, s := range l.inBBox(cells, lv, b) {
+		rb.add(s)
+	}
+	l.mu.RUnlock()
+	return rb.finish(true)
 }
 
 // boxCells returns the cells InBBox reads and their level; nil cells:
@@ -286,7 +287,3 @@ func (l *Live) inBBox(cells []geo.Cell, lv int, b geo.BBox) []*techState {
 }
 
 func byTechnician(a, b enroute.Position) int { return cmp.Compare(a.TechnicianID, b.TechnicianID) }
-
-func stateByTechnician(a, b *techState) int {
-	return cmp.Compare(a.pos.TechnicianID, b.pos.TechnicianID)
-}

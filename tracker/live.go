@@ -188,26 +188,16 @@ func (l *Live) All() []enroute.Position {
 
 // AllRendered is All, rendered (render.go).
 func (l *Live) AllRendered() []Rendered {
+	var b renderBatch
 	l.mu.RLock()
-	ss := make([]*techState, 0, len(l.techs))
+	b.entries = make([]renderEntry, 0, len(l.techs))
 	for _, s := range l.techs {
 		if s.valid {
-			ss = append(ss, s)
+			b.add(s)
 		}
 	}
-	slices.SortFunc(ss, stateByTechnician)
-	out := renderAll(ss)
 	l.mu.RUnlock()
-	return out
-}
-
-// renderAll renders ss; the caller holds l.mu.
-func renderAll(ss []*techState) []Rendered {
-	out := make([]Rendered, len(ss))
-	for i, s := range ss {
-		out[i] = s.rendered()
-	}
-	return out
+	return b.finish(true)
 }
 
 // Len returns how many technicians have a live position.

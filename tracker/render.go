@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,6 +43,59 @@ func (s *techState) rendered() Rendered {
 		s.json.Store(b)
 	}
 	return Rendered{Time: s.pos.Time, Fields: *b}
+}
+
+// maxRenderLocked bounds the renderings one query makes under Live's lock
+// (each about half a microsecond, while a waiting Apply, and every reader
+// queued behind it, waits): past it, positions are copied and rendered
+// after the lock, and not kept.
+const maxRenderLocked = 256
+
+// renderBatch gathers a query's answer under Live's lock: each position's
+// kept rendering, or one made now, or past maxRenderLocked a copy to
+// render after the lock (finish).
+type renderBatch struct {
+	entries []renderEntry
+	made    int
+}
+
+type renderEntry struct {
+	tech  int64
+	r     Rendered
+	later *enroute.Position // to render after the lock
+}
+
+// add adds s; the caller holds Live.mu, at least for reading.
+func (b *renderBatch) add(s *techState) {
+	e := renderEntry{tech: s.pos.TechnicianID}
+	switch kept := s.json.Load(); {
+	case kept != nil:
+		e.r = Rendered{Time: s.pos.Time, Fields: *kept}
+	case b.made < maxRenderLocked:
+		b.made++
+		e.r = s.rendered()
+	default:
+		p := s.pos
+		e.later = &p
+	}
+	b.entries = append(b.entries, e)
+}
+
+// finish renders what add left for after the lock and returns the answer,
+// by technician id when byTechnician, else in the order added.
+func (b *renderBatch) finish(byTechnician bool) []Rendered {
+	if byTechnician {
+		slices.SortFunc(b.entries, func(x, y renderEntry) int { return cmp.Compare(x.tech, y.tech) })
+	}
+	out := make([]Rendered, len(b.entries))
+	for i := range b.entries {
+		if e := &b.entries[i]; e.later != nil {
+			out[i] = Render(e.later)
+		} else {
+			out[i] = e.r
+		}
+	}
+	return out
 }
 
 // AppendItems renders {"items":[...]} of rs with each one's age_s at now

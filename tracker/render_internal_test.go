@@ -156,3 +156,36 @@ func TestRenderedFollowsFixes(t *testing.T) {
 		t.Fatal("an out-of-order fix cleared the rendering")
 	}
 }
+
+// A large answer renders at most maxRenderLocked positions under the lock
+// and keeps them; the rest are rendered after it, alike, and kept by none.
+func TestRenderedPastTheLockedBound(t *testing.T) {
+	l := NewLive(8)
+	t0 := time.Date(2026, 12, 6, 14, 0, 0, 0, time.UTC)
+	n := maxRenderLocked + 44
+	var ps []enroute.Position
+	for i := range n {
+		p := enroute.Position{TechnicianID: int64(n - i), DeviceID: 1, Time: t0, Lat: 41.15 + float64(i)*1e-5, Lng: -8.61, AccuracyM: -1, SpeedMPS: -1, HeadingDeg: -1, Battery: -1, ReceivedAt: t0}
+		l.Apply(&p, 0)
+		ps = append(ps, p)
+	}
+	got := l.AllRendered()
+	if len(got) != n {
+		t.Fatalf("%d rendered, want %d", len(got), n)
+	}
+	for i, r := range got {
+		p := ps[n-1-i] // by technician id
+		if !bytes.Equal(r.Fields, Render(&p).Fields) {
+			t.Fatalf("%d: %s, want %s", i, r.Fields, Render(&p).Fields)
+		}
+	}
+	kept := 0
+	for _, s := range l.techs {
+		if s.json.Load() != nil {
+			kept++
+		}
+	}
+	if kept != maxRenderLocked {
+		t.Fatalf("%d kept, want %d", kept, maxRenderLocked)
+	}
+}
