@@ -15,7 +15,9 @@ const (
 	// node stops working within it (on this node at once).
 	keyRevokedEvery = 2 * time.Second
 	// keyRevokedMargin widens each question back in time, for revocations
-	// that committed late and nodes whose clocks differ a little.
+	// that committed late and nodes whose clocks differ (by up to this:
+	// revoked_at is the revoking node's clock, so nodes must keep theirs
+	// within a minute of each other, as NTP does, like device revocations).
 	keyRevokedMargin = time.Minute
 	// keyFoundTTL bounds how long a found key is trusted without asking.
 	keyFoundTTL = 10 * time.Minute
@@ -40,6 +42,9 @@ type keyCache struct {
 	m        map[string]keyEntry
 	checked  time.Time // when the last question was asked that was answered
 	checking bool
+	// gen counts forgettings: a lookup that began before one does not
+	// remember what it found (the key may be the one just revoked).
+	gen uint64
 }
 
 type keyEntry struct {
@@ -59,6 +64,7 @@ func (c *keyCache) byHash(ctx context.Context, hash []byte) (*enroute.APIKey, er
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[string(hash)]
+	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < keyFoundTTL {
 		return e.key, nil
@@ -68,10 +74,12 @@ func (c *keyCache) byHash(ctx context.Context, hash []byte) (*enroute.APIKey, er
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.m) >= maxCachedKeys {
-		clear(c.m)
+	if c.gen == gen {
+		if len(c.m) >= maxCachedKeys {
+			clear(c.m)
+		}
+		c.m[string(hash)] = keyEntry{key: keys[0], at: now}
 	}
-	c.m[string(hash)] = keyEntry{key: keys[0], at: now}
 	c.mu.Unlock()
 	return keys[0], nil
 }
@@ -97,6 +105,7 @@ func (c *keyCache) forgetRevoked(ctx context.Context) error {
 	c.checking = false
 	if err != nil || len(revoked) == enroute.MaxLimit {
 		clear(c.m)
+		c.gen++
 		return err
 	}
 	c.checked = now
@@ -116,6 +125,7 @@ func (c *keyCache) forget(keys []*enroute.APIKey) {
 	if len(keys) == 0 {
 		return
 	}
+	c.gen++
 	gone := make(map[int64]bool, len(keys))
 	for _, k := range keys {
 		gone[k.ID] = true
