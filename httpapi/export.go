@@ -164,6 +164,9 @@ func (s *Server) exportPositions(c echo.Context, techID *int64) error {
 	case errors.As(err, &gone) || ctx.Err() != nil:
 		return nil // no one to tell; the reading stopped with the request
 	case !c.Response().Committed:
+		// Nothing sent: the error goes as JSON, not as the file's type.
+		h.Del(echo.HeaderContentType)
+		h.Del(echo.HeaderContentDisposition)
 		return err
 	}
 	s.logger.Error("export cut short", "err", err, "route", c.Path(),

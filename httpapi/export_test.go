@@ -354,8 +354,9 @@ func TestPositionExportStreams(t *testing.T) {
 		body, err := io.ReadAll(res.Body)
 		res.Body.Close()
 		<-store.ended
-		if failAt == 1 && (res.StatusCode != 500 || !strings.Contains(string(body), `"code":"internal"`)) {
-			t.Fatalf("failing at once: %d %.200s", res.StatusCode, body)
+		if failAt == 1 && (res.StatusCode != 500 || !strings.Contains(string(body), `"code":"internal"`) ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || res.Header.Get("Content-Disposition") != "") {
+			t.Fatalf("failing at once: %d %v %.200s", res.StatusCode, res.Header, body)
 		}
 		if failAt > 1 && (res.StatusCode != 200 || err == nil) {
 			t.Fatalf("failing after %d fixes: %d, %d bytes read whole (%v)", failAt, res.StatusCode, len(body), err)
