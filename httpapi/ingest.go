@@ -64,6 +64,13 @@ func newIngestMetrics(r prometheus.Registerer, t Ingester) *ingestMetrics {
 		Help:    "From a fix's acceptance to the write of the frame carrying it to a customer's tracking page (each frame's oldest fix).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
 	})
+	// Every series from the start, so that a rate over the first rejected
+	// fixes after a start is not lost (a series' first sample is).
+	for _, protocol := range []string{"native", "stream", "osmand", "owntracks"} {
+		for _, outcome := range []string{"accepted", "duplicate", "rejected"} {
+			m.fixes.WithLabelValues(protocol, outcome)
+		}
+	}
 	r.MustRegister(m.fixes, m.wsOpen, m.evictions, m.wsWaited, m.pushDelay)
 	if t != nil {
 		r.MustRegister(
@@ -78,8 +85,9 @@ func newIngestMetrics(r prometheus.Registerer, t Ingester) *ingestMetrics {
 }
 
 func (m *ingestMetrics) count(protocol string, res *tracker.Result) {
-	// Only the outcomes that happened: a label lookup hashes its values,
-	// and one-fix requests (OsmAnd) have one outcome.
+	// Only the outcomes that happened (each series exists from the start):
+	// a label lookup hashes its values, and a one-fix request (OsmAnd) has
+	// one outcome.
 	for _, c := range [...]struct {
 		outcome string
 		n       int
