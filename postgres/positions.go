@@ -142,10 +142,11 @@ func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]
 // order. The fleet's come from windows of time, each window's fixes
 // sorted: the history's index by time is a BRIN (it finds a window's
 // blocks, not an order), so a page "after the cursor" over a whole
-// period would sort the rest of the period each time. A window holds
-// about a page of 10,000 (after a full page the next window is the time
-// that page covered, at least half the last; after one less than half
-// full, twice the last, up to a day), so each fix is read about once.
+// period would sort the rest of the period each time. A window aims at a
+// page of 10,000: after a full page the next is the time that page
+// covered, after one less than half full twice the last, up to an hour.
+// Where the fleet's flow jumps (a quiet night, then the morning), one
+// window reads more than a page, at most an hour of the fleet's fixes.
 func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
 	if f.TechnicianID != nil {
 		return s.eachOfTechnician(ctx, f, fn)
@@ -189,12 +190,12 @@ func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn f
 		}
 		if len(ps) == page { // the window has more: go on from the last
 			last := &ps[len(ps)-1]
-			window = max(last.Time.Sub(ts), window/2, time.Microsecond)
+			window = max(last.Time.Sub(ts), time.Microsecond)
 			ts, dev = last.Time, last.DeviceID
 			continue
 		}
 		if len(ps) < page/2 {
-			window = min(window*2, 24*time.Hour)
+			window = min(window*2, time.Hour)
 		}
 		ts, dev = end, math.MinInt64
 	}

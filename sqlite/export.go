@@ -19,8 +19,8 @@ const (
 
 // firstWindow is the fleet's first window of time (see EachPosition), in
 // microseconds: a minute, some 6,000 fixes of 1,000 technicians sending
-// every 10 s.
-const firstWindow = 60_000_000
+// every 10 s; maxWindow the widest, an hour.
+const firstWindow, maxWindow = 60_000_000, 3600_000_000
 
 // techsWalk lists the technicians with history by walking the key (a
 // recursive MIN: SQLite's loose index scan; see latestPositions).
@@ -63,11 +63,11 @@ var fleetSpan = techsWalk + `SELECT min(lo), max(hi) FROM (
 //
 // One technician's pages come from the history's key in order. The
 // fleet's (the history has no index by time) come from windows of time
-// in which each technician's range is sought, the window's fixes sorted:
-// a window holds about a page (after a full page the next window is the
-// time that page covered, at least half the last; after one less than
-// half full, twice the last), so the sort stays small and each fix is
-// read about once, however long the period.
+// in which each technician's range is sought, the window's fixes sorted.
+// A window aims at a page: after a full page the next is the time that
+// page covered, after one less than half full twice the last, up to an
+// hour. Where the fleet's flow jumps (a quiet night, then the morning),
+// one window reads more than a page, at most an hour of the fleet's.
 func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
 	from, until := int64(math.MinInt64), int64(math.MaxInt64)
 	if !f.Since.IsZero() {
@@ -112,12 +112,12 @@ func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn f
 		}
 		if len(page) == size { // the window has more: go on from the last
 			last := &page[len(page)-1]
-			window = max(micros(last.Time)-ts, window/2, 1)
+			window = max(micros(last.Time)-ts, 1)
 			ts, dev = micros(last.Time), last.DeviceID
 			continue
 		}
 		if len(page) < size/2 {
-			window = min(window, math.MaxInt64/4) * 2
+			window = min(window*2, maxWindow)
 		}
 		ts, dev = end, math.MinInt64
 	}
