@@ -472,7 +472,8 @@ func (c *Conn) drain(buf *[]byte) error {
 // tenth of a millisecond.
 const MinGap = 100 * time.Microsecond
 
-// The spacing grows with the square of the flow: refGap at refFlow bytes
+// The spacing grows with the square of the flow up to refFlow bytes a
+// second, then with the flow: refGap at refFlow bytes
 // a second (10,000 technicians' fixes a second, each a position and its
 // progress, about 360 bytes: a write every 10 ms carrying a hundred), a
 // 25th of it at a fifth of that flow (2,000 fixes a second: 0.4 ms,
@@ -500,7 +501,11 @@ func (c *Conn) adaptGap(n int) {
 			c.flow += (1 - math.Exp(-dt/flowTau.Seconds())) * (float64(n)/dt - c.flow)
 		}
 		r := c.flow / refFlow
-		c.gap = min(max(time.Duration(r*r*float64(refGap)), MinGap), c.opts.Gap)
+		g := r * float64(refGap) // linear past refFlow: writes a second level
+		if r < 1 {
+			g *= r
+		}
+		c.gap = min(max(time.Duration(g), MinGap), c.opts.Gap)
 	}
 	c.lastSrc = now
 }

@@ -254,12 +254,12 @@ func TestGapBatchesAndCloseWakes(t *testing.T) {
 
 // The spacing follows the square of the flow: 2,000 fixes a second (a
 // position and its progress, about 360 bytes each) keep 0.4 ms, 10,000
-// keep 10 ms, a trickle MinGap, a flood the Gap.
+// keep 10 ms, then linear (15,000: 15 ms), a trickle MinGap, a flood the Gap.
 func TestAdaptiveGap(t *testing.T) {
 	for _, tc := range []struct {
 		perSecond int
 		want      time.Duration
-	}{{2000, 400 * time.Microsecond}, {5000, 2500 * time.Microsecond}, {10_000, 10 * time.Millisecond}, {10, MinGap}, {100_000, 25 * time.Millisecond}} {
+	}{{2000, 400 * time.Microsecond}, {5000, 2500 * time.Microsecond}, {10_000, 10 * time.Millisecond}, {15_000, 15 * time.Millisecond}, {10, MinGap}, {100_000, 25 * time.Millisecond}} {
 		c := &Conn{opts: Options{Gap: 25 * time.Millisecond}, gap: MinGap}
 		every := 5 * time.Millisecond
 		for range 200 { // a steady flow: a write of what 5 ms brought, every 5 ms
