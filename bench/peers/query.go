@@ -250,8 +250,10 @@ func enrouteQueries(ctx context.Context, o *options, e *enroute, techs, points [
 	if o.profile != "" {
 		go profileEnroute(o, e, "near", 0, o.queryDuration)
 	}
+	// limit=10000, the most: Tile38's NEARBY is asked for every match
+	// (LIMIT 100000), and Enroute's default answer is the nearest 1,000.
 	near = queryLoop(ctx, e.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
-		return ask(k, fmt.Appendf(nil, "/api/v1/technicians/positions?near=%.6f,%.6f&radius_m=%g", p.lat, p.lng, o.radiusM))
+		return ask(k, fmt.Appendf(nil, "/api/v1/technicians/positions?near=%.6f,%.6f&radius_m=%g&limit=10000", p.lat, p.lng, o.radiusM))
 	})
 	inBox = queryLoop(ctx, e.pid(), o.queryConns, o.queryDuration, points, func(k int, p latLng) (int, error) {
 		b := boxAround(p, o.radiusM)
