@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,28 +38,7 @@ func (q *query) geoJSONWanted() bool {
 // and one that ranks plain JSON higher gets JSON. Wildcards (*/*,
 // application/*) leave the default, JSON.
 func geoJSONAccepted(accept string) bool {
-	geoQ, jsonQ := 0.0, 0.0
-	for _, r := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(r)
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || !(f >= 0 && f <= 1) {
-				continue // not a q-value: the range says nothing
-			}
-			q = f
-		}
-		switch mt {
-		case mimeGeoJSON:
-			geoQ = max(geoQ, q)
-		case echo.MIMEApplicationJSON:
-			jsonQ = max(jsonQ, q)
-		}
-	}
-	return geoQ > 0 && geoQ >= jsonQ
+	return preferred(accept, mimeGeoJSON, echo.MIMEApplicationJSON)
 }
 
 // fixProperties are a fix's properties in the GeoJSON form: the JSON

@@ -175,18 +175,9 @@ func (s *Store) EachPosition(ctx context.Context, f enroute.PositionFilter, fn f
 		if ts.Add(window).Before(until) {
 			end = ts.Add(window)
 		}
-		rows, err := s.pool.Query(ctx, q, ts, end, dev)
+		ps, err := s.eachOfPage(ctx, fn, q, ts, end, dev)
 		if err != nil {
-			return fmt.Errorf("each position: %w", err)
-		}
-		ps, err := collectPositions(rows)
-		if err != nil {
-			return fmt.Errorf("each position: %w", err)
-		}
-		for i := range ps {
-			if err := fn(&ps[i]); err != nil {
-				return err
-			}
+			return err
 		}
 		if len(ps) == page { // the window has more: go on from the last
 			last := &ps[len(ps)-1]
@@ -221,18 +212,9 @@ func (s *Store) eachOfTechnician(ctx context.Context, f enroute.PositionFilter, 
 	q, next := positionSelect+where+order, positionSelect+where+fmt.Sprintf(" AND (ts, device_id) > ($%d, $%d)", len(args)+1, len(args)+2)+order
 	base := args[:len(args):len(args)]
 	for {
-		rows, err := s.pool.Query(ctx, q, args...)
+		ps, err := s.eachOfPage(ctx, fn, q, args...)
 		if err != nil {
-			return fmt.Errorf("each position: %w", err)
-		}
-		ps, err := collectPositions(rows)
-		if err != nil {
-			return fmt.Errorf("each position: %w", err)
-		}
-		for i := range ps {
-			if err := fn(&ps[i]); err != nil {
-				return err
-			}
+			return err
 		}
 		if len(ps) < page {
 			return nil
@@ -240,6 +222,25 @@ func (s *Store) eachOfTechnician(ctx context.Context, f enroute.PositionFilter, 
 		last := &ps[len(ps)-1]
 		q, args = next, append(base, last.Time, last.DeviceID)
 	}
+}
+
+// eachOfPage reads the page q selects, whole, then hands each of its
+// fixes to fn; it returns the page.
+func (s *Store) eachOfPage(ctx context.Context, fn func(*enroute.Position) error, q string, args ...any) ([]enroute.Position, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("each position: %w", err)
+	}
+	ps, err := collectPositions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("each position: %w", err)
+	}
+	for i := range ps {
+		if err := fn(&ps[i]); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
 }
 
 // latestPositions is each technician's newest position since $1, found by
