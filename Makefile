@@ -68,13 +68,19 @@ image: release
 
 ## fuzz: each fuzz target explores for FUZZTIME beyond its committed corpus
 ## (testdata/fuzz, which every `go test` also runs); make test runs it for
-## 3s each. A failure prints the input, which go test saves in testdata.
+## 3s each. A failure prints the input, which go test saves in testdata;
+## a bare "context deadline exceeded" with no input written is Go 1.26's
+## race at the fuzztime's end (fixed in Go 1.27), not a finding.
 FUZZTIME ?= 3s
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$f ($$pkg, $(FUZZTIME))"; \
-	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then echo "$$out"; exit 1; fi; \
+	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then \
+	      if echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written'; then \
+	        echo "  stopped by Go 1.26's fuzztime race (golang/go#75804), no failing input: not a finding"; \
+	      else echo "$$out"; exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 
