@@ -104,23 +104,30 @@ func collectPositions(rows pgx.Rows) ([]enroute.Position, error) {
 	return out, rows.Err()
 }
 
-// FindPositions implements enroute.PositionStore. The time bounds prune
-// the days' partitions the query reads.
-func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]enroute.Position, error) {
-	q, args := positionSelect+" WHERE true", []any{}
+// positionWhere is the WHERE clause selecting f's technician and period,
+// and its arguments ($1 on).
+func positionWhere(f enroute.PositionFilter) (string, []any) {
+	where, args := " WHERE true", []any{}
 	if f.TechnicianID != nil {
 		args = append(args, *f.TechnicianID)
-		q += fmt.Sprintf(" AND technician_id = $%d", len(args))
+		where += fmt.Sprintf(" AND technician_id = $%d", len(args))
 	}
 	if !f.Since.IsZero() {
 		args = append(args, f.Since)
-		q += fmt.Sprintf(" AND ts >= $%d", len(args))
+		where += fmt.Sprintf(" AND ts >= $%d", len(args))
 	}
 	if !f.Until.IsZero() {
 		args = append(args, f.Until)
-		q += fmt.Sprintf(" AND ts < $%d", len(args))
+		where += fmt.Sprintf(" AND ts < $%d", len(args))
 	}
-	q += " ORDER BY ts, device_id"
+	return where, args
+}
+
+// FindPositions implements enroute.PositionStore. The time bounds prune
+// the days' partitions the query reads.
+func (s *Store) FindPositions(ctx context.Context, f enroute.PositionFilter) ([]enroute.Position, error) {
+	where, args := positionWhere(f)
+	q := positionSelect + where + " ORDER BY ts, device_id"
 	if !f.Unlimited {
 		p := f.Page.Normalize()
 		q += fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, p.Offset)
@@ -199,15 +206,7 @@ var fleetPage = 10_000
 // eachOfTechnician is EachPosition for one technician.
 func (s *Store) eachOfTechnician(ctx context.Context, f enroute.PositionFilter, fn func(*enroute.Position) error) error {
 	const page = 1000
-	where, args := " WHERE technician_id = $1", []any{*f.TechnicianID}
-	if !f.Since.IsZero() {
-		args = append(args, f.Since)
-		where += fmt.Sprintf(" AND ts >= $%d", len(args))
-	}
-	if !f.Until.IsZero() {
-		args = append(args, f.Until)
-		where += fmt.Sprintf(" AND ts < $%d", len(args))
-	}
+	where, args := positionWhere(f)
 	order := fmt.Sprintf(" ORDER BY ts, device_id LIMIT %d", page)
 	q, next := positionSelect+where+order, positionSelect+where+fmt.Sprintf(" AND (ts, device_id) > ($%d, $%d)", len(args)+1, len(args)+2)+order
 	base := args[:len(args):len(args)]

@@ -83,15 +83,11 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return nil
 	}
 	direct, staged := split(ps)
-	conn, err := s.w.Conn(ctx) // the one write connection, pinned for the pragmas
+	conn, release, err := s.historyConn(ctx)
 	if err != nil {
-		return fmt.Errorf("write connection: %w", err)
+		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return fmt.Errorf("synchronous: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+	defer release()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -114,6 +110,23 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		}
 	}
 	return nil
+}
+
+// historyConn pins the one write connection at synchronous=NORMAL, at
+// which the history commits (see InsertPositions); release restores FULL
+// and lets the connection go.
+func (s *Store) historyConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	if conn, err = s.w.Conn(ctx); err != nil {
+		return nil, nil, fmt.Errorf("write connection: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("synchronous: %w", err)
+	}
+	return conn, func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+		conn.Close()
+	}, nil
 }
 
 // split divides ps into the fixes of technicians with stageBelow or more

@@ -79,15 +79,11 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 // deletion a power cut undoes is made again by the next run), and no
 // autocheckpoint (DeletePositionsBefore checkpoints beside the writer).
 func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
+	conn, release, err := s.historyConn(ctx)
 	if err != nil {
-		return fmt.Errorf("write connection: %w", err)
+		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return fmt.Errorf("synchronous: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+	defer release()
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return fmt.Errorf("wal_autocheckpoint: %w", err)
 	}

@@ -82,9 +82,9 @@ func (b *renderBatch) add(s *techState) {
 }
 
 // finish renders what add left for after the lock and returns the answer,
-// by technician id when byTechnician, else in the order added.
-func (b *renderBatch) finish(byTechnician bool) []Rendered {
-	if byTechnician {
+// by technician id when byID, else in the order added.
+func (b *renderBatch) finish(byID bool) []Rendered {
+	if byID {
 		slices.SortFunc(b.entries, func(x, y renderEntry) int { return cmp.Compare(x.tech, y.tech) })
 	}
 	out := make([]Rendered, len(b.entries))
