@@ -82,7 +82,7 @@ func (s *Server) ServeOsmAnd(ln net.Listener) error {
 	}
 	s.osmandLns = append(s.osmandLns, ln)
 	s.osmandMu.Unlock()
-	err := s.osmandSrv.Serve(readAheadListener{ln})
+	err := s.osmandSrv.Serve(readAheadListener{Listener: ln})
 	s.osmandMu.Lock()
 	defer s.osmandMu.Unlock()
 	if s.osmandClosed {
