@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -56,9 +55,7 @@ func (l readAheadListener) Accept() (net.Conn, error) {
 	if rc.pool == nil {
 		rc.pool = readAheadPool
 	}
-	if sc, ok := c.(syscall.Conn); ok {
-		rc.raw, _ = sc.SyscallConn()
-	}
+	rc.raw = rawConnOf(c)
 	return rc, nil
 }
 
@@ -104,22 +101,7 @@ func (c *readAheadConn) fill() (b *[readAhead]byte, n int, err error) {
 		n, err = c.Conn.Read(b[:])
 		return b, n, err
 	}
-	var rerr error
-	err = c.raw.Read(func(fd uintptr) bool {
-		b = c.pool.get()
-		for {
-			n, rerr = syscall.Read(int(fd), b[:])
-			if !errors.Is(rerr, syscall.EINTR) {
-				break
-			}
-		}
-		if errors.Is(rerr, syscall.EAGAIN) {
-			c.pool.put(b)
-			b = nil
-			return false // not readable yet: wait, holding nothing
-		}
-		return true
-	})
+	b, n, rerr, err := readRaw(c.raw, c.pool)
 	switch {
 	case err != nil: // the deadline, or the connection closed
 		return b, 0, err

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -19,7 +20,8 @@ import (
 type countingBuffers struct{ out atomic.Int64 }
 
 func (c *countingBuffers) get() *[readAhead]byte { c.out.Add(1); return new([readAhead]byte) }
-func (c *countingBuffers) put(*[readAhead]byte)  { c.out.Add(-1) }
+
+func (c *countingBuffers) put(*[readAhead]byte) { c.out.Add(-1) }
 
 func listen(t *testing.T, pool buffers) readAheadListener {
 	t.Helper()
@@ -42,6 +44,7 @@ func TestReadAheadConn(t *testing.T) {
 	// read-ahead.
 	first := "GET /?id=1&lat=1&lon=2 HTTP/1.1\r\nHost: x\r\n\r\nGET /?id=2 HTTP/1.1\r\nHost: x\r\n\r\n"
 	second := "POST / HTTP/1.1\r\nContent-Length: 9000\r\n\r\n" + strings.Repeat("a", 9000)
+	firstRead := make(chan struct{})
 	go func() {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
@@ -49,7 +52,7 @@ func TestReadAheadConn(t *testing.T) {
 		}
 		defer c.Close()
 		_, _ = io.WriteString(c, first)
-		time.Sleep(50 * time.Millisecond)
+		<-firstRead // the second write apart from the first
 		_, _ = io.WriteString(c, second)
 	}()
 	raw, err := ln.Accept()
@@ -82,8 +85,11 @@ func TestReadAheadConn(t *testing.T) {
 		if err != nil && err != io.EOF {
 			t.Fatal(err)
 		}
-		if i == 0 && got.String() != first {
-			t.Fatalf("the first write read as %q", got.String())
+		if i == 0 {
+			if got.String() != first {
+				t.Fatalf("the first write read as %q", got.String())
+			}
+			close(firstRead)
 		}
 	}
 	if got.String() != first+second {
@@ -94,54 +100,83 @@ func TestReadAheadConn(t *testing.T) {
 	}
 }
 
-// Connections waiting for their next request hold no buffer.
+// Connections waiting for their next request hold no buffer: they wait
+// under their read deadline, and a Close ends the wait.
 func TestReadAheadIdle(t *testing.T) {
 	pool := &countingBuffers{}
 	ln := listen(t, pool)
 	const conns = 20
-	var clients []net.Conn
-	var wg sync.WaitGroup
-	read := make(chan string, conns)
+	var clients, servers []net.Conn
 	for range conns {
 		cl, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		clients = append(clients, cl)
 		c, err := ln.Accept()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		clients, servers = append(clients, cl), append(servers, c)
+	}
+	// Every connection waits out a deadline with nothing to read.
+	var wg sync.WaitGroup
+	for _, c := range servers {
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		wg.Go(func() {
 			var b [1]byte
-			if n, err := c.Read(b[:]); n == 1 && err == nil {
-				read <- string(b[:])
+			n, err := c.Read(b[:])
+			var ne net.Error
+			if n != 0 || !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("an idle read past its deadline: %d bytes, %v", n, err)
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Each tried its read at once, taking a buffer and giving it back on
+	// finding nothing; by now they wait.
+	time.Sleep(100 * time.Millisecond)
 	if n := pool.out.Load(); n != 0 {
-		t.Fatalf("%d idle connections hold a buffer", n)
-	}
-	for _, cl := range clients {
-		_, _ = io.WriteString(cl, "xy")
+		t.Errorf("%d buffers held by connections waiting", n)
 	}
 	wg.Wait()
-	close(read)
-	k := 0
-	for b := range read {
-		if b != "x" {
-			t.Fatalf("read %q", b)
+	// Then each gets two bytes and reads one: each holds the other.
+	for i, c := range servers {
+		_ = c.SetReadDeadline(time.Time{})
+		_, _ = io.WriteString(clients[i], "xy")
+		var b [1]byte
+		if n, err := c.Read(b[:]); n != 1 || err != nil || b[0] != 'x' {
+			t.Fatalf("read %q, %v", b[:n], err)
 		}
-		k++
-	}
-	if k != conns {
-		t.Fatalf("%d of %d reads returned", k, conns)
 	}
 	if n := pool.out.Load(); n != conns {
 		t.Fatalf("%d buffers out, want one each holding the byte not yet read", n)
+	}
+	// A Close ends a wait.
+	cl, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var b [1]byte
+		_, err := c.Read(b[:])
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the read waiting, most likely
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("a read ended by Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end a read waiting")
 	}
 }
 
