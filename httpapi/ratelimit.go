@@ -42,12 +42,18 @@ func (r RateLimit) String() string {
 		name string
 		per  float64
 	}{{"s", 1}, {"m", 60}, {"h", 3600}} {
-		if n := r.PerSecond * u.per; n >= 1 && n == math.Trunc(n) {
-			return fmt.Sprintf("%g/%s:%d", n, u.name, r.Burst)
+		// Only what ParseRateLimit reads back as it is: 17000.2/s is
+		// 1,020,012/m, past maxRateN; 713.15/m is 11.885.../s, which
+		// times 60 is a whole number but read back is 1 ulp off.
+		if n := r.PerSecond * u.per; n >= 1 && n <= maxRateN && n == math.Trunc(n) && n/u.per == r.PerSecond {
+			return fmt.Sprintf("%s/%s:%d", strconv.FormatFloat(n, 'f', -1, 64), u.name, r.Burst)
 		}
 	}
-	return fmt.Sprintf("%g/s:%d", r.PerSecond, r.Burst)
+	return fmt.Sprintf("%s/s:%d", strconv.FormatFloat(r.PerSecond, 'g', -1, 64), r.Burst)
 }
+
+// maxRateN is the largest N of "N/s", "N/m" or "N/h".
+const maxRateN = 1e6
 
 // ParseRateLimit reads "N/s", "N/m" or "N/h" (N requests a second, minute
 // or hour) with an optional ":B" burst (default: N, at least 1), or "off".
@@ -59,7 +65,7 @@ func ParseRateLimit(s string) (RateLimit, error) {
 	spec, burstS, hasBurst := strings.Cut(s, ":")
 	nS, unit, ok := strings.Cut(spec, "/")
 	n, err := strconv.ParseFloat(nS, 64)
-	if !ok || err != nil || !(n > 0 && n <= 1e6) {
+	if !ok || err != nil || !(n > 0 && n <= maxRateN) {
 		return RateLimit{}, errors.New(`must be "N/s", "N/m" or "N/h" with an optional ":burst", or "off"`)
 	}
 	var per float64
@@ -74,6 +80,9 @@ func ParseRateLimit(s string) (RateLimit, error) {
 		return RateLimit{}, errors.New(`the unit must be s, m or h`)
 	}
 	r := RateLimit{PerSecond: n / per, Burst: max(1, int(math.Ceil(n)))}
+	if !(r.PerSecond > 0) { // 5e-324/m: a rate too small to be one, not "off"
+		return RateLimit{}, errors.New("the rate is too small")
+	}
 	if hasBurst {
 		b, err := strconv.Atoi(burstS)
 		if err != nil || b < 1 || b > 1e6 {

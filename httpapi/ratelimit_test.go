@@ -31,6 +31,7 @@ func TestParseRateLimit(t *testing.T) {
 		{in: "NaN/s", bad: true},
 		{in: "10/s:0", bad: true},
 		{in: "10/s:x", bad: true},
+		{in: "5e-324/m", bad: true}, // no rate at all once per second, not "off"
 	} {
 		got, err := ParseRateLimit(tc.in)
 		if tc.bad {
@@ -132,7 +133,8 @@ func TestClientAddr(t *testing.T) {
 // FuzzParseRateLimit: a limit read from the configuration is refused, or
 // is one that String writes back the same.
 func FuzzParseRateLimit(f *testing.F) {
-	for _, s := range []string{"10/s", "10/s:60", "600/m", "1/h:1", "off", "", "0.5/s", "1e6/s:1000000", "-1/s", "10/s:", "/s", "10/x"} {
+	for _, s := range []string{"10/s", "10/s:60", "600/m", "1/h:1", "off", "", "0.5/s", "1e6/s:1000000", "-1/s", "10/s:", "/s", "10/x",
+		"17000.2/s", "713.15/m", "12132.3/m", "1e-300/h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
