@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/alternate.sh ROUNDS [load flags...]: runs the same load against
 # several servers in turn, ROUNDS times, and prints each run and each
-# server's medians, with its p99 as a ratio to the first server's. This
+# server's medians, with its p99 (and, in throughput modes, its CPU a fix)
+# as a ratio to the first server's. This
 # machine's noise moves p99 by 2x from one run to the next, so builds are
 # only ever compared this way: alternating, medians, ratios.
 # BUILDS lists the servers: "floor" (bench/floor) or the path of an Enroute
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=$1; shift
 read -ra builds <<< "${BUILDS:-floor bin/enroute}"
-declare -A p99s p50s cores bp50s bp99s
+declare -A p99s p50s cores bp50s bp99s usfix
 for r in $(seq 1 "$rounds"); do
   for b in "${builds[@]}"; do
     if [ "$b" = floor ]; then
@@ -37,7 +38,11 @@ for r in $(seq 1 "$rounds"); do
     # The boards' too, when there are any: "boards  N updates: p50 Xms  p99 Yms ...".
     bp50=$(toms "$(awk '/^boards/ { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i+1) }' <<< "$out")")
     bp99=$(toms "$(awk '/^boards/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i+1) }' <<< "$out")")
-    echo "round $r  $b  p50 ${p50} ms  p99 ${ms} ms  boards p50 ${bp50} p99 ${bp99} ms  server ${cpu:-?} cores${own}  ${stored}"
+    # Throughput modes: server CPU a fix, from "... accepted (N/s)" and the cores.
+    rate=$(sed -n 's/.* accepted (\([0-9]*\)\/s).*/\1/p' <<< "$out")
+    us=$(awk -v c="${cpu:-0}" -v r="${rate:-0}" 'BEGIN { if (r > 0) printf "%.1f", c / r * 1e6; else print "nan" }')
+    echo "round $r  $b  p50 ${p50} ms  p99 ${ms} ms  boards p50 ${bp50} p99 ${bp99} ms  server ${cpu:-?} cores  ${rate:-?} fixes/s, ${us} µs CPU a fix${own}  ${stored}"
+    usfix[$b]+="$us "
     p99s[$b]+="$ms "
     p50s[$b]+="$p50 "
     bp50s[$b]+="$bp50 "
@@ -46,10 +51,11 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-first=""
+first="" firstus=""
 for b in "${builds[@]}"; do
   m=$(median <<< "${p99s[$b]}")
   c=$(median <<< "${cores[$b]}")
-  [ -n "$first" ] || first=$m
-  echo "median  $b  p50 $(median <<< "${p50s[$b]}") ms  p99 $m ms  boards p50 $(median <<< "${bp50s[$b]}") p99 $(median <<< "${bp99s[$b]}") ms  server $c cores  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { printf "%.2f", a / b }')"
+  u=$(median <<< "${usfix[$b]}")
+  [ -n "$first" ] || first=$m firstus=$u
+  echo "median  $b  p50 $(median <<< "${p50s[$b]}") ms  p99 $m ms  boards p50 $(median <<< "${bp50s[$b]}") p99 $(median <<< "${bp99s[$b]}") ms  server $c cores  $u µs CPU a fix  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')  CPU a fix ratio $(awk -v a="$u" -v b="$firstus" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')"
 done

@@ -11,7 +11,7 @@
 # measures (the restart storm).
 # SERVER=floor runs bench/floor instead of Enroute (go build -o bin/floor
 # ./bench/floor): what the machine allows the same load with no server
-# work behind it. ENROUTE_BIN runs another build of Enroute than
+# work behind it (its OsmAnd listener too, on 127.0.0.1:15055). ENROUTE_BIN runs another build of Enroute than
 # ./bin/enroute (bench/alternate.sh compares builds that way).
 set -euo pipefail
 n=$1; shift
@@ -25,11 +25,11 @@ bin=${ENROUTE_BIN:-./bin/enroute}
 if [ "${SERVER:-}" = floor ]; then
   # The floor: bench/floor, the endpoints with nothing behind them, in
   # Enroute's place (FLOOR_FLAGS, e.g. -inline, are its flags).
-  ./bin/floor --addr 127.0.0.1:18081 ${FLOOR_FLAGS:-} &
+  ./bin/floor --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 ${FLOOR_FLAGS:-} &
   pid=$!
   trap 'kill $pid 2>/dev/null; wait' EXIT
   until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done
-  ./bin/load -url http://127.0.0.1:18081 -pid $pid "$@"
+  ./bin/load -url http://127.0.0.1:18081 -osmand http://127.0.0.1:15055 -pid $pid "$@"
   exit
 fi
 if [ "${STORE:-}" = sqlite ]; then

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,8 +34,16 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "listen address")
 	flush := flag.Duration("board-flush", 25*time.Millisecond, "a board gets its positions at most this often, as Enroute's --board-flush")
 	inline := flag.Bool("inline", false, "write a watcher's position from the request's goroutine instead of waking the watcher's writer (one goroutine hop fewer)")
+	osmandAddr := flag.String("osmand-addr", "", "also serve OsmAnd's one fix a request here, on fasthttp as Enroute does (empty: not)")
 	flag.Parse()
 	s := newServer(*flush, *inline)
+	if *osmandAddr != "" {
+		ln, err := net.Listen("tcp", *osmandAddr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { log.Fatal(s.serveOsmAnd(ln)) }()
+	}
 	srv := &http.Server{Addr: *addr, Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
@@ -49,6 +58,7 @@ type server struct {
 
 	mu       sync.Mutex
 	byDevice map[string]int64   // device token -> technician
+	byIdent  map[string]int64   // device identifier (OsmAnd's id) -> technician
 	byLink   map[string]int64   // tracking token -> technician
 	techOf   map[int64]int64    // assignment -> technician
 	watchers map[int64]*watcher // technician -> watcher
@@ -58,7 +68,7 @@ type server struct {
 func newServer(flush time.Duration, inline bool) *server {
 	return &server{flush: flush, inline: inline,
 		up:       websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}},
-		byDevice: map[string]int64{}, byLink: map[string]int64{}, techOf: map[int64]int64{}, watchers: map[int64]*watcher{}}
+		byDevice: map[string]int64{}, byIdent: map[string]int64{}, byLink: map[string]int64{}, techOf: map[int64]int64{}, watchers: map[int64]*watcher{}}
 }
 
 func token() string {
@@ -95,11 +105,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]int64{"id": s.ids.Add(1)})
 	case strings.HasSuffix(p, "/devices"):
 		tech, _ := strconv.ParseInt(strings.Split(p, "/")[4], 10, 64)
-		tok := token()
+		tok, ident := token(), token()
 		s.mu.Lock()
-		s.byDevice[tok] = tech
+		s.byDevice[tok], s.byIdent[ident] = tech, tech
 		s.mu.Unlock()
-		reply(w, map[string]string{"identifier": token(), "token": tok})
+		reply(w, map[string]string{"identifier": ident, "token": tok})
 	case strings.HasSuffix(p, "/assignments"):
 		var in struct {
 			TechnicianID int64 `json:"technician_id"`
@@ -151,7 +161,13 @@ func (s *server) positions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := fixes[len(fixes)-1]
-	msg := fmt.Appendf(nil, `{"type":"position","technician_id":%d,"ts":%q,"lat":%g,"lng":%g}`, tech, f.TS, f.Lat, f.Lng)
+	s.publish(tech, fmt.Appendf(nil, `{"type":"position","technician_id":%d,"ts":%q,"lat":%g,"lng":%g}`, tech, f.TS, f.Lat, f.Lng))
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"accepted":%d,"duplicates":0,"rejected":[]}`, len(fixes))
+}
+
+// publish hands a technician's position to its watcher and to the boards.
+func (s *server) publish(tech int64, msg []byte) {
 	s.mu.Lock()
 	wt := s.watchers[tech]
 	s.boardLog = append(append(s.boardLog, msg...), ',')
@@ -159,8 +175,6 @@ func (s *server) positions(w http.ResponseWriter, r *http.Request) {
 	if wt != nil {
 		wt.send(msg, s.inline)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"accepted":%d,"duplicates":0,"rejected":[]}`, len(fixes))
 }
 
 // watcher is a customer's connection: the newest position waits in next

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -88,3 +89,65 @@ func TestFloorForwardsAFix(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFloorOsmAnd: a fix sent as OsmAnd's query, by the identifier the
+// device was given, is answered 200 and reaches the technician's watcher;
+// an unknown identifier is 404 and an unreadable position 400.
+func TestFloorOsmAnd(t *testing.T) {
+	s := newServer(5*time.Millisecond, false)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osm := s.osmandServer()
+	go func() { _ = osm.Serve(ln) }()
+	defer osm.Shutdown()
+
+	post := func(path string, body string, out any) {
+		t.Helper()
+		res, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("POST %s: %v %v", path, err, res)
+		}
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tech, a struct{ ID int64 }
+	var dev struct{ Identifier string }
+	var link struct{ Token string }
+	post("/api/v1/technicians", `{"name":"Ana"}`, &tech)
+	post("/api/v1/technicians/"+itoa(tech.ID)+"/devices", `{}`, &dev)
+	post("/api/v1/jobs/1/assignments", `{"technician_id":`+itoa(tech.ID)+`}`, &a)
+	post("/api/v1/assignments/"+itoa(a.ID)+"/tracking-link", `{}`, &link)
+	watcher, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/t/"+link.Token+"/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"id=" + dev.Identifier + "&timestamp=1795000000&lat=41.88&lon=-87.63&speed=3", 200},
+		{"id=nobody&timestamp=1795000000&lat=41.88&lon=-87.63", 404},
+		{"id=" + dev.Identifier + "&timestamp=1795000000&lat=north&lon=-87.63", 400},
+	} {
+		res, err := http.Get("http://" + ln.Addr().String() + "/?" + c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Fatalf("%s: %d, want %d", c.query, res.StatusCode, c.want)
+		}
+	}
+	_ = watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := watcher.ReadMessage()
+	if want := `"ts":"2026-11-18T11:06:40Z","lat":41.88,"lng":-87.63`; err != nil || !strings.Contains(string(msg), want) {
+		t.Fatalf("watcher got %s, %v; want a message with %s", msg, err, want)
+	}
+}
