@@ -33,7 +33,7 @@ func insertOld(tb testing.TB, db *sql.DB, table string, ps []enroute.Position) {
 	}
 	defer tx.Rollback()
 	for len(ps) > 0 {
-		n := min(len(ps), rowsPerInsert)
+		n := min(len(ps), insertSizes[0])
 		args := make([]any, 0, 11*n)
 		for _, p := range ps[:n] {
 			args = append(args, p.TechnicianID, micros(p.Time), p.DeviceID, p.Lat, p.Lng, p.AccuracyM, p.SpeedMPS,

@@ -18,8 +18,8 @@ type conn struct {
 	ck     *sql.DB // checkpoints beside the writer (see DeletePositionsBefore)
 	ws, rs stmts
 	// The history's inserts, prepared once on the writer (see
-	// InsertPositions): many rows, and one; and the same into staging.
-	insertMany, insertOne, stageMany, stageOne *sql.Stmt
+	// InsertPositions), and the same into staging.
+	insert, stage rowInserts
 }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -166,11 +166,8 @@ func (c *conn) Ping(ctx context.Context) error {
 
 func (c *conn) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{c.insertMany, c.insertOne, c.stageMany, c.stageOne} {
-		if st != nil { // Open may fail before preparing them all
-			errs = append(errs, st.Close())
-		}
-	}
+	errs = append(errs, c.insert.close()...)
+	errs = append(errs, c.stage.close()...)
 	errs = append(errs, c.ws.close()...)
 	errs = append(errs, c.rs.close()...)
 	return errors.Join(append(errs, c.ck.Close(), c.r.Close(), c.w.Close())...)

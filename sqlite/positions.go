@@ -11,18 +11,45 @@ import (
 	"github.com/enroutehq/enroute"
 )
 
-// rowsPerInsert bounds a multi-row INSERT: 100 rows of 11 values stays far
-// below SQLite's 32766-parameter limit, and amortises statement overhead
-// (see BENCHMARKS.md, history writes).
-const rowsPerInsert = 100
+// insertSizes are the row counts of the multi-row INSERTs prepared once
+// when the store opens; a commit's fixes go in the fewest statements of
+// these sizes. 100 rows of 11 values stays far below SQLite's 32766-
+// parameter limit (see BENCHMARKS.md, history writes); 10 serves the
+// paced commits of one-fix requests (~65 fixes), which row by row spent
+// more in each statement's round trip than in SQLite's insert.
+var insertSizes = []int{100, 10, 1}
 
-var (
-	positionRow     = "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
-	insertPositions = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", rowsPerInsert), ",")
-	insertPosition  = "INSERT OR IGNORE INTO positions (" + positionCols + ") VALUES " + positionRow
-	stagePositions  = "INSERT INTO positions_recent (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", rowsPerInsert), ",")
-	stagePosition   = "INSERT INTO positions_recent (" + positionCols + ") VALUES " + positionRow
-)
+var positionRow = "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
+
+// insertSQL is an INSERT of n rows into table, verb "INSERT" or "INSERT OR IGNORE".
+func insertSQL(verb, table string, n int) string {
+	return verb + " INTO " + table + " (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", n), ",")
+}
+
+// rowInserts are one table's INSERTs, one per insertSizes, prepared.
+type rowInserts []*sql.Stmt
+
+// prepare prepares q(n) on db for each of insertSizes.
+func prepareInserts(ctx context.Context, db *sql.DB, q func(n int) string) (rowInserts, error) {
+	var out rowInserts
+	for _, n := range insertSizes {
+		st, err := db.PrepareContext(ctx, q(n))
+		if err != nil {
+			out.close()
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (ri rowInserts) close() []error {
+	var errs []error
+	for _, st := range ri {
+		errs = append(errs, st.Close())
+	}
+	return errs
+}
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -30,13 +57,19 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // from each of many technicians dirtied a page per fix, and the WAL took a
 // whole page for each (BENCHMARKS.md, "History writes": 51-59 MB/s of WAL
 // at 10,000 fixes/s). Fixes that come fewer than stageBelow per technician
-// in one insert go to positions_recent instead, in arrival order; when it holds mergeRows
-// fixes or its oldest is mergeAge old, they are merged into positions in
-// one sorted pass, where each technician's page takes all its fixes of
-// that time at once. Reads see both tables.
+// in one insert go to positions_recent instead, in arrival order; when it
+// holds mergeRows fixes or its oldest is mergeAge old, they are merged into
+// positions in one sorted pass, where each technician's page takes all its
+// fixes of that time at once. Reads see both tables.
+//
+// The more fixes a technician has in a merge, the fewer pages it writes a
+// fix: at 10,000 technicians, 8 a merge (80,000 rows) cost 0.64x the
+// writer's time a fix of 2 (20,000 rows). Reads for one technician scan
+// staging whole, ~6 µs a hundred rows here: mergeRows bounds that, and
+// mergeAge keeps a quieter fleet's merges as large as its rate allows.
 const (
 	stageBelow       = 8
-	defaultMergeRows = 20_000
+	defaultMergeRows = 80_000
 	defaultMergeAge  = 10 * time.Second
 )
 
@@ -93,10 +126,10 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := insertRows(ctx, tx, s.c.insertMany, s.c.insertOne, direct); err != nil {
+	if err := insertRows(ctx, tx, s.c.insert, direct); err != nil {
 		return fmt.Errorf("insert positions: %w", err)
 	}
-	if err := insertRows(ctx, tx, s.c.stageMany, s.c.stageOne, staged); err != nil {
+	if err := insertRows(ctx, tx, s.c.stage, staged); err != nil {
 		return fmt.Errorf("stage positions: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -164,33 +197,26 @@ func split(ps []enroute.Position) (direct, staged []enroute.Position) {
 	return direct, staged
 }
 
-// insertRows inserts ps with many (rowsPerInsert rows) and one (a row).
-func insertRows(ctx context.Context, tx *sql.Tx, many, one *sql.Stmt, ps []enroute.Position) error {
-	args := make([]any, 0, 11*min(len(ps), rowsPerInsert))
-	if len(ps) >= rowsPerInsert {
-		stmt := tx.StmtContext(ctx, many)
-		defer stmt.Close()
-		for len(ps) >= rowsPerInsert {
+// insertRows inserts ps in tx with the fewest of ri's statements.
+func insertRows(ctx context.Context, tx *sql.Tx, ri rowInserts, ps []enroute.Position) error {
+	args := make([]any, 0, 11*min(len(ps), insertSizes[0]))
+	for k, n := range insertSizes {
+		if len(ps) < n {
+			continue
+		}
+		stmt := tx.StmtContext(ctx, ri[k])
+		for len(ps) >= n {
 			args = args[:0]
-			for i := range rowsPerInsert {
+			for i := range n {
 				args = appendRow(args, &ps[i])
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				stmt.Close()
 				return err
 			}
-			ps = ps[rowsPerInsert:]
+			ps = ps[n:]
 		}
-	}
-	if len(ps) > 0 {
-		stmt := tx.StmtContext(ctx, one)
-		defer stmt.Close()
-		for i := range ps {
-			args = args[:0]
-			args = appendRow(args, &ps[i])
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-		}
+		stmt.Close()
 	}
 	return nil
 }

@@ -98,14 +98,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	c := &conn{w: w, r: r, ck: ck}
-	for _, st := range []struct {
-		to **sql.Stmt
-		q  string
-	}{{&c.insertMany, insertPositions}, {&c.insertOne, insertPosition}, {&c.stageMany, stagePositions}, {&c.stageOne, stagePosition}} {
-		if *st.to, err = w.PrepareContext(ctx, st.q); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
+	if c.insert, err = prepareInserts(ctx, w, func(n int) string { return insertSQL("INSERT OR IGNORE", "positions", n) }); err == nil {
+		c.stage, err = prepareInserts(ctx, w, func(n int) string { return insertSQL("INSERT", "positions_recent", n) })
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	s := &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c,
 		staging:        staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge},
