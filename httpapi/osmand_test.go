@@ -34,12 +34,74 @@ func TestOsmAndForm(t *testing.T) {
 		{"malformed body, the query has it", "id=a&lat=1", "%zz", true, url.Values{"id": {"a"}, "lat": {"1"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := osmandForm([]byte(tc.query), []byte(tc.body), tc.post)
-			if ok != (tc.want != nil) || (ok && fmt.Sprint(got) != fmt.Sprint(tc.want)) {
-				t.Fatalf("osmandForm(%q, %q) = %v, %v; want %v", tc.query, tc.body, got, ok, tc.want)
+			got, ok := readOsmAndForm(tc.query, tc.body, tc.post)
+			defer got.release()
+			if ok != (tc.want != nil) {
+				t.Fatalf("osmandForm(%q, %q) ok = %v; want %v", tc.query, tc.body, ok, tc.want != nil)
+			}
+			for _, k := range []string{"id", "lat", "lon", "speed"} {
+				if ok && got.Get(k) != tc.want.Get(k) {
+					t.Fatalf("osmandForm(%q, %q).Get(%q) = %q; want %q", tc.query, tc.body, k, got.Get(k), tc.want.Get(k))
+				}
 			}
 		})
 	}
+}
+
+// readOsmAndForm is osmandForm on a query and a body as fasthttp gives
+// them.
+func readOsmAndForm(query, body string, post bool) (osmandArgs, bool) {
+	var args fasthttp.Args
+	args.Parse(query)
+	return osmandForm(&args, []byte(query), []byte(body), post)
+}
+
+// FuzzOsmAndForm: osmandForm reads what net/http's ParseForm would (the
+// body's values first, then the query's, by url.ParseQuery), and refuses
+// what it refuses.
+func FuzzOsmAndForm(f *testing.F) {
+	for _, s := range [][2]string{
+		{"id=a&lat=1", ""}, {"id=q&lon=2", "id=b&lat=1"}, {"id=a&lat=%zz", ""}, {"", "id=a&lat=%zz"},
+		{"id=a;lat=1", ""}, {"id=a+b&lat=%2B1", "lon=%41"}, {"id&lat=", "id=&lat=2"}, {"%", ""}, {"a=%4", ""},
+		{"id=x", "\r\nid=y\n"}, {"id=%e2%82%ac&lat=1", ""}, {"=", "%zz"}, {"id=a", "id=b" + strings.Repeat("&", maxOsmAndParams)},
+	} {
+		f.Add(s[0], s[1], true)
+		f.Add(s[0], s[1], false)
+	}
+	f.Fuzz(func(t *testing.T, query, body string, post bool) {
+		got, ok := readOsmAndForm(query, body, post)
+		defer got.release()
+		want, err := url.ParseQuery(query)
+		wantOK := err == nil
+		if b := strings.TrimSpace(body); wantOK && post && b != "" {
+			if fromBody, err := url.ParseQuery(b); err != nil {
+				wantOK = len(want) > 0
+			} else {
+				for k, vs := range want {
+					fromBody[k] = append(fromBody[k], vs...)
+				}
+				want = fromBody
+			}
+		}
+		if ok != wantOK {
+			t.Fatalf("osmandForm(%q, %q, %v) ok = %v; url.ParseQuery's reading %v (%v)", query, body, post, ok, wantOK, err)
+		}
+		if !ok {
+			return
+		}
+		for k := range want {
+			// The empty key is no parameter of OsmAnd's: fasthttp drops
+			// a segment "=" where url.ParseQuery keeps it under "".
+			if k != "" && got.Get(k) != want.Get(k) {
+				t.Fatalf("osmandForm(%q, %q, %v).Get(%q) = %q; url.ParseQuery's %q", query, body, post, k, got.Get(k), want.Get(k))
+			}
+		}
+		for _, k := range []string{"id", "lat", "lon", "timestamp"} {
+			if got.Get(k) != want.Get(k) {
+				t.Fatalf("osmandForm(%q, %q, %v).Get(%q) = %q; url.ParseQuery's %q", query, body, post, k, got.Get(k), want.Get(k))
+			}
+		}
+	})
 }
 
 // TestOsmAndTraccarClientPOST: Traccar Client's POSTs are read as Traccar

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,7 +128,7 @@ func parseJSONTime(raw json.RawMessage) (time.Time, error) {
 // milliseconds, ISO 8601, or "yyyy-MM-dd HH:mm:ss" UTC; default now);
 // speed in knots; bearing or heading; altitude; accuracy (or hdop, taken as
 // 5 m per unit); batt in percent.
-func DecodeOsmAnd(v url.Values, now time.Time) (id string, p enroute.Position, err error) {
+func DecodeOsmAnd(v Values, now time.Time) (id string, p enroute.Position, err error) {
 	id = first(v, "id", "deviceid")
 	if id == "" {
 		return "", p, errors.New("id (or deviceid) is required")
@@ -170,7 +169,12 @@ func DecodeOsmAnd(v url.Values, now time.Time) (id string, p enroute.Position, e
 	return id, p, err
 }
 
-func first(v url.Values, names ...string) string {
+// Values are a request's parameters by name: url.Values, or the OsmAnd
+// listener's reading of fasthttp's arguments. Get returns the first value
+// of key, or "".
+type Values interface{ Get(key string) string }
+
+func first(v Values, names ...string) string {
 	for _, n := range names {
 		if s := v.Get(n); s != "" {
 			return s

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -391,7 +392,7 @@ func TestOneRuleForEveryProtocol(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, osm, err := tracker.DecodeOsmAnd(map[string][]string{"id": {"x"}, "lat": {"41.15"}, "lon": {"-8.61"},
+			_, osm, err := tracker.DecodeOsmAnd(url.Values{"id": {"x"}, "lat": {"41.15"}, "lon": {"-8.61"},
 				"timestamp": {fmt.Sprint(ts.Unix())}, "accuracy": {fmt.Sprint(tc.acc)}, "speed": {fmt.Sprint(tc.speedMPS / (1852.0 / 3600))},
 				"bearing": {fmt.Sprint(tc.heading)}, "batt": {fmt.Sprint(tc.batt)}, "altitude": {fmt.Sprint(tc.altM)}}, now)
 			if err != nil {
