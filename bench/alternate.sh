@@ -50,7 +50,8 @@ for r in $(seq 1 "$rounds"); do
     cores[$b]+="${cpu:-0} "
   done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The median of the figures given, those missing ("nan") left out; "nan" when none.
+median() { tr ' ' '\n' | grep -v '^$' | grep -v '^nan$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 first="" firstus=""
 for b in "${builds[@]}"; do
   m=$(median <<< "${p99s[$b]}")

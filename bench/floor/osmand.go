@@ -36,7 +36,11 @@ func (s *server) serveOsmAnd(ln net.Listener) error { return s.osmandServer().Se
 func (s *server) osmand(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	if ctx.IsPost() && args.Len() == 0 {
-		args = ctx.PostArgs()
+		// A body in the query's format, whatever its content type (as
+		// Traccar Client posts it, and as Enroute reads it).
+		args = fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		args.ParseBytes(ctx.PostBody())
 	}
 	s.mu.Lock()
 	tech, ok := s.byIdent[string(args.Peek("id"))]
