@@ -99,11 +99,11 @@ func (st *staging) merged() {
 	st.mu.Unlock()
 }
 
-// InsertPositions implements enroute.PositionStore: one transaction, full
-// statements of 100 rows, the rest row by row, both prepared once when the
-// store opens (preparing them per transaction cost more than the inserts of
-// a one-fix request: BENCHMARKS.md). A technician's fixes go to the history
-// when they are stageBelow or more, else to staging (see staging).
+// InsertPositions implements enroute.PositionStore: one transaction, the
+// fewest INSERTs of insertSizes' rows, prepared once when the store opens
+// (preparing them per transaction cost more than the inserts of a one-fix
+// request: BENCHMARKS.md). A technician's fixes go to the history when
+// they are stageBelow or more, else to staging (see staging).
 //
 // It commits with synchronous=NORMAL: in WAL mode a committed transaction
 // is then in the operating system's copy of the WAL when COMMIT returns, so
