@@ -33,6 +33,23 @@ func listen(t *testing.T, pool buffers) readAheadListener {
 	return readAheadListener{Listener: ln, pool: pool}
 }
 
+// connect dials ln and accepts the connection: the client's end and the
+// server's (a readAheadConn), both closed when the test ends.
+func connect(t *testing.T, ln readAheadListener) (client, server net.Conn) {
+	t.Helper()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
 // A readAheadConn gives its reader the bytes the socket brought, in order,
 // read as fasthttp reads them: a first byte alone, then up to 4,095
 // through its buffer, or a large body in reads of its own size; and lends
@@ -108,16 +125,7 @@ func TestReadAheadIdle(t *testing.T) {
 	const conns = 20
 	var clients, servers []net.Conn
 	for range conns {
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		c, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		cl, c := connect(t, ln)
 		clients, servers = append(clients, cl), append(servers, c)
 	}
 	// Every connection waits out a deadline with nothing to read.
@@ -153,15 +161,7 @@ func TestReadAheadIdle(t *testing.T) {
 		t.Fatalf("%d buffers out, want one each holding the byte not yet read", n)
 	}
 	// A Close ends a wait.
-	cl, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := connect(t, ln)
 	done := make(chan error, 1)
 	go func() {
 		var b [1]byte

@@ -29,7 +29,7 @@ func insertSQL(verb, table string, n int) string {
 // rowInserts are one table's INSERTs, one per insertSizes, prepared.
 type rowInserts []*sql.Stmt
 
-// prepare prepares q(n) on db for each of insertSizes.
+// prepareInserts prepares q(n) on db for each of insertSizes.
 func prepareInserts(ctx context.Context, db *sql.DB, q func(n int) string) (rowInserts, error) {
 	var out rowInserts
 	for _, n := range insertSizes {
