@@ -15,8 +15,8 @@ import (
 // WatcherConfig tunes the watcher. Zero values mean the defaults.
 type WatcherConfig struct {
 	// The arrival rule's radius and dwell when it gives none (ArrivalRule).
-	ArrivalRadiusM float64       // default 125 m
-	Dwell          time.Duration // time within the radius that is an arrival; default 60 s
+	ArrivalRadiusM float64       // default DefaultArrivalRadiusM
+	Dwell          time.Duration // time within the radius that is an arrival; default DefaultDwell
 	Every          time.Duration // at most one estimate per assignment this often; default 2 s
 	// History is how far back Run relearns, at start, the drives of the
 	// assignments that arrived (the model's detour ratio and calibration;
@@ -30,10 +30,10 @@ type WatcherConfig struct {
 
 func (c *WatcherConfig) defaults() {
 	if c.ArrivalRadiusM <= 0 {
-		c.ArrivalRadiusM = 125
+		c.ArrivalRadiusM = DefaultArrivalRadiusM
 	}
 	if c.Dwell <= 0 {
-		c.Dwell = time.Minute
+		c.Dwell = DefaultDwell
 	}
 	if c.Every <= 0 {
 		c.Every = 2 * time.Second
@@ -127,21 +127,12 @@ type watch struct {
 	nearAskedAt time.Time
 	nearDone    bool
 	maxLeft     time.Duration
-	insideSince time.Time
-	stillAt     Point // where the technician was when they seemed to stop (zero: moving)
+	arrival     Arrival
 
 	mu          sync.Mutex // publishers estimate, Run detects arrival
 	estimatedAt time.Time
 	arrived     bool
 	drive       *Drive // what is shown (made at the first fix)
-}
-
-// ArrivalRule is when a technician counts as arrived at a verified
-// address: the company's Arrival Tracking settings.
-type ArrivalRule struct {
-	Auto    bool          // mark them arrived (working) automatically
-	RadiusM float64       // within this of the address (0: WatcherConfig's)
-	Dwell   time.Duration // for this long (0: WatcherConfig's), or stopped within stopRadiusM
 }
 
 // ruleEvery is how often the watcher reads the arrival rule: a change of
@@ -579,7 +570,7 @@ func (w *Watcher) check(ctx context.Context, x *watch, p enroute.Position) {
 		return
 	}
 	d := geo.DistanceM(p.Lat, p.Lng, x.to.Lat, x.to.Lng)
-	if rule := w.arrival(ctx); w.arrivedAt(x, p, d, rule) && rule.Auto && w.arrive != nil {
+	if rule := w.arrival(ctx); x.arrival.Add(Point{Lat: p.Lat, Lng: p.Lng, Time: p.Time}, d, rule) && rule.Auto && w.arrive != nil {
 		x.mu.Lock()
 		x.arrived = true
 		x.mu.Unlock()
@@ -630,34 +621,3 @@ const lateEvery = 30 * time.Second
 // NearbyWithin is the longest ETA at which the nearby message is asked
 // about: the company's minutes are at most this.
 const NearbyWithin = time.Duration(enroute.MaxNearbyMinutes) * time.Minute
-
-// stopRadiusM is how close to the address stopping is an arrival at once,
-// however wide the company's radius: a red light 300 m away is not the
-// site (within a wider radius, the dwell decides).
-const stopRadiusM = 125
-
-// arrivedAt updates the dwell state with a fix d metres from the address
-// and reports an arrival: within the radius for Dwell, or stopped within
-// stopRadiusM of it (less than 10 m moved over at least 10 s). Times are
-// the fixes' own.
-func (w *Watcher) arrivedAt(x *watch, p enroute.Position, d float64, rule ArrivalRule) bool {
-	if d > rule.RadiusM {
-		x.insideSince, x.stillAt = time.Time{}, Point{}
-		return false
-	}
-	if x.insideSince.IsZero() {
-		x.insideSince = p.Time
-	}
-	if p.Time.Sub(x.insideSince) >= rule.Dwell {
-		return true
-	}
-	if d > stopRadiusM {
-		x.stillAt = Point{}
-		return false
-	}
-	if x.stillAt.Time.IsZero() || geo.DistanceM(x.stillAt.Lat, x.stillAt.Lng, p.Lat, p.Lng) > 10 {
-		x.stillAt = Point{Lat: p.Lat, Lng: p.Lng, Time: p.Time} // a value: &p escaped, an allocation a fix
-		return false
-	}
-	return p.Time.Sub(x.stillAt.Time) >= 10*time.Second
-}
