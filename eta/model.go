@@ -1,7 +1,7 @@
 // Package eta estimates distance and time of arrival from what Enroute's
 // own fleet has driven: a travel pace learned per H3 cell and hour of the
-// week, shrunk toward coarser cells, the fleet's pace at that hour and a
-// global prior where data is thin, the detour ratio between driven and
+// week, shrunk toward coarser cells, the fleet's slowdown at that hour and
+// a global prior where data is thin, the detour ratio between driven and
 // straight-line distance, and the final approach (the last few hundred
 // metres: parking, the door) learned per site and area from arrivals. An
 // estimate comes with a range from the model's own errors, and a Drive
@@ -34,8 +34,9 @@ type Config struct {
 	MaxSpeedMPS   float64 // faster segments are GPS glitches, not driving; default 55 (200 km/h)
 	MaxGap        time.Duration
 	StepM         float64 // route sampling step; default 100 m
-	// RecentHalfLife weights today's traffic: how fast recent driving was
-	// against all driving scales every estimate. Default 30 min.
+	// RecentHalfLife weights today's traffic: how much longer recent
+	// driving took than the model expected of those streets at that hour
+	// scales every estimate. Default 30 min.
 	RecentHalfLife time.Duration
 }
 
@@ -73,15 +74,13 @@ func (m *Model) decayed(t time.Time) stat {
 	return stat{m: m.recent.m * f, s: m.recent.s * f}
 }
 
-// trafficFactor is recent pace over all-time pace, shrunk toward 1 while
-// recent driving is little.
-func (m *Model) trafficFactor(t time.Time) float64 {
-	if m.global.m == 0 {
-		return 1
-	}
-	all := m.global.s / m.global.m
-	return m.decayed(t).pace(all, m.cfg.PriorM*5) / all
-}
+// trafficFactor is how much longer recent driving took than the model
+// expected of it, shrunk toward 1 while recent driving is little. Against
+// the model's expectation, not against all driving's pace: recent driving
+// is on other streets than all driving was (a night's taxis on the ring
+// road, a morning's downtown), and its hour is the hour factor's already:
+// a ratio of paces counted both again.
+func (m *Model) trafficFactor(t time.Time) float64 { return m.slowdown(m.decayed(t)) }
 
 // stat is driving observed somewhere: metres and seconds.
 type stat struct{ m, s float64 }
@@ -109,7 +108,7 @@ type Model struct {
 
 	mu       sync.RWMutex
 	global   stat
-	recent   stat      // driving weighted by recency (half-life RecentHalfLife)
+	recent   stat      // driving weighted by recency (half-life RecentHalfLife): m the seconds the model expected of it, s those it took
 	recentAt time.Time // the data time recent is decayed to
 	coarse   map[geo.Cell]*stat
 	fine     map[key]*stat
@@ -120,7 +119,7 @@ type Model struct {
 	detourMed, calibMed []float64
 	appr                approach     // the final approach
 	spread              spreads      // the model's errors, for ranges
-	hourly              [7 * 24]stat // the fleet's driving per hour of the week
+	hourly              [7 * 24]stat // the fleet's driving per hour of the week: m the seconds its streets usually take, s those it took
 
 	shapes shapeCache // outlines of the cells estimates crossed
 }
@@ -297,17 +296,22 @@ func (m *Model) Learn(s *Segments) {
 	s.s = s.s[:0]
 }
 
-// learn adds one segment's driving. Under the write lock.
+// learn adds one segment's driving, after what the model expected of it
+// (recent: predict, then learn). Under the write lock.
 func (m *Model) learn(g *segment) {
+	// A stat just made is empty: its pace is its parent's, as none.
+	coarse, fine, hour := m.stat(m.coarse, g.coarse), m.statKey(key{g.fine, -1}), m.statKey(key{g.fine, g.bucket})
+	usual := g.m * m.paceFrom(coarse, fine, nil, 1) // at any hour
+	expected := g.m * m.paceFrom(coarse, fine, hour, m.hourFactor(g.bucket))
 	m.global.add(g.m, g.sec)
 	if g.end.After(m.recentAt) {
 		m.recent, m.recentAt = m.decayed(g.end), g.end
 	}
-	m.recent.add(g.m, g.sec)
-	m.stat(m.coarse, g.coarse).add(g.m, g.sec)
-	m.statKey(key{g.fine, -1}).add(g.m, g.sec)
-	m.statKey(key{g.fine, g.bucket}).add(g.m, g.sec)
-	m.hourly[g.bucket].add(g.m, g.sec)
+	m.recent.add(expected, g.sec)
+	coarse.add(g.m, g.sec)
+	fine.add(g.m, g.sec)
+	hour.add(g.m, g.sec)
+	m.hourly[g.bucket].add(usual, g.sec)
 }
 
 // lock takes the write lock without queueing for it. A writer waiting in
@@ -487,34 +491,49 @@ func median(xs []float64) float64 {
 // paceAt is the learned pace (s/m) in a fine cell and hour bucket, whose
 // hourFactor is given (the same for every cell of an estimate).
 func (m *Model) paceAt(fine geo.Cell, bucket int, hourFactor float64) float64 {
+	return m.paceFrom(m.coarse[fine.Parent(m.cfg.CoarseRes)], m.fine[key{fine, -1}], m.fine[key{fine, bucket}], hourFactor)
+}
+
+// paceFrom is the pace from a fine cell's stats, all hours' and its hour's,
+// and its parent's (nil: no driving there).
+func (m *Model) paceFrom(coarse, fine, hour *stat, hourFactor float64) float64 {
 	k := m.cfg.PriorM
 	p := m.global.pace(1/m.cfg.PriorSpeedMPS, k)
-	if st := m.coarse[fine.Parent(m.cfg.CoarseRes)]; st != nil {
-		p = st.pace(p, k)
+	if coarse != nil {
+		p = coarse.pace(p, k)
 	}
-	if st := m.fine[key{fine, -1}]; st != nil {
-		p = st.pace(p, k)
+	if fine != nil {
+		p = fine.pace(p, k)
 	}
 	p *= hourFactor
-	if st := m.fine[key{fine, bucket}]; st != nil {
-		p = st.pace(p, k)
+	if hour != nil {
+		p = hour.pace(p, k)
 	}
 	return p
 }
 
-// hourFactor is how much slower than all its driving the fleet drives in
-// an hour of the week (with half the hours beside it: traffic changes by
-// the hour, not at the hour), shrunk toward 1 while that is little. It is
-// a cell's pace at that hour before its own driving then is known: queues
-// and lights at rush hour are the city's before they are a street's.
+// hourFactor is how much longer than the usual pace of its streets the
+// fleet's driving takes in an hour of the week (with half the hours beside
+// it: traffic changes by the hour, not at the hour), shrunk toward 1 while
+// that is little. It is a cell's pace at that hour before its own driving
+// then is known: queues and lights at rush hour are the city's before they
+// are a street's. Against the streets' usual pace, not all driving's: the
+// fleet drives other streets at other hours (a night on the ring road, a
+// morning downtown), and that is no traffic.
 func (m *Model) hourFactor(h int) float64 {
-	if m.global.m == 0 {
+	a, b, c := m.hourly[(h+167)%168], m.hourly[h], m.hourly[(h+1)%168]
+	return m.slowdown(stat{m: b.m + (a.m+c.m)/2, s: b.s + (a.s+c.s)/2})
+}
+
+// slowdown is the seconds driving took over those expected of it (st: m
+// expected, s taken), shrunk toward 1 with the weight of five parents'
+// worth of driving at the fleet's pace.
+func (m *Model) slowdown(st stat) float64 {
+	if !(m.global.m > 0 && m.global.s > 0) {
 		return 1
 	}
-	all := m.global.s / m.global.m
-	a, b, c := m.hourly[(h+167)%168], m.hourly[h], m.hourly[(h+1)%168]
-	st := stat{m: b.m + (a.m+c.m)/2, s: b.s + (a.s+c.s)/2}
-	return st.pace(all, m.cfg.PriorM*5) / all
+	k := m.cfg.PriorM * 5 * m.global.s / m.global.m
+	return (st.s + k) / (st.m + k)
 }
 
 // Estimate is a predicted remaining distance and time.

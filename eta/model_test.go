@@ -239,3 +239,41 @@ func BenchmarkEstimateNear(b *testing.B) {
 		m.EstimateNear(from, 10, &to, near)
 	}
 }
+
+// TestTrafficAgainstExpected: today's traffic is how much longer recent
+// driving took than the model expected of those streets, not how slow
+// those streets are. A fast ring road and a slow downtown street are
+// learned over a week; a morning downtown at its usual pace is no
+// traffic, and the estimate after it is the usual one; at half its usual
+// speed, the estimate after it is much longer.
+func TestTrafficAgainstExpected(t *testing.T) {
+	morning := t0.Add(8 * 24 * time.Hour)
+	after := func(speed float64) (traffic float64, e Estimate) {
+		m := New(Config{})
+		for h := range 7 * 24 {
+			at := t0.Add(time.Duration(h) * time.Hour)
+			m.AddTrip(drive(41.15, -8.65, 20, 60, at))                    // the ring road, 20 m/s
+			m.AddTrip(drive(41.20, -8.65, 5, 60, at.Add(30*time.Minute))) // downtown, 5 m/s
+		}
+		for k := range 6 {
+			ps := drive(41.20, -8.65, speed, 60, morning.Add(time.Duration(k)*10*time.Minute))
+			for i := 1; i < len(ps); i++ {
+				m.AddSegment(ps[i-1], ps[i])
+			}
+		}
+		ps := drive(41.20, -8.65, 5, 60, t0)
+		from := Point{Lat: ps[0].Lat, Lng: ps[0].Lng, Time: morning.Add(time.Hour)}
+		return m.trafficFactor(from.Time), m.Estimate(from, -1, ps[59].Lat, ps[59].Lng)
+	}
+	usualTraffic, usual := after(5)
+	if usualTraffic < 0.95 || usualTraffic > 1.05 {
+		t.Errorf("downtown at its usual pace: traffic factor %.2f, want about 1", usualTraffic)
+	}
+	if s := usual.Duration.Seconds(); s < 500 || s > 700 {
+		t.Errorf("downtown at its usual pace: estimate %.0f s, want about 590", s)
+	}
+	slowTraffic, slow := after(2.5)
+	if slowTraffic <= 1.1 || slow.Duration < usual.Duration*13/10 {
+		t.Errorf("downtown at half speed: traffic factor %.2f, estimate %v against the usual %v; want over 1.1 and 1.3x", slowTraffic, slow.Duration, usual.Duration)
+	}
+}

@@ -18,11 +18,13 @@ import (
 //
 //	"ENRETA" version:u8 fineRes:u8 coarseRes:u8
 //	global:{m,s f64} recent:{m,s f64} recentAt:i64 (Unix µs; 0 none)
+//	(recent, and hourly below: from version 3 the seconds expected and
+//	taken, before it metres and seconds)
 //	n:uvarint, n × coarse {cell u64, m f64, s f64}
 //	n:uvarint, n × fine {cell u64, bucket varint, m f64, s f64}
 //	bands:uvarint, per band n:uvarint and n × f64 (detour), then the same (calibration)
 //
-// Version 2 adds, after them:
+// Versions 2 and 3 add, after them:
 //
 //	168 × hourly {m,s f64}
 //	bins:uvarint, bins × fleet approach {n,sum,sq f64}
@@ -32,10 +34,13 @@ import (
 // A version 1 snapshot still loads: its driving and detour ratios, with no
 // approaches, hours or errors (they are learned from the arrivals after
 // it); its calibration is dropped, being of whole estimates where version
-// 2 calibrates the drive up to the final approach.
+// 2 calibrates the drive up to the final approach. A version 1 or 2
+// snapshot's recent driving is dropped (learned again within a
+// half-life; its time stays, what the snapshot has learned up to), and its
+// hours' metres become the seconds the fleet's pace takes over them.
 const (
 	snapshotMagic   = "ENRETA"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 // ErrSnapshotResolution is returned for a snapshot learned in cells of
@@ -57,7 +62,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// encode is MarshalBinary's encoding (version 1: the older layout) and
+// encode is MarshalBinary's encoding (versions 1 and 2: the older
+// layouts, for tests) and
 // the end of the newest driving it holds, read under the same lock.
 func (m *Model) encode(version byte) ([]byte, time.Time) {
 	m.mu.RLock()
@@ -90,6 +96,9 @@ func (m *Model) encode(version byte) ([]byte, time.Time) {
 		return b, m.recentAt
 	}
 	for _, st := range m.hourly {
+		if version == 2 && m.global.s > 0 { // for tests: metres, at the fleet's pace
+			st.m *= m.global.m / m.global.s
+		}
 		b = appendStat(b, st)
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.appr.fleet)))
@@ -232,6 +241,17 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 	}
 	m.lock()
 	defer m.mu.Unlock()
+	if version < 3 {
+		// Metres and seconds, not seconds expected and taken: recent
+		// driving is dropped, and each hour's metres become the seconds
+		// the fleet's pace would take (the hour factors as they were).
+		recent = stat{}
+		if global.m > 0 {
+			for h := range hourly {
+				hourly[h].m *= global.s / global.m
+			}
+		}
+	}
 	m.global, m.recent, m.recentAt = global, recent, recentAt
 	m.coarse, m.fine, m.detour, m.calib = coarse, fine, detour, calib
 	for b := range detourBands {

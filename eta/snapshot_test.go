@@ -88,6 +88,24 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSnapshotVersion2: a snapshot whose hours and recent driving are
+// metres and seconds loads with the same hour factors, its recent driving
+// dropped (no traffic) but its time kept.
+func TestSnapshotVersion2(t *testing.T) {
+	m, _ := learnedModel(t)
+	data, until := m.encode(2)
+	old := New(Config{})
+	must(t, old.UnmarshalBinary(data))
+	for h := range 7 * 24 {
+		if a, b := m.hourFactor(h), old.hourFactor(h); math.Abs(a-b) > 1e-9 {
+			t.Fatalf("hour %d: factor %.6f, loaded from version 2 %.6f", h, a, b)
+		}
+	}
+	if f := old.trafficFactor(until); f != 1 || !old.LearnedUntil().Equal(until) {
+		t.Fatalf("version 2 loaded traffic %.3f until %v; want 1 until %v", f, old.LearnedUntil(), until)
+	}
+}
+
 // TestSnapshotVersion1: a snapshot of the first layout still loads, its
 // driving and detour ratios; approaches, hours and errors are learned
 // anew, and its calibration (of whole estimates) is dropped.
@@ -103,7 +121,7 @@ func TestSnapshotVersion1(t *testing.T) {
 	if km1 != km || cells1 != cells || d1 != d || c1 != 0 {
 		t.Fatalf("version 1 loaded %.3f km, %d cells, %d detour and %d calibration samples; want %.3f, %d, %d, 0", km1, cells1, d1, c1, km, cells, d)
 	}
-	// What it loaded saves as version 2 and loads again alike.
+	// What it loaded saves as the current version and loads again alike.
 	data, err := old.MarshalBinary()
 	must(t, err)
 	again := New(Config{})

@@ -171,9 +171,13 @@ func TestBoardDispatches(t *testing.T) {
 			t.Fatalf("assignment %d is %s, want %s", a, got, want)
 		}
 	}
+	// A click found and made in one go in the page: the rows re-render on
+	// live updates, and a button found first and clicked after could be
+	// gone by then ("Could not find node with given id").
 	click := func(label string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label=%q]`, label)))); err != nil {
+		js := fmt.Sprintf(`(() => { const b = document.querySelector('button[aria-label=%q]'); if (!b || b.disabled) return false; b.click(); return true })()`, label)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 			t.Fatalf("%s: %v", label, err)
 		}
 	}
@@ -276,9 +280,13 @@ func TestBoardShowsDeliveryReceipts(t *testing.T) {
 			t.Fatalf("result = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#jobs-result").textContent`), want, err)
 		}
 	}
+	// A click found and made in one go in the page: the rows re-render on
+	// live updates, and a button found first and clicked after could be
+	// gone by then ("Could not find node with given id").
 	click := func(label string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label=%q]`, label)))); err != nil {
+		js := fmt.Sprintf(`(() => { const b = document.querySelector('button[aria-label=%q]'); if (!b || b.disabled) return false; b.click(); return true })()`, label)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 			t.Fatalf("%s: %v", label, err)
 		}
 	}
