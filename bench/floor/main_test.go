@@ -54,30 +54,53 @@ func TestFloorForwardsAFix(t *testing.T) {
 		if err := board.WriteJSON(map[string]string{"type": "subscribe"}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // the board has taken its place in the log
-
-		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[{"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63}]`))
-		req.Header.Set("Authorization", "Bearer "+dev.Token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		// The floor registers a watcher just after its handshake's answer,
+		// and a board once it reads the subscribe message: the first fix
+		// can come before either. It is sent again until both have one.
+		send := func() (int, string) {
+			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[{"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63}]`))
+			req.Header.Set("Authorization", "Bearer "+dev.Token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var answer bytes.Buffer
+			_, _ = answer.ReadFrom(res.Body)
+			res.Body.Close()
+			return res.StatusCode, answer.String()
 		}
-		var answer bytes.Buffer
-		_, _ = answer.ReadFrom(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || answer.String() != `{"accepted":1,"duplicates":0,"rejected":[]}` {
-			t.Fatalf("answer %d %s", res.StatusCode, answer.String())
+		if code, answer := send(); code != 200 || answer != `{"accepted":1,"duplicates":0,"rejected":[]}` {
+			t.Fatalf("answer %d %s", code, answer)
 		}
 		want := `"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63`
+		type read struct {
+			name string
+			msg  []byte
+			err  error
+		}
+		got := make(chan read, 2)
 		for name, c := range map[string]*websocket.Conn{"watcher": watcher, "board": board} {
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, msg, err := c.ReadMessage()
-			if err != nil || !strings.Contains(string(msg), want) {
-				t.Fatalf("inline %v: %s got %s, %v; want a message with %s", inline, name, msg, err, want)
+			go func() {
+				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, msg, err := c.ReadMessage()
+				got <- read{name, msg, err}
+			}()
+		}
+		resend := time.NewTicker(100 * time.Millisecond)
+		for n := 0; n < 2; {
+			select {
+			case r := <-got:
+				if r.err != nil || !strings.Contains(string(r.msg), want) {
+					t.Fatalf("inline %v: %s got %s, %v; want a message with %s", inline, r.name, r.msg, r.err, want)
+				}
+				n++
+			case <-resend.C:
+				send()
 			}
 		}
+		resend.Stop()
 
-		req, _ = http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[]`))
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[]`))
 		req.Header.Set("Authorization", "Bearer unknown")
 		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("an unknown device: %v %v, want 401", err, res)
@@ -145,9 +168,33 @@ func TestFloorOsmAnd(t *testing.T) {
 			t.Fatalf("%s: %d, want %d", c.query, res.StatusCode, c.want)
 		}
 	}
-	_ = watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, msg, err := watcher.ReadMessage()
-	if want := `"ts":"2026-11-18T11:06:40Z","lat":41.88,"lng":-87.63`; err != nil || !strings.Contains(string(msg), want) {
-		t.Fatalf("watcher got %s, %v; want a message with %s", msg, err, want)
+	// The floor registers a watcher just after its handshake's answer:
+	// the first fix can come before it. The fix is sent again until the
+	// watcher has one.
+	type read struct {
+		msg []byte
+		err error
+	}
+	got := make(chan read, 1)
+	go func() {
+		_ = watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := watcher.ReadMessage()
+		got <- read{msg, err}
+	}()
+	var r read
+	for resend := time.NewTicker(100 * time.Millisecond); ; {
+		select {
+		case r = <-got:
+			resend.Stop()
+		case <-resend.C:
+			if res, err := http.Get("http://" + ln.Addr().String() + "/?" + "id=" + dev.Identifier + "&timestamp=1795000000&lat=41.88&lon=-87.63&speed=3"); err == nil {
+				res.Body.Close()
+			}
+			continue
+		}
+		break
+	}
+	if want := `"ts":"2026-11-18T11:06:40Z","lat":41.88,"lng":-87.63`; r.err != nil || !strings.Contains(string(r.msg), want) {
+		t.Fatalf("watcher got %s, %v; want a message with %s", r.msg, r.err, want)
 	}
 }
