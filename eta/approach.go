@@ -116,12 +116,12 @@ func newApproach(areaRes int) approach {
 // time left over its fixes in the bin, each weighted by the time to the
 // next fix (a phone sending every second counts as much as one sending
 // every 15). The caller holds no lock.
-func (m *Model) learnApproach(ps []Point) {
+func (m *Model) learnApproach(ps []Point, to *Destination) {
 	end := ps[len(ps)-1]
 	sum := make([]float64, approachBins)
 	w := make([]float64, approachBins)
 	for i := 0; i < len(ps)-1; i++ {
-		b := approachBin(geo.DistanceM(ps[i].Lat, ps[i].Lng, end.Lat, end.Lng), speedAt(ps, i))
+		b := approachBin(geo.DistanceM(ps[i].Lat, ps[i].Lng, to.Lat, to.Lng), speedAt(ps, i))
 		left := end.Time.Sub(ps[i].Time).Seconds()
 		dt := min(ps[i+1].Time.Sub(ps[i].Time).Seconds(), m.cfg.MaxGap.Seconds())
 		if b < 0 || left < 1 || dt <= 0 {
@@ -130,8 +130,7 @@ func (m *Model) learnApproach(ps []Point) {
 		sum[b] += dt * math.Log(left)
 		w[b] += dt
 	}
-	area := geo.CellOf(end.Lat, end.Lng, m.cfg.CoarseRes)
-	site := geo.CellOf(end.Lat, end.Lng, siteRes)
+	area, site := to.area, to.site
 	m.lock()
 	a := &m.appr
 	for b := range w {

@@ -68,3 +68,32 @@ func TestApproachBin(t *testing.T) {
 		}
 	}
 }
+
+// TestApproachToTheAddress: a drive arrives before it reaches its address
+// (the arrival rule's radius), and estimates aim at the address: what is
+// learned of its end is measured to the address, kept under the address's
+// site, not the spot where it arrived.
+func TestApproachToTheAddress(t *testing.T) {
+	m := New(Config{})
+	ps := arrive(41.15, -8.65, 40, time.Minute, t0)
+	stop := ps[len(ps)-1]
+	address := Point{Lat: stop.Lat + 120/111195.0, Lng: stop.Lng} // 120 m north of where it stood
+	m.AddTripTo(ps, address.Lat, address.Lng)
+	to, spot := m.Destination(address.Lat, address.Lng), m.Destination(stop.Lat, stop.Lng)
+	sites := map[bool]int{}
+	for k := range m.appr.site {
+		sites[k.cell == to.site]++
+		if k.cell == spot.site {
+			t.Fatalf("an approach kept under the arrival spot's site %v", k)
+		}
+	}
+	if sites[true] == 0 {
+		t.Fatalf("no approach kept under the address's site: %v", m.appr.site)
+	}
+	// Standing 120 m away is the 100-200 m band, not a nearer one.
+	for k := range m.appr.site {
+		if b := k.bin % len(approachEdges); b < 2 {
+			t.Errorf("a bin %d learned nearer than 100 m to the address", b)
+		}
+	}
+}

@@ -352,48 +352,60 @@ func (m *Model) statKey(k key) *stat {
 // maxDetourSamples bounds memory per band.
 const maxDetourSamples = 20000
 
-// AddTrip learns a whole trip, ending at its destination: first how wrong
-// the model's own estimates along it were (true over predicted remaining
-// time: the ranges of later ones, and their calibration; predict, then
-// learn), then its segments, at each fix the ratio of the distance still
-// driven to the straight line to its end, and its final approach.
+// AddTrip learns a whole trip whose last fix is its destination (AddTripTo).
 func (m *Model) AddTrip(ps []Point) {
+	if len(ps) > 0 {
+		m.AddTripTo(ps, ps[len(ps)-1].Lat, ps[len(ps)-1].Lng)
+	}
+}
+
+// AddTripTo learns a whole trip, ending at its arrival at (toLat, toLng):
+// first how wrong the model's own estimates along it were (true over
+// predicted remaining time: the ranges of later ones, and their
+// calibration; predict, then learn), then its segments, at each fix the
+// ratio of the distance still driven to the straight line to the
+// destination, and its final approach. Estimates aim at an address, and
+// a drive is arrived before it reaches it (the arrival rule's radius):
+// what is learned of the drive's end is measured to the address too.
+func (m *Model) AddTripTo(ps []Point, toLat, toLng float64) {
 	if len(ps) < 2 {
 		return
 	}
-	m.learnSpread(ps)
-	m.calibrate(ps)
+	to := m.Destination(toLat, toLng)
+	m.learnSpread(ps, &to)
+	m.calibrate(ps, &to)
 	for i := 1; i < len(ps); i++ {
 		m.AddSegment(ps[i-1], ps[i])
 	}
-	m.learnDetour(ps)
-	m.learnApproach(ps)
+	m.learnDetour(ps, &to)
+	m.learnApproach(ps, &to)
 }
 
-// AddArrival learns what only a whole drive to its destination shows, its
-// errors, calibration, detour ratio and approach (as AddTrip), from a
-// drive whose segments were learned as they came (AddSegment): the
-// server's case, when a technician arrives. Its estimates along the drive
-// have then seen its segments, so its calibration samples lean a little
-// toward 1, and its errors a little small.
-func (m *Model) AddArrival(ps []Point) {
+// AddArrival learns what only a whole drive to its destination at (toLat,
+// toLng) shows, its errors, calibration, detour ratio and approach (as
+// AddTripTo), from a drive whose segments were learned as they came
+// (AddSegment): the server's case, when a technician arrives. Its
+// estimates along the drive have then seen its segments, so its
+// calibration samples lean a little toward 1, and its errors a little
+// small.
+func (m *Model) AddArrival(ps []Point, toLat, toLng float64) {
 	if len(ps) < 2 {
 		return
 	}
-	m.learnSpread(ps)
-	m.calibrate(ps)
-	m.learnDetour(ps)
-	m.learnApproach(ps)
+	to := m.Destination(toLat, toLng)
+	m.learnSpread(ps, &to)
+	m.calibrate(ps, &to)
+	m.learnDetour(ps, &to)
+	m.learnApproach(ps, &to)
 }
 
 // calibrate records, at a few fixes of a trip, its true remaining time to
 // the final approach over the model's uncalibrated estimate of it.
-func (m *Model) calibrate(ps []Point) {
+func (m *Model) calibrate(ps []Point, to *Destination) {
 	end := ps[len(ps)-1]
-	to := m.Destination(end.Lat, end.Lng)
 	for i := 0; i < len(ps)-1; i += max(1, len(ps)/8) {
 		m.mu.RLock()
-		p := m.parts(ps[i], &to, nil, speedAt(ps, i))
+		p := m.parts(ps[i], to, nil, speedAt(ps, i))
 		m.mu.RUnlock()
 		if p.drive <= 0 {
 			continue
@@ -409,10 +421,11 @@ func (m *Model) calibrate(ps []Point) {
 }
 
 // learnDetour records, at each fix of a trip, the distance still driven
-// over the straight line to its end, and refreshes the medians.
-func (m *Model) learnDetour(ps []Point) {
+// over the straight line to its destination, and refreshes the medians.
+func (m *Model) learnDetour(ps []Point, to *Destination) {
 	end := ps[len(ps)-1]
-	remaining := make([]float64, len(ps)) // driven distance to the end
+	remaining := make([]float64, len(ps)) // driven distance to the end, then straight to the destination
+	remaining[len(ps)-1] = geo.DistanceM(end.Lat, end.Lng, to.Lat, to.Lng)
 	for i := len(ps) - 2; i >= 0; i-- {
 		d := geo.DistanceM(ps[i].Lat, ps[i].Lng, ps[i+1].Lat, ps[i+1].Lng)
 		if dt := ps[i+1].Time.Sub(ps[i].Time).Seconds(); dt <= 0 || d/dt > m.cfg.MaxSpeedMPS {
@@ -423,7 +436,7 @@ func (m *Model) learnDetour(ps []Point) {
 	m.lock()
 	defer m.mu.Unlock()
 	for i := range len(ps) - 1 {
-		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, end.Lat, end.Lng)
+		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, to.Lat, to.Lng)
 		if straight < 50 {
 			continue
 		}

@@ -122,9 +122,8 @@ func narrowest(xs []float64, share float64) [2]float64 {
 
 // learnSpread records the model's errors along a drive, spreadStep
 // apart. The caller holds no lock.
-func (m *Model) learnSpread(ps []Point) {
+func (m *Model) learnSpread(ps []Point, to *Destination) {
 	end := ps[len(ps)-1]
-	to := m.Destination(end.Lat, end.Lng)
 	type sample struct {
 		key   int
 		ratio float64
@@ -138,7 +137,7 @@ func (m *Model) learnSpread(ps []Point) {
 			continue
 		}
 		last = ps[i].Time
-		p := m.parts(ps[i], &to, near, speedAt(ps, i))
+		p := m.parts(ps[i], to, near, speedAt(ps, i))
 		near = p.first
 		pred := p.drive*m.calibration(p.straightM) + p.approach
 		if truth := end.Time.Sub(ps[i].Time).Seconds(); pred > 0 && truth > 0 {

@@ -451,7 +451,7 @@ func (w *Watcher) learnArrival(ctx context.Context, a *enroute.Assignment, lat, 
 	for i, p := range ps {
 		drive[i] = Point{p.Lat, p.Lng, p.Time}
 	}
-	w.model.AddArrival(drive)
+	w.model.AddArrival(drive, lat, lng)
 	return true
 }
 

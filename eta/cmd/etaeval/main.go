@@ -92,7 +92,7 @@ func main() {
 
 	m := eta.New(cfg)
 	for _, t := range learn {
-		m.AddTrip(t.ps)
+		m.AddTripTo(t.ps, t.to.Lat, t.to.Lng)
 	}
 	km, cells := m.Stats()
 	base := fitBaseline(learn)
@@ -237,9 +237,9 @@ func inTimeScore(m *eta.Model, score []trip, live bool) []errs {
 		case e.kind == segment:
 			m.AddSegment(e.t.ps[e.i-1], e.t.ps[e.i])
 		case e.kind == ended && live:
-			m.AddArrival(e.t.ps)
+			m.AddArrival(e.t.ps, e.t.to.Lat, e.t.to.Lng)
 		case e.kind == ended:
-			m.AddTrip(e.t.ps)
+			m.AddTripTo(e.t.ps, e.t.to.Lat, e.t.to.Lng)
 		default:
 			cur, end := e.t.ps[e.i], e.t.ps[len(e.t.ps)-1]
 			truth := end.Time.Sub(cur.Time).Seconds()
@@ -264,7 +264,7 @@ func choose(train, val []trip) (eta.Config, float64) {
 				cfg := eta.Config{FineRes: res, CoarseRes: res - 2, PriorM: prior, RecentHalfLife: hl}
 				m := eta.New(cfg)
 				for _, t := range train {
-					m.AddTrip(t.ps)
+					m.AddTripTo(t.ps, t.to.Lat, t.to.Lng)
 				}
 				e := 0.0
 				for _, frac := range fracs {
