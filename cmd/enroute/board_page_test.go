@@ -200,9 +200,11 @@ func TestBoardDispatches(t *testing.T) {
 	click("Done: Ana Silva")
 	result("Ana Silva: job done.")
 	status(a1, "done")
+	// The row follows the live stream's update, which may come after the
+	// answer.
 	row := fmt.Sprintf(`((document.querySelector('tr[data-tech="%d"]') || {}).innerText || "")`, ana)
-	if got := eval[string](t, ctx, row); !strings.Contains(got, "Not assigned") {
-		t.Fatalf("Ana's row after Done = %q", got)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.includes("Not assigned")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Ana's row after Done = %q: %v", eval[string](t, ctx, row), err)
 	}
 }
 
