@@ -97,3 +97,29 @@ func TestApproachToTheAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestDetourNotFromWaiting: the fixes where a drive waits for the arrival
+// rule, 120 m short of its address, are no detour, and a phone's jitter
+// there is no distance driven: the detours learned are the path's, 100 m
+// east and then 120 m north to the address (at most 1.41).
+func TestDetourNotFromWaiting(t *testing.T) {
+	m := New(Config{})
+	ps := arrive(41.15, -8.65, 40, 0, t0)
+	stop := ps[len(ps)-1]
+	for s := 1; s <= 60; s++ { // a minute at 1 Hz, jittering 3 m
+		ps = append(ps, Point{Lat: stop.Lat + float64(s%2)*3/111195.0, Lng: stop.Lng, Time: stop.Time.Add(time.Duration(s) * time.Second)})
+	}
+	address := Point{Lat: stop.Lat + 120/111195.0, Lng: stop.Lng}
+	m.AddTripTo(ps, address.Lat, address.Lng)
+	n := 0
+	for _, samples := range m.detour {
+		for _, r := range samples {
+			if n++; r > 1.42 {
+				t.Fatalf("a detour of %.2f learned", r)
+			}
+		}
+	}
+	if n < 30 {
+		t.Fatalf("%d detour samples, want one a fix of the drive (39)", n)
+	}
+}

@@ -359,7 +359,8 @@ func (m *Model) AddTrip(ps []Point) {
 	}
 }
 
-// AddTripTo learns a whole trip, ending at its arrival at (toLat, toLng):
+// AddTripTo learns a whole trip to (toLat, toLng), ending at its last fix
+// (its arrival, near there):
 // first how wrong the model's own estimates along it were (true over
 // predicted remaining time: the ranges of later ones, and their
 // calibration; predict, then learn), then its segments, at each fix the
@@ -426,18 +427,24 @@ func (m *Model) learnDetour(ps []Point, to *Destination) {
 	end := ps[len(ps)-1]
 	remaining := make([]float64, len(ps)) // driven distance to the end, then straight to the destination
 	remaining[len(ps)-1] = geo.DistanceM(end.Lat, end.Lng, to.Lat, to.Lng)
+	waiting := func(p Point) bool { return geo.DistanceM(p.Lat, p.Lng, end.Lat, end.Lng) < 50 }
 	for i := len(ps) - 2; i >= 0; i-- {
 		d := geo.DistanceM(ps[i].Lat, ps[i].Lng, ps[i+1].Lat, ps[i+1].Lng)
 		if dt := ps[i+1].Time.Sub(ps[i].Time).Seconds(); dt <= 0 || d/dt > m.cfg.MaxSpeedMPS {
 			d = 0 // a glitch adds no distance
+		} else if waiting(ps[i]) && waiting(ps[i+1]) {
+			d = 0 // nor does a phone's jitter while it waits for the arrival rule
 		}
 		remaining[i] = remaining[i+1] + d
 	}
 	m.lock()
 	defer m.mu.Unlock()
 	for i := range len(ps) - 1 {
+		// Fixes beside the drive's last, waiting for the arrival rule,
+		// are no drive: still, they would be a detour of 1, jittering
+		// one of their jitter.
 		straight := geo.DistanceM(ps[i].Lat, ps[i].Lng, to.Lat, to.Lng)
-		if straight < 50 {
+		if straight < 50 || waiting(ps[i]) {
 			continue
 		}
 		r := remaining[i] / straight
