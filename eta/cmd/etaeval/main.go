@@ -190,7 +190,7 @@ func printErrs(apes []errs) {
 
 // inTimeScore predicts at 25%, 50% and 75% of every scored trip in time
 // order, the model learning meanwhile what it would know by then. With
-// live false, each scored trip once it has ended (AddTrip). With live
+// live false, each scored trip once it has ended (AddTripTo). With live
 // true, exactly as the server learns: the segment of every fix already
 // taken on any scored trip (AddSegment, as the server learns each accepted
 // fix), and each trip's whole drive once it has ended (AddArrival, as the
