@@ -360,27 +360,15 @@ func (m *Model) AddTrip(ps []Point) {
 }
 
 // AddTripTo learns a whole trip to (toLat, toLng), ending at its last fix
-// (its arrival, near there):
-// first how wrong the model's own estimates along it were (true over
-// predicted remaining time: the ranges of later ones, and their
-// calibration; predict, then learn), then its segments, at each fix the
-// ratio of the distance still driven to the straight line to the
-// destination, and its final approach. Estimates aim at an address, and
-// a drive is arrived before it reaches it (the arrival rule's radius):
-// what is learned of the drive's end is measured to the address too.
-func (m *Model) AddTripTo(ps []Point, toLat, toLng float64) {
-	if len(ps) < 2 {
-		return
-	}
-	to := m.Destination(toLat, toLng)
-	m.learnSpread(ps, &to)
-	m.calibrate(ps, &to)
-	for i := 1; i < len(ps); i++ {
-		m.AddSegment(ps[i-1], ps[i])
-	}
-	m.learnDetour(ps, &to)
-	m.learnApproach(ps, &to)
-}
+// (its arrival, near there): first how wrong the model's own estimates
+// along it were (true over predicted remaining time: the ranges of later
+// ones, and their calibration; predict, then learn), then its segments,
+// at each fix the ratio of the distance still driven to the straight line
+// to the destination, and its final approach. Estimates aim at an
+// address, and a drive is arrived before it reaches it (the arrival
+// rule's radius): what is learned of the drive's end is measured to the
+// address too.
+func (m *Model) AddTripTo(ps []Point, toLat, toLng float64) { m.addDrive(ps, toLat, toLng, true) }
 
 // AddArrival learns what only a whole drive to its destination at (toLat,
 // toLng) shows, its errors, calibration, detour ratio and approach (as
@@ -389,13 +377,19 @@ func (m *Model) AddTripTo(ps []Point, toLat, toLng float64) {
 // estimates along the drive have then seen its segments, so its
 // calibration samples lean a little toward 1, and its errors a little
 // small.
-func (m *Model) AddArrival(ps []Point, toLat, toLng float64) {
+func (m *Model) AddArrival(ps []Point, toLat, toLng float64) { m.addDrive(ps, toLat, toLng, false) }
+
+// addDrive is AddTripTo, its segments learned only with segments.
+func (m *Model) addDrive(ps []Point, toLat, toLng float64, segments bool) {
 	if len(ps) < 2 {
 		return
 	}
 	to := m.Destination(toLat, toLng)
 	m.learnSpread(ps, &to)
 	m.calibrate(ps, &to)
+	for i := 1; segments && i < len(ps); i++ {
+		m.AddSegment(ps[i-1], ps[i])
+	}
 	m.learnDetour(ps, &to)
 	m.learnApproach(ps, &to)
 }

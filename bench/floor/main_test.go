@@ -54,9 +54,7 @@ func TestFloorForwardsAFix(t *testing.T) {
 		if err := board.WriteJSON(map[string]string{"type": "subscribe"}); err != nil {
 			t.Fatal(err)
 		}
-		// The floor registers a watcher just after its handshake's answer,
-		// and a board once it reads the subscribe message: the first fix
-		// can come before either. It is sent again until both have one.
+		// The fix, sent again until both have it (readResending).
 		send := func() (int, string) {
 			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[{"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63}]`))
 			req.Header.Set("Authorization", "Bearer "+dev.Token)
@@ -73,32 +71,11 @@ func TestFloorForwardsAFix(t *testing.T) {
 			t.Fatalf("answer %d %s", code, answer)
 		}
 		want := `"ts":"2026-11-27T08:00:00.5Z","lat":41.88,"lng":-87.63`
-		type read struct {
-			name string
-			msg  []byte
-			err  error
-		}
-		got := make(chan read, 2)
-		for name, c := range map[string]*websocket.Conn{"watcher": watcher, "board": board} {
-			go func() {
-				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				_, msg, err := c.ReadMessage()
-				got <- read{name, msg, err}
-			}()
-		}
-		resend := time.NewTicker(100 * time.Millisecond)
-		for n := 0; n < 2; {
-			select {
-			case r := <-got:
-				if r.err != nil || !strings.Contains(string(r.msg), want) {
-					t.Fatalf("inline %v: %s got %s, %v; want a message with %s", inline, r.name, r.msg, r.err, want)
-				}
-				n++
-			case <-resend.C:
-				send()
+		for name, msg := range readResending(t, func() { send() }, map[string]*websocket.Conn{"watcher": watcher, "board": board}) {
+			if !strings.Contains(string(msg), want) {
+				t.Fatalf("inline %v: %s got %s; want a message with %s", inline, name, msg, want)
 			}
 		}
-		resend.Stop()
 
 		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/positions", strings.NewReader(`[]`))
 		req.Header.Set("Authorization", "Bearer unknown")
@@ -168,33 +145,50 @@ func TestFloorOsmAnd(t *testing.T) {
 			t.Fatalf("%s: %d, want %d", c.query, res.StatusCode, c.want)
 		}
 	}
-	// The floor registers a watcher just after its handshake's answer:
-	// the first fix can come before it. The fix is sent again until the
-	// watcher has one.
-	type read struct {
-		msg []byte
-		err error
-	}
-	got := make(chan read, 1)
-	go func() {
-		_ = watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, msg, err := watcher.ReadMessage()
-		got <- read{msg, err}
-	}()
-	var r read
-	for resend := time.NewTicker(100 * time.Millisecond); ; {
-		select {
-		case r = <-got:
-			resend.Stop()
-		case <-resend.C:
-			if res, err := http.Get("http://" + ln.Addr().String() + "/?" + "id=" + dev.Identifier + "&timestamp=1795000000&lat=41.88&lon=-87.63&speed=3"); err == nil {
-				res.Body.Close()
-			}
-			continue
+	resend := func() {
+		if res, err := http.Get("http://" + ln.Addr().String() + "/?" + "id=" + dev.Identifier + "&timestamp=1795000000&lat=41.88&lon=-87.63&speed=3"); err == nil {
+			res.Body.Close()
 		}
-		break
 	}
-	if want := `"ts":"2026-11-18T11:06:40Z","lat":41.88,"lng":-87.63`; r.err != nil || !strings.Contains(string(r.msg), want) {
-		t.Fatalf("watcher got %s, %v; want a message with %s", r.msg, r.err, want)
+	msg := readResending(t, resend, map[string]*websocket.Conn{"watcher": watcher})["watcher"]
+	if want := `"ts":"2026-11-18T11:06:40Z","lat":41.88,"lng":-87.63`; !strings.Contains(string(msg), want) {
+		t.Fatalf("watcher got %s; want a message with %s", msg, want)
 	}
+}
+
+// readResending reads one message from each connection, calling send
+// every 100 ms meanwhile: the floor registers a watcher just after its
+// handshake's answer, and a board once it reads its subscribe message, so
+// a fix sent at once can reach neither. It fails the test on a read error
+// (each read waits at most 5 s).
+func readResending(t *testing.T, send func(), conns map[string]*websocket.Conn) map[string][]byte {
+	t.Helper()
+	type read struct {
+		name string
+		msg  []byte
+		err  error
+	}
+	got := make(chan read, len(conns))
+	for name, c := range conns {
+		go func() {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := c.ReadMessage()
+			got <- read{name, msg, err}
+		}()
+	}
+	out := map[string][]byte{}
+	resend := time.NewTicker(100 * time.Millisecond)
+	defer resend.Stop()
+	for len(out) < len(conns) {
+		select {
+		case r := <-got:
+			if r.err != nil {
+				t.Fatalf("%s: %v", r.name, r.err)
+			}
+			out[r.name] = r.msg
+		case <-resend.C:
+			send()
+		}
+	}
+	return out
 }

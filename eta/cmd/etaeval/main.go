@@ -130,14 +130,13 @@ type split struct {
 // and what follows (a fare paid at the kerb) is the visit, not the drive.
 func prepare(ts []trip, toArrival bool, minFixes int) split {
 	var s split
-	rule := eta.ArrivalRule{RadiusM: eta.DefaultArrivalRadiusM, Dwell: eta.DefaultDwell}
 	for _, t := range ts {
 		if endsOnGlitch(t.ps) {
 			s.glitch++
 			continue
 		}
 		if toArrival {
-			if i := eta.ArrivedAt(t.ps, t.to.Lat, t.to.Lng, rule); i < len(t.ps)-1 {
+			if i := eta.ArrivedAt(t.ps, t.to.Lat, t.to.Lng, eta.ArrivalRule{}); i < len(t.ps)-1 { // the default rule
 				s.cut++
 				t.ps = t.ps[:i+1]
 			}
