@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,9 +264,7 @@ func NewServer(cfg Config, store enroute.Store, f Features, logger *slog.Logger)
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = s.limits.clientIP
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		Generator: func() string { return enroute.NewSecret("", 12) },
-	}))
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}))
 	e.Use(s.observe, s.recoverPanic, s.limitBody)
 	s.ingestMetrics = newIngestMetrics(cfg.Registry, s.ingester)
 	s.ws = s.newWS()
@@ -378,3 +377,15 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// requestIDs name requests in the logs and to their clients: unique, not
+// secret, so this process's random prefix and a count, where a random ID
+// a request read the system's generator on every device's fix.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs { return &requestIDs{prefix: enroute.NewSecret("", 6) + "-"} }
+
+func (r *requestIDs) next() string { return r.prefix + strconv.FormatUint(r.n.Add(1), 36) }

@@ -95,6 +95,7 @@ type Recorder struct {
 	abort   chan struct{} // closed when Close gives up waiting
 	once    sync.Once
 	all     []enroute.Position // write's buffer for several batches, reused
+	timer   *time.Timer        // sleep's, made on first use (Run's goroutine)
 }
 
 type batch struct {
@@ -246,12 +247,17 @@ func (r *Recorder) wait(last time.Time) {
 
 // sleep waits d, or less if enough come or Close gives up.
 func (r *Recorder) sleep(d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if r.timer == nil {
+		r.timer = time.NewTimer(d)
+	} else {
+		r.timer.Reset(d) // since Go 1.23 nothing stale is left in C
+	}
 	select {
-	case <-t.C:
+	case <-r.timer.C:
 	case <-r.enough:
+		r.timer.Stop()
 	case <-r.abort:
+		r.timer.Stop()
 	}
 }
 

@@ -42,11 +42,12 @@ type Conn struct {
 	// once the socket is being closed (shutdown).
 	running, closing atomic.Bool
 
-	opts    Options
-	woken   chan struct{} // with a gap: closed by Close, so a writer waiting out the gap stops
-	lastSrc time.Time     // the writer's: when the source was last written
-	gap     time.Duration // the writer's: the spacing its source's writes keep now (adaptGap)
-	flow    float64       // the writer's: the source's bytes a second, smoothed (adaptGap)
+	opts     Options
+	woken    chan struct{} // with a gap: closed by Close, so a writer waiting out the gap stops
+	gapTimer *time.Timer   // the writer's: waitGap's, made on first use (only a board waits)
+	lastSrc  time.Time     // the writer's: when the source was last written
+	gap      time.Duration // the writer's: the spacing its source's writes keep now (adaptGap)
+	flow     float64       // the writer's: the source's bytes a second, smoothed (adaptGap)
 
 	mu      sync.Mutex
 	queue   [][]byte    // messages, in order, before the source's updates
@@ -286,17 +287,17 @@ func (c *Conn) writeNow() {
 		return
 	}
 	var h [maxHeader]byte
-	frame := [][]byte{appendHeader(h[:0], websocket.TextMessage, len(msg)), msg}
-	n, err := tryWrite(c.raw, frame)
+	hdr := appendHeader(h[:0], websocket.TextMessage, len(msg))
+	n, err := tryWrite(c.raw, hdr, msg)
 	switch {
 	case err != nil:
 		c.fail(err)
-	case n < len(frame[0])+len(msg):
+	case n < len(hdr)+len(msg):
 		if c.reg.cfg.Waited != nil {
 			c.reg.cfg.Waited.Inc()
 		}
 		var rest []byte
-		for _, b := range skip(frame, n) {
+		for _, b := range unwritten(hdr, msg, n) {
 			rest = append(rest, b...)
 		}
 		c.startWriter(&partial{rest: rest, oldest: oldest})
@@ -517,11 +518,20 @@ func (c *Conn) waitGap() {
 	if d <= 0 {
 		return
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	// One timer for the connection's life, not one a wait: a board at
+	// 2,000 fixes a second waits a thousand times a second, and its
+	// timers were a tenth of the bytes the server allocated (10,000 +
+	// 10,000 + 20). Since Go 1.23 a stopped timer's channel holds
+	// nothing stale.
+	if c.gapTimer == nil {
+		c.gapTimer = time.NewTimer(d)
+	} else {
+		c.gapTimer.Reset(d)
+	}
 	select {
-	case <-t.C:
+	case <-c.gapTimer.C:
 	case <-c.woken:
+		c.gapTimer.Stop()
 	}
 }
 
@@ -538,13 +548,14 @@ func (c *Conn) waitGap() {
 // waits for the peer until deadline.
 func (c *Conn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	var h [maxHeader]byte
-	bufs := net.Buffers{appendHeader(h[:0], op, len(payload)), payload}
+	hdr := appendHeader(h[:0], op, len(payload))
+	n := 0
 	if c.raw != nil {
-		n, err := tryWrite(c.raw, bufs)
-		if err != nil {
+		var err error
+		if n, err = tryWrite(c.raw, hdr, payload); err != nil {
 			return err
 		}
-		if bufs = skip(bufs, n); len(bufs) == 0 {
+		if n == len(hdr)+len(payload) {
 			return nil
 		}
 		if c.reg.cfg.Waited != nil {
@@ -553,6 +564,7 @@ func (c *Conn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	}
 	conn := c.ws.NetConn()
 	_ = conn.SetWriteDeadline(deadline)
+	bufs := unwritten(hdr, payload, n)
 	if _, err := bufs.WriteTo(conn); err != nil {
 		return err
 	}
@@ -563,16 +575,14 @@ func (c *Conn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	return nil
 }
 
-// skip drops the first n bytes of bufs.
-func skip(bufs net.Buffers, n int) net.Buffers {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
+// unwritten is what is left of a frame, its header hdr and its payload,
+// once n bytes of it are written: the header's rest copied (hdr may be on
+// the caller's stack, and stays there), the payload's not.
+func unwritten(hdr, payload []byte, n int) net.Buffers {
+	if n < len(hdr) {
+		return net.Buffers{append([]byte(nil), hdr[n:]...), payload}
 	}
-	if len(bufs) > 0 {
-		bufs[0] = bufs[0][n:]
-	}
-	return bufs
+	return net.Buffers{payload[n-len(hdr):]}
 }
 
 // fail ends the connection after its writer stopped: a write blocked past

