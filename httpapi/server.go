@@ -378,9 +378,10 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestIDs name requests in the logs and to their clients: unique, not
-// secret, so this process's random prefix and a count, where a random ID
-// a request read the system's generator on every device's fix.
+// requestIDs name requests in the logs and to their clients. They are
+// unique, not secret: this process's random prefix and a count (a client
+// can tell which process answered, and how many requests it had served),
+// where a random ID read the system's generator on every device's fix.
 type requestIDs struct {
 	prefix string
 	n      atomic.Uint64

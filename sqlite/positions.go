@@ -199,7 +199,16 @@ func split(ps []enroute.Position) (direct, staged []enroute.Position) {
 
 // insertRows inserts ps in tx with the fewest of ri's statements.
 func insertRows(ctx context.Context, tx *sql.Tx, ri rowInserts, ps []enroute.Position) error {
-	args := make([]any, 0, 11*min(len(ps), insertSizes[0]))
+	if len(ps) == 0 {
+		return nil
+	}
+	argsp := rowArgs.Get().(*[]any)
+	args := (*argsp)[:0]
+	defer func() {
+		clear(args[:cap(args)]) // the boxed values may go
+		*argsp = args[:0]
+		rowArgs.Put(argsp)
+	}()
 	for k, n := range insertSizes {
 		if len(ps) < n {
 			continue
@@ -220,6 +229,14 @@ func insertRows(ctx context.Context, tx *sql.Tx, ri rowInserts, ps []enroute.Pos
 	}
 	return nil
 }
+
+// rowArgs are insertRows' argument lists, a statement's worth each:
+// made per call, they were 3% of the bytes the server allocated at 5,000
+// devices, 5,000 customers and 20 boards.
+var rowArgs = sync.Pool{New: func() any {
+	args := make([]any, 0, 11*insertSizes[0])
+	return &args
+}}
 
 // merge moves every staged fix into the history, sorted by its key, in one
 // transaction; a fix already there (a resent one) is dropped.

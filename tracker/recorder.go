@@ -85,7 +85,7 @@ type Recorder struct {
 	commits atomic.Int64 // transactions written
 	written atomic.Int64 // fixes in them
 	mu      sync.Mutex
-	queue   []*batch
+	queue   []batch       // by value: a pointer each was an allocation a request
 	queued  int           // fixes in queue
 	lastIn  time.Time     // when the last request was queued
 	wake    chan struct{} // something was queued
@@ -171,7 +171,7 @@ func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
 		done <- ErrClosed
 		return done
 	}
-	r.queue = append(r.queue, &batch{ps: ps, done: done})
+	r.queue = append(r.queue, batch{ps: ps, done: done})
 	r.lastIn = time.Now()
 	before := r.queued
 	r.queued += len(ps)
@@ -269,7 +269,7 @@ func signal(c chan struct{}) {
 }
 
 // take removes up to MaxBatch fixes' worth of batches from the queue.
-func (r *Recorder) take() []*batch {
+func (r *Recorder) take() []batch {
 	n, i := 0, 0
 	for ; i < len(r.queue) && (i == 0 || n+len(r.queue[i].ps) <= r.cfg.MaxBatch); i++ {
 		n += len(r.queue[i].ps)
@@ -282,7 +282,7 @@ func (r *Recorder) take() []*batch {
 
 // write stores batches in one transaction, retrying until it works, and
 // tells each batch's waiter.
-func (r *Recorder) write(ctx context.Context, q []*batch) {
+func (r *Recorder) write(ctx context.Context, q []batch) {
 	all := q[0].ps
 	if len(q) > 1 {
 		// Stores keep nothing of what they are given (PositionStore),
