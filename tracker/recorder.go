@@ -95,7 +95,6 @@ type Recorder struct {
 	abort   chan struct{} // closed when Close gives up waiting
 	once    sync.Once
 	all     []enroute.Position // write's buffer for several batches, reused
-	timer   *time.Timer        // sleep's, made on first use (Run's goroutine)
 }
 
 type batch struct {
@@ -247,17 +246,16 @@ func (r *Recorder) wait(last time.Time) {
 
 // sleep waits d, or less if enough come or Close gives up.
 func (r *Recorder) sleep(d time.Duration) {
-	if r.timer == nil {
-		r.timer = time.NewTimer(d)
-	} else {
-		r.timer.Reset(d) // since Go 1.23 nothing stale is left in C
-	}
+	t := timers.Get().(*time.Timer)
+	t.Reset(d)
+	defer func() {
+		t.Stop() // since Go 1.23 nothing stale is left in C
+		timers.Put(t)
+	}()
 	select {
-	case <-r.timer.C:
+	case <-t.C:
 	case <-r.enough:
-		r.timer.Stop()
 	case <-r.abort:
-		r.timer.Stop()
 	}
 }
 

@@ -270,7 +270,8 @@ func (t *Tracker) Ingest(ctx context.Context, dev *enroute.Device, items []Item)
 	}
 }
 
-// timers are stopped timers for Ingest's commit wait.
+// timers are stopped timers for Ingest's commit wait and the recorder's
+// pacing.
 var timers = sync.Pool{New: func() any {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
