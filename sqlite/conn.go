@@ -17,9 +17,6 @@ type conn struct {
 	w, r   *sql.DB
 	ck     *sql.DB // checkpoints beside the writer (see DeletePositionsBefore)
 	ws, rs stmts
-	// The history's inserts, prepared once on the writer (see
-	// InsertPositions), and the same into staging.
-	insert, stage rowInserts
 }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -166,8 +163,6 @@ func (c *conn) Ping(ctx context.Context) error {
 
 func (c *conn) Close() error {
 	var errs []error
-	errs = append(errs, c.insert.close()...)
-	errs = append(errs, c.stage.close()...)
 	errs = append(errs, c.ws.close()...)
 	errs = append(errs, c.rs.close()...)
 	return errors.Join(append(errs, c.ck.Close(), c.r.Close(), c.w.Close())...)

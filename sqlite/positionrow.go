@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -13,12 +14,16 @@ import (
 // stores in 1 to 8 bytes by magnitude where a REAL always took 8.
 const positionCols = "technician_id, ts, device_id, lat_e7, lng_e7, accuracy_dm, speed_cmps, heading_ddeg, altitude_dm, battery_pm, received_after_us"
 
-// appendRow appends p's values in positionCols' order.
-func appendRow(args []any, p *enroute.Position) []any {
+// appendRow appends p's values in positionCols' order, numbered on from
+// the arguments before them.
+func appendRow(args []driver.NamedValue, p *enroute.Position) []driver.NamedValue {
 	ts := micros(p.Time)
-	return append(args, p.TechnicianID, ts, p.DeviceID, u.Scaled(p.Lat, u.PerDegree), u.Scaled(p.Lng, u.PerDegree),
+	for _, v := range [...]int64{p.TechnicianID, ts, p.DeviceID, u.Scaled(p.Lat, u.PerDegree), u.Scaled(p.Lng, u.PerDegree),
 		u.ScaledOpt(p.AccuracyM, u.PerMetre), u.ScaledOpt(p.SpeedMPS, u.PerMetreSecond), u.Heading(p.HeadingDeg),
-		u.Scaled(p.AltitudeM, u.PerMetre), u.ScaledOpt(p.Battery, u.PerPercent), micros(p.ReceivedAt)-ts)
+		u.Scaled(p.AltitudeM, u.PerMetre), u.ScaledOpt(p.Battery, u.PerPercent), micros(p.ReceivedAt) - ts} {
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+	}
+	return args
 }
 
 // scanPosition reads a row of positionCols into p.

@@ -12,43 +12,18 @@ import (
 )
 
 // insertSizes are the row counts of the multi-row INSERTs prepared once
-// when the store opens; a commit's fixes go in the fewest statements of
-// these sizes. 100 rows of 11 values stays far below SQLite's 32766-
-// parameter limit (see BENCHMARKS.md, history writes); 10 serves the
-// paced commits of one-fix requests (~65 fixes), which row by row spent
-// more in each statement's round trip than in SQLite's insert.
-var insertSizes = []int{100, 10, 1}
+// on the write connection (histWriter); a commit's fixes go in the fewest
+// statements of these sizes. 100 rows of 11 values stays far below
+// SQLite's 32766-parameter limit (see BENCHMARKS.md, history writes); 10
+// serves the paced commits of one-fix requests (~65 fixes), which row by
+// row spent more in each statement's round trip than in SQLite's insert.
+var insertSizes = [...]int{100, 10, 1}
 
 var positionRow = "(" + strings.TrimSuffix(strings.Repeat("?,", 11), ",") + ")"
 
 // insertSQL is an INSERT of n rows into table, verb "INSERT" or "INSERT OR IGNORE".
 func insertSQL(verb, table string, n int) string {
 	return verb + " INTO " + table + " (" + positionCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(positionRow+",", n), ",")
-}
-
-// rowInserts are one table's INSERTs, one per insertSizes, prepared.
-type rowInserts []*sql.Stmt
-
-// prepareInserts prepares q(n) on db for each of insertSizes.
-func prepareInserts(ctx context.Context, db *sql.DB, q func(n int) string) (rowInserts, error) {
-	var out rowInserts
-	for _, n := range insertSizes {
-		st, err := db.PrepareContext(ctx, q(n))
-		if err != nil {
-			out.close()
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-func (ri rowInserts) close() []error {
-	var errs []error
-	for _, st := range ri {
-		errs = append(errs, st.Close())
-	}
-	return errs
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -100,9 +75,10 @@ func (st *staging) merged() {
 }
 
 // InsertPositions implements enroute.PositionStore: one transaction, the
-// fewest INSERTs of insertSizes' rows, prepared once when the store opens
-// (preparing them per transaction cost more than the inserts of a one-fix
-// request: BENCHMARKS.md). A technician's fixes go to the history when
+// fewest INSERTs of insertSizes' rows, prepared once on the write
+// connection (preparing them per transaction cost more than the inserts
+// of a one-fix request: BENCHMARKS.md) and run as the driver's own
+// statements (histWriter). A technician's fixes go to the history when
 // they are stageBelow or more, else to staging (see staging).
 //
 // It commits with synchronous=NORMAL: in WAL mode a committed transaction
@@ -116,24 +92,13 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return nil
 	}
 	direct, staged := split(ps)
-	conn, release, err := s.historyConn(ctx)
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
+		return fmt.Errorf("write connection: %w", err)
+	}
+	defer conn.Close()
+	if err := conn.Raw(func(dc any) error { return s.hist.write(ctx, dc, direct, staged) }); err != nil {
 		return err
-	}
-	defer release()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := insertRows(ctx, tx, s.c.insert, direct); err != nil {
-		return fmt.Errorf("insert positions: %w", err)
-	}
-	if err := insertRows(ctx, tx, s.c.stage, staged); err != nil {
-		return fmt.Errorf("stage positions: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit positions: %w", err)
 	}
 	if s.staging.add(len(staged), time.Now()) {
 		// What is committed stays committed; a merge that fails is tried
@@ -145,9 +110,36 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 	return nil
 }
 
+// prepareHistory prepares the history's statements on the write
+// connection (Open).
+func (s *Store) prepareHistory(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error { return s.hist.prepared(ctx, dc) })
+}
+
+// closeHistory closes the history's statements (Close).
+func (s *Store) closeHistory(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		if s.hist.dc != dc {
+			s.hist = histWriter{} // prepared on a connection database/sql closed
+			return nil
+		}
+		return s.hist.close()
+	})
+}
+
 // historyConn pins the one write connection at synchronous=NORMAL, at
-// which the history commits (see InsertPositions); release restores FULL
-// and lets the connection go.
+// which the history commits (see InsertPositions; retention's deletions
+// too); release restores FULL and lets the connection go.
 func (s *Store) historyConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
 	if conn, err = s.w.Conn(ctx); err != nil {
 		return nil, nil, fmt.Errorf("write connection: %w", err)
@@ -196,47 +188,6 @@ func split(ps []enroute.Position) (direct, staged []enroute.Position) {
 	}
 	return direct, staged
 }
-
-// insertRows inserts ps in tx with the fewest of ri's statements.
-func insertRows(ctx context.Context, tx *sql.Tx, ri rowInserts, ps []enroute.Position) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	argsp := rowArgs.Get().(*[]any)
-	args := (*argsp)[:0]
-	defer func() {
-		clear(args[:cap(args)]) // the boxed values may go
-		*argsp = args[:0]
-		rowArgs.Put(argsp)
-	}()
-	for k, n := range insertSizes {
-		if len(ps) < n {
-			continue
-		}
-		stmt := tx.StmtContext(ctx, ri[k])
-		for len(ps) >= n {
-			args = args[:0]
-			for i := range n {
-				args = appendRow(args, &ps[i])
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				stmt.Close()
-				return err
-			}
-			ps = ps[n:]
-		}
-		stmt.Close()
-	}
-	return nil
-}
-
-// rowArgs are insertRows' argument lists, a statement's worth each:
-// made per call, they were 3% of the bytes the server allocated at 5,000
-// devices, 5,000 customers and 20 boards.
-var rowArgs = sync.Pool{New: func() any {
-	args := make([]any, 0, 11*insertSizes[0])
-	return &args
-}}
 
 // merge moves every staged fix into the history, sorted by its key, in one
 // transaction; a fix already there (a resent one) is dropped.

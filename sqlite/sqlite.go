@@ -37,7 +37,8 @@ type Store struct {
 	w, r *sql.DB // the write connection and the read pool
 	c    *conn
 
-	staging staging // see InsertPositions
+	staging staging    // see InsertPositions
+	hist    histWriter // the history's statements, used by the write connection's holder
 
 	retentionChunk int    // see DeletePositionsBefore; defaultRetentionChunk
 	inChunk        func() // tests: called in each retention transaction, before its commit
@@ -98,16 +99,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	c := &conn{w: w, r: r, ck: ck}
-	if c.insert, err = prepareInserts(ctx, w, func(n int) string { return insertSQL("INSERT OR IGNORE", "positions", n) }); err == nil {
-		c.stage, err = prepareInserts(ctx, w, func(n int) string { return insertSQL("INSERT", "positions_recent", n) })
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
 	s := &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c,
 		staging:        staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge},
 		retentionChunk: defaultRetentionChunk}
+	if err := s.prepareHistory(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	// Fixes staged before a crash: merged now, so they wait no longer.
 	var staged int
 	if err := w.QueryRowContext(ctx, "SELECT count(*) FROM positions_recent").Scan(&staged); err != nil {
@@ -143,8 +141,9 @@ func dsn(path string) string {
 
 // Close merges what is staged, then closes the database.
 func (s *Store) Close() error {
-	err := s.Merge(context.Background())
-	return errors.Join(err, s.Store.Close())
+	ctx := context.Background()
+	err := s.Merge(ctx)
+	return errors.Join(err, s.closeHistory(ctx), s.Store.Close())
 }
 
 // logMergeErr reports a failed merge; the fixes stay staged, visible, and

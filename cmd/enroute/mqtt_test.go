@@ -98,7 +98,12 @@ func TestOwnTracksOverMQTT(t *testing.T) {
 		live := st.ok("GET", "/api/v1/technicians/positions", nil).items()
 		return len(live) == 1 && live[0]["lat"] == 41.1501 && int64(live[0]["technician_id"].(float64)) == tech
 	})
-	hist := st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/positions", tech), nil).items()
+	// Live at once, in the history once committed (a moment later).
+	var hist []map[string]any
+	waitFor(t, 10*time.Second, "the fix in the history", func() bool {
+		hist = st.ok("GET", fmt.Sprintf("/api/v1/technicians/%d/positions", tech), nil).items()
+		return len(hist) > 0
+	})
 	if len(hist) != 1 {
 		t.Fatalf("history = %v", hist)
 	}

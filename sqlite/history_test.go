@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/enroutehq/enroute"
+)
+
+// The history's driver statements: every column round-trips, each commit
+// leaves the write connection at synchronous=FULL for the other writes,
+// and a write connection database/sql opens anew gets statements of its
+// own.
+func TestHistoryWriter(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	fix := func(tech int64, sec int) enroute.Position {
+		return enroute.Position{TechnicianID: tech, DeviceID: tech * 10, Time: t0.Add(time.Duration(sec) * time.Second),
+			Lat: 41.1496123, Lng: -8.6109876, AccuracyM: 4.5, SpeedMPS: 12.34, HeadingDeg: 271.5, AltitudeM: 87.3,
+			Battery: 64.5, ReceivedAt: t0.Add(time.Duration(sec)*time.Second + 1500*time.Millisecond)}
+	}
+	synchronous := func() int {
+		t.Helper()
+		var mode int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	// 111 fixes of one technician (statements of 100, 10 and 1 rows, to
+	// the history) and 3 of others (staged).
+	var ps []enroute.Position
+	for sec := range 111 {
+		ps = append(ps, fix(1, sec))
+	}
+	ps = append(ps, fix(2, 0), fix(3, 0), fix(4, 0))
+	if err := s.InsertPositions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if mode := synchronous(); mode != 2 {
+		t.Fatalf("synchronous = %d after a commit, want 2 (FULL)", mode)
+	}
+	first := s.hist.dc
+	// No idle connection kept: the next write gets a new one.
+	s.w.SetMaxIdleConns(0)
+	if err := s.InsertPositions(ctx, []enroute.Position{fix(5, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if s.hist.dc == first {
+		t.Fatal("the statements were not prepared again on the new connection")
+	}
+	if err := s.InsertPositions(ctx, []enroute.Position{fix(6, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if mode := synchronous(); mode != 2 {
+		t.Fatalf("synchronous = %d after a commit, want 2 (FULL)", mode)
+	}
+	s.w.SetMaxIdleConns(1)
+	got, err := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
+	if err != nil || len(got) != len(ps)+2 {
+		t.Fatalf("found %d, %v; want %d", len(got), err, len(ps)+2)
+	}
+	tech := int64(1)
+	one, err := s.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &tech, Unlimited: true})
+	if err != nil || len(one) != 111 {
+		t.Fatalf("technician 1: %d, %v", len(one), err)
+	}
+	for i, p := range one {
+		want := fix(1, i)
+		if p.TechnicianID != want.TechnicianID || p.DeviceID != want.DeviceID || !p.Time.Equal(want.Time) || !p.ReceivedAt.Equal(want.ReceivedAt) ||
+			p.Lat != want.Lat || p.Lng != want.Lng || p.AccuracyM != want.AccuracyM || p.SpeedMPS != want.SpeedMPS ||
+			p.HeadingDeg != want.HeadingDeg || p.AltitudeM != want.AltitudeM || p.Battery != want.Battery {
+			t.Fatalf("fix %d = %+v, want %+v", i, p, want)
+		}
+	}
+}
