@@ -68,7 +68,7 @@ type RecorderConfig struct {
 
 // Recorder writes accepted fixes to the history with group commit: while
 // one batch is being written, the next accumulates, so a busy server writes
-// few large transactions and an idle one writes at once. Submit returns a
+// few large transactions and an idle one writes at once. Submit is given a
 // channel that is told when the fixes are committed: only then may they be
 // acknowledged, so an acknowledged fix survives a crash of Enroute. A batch
 // that fails is retried until it is written (Close flushes and gives up
@@ -86,6 +86,7 @@ type Recorder struct {
 	written atomic.Int64 // fixes in them
 	mu      sync.Mutex
 	queue   []batch       // by value: a pointer each was an allocation a request
+	spare   []batch       // the last queue written whole, emptied, for the next (take)
 	queued  int           // fixes in queue
 	lastIn  time.Time     // when the last request was queued
 	wake    chan struct{} // something was queued
@@ -99,7 +100,7 @@ type Recorder struct {
 
 type batch struct {
 	ps   []enroute.Position
-	done chan error
+	done chan<- error
 }
 
 // NewRecorder returns a recorder writing to store.
@@ -159,16 +160,16 @@ func (r *Recorder) Pending() int { return int(r.pending.Load()) }
 // fixes they held.
 func (r *Recorder) Commits() (commits, fixes int64) { return r.commits.Load(), r.written.Load() }
 
-// Submit queues reserved fixes. The channel receives nil once they are
-// committed.
-func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
-	done := make(chan error, 1)
+// Submit queues reserved fixes. done, which must have room for the
+// answer, receives nil once they are committed (the caller's channel: a
+// request may reuse one it was answered on).
+func (r *Recorder) Submit(ps []enroute.Position, done chan<- error) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		r.Release(len(ps))
 		done <- ErrClosed
-		return done
+		return
 	}
 	r.queue = append(r.queue, batch{ps: ps, done: done})
 	r.lastIn = time.Now()
@@ -180,7 +181,6 @@ func (r *Recorder) Submit(ps []enroute.Position) <-chan error {
 	if full {
 		signal(r.enough)
 	}
-	return done
 }
 
 // Run writes until Close, then flushes what is queued.
@@ -190,11 +190,15 @@ func (r *Recorder) Run(ctx context.Context) {
 	for {
 		r.wait(last)
 		r.mu.Lock()
-		q, closed := r.take(), r.closed
+		q, whole := r.take()
+		closed := r.closed
 		r.mu.Unlock()
 		if len(q) > 0 {
 			last = time.Now()
 			r.write(ctx, q)
+			if whole {
+				r.recycle(q)
+			}
 			continue
 		}
 		if closed {
@@ -266,16 +270,33 @@ func signal(c chan struct{}) {
 	}
 }
 
-// take removes up to MaxBatch fixes' worth of batches from the queue.
-func (r *Recorder) take() []batch {
+// take removes up to MaxBatch fixes' worth of batches from the queue;
+// whole when it took all of it.
+func (r *Recorder) take() (q []batch, whole bool) {
 	n, i := 0, 0
 	for ; i < len(r.queue) && (i == 0 || n+len(r.queue[i].ps) <= r.cfg.MaxBatch); i++ {
 		n += len(r.queue[i].ps)
 	}
-	q := r.queue[:i:i]
-	r.queue = r.queue[i:]
 	r.queued -= n
-	return q
+	if i == len(r.queue) {
+		// All of it (the usual case): the next requests queue in the
+		// spare, not in a new array each time the old one's tail fills.
+		q = r.queue
+		r.queue, r.spare = r.spare[:0], nil
+		return q, true
+	}
+	q = r.queue[:i:i]
+	r.queue = r.queue[i:]
+	return q, false
+}
+
+// recycle keeps q, a whole queue written, as the spare: the requests
+// queue there next.
+func (r *Recorder) recycle(q []batch) {
+	clear(q) // its fixes and channels may go
+	r.mu.Lock()
+	r.spare = q[:0]
+	r.mu.Unlock()
 }
 
 // write stores batches in one transaction, retrying until it works, and

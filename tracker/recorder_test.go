@@ -45,7 +45,9 @@ func recorder(t *testing.T, cfg tracker.RecorderConfig) (*countingStore, *tracke
 		if err := rec.Reserve(n); err != nil {
 			t.Fatal(err)
 		}
-		return rec.Submit(fixes(tech, n, at))
+		done := make(chan error, 1)
+		rec.Submit(fixes(tech, n, at), done)
+		return done
 	}
 }
 
@@ -233,7 +235,8 @@ func TestRecorderUnavailable(t *testing.T) {
 	if err := rec.Reserve(1); err != nil {
 		t.Fatal(err)
 	}
-	first := rec.Submit(fixes(1, 1, at))
+	first := make(chan error, 1)
+	rec.Submit(fixes(1, 1, at), first)
 	waitFor(t, 5*time.Second, "failing recorder after a failed write", rec.Failing)
 	if err := rec.Reserve(1); err != tracker.ErrUnavailable {
 		t.Fatalf("Reserve while failing = %v, want ErrUnavailable", err)
