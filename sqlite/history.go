@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/enroutehq/enroute"
 )
@@ -17,14 +18,14 @@ import (
 // (driverArgsConnLocked: 35% of the bytes the server allocated under
 // OsmAnd's one fix a request) and took its locks around each.
 //
-// Its statements are prepared on the write connection when the store
-// opens, and again should database/sql ever open another (it drops one
-// only when the driver says it is unusable; the statements of that one
-// are left with it, not finalized on a closed database).
+// Each write connection owns one (writeConn): its statements are
+// prepared when the store opens (after the migrations: they name the
+// tables), or on a new connection's first commit, and finalized when
+// database/sql closes the connection.
 //
-// Concurrency: used only by the holder of the one write connection.
+// Concurrency: used only by the holder of its connection.
 type histWriter struct {
-	dc            any                    // the driver connection the statements are prepared on
+	ready         bool
 	insert, stage [len(insertSizes)]stmt // per insertSizes: into positions (OR IGNORE), into positions_recent
 	normal, full  stmt                   // PRAGMA synchronous = NORMAL, = FULL
 	args          []driver.NamedValue    // a statement's arguments, reused
@@ -43,20 +44,28 @@ type driverConn interface {
 }
 
 // write commits direct into the history and staged into staging in one
-// transaction at synchronous=NORMAL (see InsertPositions), on dc.
-func (h *histWriter) write(ctx context.Context, dc any, direct, staged []enroute.Position) (err error) {
-	if err := h.prepared(ctx, dc); err != nil {
+// transaction at synchronous=NORMAL (see InsertPositions), on c.
+func (h *histWriter) write(ctx context.Context, c driverConn, direct, staged []enroute.Position) (err error) {
+	if err := h.prepared(ctx, c); err != nil {
 		return err
 	}
 	if err := h.exec(ctx, h.normal, 0); err != nil {
 		return fmt.Errorf("synchronous: %w", err)
 	}
+	committed := false
 	defer func() {
-		if e := h.exec(context.WithoutCancel(ctx), h.full, 0); e != nil && err == nil {
+		e := h.exec(context.WithoutCancel(ctx), h.full, 0)
+		switch {
+		case e == nil:
+		case committed:
+			// The fixes are in: saying otherwise would have them
+			// written again. The next commit sets the pragma anew.
+			slog.Warn("restoring synchronous=FULL after a history commit", "err", e)
+		case err == nil:
 			err = fmt.Errorf("synchronous: %w", e)
 		}
 	}()
-	tx, err := dc.(driverConn).BeginTx(ctx, driver.TxOptions{})
+	tx, err := c.BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -69,29 +78,23 @@ func (h *histWriter) write(ctx context.Context, dc any, direct, staged []enroute
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit positions: %w", err)
 	}
+	committed = true
 	return nil
 }
 
-// prepared makes sure the statements are prepared on dc (Open prepares
-// them, so that the first fix's commit does not wait for SQLite to parse
-// INSERTs of 1,100 parameters).
-func (h *histWriter) prepared(ctx context.Context, dc any) error {
-	if h.dc == dc {
+// prepared makes sure the statements are prepared on c.
+func (h *histWriter) prepared(ctx context.Context, c driverConn) error {
+	if h.ready {
 		return nil
-	}
-	c, ok := dc.(driverConn)
-	if !ok {
-		return fmt.Errorf("sqlite driver connection %T cannot prepare", dc)
 	}
 	if err := h.prepare(ctx, c); err != nil {
 		return err
 	}
-	h.dc = dc
+	h.ready = true
 	return nil
 }
 
-// prepare prepares the statements on c, dropping any prepared on another
-// connection.
+// prepare prepares the statements on c.
 func (h *histWriter) prepare(ctx context.Context, c driverConn) error {
 	*h = histWriter{args: h.args}
 	prep := func(q string) (stmt, error) {
@@ -127,8 +130,7 @@ func (h *histWriter) prepare(ctx context.Context, c driverConn) error {
 	return nil
 }
 
-// close closes the statements; the connection must be the one they were
-// prepared on, and still open.
+// close closes the statements, before their connection closes.
 func (h *histWriter) close() error {
 	var errs []error
 	for _, st := range append(append(h.insert[:], h.stage[:]...), h.normal, h.full) {
@@ -161,4 +163,81 @@ func (h *histWriter) insertRows(ctx context.Context, sts *[len(insertSizes)]stmt
 func (h *histWriter) exec(ctx context.Context, st stmt, n int) error {
 	_, err := st.ExecContext(ctx, h.args[:n])
 	return err
+}
+
+// writeConnector opens the store's write connections: the driver's, each
+// with a histWriter of its own.
+type writeConnector struct {
+	dsn string
+	d   driver.Driver
+}
+
+func (w writeConnector) Connect(context.Context) (driver.Conn, error) {
+	c, err := w.d.Open(w.dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := c.(writeDriverConn); !ok {
+		c.Close()
+		return nil, fmt.Errorf("sqlite driver connection %T lacks what the store uses", c)
+	}
+	return &writeConn{Conn: c}, nil
+}
+
+func (w writeConnector) Driver() driver.Driver { return w.d }
+
+// writeDriverConn is what database/sql uses of the driver's connections,
+// which writeConn passes on.
+type writeDriverConn interface {
+	driver.Conn
+	driverConn
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.SessionResetter
+	driver.Validator
+	driver.Pinger
+}
+
+// writeConn is a write connection and its history statements, closed
+// with it.
+type writeConn struct {
+	driver.Conn
+	hist histWriter
+}
+
+func (c *writeConn) inner() writeDriverConn { return c.Conn.(writeDriverConn) }
+
+// Close finalizes the history's statements, then closes the connection
+// (a statement left open would keep SQLite's handle, its files and its
+// page cache, after the close).
+func (c *writeConn) Close() error { return errors.Join(c.hist.close(), c.Conn.Close()) }
+
+func (c *writeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.inner().BeginTx(ctx, opts)
+}
+
+func (c *writeConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return c.inner().PrepareContext(ctx, q)
+}
+
+func (c *writeConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	return c.inner().ExecContext(ctx, q, args)
+}
+
+func (c *writeConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.inner().QueryContext(ctx, q, args)
+}
+
+func (c *writeConn) ResetSession(ctx context.Context) error { return c.inner().ResetSession(ctx) }
+func (c *writeConn) IsValid() bool                          { return c.inner().IsValid() }
+func (c *writeConn) Ping(ctx context.Context) error         { return c.inner().Ping(ctx) }
+
+// writeConnOf is the store's write connection dc, as sql.Conn.Raw gives
+// it.
+func writeConnOf(dc any) (*writeConn, error) {
+	c, ok := dc.(*writeConn)
+	if !ok {
+		return nil, fmt.Errorf("write connection %T is not the store's", dc)
+	}
+	return c, nil
 }

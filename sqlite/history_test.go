@@ -2,17 +2,19 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/enroutehq/enroute"
 )
 
-// The history's driver statements: every column round-trips, each commit
+// The history's driver statements: every column round-trips, a commit
 // leaves the write connection at synchronous=FULL for the other writes,
 // and a write connection database/sql opens anew gets statements of its
-// own.
+// own and finalizes them when it closes.
 func TestHistoryWriter(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
@@ -47,25 +49,38 @@ func TestHistoryWriter(t *testing.T) {
 	if mode := synchronous(); mode != 2 {
 		t.Fatalf("synchronous = %d after a commit, want 2 (FULL)", mode)
 	}
-	first := s.hist.dc
-	// No idle connection kept: the next write gets a new one.
+	// No idle write connection kept: each commit gets a new one, prepares
+	// its statements, and finalizes them when it closes, so the
+	// connection lets go of the database's files.
+	path := s.path
+	files := func() int {
+		t.Helper()
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		n := 0
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, path) {
+				n++
+			}
+		}
+		return n
+	}
+	before := files()
 	s.w.SetMaxIdleConns(0)
-	if err := s.InsertPositions(ctx, []enroute.Position{fix(5, 0)}); err != nil {
-		t.Fatal(err)
+	for tech := range int64(5) {
+		if err := s.InsertPositions(ctx, []enroute.Position{fix(5+tech, 0)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if s.hist.dc == first {
-		t.Fatal("the statements were not prepared again on the new connection")
-	}
-	if err := s.InsertPositions(ctx, []enroute.Position{fix(6, 0)}); err != nil {
-		t.Fatal(err)
-	}
-	if mode := synchronous(); mode != 2 {
-		t.Fatalf("synchronous = %d after a commit, want 2 (FULL)", mode)
+	if after := files(); after > before {
+		t.Fatalf("%d of the database's files open after 5 write connections came and went, %d before", after, before)
 	}
 	s.w.SetMaxIdleConns(1)
 	got, err := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
-	if err != nil || len(got) != len(ps)+2 {
-		t.Fatalf("found %d, %v; want %d", len(got), err, len(ps)+2)
+	if err != nil || len(got) != len(ps)+5 {
+		t.Fatalf("found %d, %v; want %d", len(got), err, len(ps)+5)
 	}
 	tech := int64(1)
 	one, err := s.FindPositions(ctx, enroute.PositionFilter{TechnicianID: &tech, Unlimited: true})

@@ -97,7 +97,14 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return fmt.Errorf("write connection: %w", err)
 	}
 	defer conn.Close()
-	if err := conn.Raw(func(dc any) error { return s.hist.write(ctx, dc, direct, staged) }); err != nil {
+	err = conn.Raw(func(dc any) error {
+		c, err := writeConnOf(dc)
+		if err != nil {
+			return err
+		}
+		return c.hist.write(ctx, c.inner(), direct, staged)
+	})
+	if err != nil {
 		return err
 	}
 	if s.staging.add(len(staged), time.Now()) {
@@ -118,28 +125,18 @@ func (s *Store) prepareHistory(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error { return s.hist.prepared(ctx, dc) })
-}
-
-// closeHistory closes the history's statements (Close).
-func (s *Store) closeHistory(ctx context.Context) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		if s.hist.dc != dc {
-			s.hist = histWriter{} // prepared on a connection database/sql closed
-			return nil
+		c, err := writeConnOf(dc)
+		if err != nil {
+			return err
 		}
-		return s.hist.close()
+		return c.hist.prepared(ctx, c.inner())
 	})
 }
 
 // historyConn pins the one write connection at synchronous=NORMAL, at
-// which the history commits (see InsertPositions; retention's deletions
-// too); release restores FULL and lets the connection go.
+// which the history commits (see InsertPositions), for retention's
+// deletions; release restores FULL and lets the connection go.
 func (s *Store) historyConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
 	if conn, err = s.w.Conn(ctx); err != nil {
 		return nil, nil, fmt.Errorf("write connection: %w", err)

@@ -37,8 +37,7 @@ type Store struct {
 	w, r *sql.DB // the write connection and the read pool
 	c    *conn
 
-	staging staging    // see InsertPositions
-	hist    histWriter // the history's statements, used by the write connection's holder
+	staging staging // see InsertPositions
 
 	retentionChunk int    // see DeletePositionsBefore; defaultRetentionChunk
 	inChunk        func() // tests: called in each retention transaction, before its commit
@@ -71,10 +70,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// the OsmAnd fixes a second (BENCHMARKS.md, "History writes").
 	base := dsn(path)
 
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	w := sql.OpenDB(writeConnector{dsn: base + "&_txlock=immediate", d: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	r, err := sql.Open("sqlite", base+"&mode=ro")
@@ -141,9 +137,8 @@ func dsn(path string) string {
 
 // Close merges what is staged, then closes the database.
 func (s *Store) Close() error {
-	ctx := context.Background()
-	err := s.Merge(ctx)
-	return errors.Join(err, s.closeHistory(ctx), s.Store.Close())
+	err := s.Merge(context.Background())
+	return errors.Join(err, s.Store.Close())
 }
 
 // logMergeErr reports a failed merge; the fixes stay staged, visible, and

@@ -198,6 +198,8 @@ func (r *Recorder) Run(ctx context.Context) {
 			r.write(ctx, q)
 			if whole {
 				r.recycle(q)
+			} else {
+				clear(q) // its fixes and channels may go before the array does
 			}
 			continue
 		}
@@ -276,6 +278,9 @@ func (r *Recorder) take() (q []batch, whole bool) {
 	n, i := 0, 0
 	for ; i < len(r.queue) && (i == 0 || n+len(r.queue[i].ps) <= r.cfg.MaxBatch); i++ {
 		n += len(r.queue[i].ps)
+	}
+	if i == 0 {
+		return nil, false // nothing queued: the queue keeps its array
 	}
 	r.queued -= n
 	if i == len(r.queue) {
