@@ -318,8 +318,11 @@ func TestSlowCustomers(t *testing.T) {
 	// The last position reaches both.
 	const final = 41.1502
 	post(final)
-	for _, s := range []*seen{&pausingSeen, &goodSeen} {
-		waitUnderLoad("the last position read", 5*time.Second, func() bool {
+	// Within 15 s: the pausing customer's client decodes its socket's
+	// backlog first, which under -race on a slow machine once took over 5.
+	for i, s := range []*seen{&pausingSeen, &goodSeen} {
+		who := [...]string{"the pausing customer", "the good customer"}[i]
+		waitUnderLoad("the last position read by "+who, 15*time.Second, func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return s.lat == final
