@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/enroutehq/enroute"
@@ -27,52 +26,6 @@ func insertSQL(verb, table string, n int) string {
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// Staging. The history is clustered by technician, so a commit of one fix
-// from each of many technicians dirtied a page per fix, and the WAL took a
-// whole page for each (BENCHMARKS.md, "History writes": 51-59 MB/s of WAL
-// at 10,000 fixes/s). Fixes that come fewer than stageBelow per technician
-// in one insert go to positions_recent instead, in arrival order; when it
-// holds mergeRows fixes or its oldest is mergeAge old, they are merged into
-// positions in one sorted pass, where each technician's page takes all its
-// fixes of that time at once. Reads see both tables.
-//
-// The more fixes a technician has in a merge, the fewer pages it writes a
-// fix: at 10,000 technicians, 8 a merge (80,000 rows) cost 0.64x the
-// writer's time a fix of 2 (20,000 rows). Reads for one technician scan
-// staging whole, ~6 µs a hundred rows here: mergeRows bounds that, and
-// mergeAge keeps a quieter fleet's merges as large as its rate allows.
-const (
-	stageBelow       = 8
-	defaultMergeRows = 80_000
-	defaultMergeAge  = 10 * time.Second
-)
-
-// staging is the writer's count of staged fixes.
-type staging struct {
-	mu        sync.Mutex
-	rows      int       // staged, not yet merged
-	since     time.Time // when the oldest of them was staged
-	mergeRows int
-	mergeAge  time.Duration
-}
-
-// add counts n staged fixes and reports whether a merge is due.
-func (st *staging) add(n int, now time.Time) bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if n > 0 && st.rows == 0 {
-		st.since = now
-	}
-	st.rows += n
-	return st.rows >= st.mergeRows || (st.rows > 0 && now.Sub(st.since) >= st.mergeAge)
-}
-
-func (st *staging) merged() {
-	st.mu.Lock()
-	st.rows = 0
-	st.mu.Unlock()
-}
 
 // InsertPositions implements enroute.PositionStore: one transaction, the
 // fewest INSERTs of insertSizes' rows, prepared once on the write
@@ -107,12 +60,10 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 	if err != nil {
 		return err
 	}
-	if s.staging.add(len(staged), time.Now()) {
-		// What is committed stays committed; a merge that fails is tried
-		// again after the next insert.
-		if err := s.merge(ctx, conn); err != nil {
-			s.logMergeErr(err)
-		}
+	// What is committed stays committed; a merge step that fails is tried
+	// again after the next insert.
+	if err := s.mergeStep(ctx, conn, len(staged)); err != nil {
+		s.logMergeErr(err)
 	}
 	return nil
 }
@@ -184,37 +135,6 @@ func split(ps []enroute.Position) (direct, staged []enroute.Position) {
 		}
 	}
 	return direct, staged
-}
-
-// merge moves every staged fix into the history, sorted by its key, in one
-// transaction; a fix already there (a resent one) is dropped.
-func (s *Store) merge(ctx context.Context, conn *sql.Conn) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO positions SELECT * FROM positions_recent ORDER BY technician_id, ts, device_id"); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM positions_recent"); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.staging.merged()
-	return nil
-}
-
-// Merge moves every staged fix into the history now (Close does too).
-func (s *Store) Merge(ctx context.Context) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return s.merge(ctx, conn)
 }
 
 func scanPositions(rows *sql.Rows) ([]enroute.Position, error) {

@@ -112,8 +112,15 @@ func (s *Store) deleteStagedBefore(ctx context.Context, before int64) (int64, er
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+fmt.Sprintf(stagedNew, "ts < ?")+")", before).Scan(&n); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM positions_recent WHERE ts < ?", before)
-		return err
+		res, err := tx.ExecContext(ctx, "DELETE FROM positions_recent WHERE ts < ?", before)
+		if err != nil {
+			return err
+		}
+		// Staging may be empty now: a merge under way begins again.
+		if n, _ := res.RowsAffected(); n > 0 {
+			s.staging.abandon()
+		}
+		return nil
 	})
 	return n, err
 }

@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	c := &conn{w: w, r: r, ck: ck}
 	s := &Store{Store: sqlstore.New(c, Dialect), path: path, w: w, r: r, c: c,
-		staging:        staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge},
+		staging:        staging{mergeRows: defaultMergeRows, mergeAge: defaultMergeAge, mergeChunk: defaultMergeChunk, mergeRest: defaultMergeRest},
 		retentionChunk: defaultRetentionChunk}
 	if err := s.prepareHistory(ctx); err != nil {
 		c.Close()

@@ -240,3 +240,112 @@ func TestLatestPositions(t *testing.T) {
 		t.Fatalf("latest seconds by technician = %v, want %v", got, want)
 	}
 }
+
+// A merge moves staging a range of technicians a step, one step after each
+// commit: commits go on between its steps, what they stage stays staged
+// for the next merge, and every fix is read once all along. A retention
+// that empties staging mid-merge drops the merge (SQLite numbers new rows
+// from 1 again, under its bound), and no fix staged after it is lost.
+func TestMergeInSteps(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.staging.mergeRows, s.staging.mergeAge, s.staging.mergeChunk, s.staging.mergeRest = 40, time.Hour, 10, 0
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	insert := func(tech int64, sec int) {
+		t.Helper()
+		p := enroute.Position{TechnicianID: tech, DeviceID: tech, Time: t0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: t0}
+		if err := s.InsertPositions(ctx, []enroute.Position{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var merged int
+	count := func(want int64) {
+		t.Helper()
+		if err := s.w.QueryRow("SELECT count(*) FROM positions").Scan(&merged); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.CountPositions(ctx)
+		all, err2 := s.FindPositions(ctx, enroute.PositionFilter{Unlimited: true})
+		if err != nil || err2 != nil || n != want || int64(len(all)) != want {
+			t.Fatalf("count %d (%v), found %d (%v); want %d", n, err, len(all), err2, want)
+		}
+	}
+
+	for tech := int64(1); tech <= 40; tech++ {
+		insert(tech, 0)
+	}
+	// The 40th began a merge of four steps (technicians 1-10, 11-20, ...)
+	// and took its first.
+	count(40)
+	if merged != 10 || stagedRows(t, s) != 40 {
+		t.Fatalf("after the first step: %d in the history, %d staged; want 10 and 40", merged, stagedRows(t, s))
+	}
+	for step := 2; step <= 4; step++ {
+		insert(int64(100+step), 1) // staged after the merge began: not in it
+		count(int64(40 + step - 1))
+		if want := 10 * step; merged != want {
+			t.Fatalf("step %d: %d in the history, want %d", step, merged, want)
+		}
+	}
+	if n := stagedRows(t, s); n != 3 || s.staging.current() != nil {
+		t.Fatalf("after the last step: %d staged (want the 3 staged since), merge under way %v", n, s.staging.current())
+	}
+
+	// Again, but retention empties staging after the first step.
+	for tech := int64(1); tech <= 37; tech++ {
+		insert(tech, 2)
+	}
+	count(80)
+	if s.staging.current() == nil {
+		t.Fatal("no merge under way after 40 staged fixes")
+	}
+	if _, err := s.DeletePositionsBefore(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	count(0)
+	if s.staging.current() != nil {
+		t.Fatal("the merge outlived a retention that emptied staging")
+	}
+	for tech := int64(1); tech <= 5; tech++ {
+		insert(tech, 3600+int(tech)) // rowids 1-5 again
+	}
+	count(5)
+	if err := s.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count(5)
+	if merged != 5 || stagedRows(t, s) != 0 {
+		t.Fatalf("after Merge: %d in the history, %d staged; want 5 and 0", merged, stagedRows(t, s))
+	}
+}
+
+// A merge under way rests mergeRest times its last step's length between
+// steps, whatever commits come meanwhile, and ends with its last step.
+func TestMergeRests(t *testing.T) {
+	st := staging{mergeRows: 10, mergeAge: time.Hour, mergeChunk: 5, mergeRest: 4}
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	if run, due := st.add(9, at(0)); run != nil || due {
+		t.Fatalf("9 of 10 staged: run %v, due %v", run, due)
+	}
+	if run, due := st.add(1, at(1)); run != nil || !due {
+		t.Fatalf("10 of 10 staged: run %v, due %v", run, due)
+	}
+	run := &mergeRun{upTo: 10, next: 1, last: 10, width: 5}
+	st.begin(run)
+	st.stepped(run, 6, false, at(2), at(12)) // a step of 10 ms: rest until 52
+	if r, due := st.add(1, at(51)); r != nil || due {
+		t.Fatalf("during the rest: run %v, due %v", r, due)
+	}
+	if r, _ := st.add(1, at(52)); r != run {
+		t.Fatalf("after the rest: run %v, want the merge under way", r)
+	}
+	st.stepped(run, 11, true, at(52), at(60))
+	if st.current() != nil || st.rows != 2 {
+		t.Fatalf("after the last step: under way %v, %d counted; want none and the 2 staged since", st.current(), st.rows)
+	}
+}
