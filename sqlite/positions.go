@@ -85,23 +85,6 @@ func (s *Store) prepareHistory(ctx context.Context) error {
 	})
 }
 
-// historyConn pins the one write connection at synchronous=NORMAL, at
-// which the history commits (see InsertPositions), for retention's
-// deletions; release restores FULL and lets the connection go.
-func (s *Store) historyConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
-	if conn, err = s.w.Conn(ctx); err != nil {
-		return nil, nil, fmt.Errorf("write connection: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("synchronous: %w", err)
-	}
-	return conn, func() {
-		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
-		conn.Close()
-	}, nil
-}
-
 // split divides ps into the fixes of technicians with stageBelow or more
 // in it (direct) and the others (staged); when all go one way, ps itself,
 // not a copy (at 10,000 one-fix requests a second, every commit's fixes

@@ -79,27 +79,29 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 // deletion a power cut undoes is made again by the next run), and no
 // autocheckpoint (DeletePositionsBefore checkpoints beside the writer).
 func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, release, err := s.historyConn(ctx)
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("write connection: %w", err)
 	}
-	defer release()
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-		return fmt.Errorf("wal_autocheckpoint: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if s.inChunk != nil {
-		s.inChunk()
-	}
-	return tx.Commit()
+	defer conn.Close()
+	return atNormal(ctx, conn, func() error {
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+			return fmt.Errorf("wal_autocheckpoint: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.inChunk != nil {
+			s.inChunk()
+		}
+		return tx.Commit()
+	})
 }
 
 // deleteStagedBefore deletes the staged fixes taken before before, in one
