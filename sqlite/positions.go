@@ -62,7 +62,7 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 	}
 	// What is committed stays committed; a merge step that fails is tried
 	// again after the next insert.
-	if err := s.mergeStep(ctx, conn, len(staged)); err != nil {
+	if err := s.afterCommit(ctx, conn, len(staged)); err != nil {
 		s.logMergeErr(err)
 	}
 	return nil

@@ -105,9 +105,9 @@ func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 }
 
 // deleteStagedBefore deletes the staged fixes taken before before, in one
-// transaction: staging holds at most a merge's worth (mergeRows, or
-// mergeAge of fixes). It counts those the history does not hold too, so a
-// fix counts once.
+// transaction: staging holds about a merge's worth (mergeRows, or
+// mergeAge of fixes, and what comes while one is under way). It counts
+// those the history does not hold too, so a fix counts once.
 func (s *Store) deleteStagedBefore(ctx context.Context, before int64) (int64, error) {
 	var n int64
 	err := s.retentionTx(ctx, func(tx *sql.Tx) error {
@@ -118,8 +118,9 @@ func (s *Store) deleteStagedBefore(ctx context.Context, before int64) (int64, er
 		if err != nil {
 			return err
 		}
-		// Staging may be empty now: a merge under way begins again.
-		if n, _ := res.RowsAffected(); n > 0 {
+		// Its newest rows may be gone: a merge under way begins again
+		// (see staging.abandon).
+		if deleted, _ := res.RowsAffected(); deleted > 0 {
 			s.staging.abandon()
 		}
 		return nil

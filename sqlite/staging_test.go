@@ -311,7 +311,7 @@ func TestMergeInSteps(t *testing.T) {
 		t.Fatal("the merge outlived a retention that emptied staging")
 	}
 	for tech := int64(1); tech <= 5; tech++ {
-		insert(tech, 3600+int(tech)) // rowids 1-5 again
+		insert(tech, 3600+int(tech)) // numbered from 1 again
 	}
 	count(5)
 	if err := s.Merge(ctx); err != nil {
@@ -324,7 +324,8 @@ func TestMergeInSteps(t *testing.T) {
 }
 
 // A merge under way rests mergeRest times its last step's length between
-// steps, whatever commits come meanwhile, and ends with its last step.
+// steps, a second after a failed one, unless a merge's worth more is
+// staged meanwhile, and ends with its last step.
 func TestMergeRests(t *testing.T) {
 	st := staging{mergeRows: 10, mergeAge: time.Hour, mergeChunk: 5, mergeRest: 4}
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -344,8 +345,78 @@ func TestMergeRests(t *testing.T) {
 	if r, _ := st.add(1, at(52)); r != run {
 		t.Fatalf("after the rest: run %v, want the merge under way", r)
 	}
-	st.stepped(run, 11, true, at(52), at(60))
-	if st.current() != nil || st.rows != 2 {
-		t.Fatalf("after the last step: under way %v, %d counted; want none and the 2 staged since", st.current(), st.rows)
+	// A failed step is tried again a second later; a step is not put off
+	// once a merge's worth more is staged.
+	st.failed(at(52))
+	if r, _ := st.add(0, at(1051)); r != nil {
+		t.Fatalf("within a second of a failed step: run %v", r)
+	}
+	if r, _ := st.add(8, at(1051)); r != run {
+		t.Fatalf("10 staged since the merge began: run %v, want the merge under way", r)
+	}
+	st.stepped(run, 11, true, at(1052), at(1060))
+	if st.current() != nil || st.rows != 10 {
+		t.Fatalf("after the last step: under way %v, %d counted; want none and the 10 staged since", st.current(), st.rows)
+	}
+}
+
+// Another store opened on the file while a merge is under way merges and
+// empties staging (as Open does after a crash); fixes staged afterwards
+// take the rowids the merge's bound covers, and its last step leaves
+// them, as it leaves any fix the history does not hold. Merge finishes
+// the merge under way.
+func TestMergeBesideAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "enroute.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.staging.mergeRows, a.staging.mergeAge, a.staging.mergeChunk, a.staging.mergeRest = 40, time.Hour, 10, 0
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	insert := func(tech int64, sec int) {
+		t.Helper()
+		p := enroute.Position{TechnicianID: tech, DeviceID: tech, Time: t0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: t0}
+		if err := a.InsertPositions(ctx, []enroute.Position{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for tech := int64(1); tech <= 40; tech++ {
+		insert(tech, 0)
+	}
+	if a.staging.current() == nil {
+		t.Fatal("no merge under way after 40 staged fixes")
+	}
+	b, err := Open(ctx, path) // merges everything staged
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for tech := int64(101); tech <= 103; tech++ {
+		insert(tech, 1) // rowids 1-3, under the merge's bound
+	}
+	if n, err := a.CountPositions(ctx); err != nil || n != 43 {
+		t.Fatalf("count = %d, %v; want 43", n, err)
+	}
+	if a.staging.current() != nil || stagedRows(t, a) != 3 {
+		t.Fatalf("after the last step: under way %v, %d staged; want none and 3", a.staging.current(), stagedRows(t, a))
+	}
+	// Merge (Close's) in the middle of the next merge finishes it.
+	for tech := int64(1); tech <= 37; tech++ {
+		insert(tech, 2)
+	}
+	if a.staging.current() == nil {
+		t.Fatal("no merge under way")
+	}
+	if err := a.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.CountPositions(ctx); err != nil || n != 80 || stagedRows(t, a) != 0 || a.staging.current() != nil {
+		t.Fatalf("after Merge: count %d (%v), %d staged, under way %v; want 80, 0 and none", n, err, stagedRows(t, a), a.staging.current())
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
