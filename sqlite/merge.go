@@ -60,7 +60,7 @@ type staging struct {
 // change only in a step, by the write connection's holder.
 type mergeRun struct {
 	upTo              int64
-	newest            [3]int64 // the key (technician, ts, device) of its row upTo
+	newest            rowID // its row upTo
 	next, last, width int64
 }
 
@@ -171,9 +171,9 @@ func (s *Store) beginMerge(ctx context.Context, conn *sql.Conn) (*mergeRun, erro
 // one transaction, at the history's synchronous=NORMAL (they were staged
 // at it; the WAL keeps commits in order, so a later one never outlives
 // these); the last step deletes the merge's fixes from staging. Those are
-// the rows up to its bound while its newest row is still there: SQLite
-// numbers a new row past the newest there is, so only once that row is
-// gone (deleted by retention, by another store opened on the file, which
+// the rows up to its bound while its newest row is still there (that very
+// row, not the same fix resent): SQLite numbers a new row past the newest
+// there is, so only once that row is gone (deleted by retention, by another store opened on the file, which
 // merges at Open, or by hand) may a fix newer than the merge take a
 // number under the bound. Then it deletes only the rows the history holds
 // (~100 ms for 80,000, against ~10).
@@ -223,11 +223,15 @@ func (s *Store) step(ctx context.Context, conn *sql.Conn, run *mergeRun) error {
 	return nil
 }
 
-// rowKey returns the key of staging's row rowid (zeros: none).
+// rowID tells a staged row from any other: its key (technician, ts,
+// device) and when it was received (a resent fix is received anew).
+type rowID [4]int64
+
+// rowKey returns staging's row rowid's rowID (zeros: none).
 func rowKey(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, rowid int64) (k [3]int64, err error) {
-	err = q.QueryRowContext(ctx, "SELECT technician_id, ts, device_id FROM positions_recent WHERE rowid = ?", rowid).Scan(&k[0], &k[1], &k[2])
+}, rowid int64) (k rowID, err error) {
+	err = q.QueryRowContext(ctx, "SELECT technician_id, ts, device_id, received_after_us FROM positions_recent WHERE rowid = ?", rowid).Scan(&k[0], &k[1], &k[2], &k[3])
 	if err == sql.ErrNoRows {
 		return k, nil
 	}
