@@ -25,7 +25,6 @@ import (
 //
 // Concurrency: used only by the holder of its connection.
 type histWriter struct {
-	ready         bool
 	insert, stage [len(insertSizes)]stmt // per insertSizes: into positions (OR IGNORE), into positions_recent
 	normal, full  stmt                   // PRAGMA synchronous = NORMAL, = FULL
 	args          []driver.NamedValue    // a statement's arguments, reused
@@ -82,16 +81,13 @@ func (h *histWriter) write(ctx context.Context, c driverConn, direct, staged []e
 	return nil
 }
 
-// prepared makes sure the statements are prepared on c.
+// prepared makes sure the statements are prepared on c: prepare sets
+// them all or none.
 func (h *histWriter) prepared(ctx context.Context, c driverConn) error {
-	if h.ready {
+	if h.full != nil {
 		return nil
 	}
-	if err := h.prepare(ctx, c); err != nil {
-		return err
-	}
-	h.ready = true
-	return nil
+	return h.prepare(ctx, c)
 }
 
 // prepare prepares the statements on c.

@@ -17,11 +17,7 @@ import (
 // own and finalizes them when it closes.
 func TestHistoryWriter(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	fix := func(tech int64, sec int) enroute.Position {
 		return enroute.Position{TechnicianID: tech, DeviceID: tech * 10, Time: t0.Add(time.Duration(sec) * time.Second),

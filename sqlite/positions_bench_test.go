@@ -47,11 +47,7 @@ func BenchmarkInsertPositions(b *testing.B) {
 // while it runs.
 func BenchmarkSaveModel(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "enroute.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	data := make([]byte, 4_331_229)
 	for i := range data {
 		data[i] = byte(i * 31)

@@ -19,6 +19,30 @@ func stagedRows(t *testing.T, s *Store) int {
 	return n
 }
 
+// openTemp opens a store on a fresh file, closed when tb ends.
+func openTemp(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), filepath.Join(tb.TempDir(), "enroute.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// stageT0 is when stageOne's fixes are counted from.
+var stageT0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// stageOne inserts one fix of tech, sec seconds after stageT0, on its own
+// (so it is staged).
+func stageOne(t *testing.T, s *Store, tech int64, sec int) {
+	t.Helper()
+	p := enroute.Position{TechnicianID: tech, DeviceID: tech, Time: stageT0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: stageT0}
+	if err := s.InsertPositions(context.Background(), []enroute.Position{p}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // One-fix inserts are staged, read back with the history as one, merged
 // when enough have come, deduplicated however they were resent, and merged
 // on Close; batches go straight to the history.
@@ -194,11 +218,7 @@ func TestSplit(t *testing.T) {
 // one whose positions are all older is left out.
 func TestLatestPositions(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	s.staging.mergeRows, s.staging.mergeAge = 1000, time.Hour
 	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	fix := func(tech int64, sec int) enroute.Position {
@@ -248,20 +268,9 @@ func TestLatestPositions(t *testing.T) {
 // from 1 again, under its bound), and no fix staged after it is lost.
 func TestMergeInSteps(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "enroute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	s.staging.mergeRows, s.staging.mergeAge, s.staging.mergeChunk, s.staging.mergeRest = 40, time.Hour, 10, 0
-	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	insert := func(tech int64, sec int) {
-		t.Helper()
-		p := enroute.Position{TechnicianID: tech, DeviceID: tech, Time: t0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: t0}
-		if err := s.InsertPositions(ctx, []enroute.Position{p}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insert := func(tech int64, sec int) { t.Helper(); stageOne(t, s, tech, sec) }
 	var merged int
 	count := func(want int64) {
 		t.Helper()
@@ -303,7 +312,7 @@ func TestMergeInSteps(t *testing.T) {
 	if s.staging.current() == nil {
 		t.Fatal("no merge under way after 40 staged fixes")
 	}
-	if _, err := s.DeletePositionsBefore(ctx, t0.Add(time.Hour)); err != nil {
+	if _, err := s.DeletePositionsBefore(ctx, stageT0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	count(0)
@@ -373,14 +382,7 @@ func TestMergeBesideAnotherStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.staging.mergeRows, a.staging.mergeAge, a.staging.mergeChunk, a.staging.mergeRest = 40, time.Hour, 10, 0
-	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	insert := func(tech int64, sec int) {
-		t.Helper()
-		p := enroute.Position{TechnicianID: tech, DeviceID: tech, Time: t0.Add(time.Duration(sec) * time.Second), Lat: 41, Lng: -8.61, ReceivedAt: t0}
-		if err := a.InsertPositions(ctx, []enroute.Position{p}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insert := func(tech int64, sec int) { t.Helper(); stageOne(t, a, tech, sec) }
 	for tech := int64(1); tech <= 40; tech++ {
 		insert(tech, 0)
 	}
