@@ -16,7 +16,8 @@ import (
 // there and back, the transaction, INSERTs of 10 and of 1 row), and
 // database/sql converted every argument of every one into a new slice
 // (driverArgsConnLocked: 35% of the bytes the server allocated under
-// OsmAnd's one fix a request) and took its locks around each.
+// OsmAnd's one fix a request) and took its locks around each. The
+// pragmas are run afresh each time (setSync), not prepared.
 //
 // Each write connection owns one (writeConn): its statements are
 // prepared when the store opens (after the migrations: they name the
@@ -26,7 +27,6 @@ import (
 // Concurrency: used only by the holder of its connection.
 type histWriter struct {
 	insert, stage [len(insertSizes)]stmt // per insertSizes: into positions (OR IGNORE), into positions_recent
-	normal, full  stmt                   // PRAGMA synchronous = NORMAL, = FULL
 	args          []driver.NamedValue    // a statement's arguments, reused
 }
 
@@ -40,51 +40,64 @@ type stmt interface {
 type driverConn interface {
 	driver.ConnPrepareContext
 	driver.ConnBeginTx
+	driver.ExecerContext
+}
+
+// setSync sets c's synchronous pragma to level. It is run afresh each
+// time: SQLite sets a pragma like this one while it prepares the
+// statement, not when it is run, so a prepared one set its level once, at
+// preparation (history commits ran at FULL that way, fsyncing the WAL at
+// every commit, until a test caught it).
+func setSync(ctx context.Context, c driver.ExecerContext, level string) error {
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = "+level, nil); err != nil {
+		return fmt.Errorf("synchronous = %s: %w", level, err)
+	}
+	return nil
 }
 
 // write commits direct into the history and staged into staging in one
-// transaction at synchronous=NORMAL (see InsertPositions), on c.
-func (h *histWriter) write(ctx context.Context, c driverConn, direct, staged []enroute.Position) (err error) {
+// transaction at synchronous=NORMAL (see InsertPositions), on c. left
+// reports that c could not be set back to synchronous=FULL: the caller
+// must close it rather than let other writes commit on it (see restore).
+func (h *histWriter) write(ctx context.Context, c driverConn, direct, staged []enroute.Position) (left bool, err error) {
 	if err := h.prepared(ctx, c); err != nil {
-		return err
+		return false, err
 	}
-	if err := h.exec(ctx, h.normal, 0); err != nil {
-		return fmt.Errorf("synchronous: %w", err)
+	if err := setSync(ctx, c, "NORMAL"); err != nil {
+		return false, err
 	}
-	committed := false
 	defer func() {
-		e := h.exec(context.WithoutCancel(ctx), h.full, 0)
-		switch {
-		case e == nil:
-		case committed:
-			// The fixes are in: saying otherwise would have them
-			// written again. The next commit sets the pragma anew.
-			slog.Warn("restoring synchronous=FULL after a history commit", "err", e)
-		case err == nil:
-			err = fmt.Errorf("synchronous: %w", e)
+		if e := setSync(context.WithoutCancel(ctx), c, "FULL"); e != nil {
+			left = true
+			if err == nil {
+				// The fixes are in: saying otherwise would have them
+				// written again.
+				slog.Warn("restoring synchronous=FULL after a history commit; closing the connection", "err", e)
+			} else {
+				err = errors.Join(err, e)
+			}
 		}
 	}()
 	tx, err := c.BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	if err := h.insertRows(ctx, &h.insert, direct); err != nil {
-		return errors.Join(fmt.Errorf("insert positions: %w", err), tx.Rollback())
+		return false, errors.Join(fmt.Errorf("insert positions: %w", err), tx.Rollback())
 	}
 	if err := h.insertRows(ctx, &h.stage, staged); err != nil {
-		return errors.Join(fmt.Errorf("stage positions: %w", err), tx.Rollback())
+		return false, errors.Join(fmt.Errorf("stage positions: %w", err), tx.Rollback())
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit positions: %w", err)
+		return false, fmt.Errorf("commit positions: %w", err)
 	}
-	committed = true
-	return nil
+	return false, nil
 }
 
 // prepared makes sure the statements are prepared on c: prepare sets
 // them all or none.
 func (h *histWriter) prepared(ctx context.Context, c driverConn) error {
-	if h.full != nil {
+	if h.stage[len(h.stage)-1] != nil {
 		return nil
 	}
 	return h.prepare(ctx, c)
@@ -114,11 +127,6 @@ func (h *histWriter) prepare(ctx context.Context, c driverConn) error {
 			break
 		}
 	}
-	if err == nil {
-		if h.normal, err = prep("PRAGMA synchronous = NORMAL"); err == nil {
-			h.full, err = prep("PRAGMA synchronous = FULL")
-		}
-	}
 	if err != nil {
 		h.close()
 		return fmt.Errorf("prepare history statements: %w", err)
@@ -129,7 +137,7 @@ func (h *histWriter) prepare(ctx context.Context, c driverConn) error {
 // close closes the statements, before their connection closes.
 func (h *histWriter) close() error {
 	var errs []error
-	for _, st := range append(append(h.insert[:], h.stage[:]...), h.normal, h.full) {
+	for _, st := range append(h.insert[:], h.stage[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -268,8 +270,28 @@ func atNormal(ctx context.Context, conn *sql.Conn, fn func() error) error {
 		return fmt.Errorf("synchronous: %w", err)
 	}
 	err := fn()
-	if _, e := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); e != nil && err == nil {
-		err = fmt.Errorf("synchronous: %w", e)
+	return errors.Join(err, restore(ctx, conn, "PRAGMA synchronous = FULL"))
+}
+
+// restore runs pragma, which puts conn back as the pool's other users
+// expect it; if that fails, conn is discarded rather than given back as it
+// is (at synchronous=NORMAL a dispatch's commit could be lost to a power
+// cut; with autocheckpoint off the WAL would grow without end), and the
+// pool opens a fresh one, set up by the file name's pragmas (dsn).
+func restore(ctx context.Context, conn *sql.Conn, pragma string) error {
+	_, err := conn.ExecContext(context.WithoutCancel(ctx), pragma)
+	if errors.Is(err, sql.ErrConnDone) {
+		return nil // discarded already: it goes back to no pool
 	}
-	return err
+	if err != nil {
+		discard(conn)
+		return fmt.Errorf("%s: %w", pragma, err)
+	}
+	return nil
+}
+
+// discard makes conn, pinned from its pool, close when released instead
+// of going back to the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 }

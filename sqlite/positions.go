@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -50,13 +51,25 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return fmt.Errorf("write connection: %w", err)
 	}
 	defer conn.Close()
+	var left bool
+	var werr error // the write's own error, without the pool's
 	err = conn.Raw(func(dc any) error {
 		c, err := writeConnOf(dc)
 		if err != nil {
 			return err
 		}
-		return c.hist.write(ctx, c.inner(), direct, staged)
+		left, werr = c.hist.write(ctx, c.inner(), direct, staged)
+		if left {
+			// Left at synchronous=NORMAL, it must not serve other writes
+			// (a dispatch committed on it could be lost to a power cut):
+			// driver.ErrBadConn has the pool close it.
+			return driver.ErrBadConn
+		}
+		return werr
 	})
+	if left {
+		return werr // the connection is gone: no merge step on it
+	}
 	if err != nil {
 		return err
 	}

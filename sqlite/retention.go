@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -88,19 +89,21 @@ func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 			return fmt.Errorf("wal_autocheckpoint: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback()
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if s.inChunk != nil {
-			s.inChunk()
-		}
-		return tx.Commit()
+		err := func() error {
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("begin: %w", err)
+			}
+			defer tx.Rollback()
+			if err := fn(tx); err != nil {
+				return err
+			}
+			if s.inChunk != nil {
+				s.inChunk()
+			}
+			return tx.Commit()
+		}()
+		return errors.Join(err, restore(ctx, conn, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint)))
 	})
 }
 
