@@ -45,9 +45,8 @@ type driverConn interface {
 
 // setSync sets c's synchronous pragma to level. It is run afresh each
 // time: SQLite sets a pragma like this one while it prepares the
-// statement, not when it is run, so a prepared one set its level once, at
-// preparation (history commits ran at FULL that way, fsyncing the WAL at
-// every commit, until a test caught it).
+// statement, not when it is run, so a prepared one would set its level
+// once, at preparation.
 func setSync(ctx context.Context, c driver.ExecerContext, level string) error {
 	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = "+level, nil); err != nil {
 		return fmt.Errorf("synchronous = %s: %w", level, err)
@@ -63,21 +62,23 @@ func (h *histWriter) write(ctx context.Context, c driverConn, direct, staged []e
 	if err := h.prepared(ctx, c); err != nil {
 		return false, err
 	}
-	if err := setSync(ctx, c, "NORMAL"); err != nil {
-		return false, err
-	}
+	// FULL is restored even when setting NORMAL failed: the pragma
+	// applies as it is prepared, and an error may come after.
 	defer func() {
 		if e := setSync(context.WithoutCancel(ctx), c, "FULL"); e != nil {
 			left = true
 			if err == nil {
 				// The fixes are in: saying otherwise would have them
 				// written again.
-				slog.Warn("restoring synchronous=FULL after a history commit; closing the connection", "err", e)
+				slog.Warn("restoring synchronous=FULL after a history commit; the connection will be closed", "err", e)
 			} else {
 				err = errors.Join(err, e)
 			}
 		}
 	}()
+	if err := setSync(ctx, c, "NORMAL"); err != nil {
+		return false, err
+	}
 	tx, err := c.BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -213,8 +214,8 @@ func (s *Store) step(ctx context.Context, conn *sql.Conn, run *mergeRun) error {
 		return nil
 	})
 	if committed {
-		// Recorded even if FULL was not restored (the history's next
-		// commit sets it again): the step is done.
+		// The step is done (a connection not put back at FULL is
+		// closed: see withPragma).
 		s.staging.stepped(run, to, done, start, time.Now())
 	} else if err != nil {
 		s.staging.failed(time.Now())
@@ -266,11 +267,29 @@ func (s *Store) Merge(ctx context.Context) error {
 // atNormal runs fn with conn at synchronous=NORMAL, at which the history
 // commits (see InsertPositions), and restores FULL, every other write's.
 func atNormal(ctx context.Context, conn *sql.Conn, fn func() error) error {
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return fmt.Errorf("synchronous: %w", err)
+	return withPragma(ctx, conn, "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL", fn)
+}
+
+// withPragma runs fn with conn set by the pragma set, then puts it back
+// with undo whatever happened: SQLite applies a pragma as it prepares it,
+// so a set that reports an error (a cancelled ctx) may have taken. An
+// undo that fails after fn succeeded (fn's work committed) is logged, not
+// returned: conn is discarded (restore), and the work stands.
+func withPragma(ctx context.Context, conn *sql.Conn, set, undo string, fn func() error) error {
+	_, err := conn.ExecContext(ctx, set)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", set, err)
+	} else {
+		err = fn()
 	}
-	err := fn()
-	return errors.Join(err, restore(ctx, conn, "PRAGMA synchronous = FULL"))
+	if e := restore(ctx, conn, undo); e != nil {
+		if err == nil {
+			slog.Warn("restoring a write connection; closing it", "err", e)
+		} else {
+			err = errors.Join(err, e)
+		}
+	}
+	return err
 }
 
 // restore runs pragma, which puts conn back as the pool's other users
@@ -281,7 +300,9 @@ func atNormal(ctx context.Context, conn *sql.Conn, fn func() error) error {
 func restore(ctx context.Context, conn *sql.Conn, pragma string) error {
 	_, err := conn.ExecContext(context.WithoutCancel(ctx), pragma)
 	if errors.Is(err, sql.ErrConnDone) {
-		return nil // discarded already: it goes back to no pool
+		// Closed already: by discard (no caller closes it before
+		// restoring), so it goes back to no pool.
+		return nil
 	}
 	if err != nil {
 		discard(conn)

@@ -58,7 +58,11 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		if err != nil {
 			return err
 		}
-		left, werr = c.hist.write(ctx, c.inner(), direct, staged)
+		var hc driverConn = c.inner()
+		if s.wrapHist != nil {
+			hc = s.wrapHist(hc)
+		}
+		left, werr = c.hist.write(ctx, hc, direct, staged)
 		if left {
 			// Left at synchronous=NORMAL, it must not serve other writes
 			// (a dispatch committed on it could be lost to a power cut):
@@ -68,7 +72,12 @@ func (s *Store) InsertPositions(ctx context.Context, ps []enroute.Position) erro
 		return werr
 	})
 	if left {
-		return werr // the connection is gone: no merge step on it
+		// The connection is gone: no merge step on it; the next insert's
+		// takes it.
+		if werr == nil {
+			s.staging.add(len(staged), time.Now())
+		}
+		return werr
 	}
 	if err != nil {
 		return err

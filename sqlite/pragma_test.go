@@ -101,17 +101,18 @@ func histWrite(t *testing.T, s *Store, failFull bool) (spy *spyConn, left bool, 
 	defer conn.Close()
 	p := enroute.Position{TechnicianID: 7, DeviceID: 7, Time: stageT0, Lat: 41, Lng: -8.61, ReceivedAt: stageT0}
 	rerr := conn.Raw(func(dc any) error {
-		c, err := writeConnOf(dc)
-		if err != nil {
-			return err
+		c, cerr := writeConnOf(dc)
+		if cerr != nil {
+			return cerr
 		}
 		spy = &spyConn{driverConn: c.inner(), q: c.inner(), failFull: failFull}
 		left, err = c.hist.write(ctx, spy, nil, []enroute.Position{p})
-		if after, err = spy.level(ctx); err != nil {
-			return err
+		var lerr error
+		if after, lerr = spy.level(ctx); lerr != nil {
+			return lerr
 		}
-		_, err = c.inner().ExecContext(ctx, "PRAGMA synchronous = FULL", nil) // as the pool expects it
-		return err
+		_, lerr = c.inner().ExecContext(ctx, "PRAGMA synchronous = FULL", nil) // as the pool expects it
+		return lerr
 	})
 	if rerr != nil {
 		t.Fatal(rerr)
@@ -153,5 +154,26 @@ func TestHistoryRestoreFailed(t *testing.T) {
 	}
 	if n := stagedRows(t, s); n != 1 {
 		t.Fatalf("staged fixes = %d, want 1", n)
+	}
+}
+
+// An insert whose connection is left at NORMAL succeeds (its fixes are
+// in) and closes that connection: the pool's next is at FULL.
+func TestInsertRestoreFailedDiscards(t *testing.T) {
+	s := openTemp(t)
+	s.wrapHist = func(c driverConn) driverConn {
+		return &spyConn{driverConn: c, q: c.(driver.QueryerContext), failFull: true}
+	}
+	stageOne(t, s, 7, 0) // fails the test on an error
+	s.wrapHist = nil
+	if v := synchronous(t, s); v != 2 {
+		t.Fatalf("synchronous after the insert = %d, want 2 (FULL: a fresh connection)", v)
+	}
+	stageOne(t, s, 7, 1) // the fresh connection prepares its own statements
+	if n := stagedRows(t, s); n != 2 {
+		t.Fatalf("staged fixes = %d, want 2", n)
+	}
+	if s.staging.rows != 2 {
+		t.Fatalf("staging counts %d fixes, want 2 (both inserts')", s.staging.rows)
 	}
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -86,10 +85,7 @@ func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 	}
 	defer conn.Close()
 	return atNormal(ctx, conn, func() error {
-		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-			return fmt.Errorf("wal_autocheckpoint: %w", err)
-		}
-		err := func() error {
+		return withPragma(ctx, conn, "PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint), func() error {
 			tx, err := conn.BeginTx(ctx, nil)
 			if err != nil {
 				return fmt.Errorf("begin: %w", err)
@@ -102,8 +98,7 @@ func (s *Store) retentionTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 				s.inChunk()
 			}
 			return tx.Commit()
-		}()
-		return errors.Join(err, restore(ctx, conn, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint)))
+		})
 	})
 }
 

@@ -41,6 +41,8 @@ type Store struct {
 
 	retentionChunk int    // see DeletePositionsBefore; defaultRetentionChunk
 	inChunk        func() // tests: called in each retention transaction, before its commit
+	// wrapHist, in tests, wraps the connection history commits run on.
+	wrapHist func(driverConn) driverConn
 }
 
 var _ enroute.Store = (*Store)(nil)
