@@ -46,7 +46,8 @@ type ingestMetrics struct {
 	evictions prometheus.Counter
 	wsWaited  prometheus.Counter
 	// pushDelay is Enroute's own part of a customer's fix-to-map latency:
-	// from a fix's acceptance to the write of the frame that carries it.
+	// from a fix's hand-over to the hub (decoded, checked, its ETA
+	// estimated) to the write of the frame that carries it.
 	pushDelay prometheus.Histogram
 }
 
@@ -61,7 +62,7 @@ func newIngestMetrics(r prometheus.Registerer, t Ingester) *ingestMetrics {
 	}
 	m.pushDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "enroute_customer_push_delay_seconds",
-		Help:    "From a fix's acceptance to the write of the frame carrying it to a customer's tracking page (each frame's oldest fix).",
+		Help:    "From a fix's hand-over to the customers' connections (decoded, checked, its ETA estimated) to the write of the frame carrying it to a customer's tracking page (each frame's oldest fix).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
 	})
 	// Every series from the start, so that a rate over the first rejected

@@ -74,8 +74,8 @@ func (s schedWaits) report(w io.Writer, base schedWaits) {
 
 // pushDelays is the server's enroute_customer_push_delay_seconds
 // histogram: cumulative counts by upper bound ("+Inf" last). Enroute's
-// own part of the watchers' latency, from a fix's acceptance to the write
-// of its frame; the floor has none. With several nodes, the first's.
+// own part of the watchers' latency, from a fix's hand-over to the
+// customers' connections to the write of its frame; the floor has none. With several nodes, the first's.
 type pushDelays struct {
 	bounds []string
 	counts []float64
@@ -132,5 +132,5 @@ func (h pushDelays) report(w io.Writer, base pushDelays) {
 	if n == 0 {
 		return
 	}
-	fmt.Fprintf(w, "server's own part, acceptance to write (%.0f customer frames): p50 <= %s s  p99 <= %s s (enroute_customer_push_delay_seconds buckets)\n", n, p50, p99)
+	fmt.Fprintf(w, "server's own part, hand-over to write (%.0f customer frames): p50 <= %s s  p99 <= %s s (enroute_customer_push_delay_seconds buckets)\n", n, p50, p99)
 }
