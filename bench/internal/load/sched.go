@@ -75,7 +75,8 @@ func (s schedWaits) report(w io.Writer, base schedWaits) {
 // pushDelays is the server's enroute_customer_push_delay_seconds
 // histogram: cumulative counts by upper bound ("+Inf" last). Enroute's
 // own part of the watchers' latency, from a fix's hand-over to the
-// customers' connections to the write of its frame; the floor has none. With several nodes, the first's.
+// customers' connections to the write of its frame; the floor has none.
+// With several nodes, the first's.
 type pushDelays struct {
 	bounds []string
 	counts []float64
