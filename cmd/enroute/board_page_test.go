@@ -302,3 +302,29 @@ func TestBoardShowsDeliveryReceipts(t *testing.T) {
 	}
 	screenshot(t, ctx, "dispatch-board-undelivered")
 }
+
+// TestBoardReadsInOrder: each status makes the board read its list again,
+// and a read's answer can come after a newer status. The read after Ana's
+// arrival is held back until her visit is done: its answer, older than
+// that, leaves her row done.
+func TestBoardReadsInOrder(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	ana, _, token := st.device("Ana Silva")
+	a, _ := st.trackingLink(ana)
+	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", dispatcher)
+	st.fixAt(token, 41.1420, -8.6080)
+	row := fmt.Sprintf(`((document.querySelector('tr[data-tech="%d"]') || {}).innerText || "")`, ana)
+	pollJS(t, ctx, "Ana on the way, live", row+`.includes("On the way") && `+row+`.includes("s ago")`)
+
+	holdNextRead(t, ctx, "/api/v1/assignments?status=dispatched,working")
+	st.move(a, "start")
+	pollJS(t, ctx, "Ana working, the read after it held", row+`.includes("Working") && window.slowRead === "held"`)
+	st.move(a, "complete")
+	pollJS(t, ctx, "Ana done", row+`.includes("Not assigned")`)
+	pollJS(t, ctx, "the held answer", `window.slowRead === "handled"`)
+	if got := eval[string](t, ctx, row); !strings.Contains(got, "Not assigned") {
+		t.Fatalf("Ana's row after the older answer = %q, want her done", got)
+	}
+}

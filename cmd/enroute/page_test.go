@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,27 @@ func TestHomePage(t *testing.T) {
 			t.Errorf("%s log-in form = %q", page, got)
 		}
 	}
+}
+
+// holdNextRead makes the page's next request whose URL holds path answer
+// 2 s late. window.slowRead is "held" once it is asked, "handled" once
+// the page has handled its answer (a task after the page's own).
+func holdNextRead(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	eval[bool](t, ctx, `(function () {
+		var fetch = window.fetch;
+		window.fetch = function (url, opts) {
+			var p = fetch(url, opts);
+			if (String(url).indexOf(`+strconv.Quote(path)+`) < 0 || window.slowRead) { return p; }
+			window.slowRead = "held";
+			return p.then(function (r) {
+				["json", "text"].forEach(function (f) {
+					var read = r[f].bind(r);
+					r[f] = function () { return read().then(function (v) { setTimeout(function () { window.slowRead = "handled"; }, 0); return v; }); };
+				});
+				return new Promise(function (done) { setTimeout(function () { done(r); }, 2000); });
+			});
+		};
+		return true;
+	})()`)
 }

@@ -248,3 +248,31 @@ func TestTrackingPageReconnects(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestTrackingPageReadsInOrder: each status makes the page read the state
+// again, and the answers can come back out of order. The read after the
+// arrival is held back until after the visit is completed: its answer,
+// older than the completion, leaves the page showing the completion.
+func TestTrackingPageReadsInOrder(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	tech, _, token := st.device("Ana Silva")
+	a, link := st.trackingLink(tech)
+	st.fixAt(token, 41.1420, -8.6080)
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
+		t.Fatal(err)
+	}
+	st.fixAt(token, 41.1424, -8.6079)
+	pollJS(t, ctx, "the live stream", `document.querySelector("#map").dataset.lat === "41.1424"`)
+
+	holdNextRead(t, ctx, "/state")
+	st.move(a, "start")
+	pollJS(t, ctx, "arrived, its read held", `document.querySelector("#status").textContent.startsWith("Arrived at ") && window.slowRead === "held"`)
+	st.move(a, "complete")
+	pollJS(t, ctx, "completed", `document.querySelector("#status").textContent.startsWith("Completed at ") && !document.querySelector("#feedback").hidden`)
+	pollJS(t, ctx, "the held answer", `window.slowRead === "handled"`)
+	if got := text(t, ctx, "#status"); !strings.HasPrefix(got, "Completed at ") || hidden(t, ctx, "#feedback") {
+		t.Fatalf("after the older answer: status %q, feedback hidden %v; want the completion", got, hidden(t, ctx, "#feedback"))
+	}
+}

@@ -45,11 +45,19 @@
   function tip(text) { return el("span", text || ""); }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text) { e.textContent = text; } if (cls) { e.className = cls; } return e; }
 
+  // loads counts the reads of the list. Reads overlap, their answers can
+  // come back out of order, and a live status is newer than a read begun
+  // before it: only the answer of a read begun after every other read and
+  // every status is shown, or an older one would take a row back
+  // ("Working" again after "Done").
+  var loads = 0;
   function loadPeople() {
+    var n = ++loads;
     return Promise.all([
       api("GET", "/api/v1/technicians?active=true&limit=1000"),
       api("GET", "/api/v1/assignments?status=dispatched,working&limit=1000")
     ]).then(function (r) {
+      if (n !== loads) { return; }
       active = r[0].items.map(function (t) {
         var mine = tech(t.id);
         if (mine.marker && mine.name !== t.name) { mine.marker.setTooltipContent(tip(t.name)); declutter(); }
@@ -465,8 +473,10 @@
         t.destFor = undefined;
         if (m.status === "scheduled") { loadJobs().catch(function () {}); }
       }
-      if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; reloadPeople(); }
+      loads++; // a read begun before this status is older than it: the one reloadPeople begins is not
+      if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; }
       else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; t.opened = null; }
+      reloadPeople();
     }
   }
 

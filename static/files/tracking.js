@@ -338,12 +338,10 @@
     } else if (m.type === "progress" && enRoute()) {
       showETA(m.distance_m, new Date(m.eta), dateOr(m.eta_early), dateOr(m.eta_late));
     } else if (m.type === "status") {
-      var same = m.status === state.status;
       state.status = m.status;
       state.arrived_at = m.arrived_at || state.arrived_at;
       renderStatus();
-      if (same) { refresh(); } // the same status again: the address was verified, or its pin moved
-      else { reread(); } // when it was completed, whether feedback was given, and the crew
+      reread(); // when it was completed, whether feedback was given, the crew; the same status again: the site changed
     }
   }
 
@@ -461,7 +459,6 @@
     if (m.type === "batch") {
       m.messages.forEach(function (x) { crewHandle(c, x); });
     } else if (m.type === "snapshot" || m.type === "status") {
-      var same = m.status === c.m.status;
       c.m.status = m.status;
       c.m.arrived_at = m.arrived_at || c.m.arrived_at;
       if (m.position) { c.m.position = m.position; }
@@ -469,7 +466,7 @@
       crewUpdate(c);
       renderMap();
       if (crewEnRoute(c) && c.m.position) { c.marker = place(c.marker, c.m.technician, c.m.position); }
-      if (m.type === "status") { if (same) { refresh(); } else { reread(); } }
+      if (m.type === "status") { reread(); }
     } else if (m.type === "position" && crewEnRoute(c)) {
       c.m.position = m;
       c.marker = place(c.marker, c.m.technician, m);
@@ -480,26 +477,26 @@
     }
   }
 
-  // reread reads the whole state again and shows it.
+  // reread reads the whole state again and shows it. Reads overlap (a
+  // status, then the next, each reads it) and their answers can come back
+  // out of order: only the newest read's answer is shown, or an older one
+  // would take the page back ("arrived" again after "completed"). Whether
+  // the address is verified decides what the live streams carry, so a
+  // change of it (or of the pin) takes a new map and new streams.
+  var reads = 0;
   function reread() {
+    var n = ++reads;
     fetch(base + "/state", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (s) { state = s; render(); }
-    }).catch(function () {});
-  }
-
-  // refresh reads the state again after the job site changed. Whether the
-  // address is verified decides what the live streams carry, so a change
-  // of it (or of the pin) takes new streams.
-  function refresh() {
-    fetch(base + "/state", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
-      if (!s) { return; }
+      if (!s || n !== reads) { return; }
       var a = state.destination, b = s.destination;
-      if (a.verified === b.verified && a.lat === b.lat && a.lng === b.lng) { return; }
+      var moved = a.verified !== b.verified || a.lat !== b.lat || a.lng !== b.lng;
       state = s;
-      if (map) { map.remove(); map = null; techMarker = null; eachCrew(function (c) { c.marker = null; }); }
-      eachCrew(function (c) { c.m.position = null; if (c.ws) { c.retry = 0; c.ws.close(); } }); // onclose reads the state again
+      if (moved) {
+        if (map) { map.remove(); map = null; techMarker = null; eachCrew(function (c) { c.marker = null; }); }
+        eachCrew(function (c) { c.m.position = null; if (c.ws) { c.retry = 0; c.ws.close(); } }); // onclose reads the state again
+      }
       render();
-      if (ws) { retry = 0; ws.close(); } // onclose connects again
+      if (moved && ws) { retry = 0; ws.close(); } // onclose connects again
     }).catch(function () {});
   }
 
