@@ -3,6 +3,7 @@ package main
 // The dispatcher board, in Chromium.
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -171,16 +172,7 @@ func TestBoardDispatches(t *testing.T) {
 			t.Fatalf("assignment %d is %s, want %s", a, got, want)
 		}
 	}
-	// A click found and made in one go in the page: the rows re-render on
-	// live updates, and a button found first and clicked after could be
-	// gone by then ("Could not find node with given id").
-	click := func(label string) {
-		t.Helper()
-		js := fmt.Sprintf(`(() => { const b = document.querySelector('button[aria-label=%q]'); if (!b || b.disabled) return false; b.click(); return true })()`, label)
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			t.Fatalf("%s: %v", label, err)
-		}
-	}
+	click := func(label string) { t.Helper(); clickButton(t, ctx, label) }
 	click("Dispatch Ana Silva to " + num1)
 	result("Ana Silva is on the way to "+num1+".", "Text to the customer")
 	status(a1, "dispatched")
@@ -282,16 +274,7 @@ func TestBoardShowsDeliveryReceipts(t *testing.T) {
 			t.Fatalf("result = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#jobs-result").textContent`), want, err)
 		}
 	}
-	// A click found and made in one go in the page: the rows re-render on
-	// live updates, and a button found first and clicked after could be
-	// gone by then ("Could not find node with given id").
-	click := func(label string) {
-		t.Helper()
-		js := fmt.Sprintf(`(() => { const b = document.querySelector('button[aria-label=%q]'); if (!b || b.disabled) return false; b.click(); return true })()`, label)
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			t.Fatalf("%s: %v", label, err)
-		}
-	}
+	click := func(label string) { t.Helper(); clickButton(t, ctx, label) }
 	click("Dispatch Ana Silva to " + num1)
 	result("Ana Silva is on the way to " + num1 + ". Text to the customer delivered.")
 	screenshot(t, ctx, "dispatch-board-delivered")
@@ -323,8 +306,46 @@ func TestBoardReadsInOrder(t *testing.T) {
 	pollJS(t, ctx, "Ana working, the read after it held", row+`.includes("Working") && window.slowRead === "held"`)
 	st.move(a, "complete")
 	pollJS(t, ctx, "Ana done", row+`.includes("Not assigned")`)
-	pollJS(t, ctx, "the held answer", `window.slowRead === "handled"`)
+	releaseRead(t, ctx)
 	if got := eval[string](t, ctx, row); !strings.Contains(got, "Not assigned") {
 		t.Fatalf("Ana's row after the older answer = %q, want her done", got)
 	}
+}
+
+// TestBoardJobsReadInOrder: each dispatch from the board reads the jobs
+// to dispatch again. The read after the first is held back until the
+// second job is dispatched too: its answer, older, lists nothing again.
+func TestBoardJobsReadInOrder(t *testing.T) {
+	st := newPageStack(t)
+	ctx := browser(t)
+	ana, bruno := st.technician("Ana Silva"), st.technician("Bruno Reis")
+	s := st.site("+351912345678", "")
+	job1, job2 := st.job(s), st.job(s)
+	st.assign(job1, ana)
+	st.assign(job2, bruno)
+	num1 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job1), nil).str("number")
+	num2 := st.ok("GET", fmt.Sprintf("/api/v1/jobs/%d", job2), nil).str("number")
+	dispatcher := st.ok("POST", "/api/v1/keys", map[string]any{"name": "office", "role": "dispatcher"}).str("key")
+	logIn(t, ctx, "http://"+st.m.Addr()+"/dispatch", dispatcher)
+	listed := `document.querySelectorAll("#jobs li").length`
+	pollJS(t, ctx, "two jobs to dispatch", listed+` === 2`)
+
+	holdNextRead(t, ctx, "/api/v1/assignments?status=scheduled")
+	clickButton(t, ctx, "Dispatch Ana Silva to "+num1)
+	pollJS(t, ctx, "the read after the first dispatch held", `window.slowRead === "held"`)
+	clickButton(t, ctx, "Dispatch Bruno Reis to "+num2)
+	pollJS(t, ctx, "no job left to dispatch", listed+` === 0 && !document.querySelector("#jobs-none").hidden`)
+	releaseRead(t, ctx)
+	if n := eval[int](t, ctx, listed); n != 0 {
+		t.Fatalf("%d jobs listed to dispatch after the older answer, want none", n)
+	}
+}
+
+// clickButton clicks the button labelled label once it is there and
+// enabled, found and clicked in one go in the page: the rows re-render on
+// live updates, and a button found first and clicked after could be gone
+// by then ("Could not find node with given id").
+func clickButton(t *testing.T, ctx context.Context, label string) {
+	t.Helper()
+	pollJS(t, ctx, label, fmt.Sprintf(`(() => { const b = document.querySelector('button[aria-label=%q]'); if (!b || b.disabled) return false; b.click(); return true })()`, label))
 }

@@ -189,9 +189,10 @@ func TestHomePage(t *testing.T) {
 	}
 }
 
-// holdNextRead makes the page's next request whose URL holds path answer
-// 2 s late. window.slowRead is "held" once it is asked, "handled" once
-// the page has handled its answer (a task after the page's own).
+// holdNextRead holds the answer to the page's next request whose URL
+// holds path until releaseRead. window.slowRead is "held" once it is
+// asked, "handled" once the page has handled its answer (a task after
+// the page's own).
 func holdNextRead(t *testing.T, ctx context.Context, path string) {
 	t.Helper()
 	eval[bool](t, ctx, `(function () {
@@ -200,13 +201,37 @@ func holdNextRead(t *testing.T, ctx context.Context, path string) {
 			var p = fetch(url, opts);
 			if (String(url).indexOf(`+strconv.Quote(path)+`) < 0 || window.slowRead) { return p; }
 			window.slowRead = "held";
+			var held = new Promise(function (done) { window.releaseRead = done; });
 			return p.then(function (r) {
 				["json", "text"].forEach(function (f) {
 					var read = r[f].bind(r);
 					r[f] = function () { return read().then(function (v) { setTimeout(function () { window.slowRead = "handled"; }, 0); return v; }); };
 				});
-				return new Promise(function (done) { setTimeout(function () { done(r); }, 2000); });
+				return held.then(function () { return r; });
 			});
+		};
+		return true;
+	})()`)
+}
+
+// releaseRead lets the answer holdNextRead held go, and waits until the
+// page has handled it.
+func releaseRead(t *testing.T, ctx context.Context) {
+	t.Helper()
+	eval[bool](t, ctx, `window.releaseRead(), true`)
+	pollJS(t, ctx, "the held answer", `window.slowRead === "handled"`)
+}
+
+// failNextRead makes the page's next request whose URL holds path fail
+// with a 503, as a server restarting does.
+func failNextRead(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	eval[bool](t, ctx, `(function () {
+		var fetch = window.fetch, failed = false;
+		window.fetch = function (url, opts) {
+			if (failed || String(url).indexOf(`+strconv.Quote(path)+`) < 0) { return fetch(url, opts); }
+			failed = true;
+			return Promise.resolve(new Response("{}", { status: 503 }));
 		};
 		return true;
 	})()`)

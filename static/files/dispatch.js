@@ -45,27 +45,31 @@
   function tip(text) { return el("span", text || ""); }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text) { e.textContent = text; } if (cls) { e.className = cls; } return e; }
 
-  // loads counts the reads of the list. Reads overlap, their answers can
-  // come back out of order, and a live status is newer than a read begun
-  // before it: only the answer of a read begun after every other read and
-  // every status is shown, or an older one would take a row back
-  // ("Working" again after "Done").
-  var loads = 0;
+  // Reads of the list overlap, and their answers can come back out of
+  // order; a technician's live status, or a move made here, is newer than
+  // a read begun before it. So each read and each such change takes the
+  // next number (seq; a technician keeps its change's as liveAt): a read's
+  // answer is shown only if no later read's answer has been, and it
+  // leaves alone the technicians changed since it began. Otherwise an
+  // older answer would take a row back ("Working" again after "Done").
+  var seq = 0, shownSeq = 0;
   function loadPeople() {
-    var n = ++loads;
+    var n = ++seq;
     return Promise.all([
       api("GET", "/api/v1/technicians?active=true&limit=1000"),
       api("GET", "/api/v1/assignments?status=dispatched,working&limit=1000")
     ]).then(function (r) {
-      if (n !== loads) { return; }
+      if (n < shownSeq) { return; }
+      shownSeq = n;
       active = r[0].items.map(function (t) {
         var mine = tech(t.id);
         if (mine.marker && mine.name !== t.name) { mine.marker.setTooltipContent(tip(t.name)); declutter(); }
         mine.name = t.name;
         return String(t.id);
       });
-      Object.keys(techs).forEach(function (id) { techs[id].status = "idle"; techs[id].assignment = null; techs[id].opened = null; });
-      r[1].items.forEach(assigned);
+      var newer = function (t) { return t.liveAt > n; }; // changed since this read began
+      Object.keys(techs).forEach(function (id) { var t = techs[id]; if (!newer(t)) { t.status = "idle"; t.assignment = null; t.opened = null; } });
+      r[1].items.forEach(function (a) { if (!newer(tech(a.technician_id))) { assigned(a); } });
       redraw();
     });
   }
@@ -341,7 +345,12 @@
     if (!c[id]) { c[id] = api("GET", "/api/v1/" + kind + "/" + id).catch(function (e) { delete c[id]; throw e; }); }
     return c[id];
   }
+  // loadJobs reads the jobs to dispatch; as with the people, only the
+  // newest read's answer is shown (an older one would list again a job
+  // just dispatched).
+  var jobLoads = 0;
   function loadJobs() {
+    var n = ++jobLoads;
     return api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
       return Promise.all(r.items.map(function (a) {
         return cached("jobs", a.job_id).then(function (j) {
@@ -350,7 +359,7 @@
           });
         });
       }));
-    }).then(renderJobs);
+    }).then(function (rows) { if (n === jobLoads) { renderJobs(rows); } });
   }
   function fmtWindow(j) {
     var s = new Date(j.window_start), e = new Date(j.window_end), opts = { weekday: "short", month: "short", day: "numeric" }, day;
@@ -398,6 +407,7 @@
     var said = $("jobs-result"), mine = ++moves, alarm = false, outcome = { ok: false, text: "" };
     return api("POST", "/api/v1/assignments/" + id + "/" + verb).then(function (a) {
       var t = tech(a.technician_id);
+      t.liveAt = ++seq;
       if (a.status === "dispatched" || a.status === "working") { assigned(a); }
       else if (t.assignment === a.id) { t.status = "idle"; t.assignment = null; t.eta = null; t.opened = null; }
       redraw();
@@ -473,7 +483,7 @@
         t.destFor = undefined;
         if (m.status === "scheduled") { loadJobs().catch(function () {}); }
       }
-      loads++; // a read begun before this status is older than it: the one reloadPeople begins is not
+      t.liveAt = ++seq;
       if (m.status === "dispatched" || m.status === "working") { t.status = m.status; t.assignment = m.assignment_id; }
       else if (t.assignment === m.assignment_id) { t.status = "idle"; t.assignment = null; t.eta = null; t.opened = null; }
       reloadPeople();

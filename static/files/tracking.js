@@ -329,10 +329,12 @@
     if (m.type === "batch") {
       m.messages.forEach(handle);
     } else if (m.type === "snapshot") {
+      var changed = m.status !== state.status; // while the stream was down
       state.status = m.status;
       state.arrived_at = m.arrived_at || state.arrived_at;
       if (m.position) { state.position = m.position; }
       renderStatus();
+      if (changed) { reread(); } // what came with it; a read begun before this one is older
     } else if (m.type === "position" && enRoute()) {
       moveTo(m);
     } else if (m.type === "progress" && enRoute()) {
@@ -483,11 +485,16 @@
   // would take the page back ("arrived" again after "completed"). Whether
   // the address is verified decides what the live streams carry, so a
   // change of it (or of the pin) takes a new map and new streams.
-  var reads = 0;
+  var reads = 0, readRetry = 0;
   function reread() {
     var n = ++reads;
-    fetch(base + "/state", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+    fetch(base + "/state", { cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { inactive(); return null; } // the link expired
+      if (!r.ok) { throw new Error(r.status); }
+      return r.json();
+    }).then(function (s) {
       if (!s || n !== reads) { return; }
+      readRetry = 0;
       var a = state.destination, b = s.destination;
       var moved = a.verified !== b.verified || a.lat !== b.lat || a.lng !== b.lng;
       state = s;
@@ -497,7 +504,14 @@
       }
       render();
       if (moved && ws) { retry = 0; ws.close(); } // onclose connects again
-    }).catch(function () {});
+    }).catch(function () {
+      // The newest read failed, and the page would keep what it has for
+      // good (a finished visit reads nothing more): read again, later
+      // each time.
+      if (n !== reads) { return; }
+      readRetry = Math.min(readRetry + 1, 6);
+      setTimeout(reread, 500 * Math.pow(2, readRetry));
+    });
   }
 
   // Feedback, once the visit is done: 1 to 5 stars (radio buttons,
