@@ -345,13 +345,18 @@
     if (!c[id]) { c[id] = api("GET", "/api/v1/" + kind + "/" + id).catch(function (e) { delete c[id]; throw e; }); }
     return c[id];
   }
-  // loadJobs reads the jobs to dispatch; as with the people, only the
-  // newest read's answer is shown (an older one would list again a job
-  // just dispatched).
-  var jobLoads = 0;
+  // loadJobs reads the jobs to dispatch, one read at a time: one asked
+  // for while another is out is made once that is back (several, once).
+  // So answers come in order (an older one would list a job just
+  // dispatched again) and each is shown, however often a site's
+  // verification asks for reads.
+  var jobsRead = null, jobsNext = null;
   function loadJobs() {
-    var n = ++jobLoads;
-    return api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
+    if (jobsRead) {
+      jobsNext = jobsNext || jobsRead.catch(function () {}).then(function () { jobsNext = null; return loadJobs(); });
+      return jobsNext;
+    }
+    jobsRead = api("GET", "/api/v1/assignments?status=scheduled&limit=1000").then(function (r) {
       return Promise.all(r.items.map(function (a) {
         return cached("jobs", a.job_id).then(function (j) {
           return Promise.all([cached("customers", j.customer_id), cached("locations", j.location_id)]).then(function (cl) {
@@ -359,7 +364,8 @@
           });
         });
       }));
-    }).then(function (rows) { if (n === jobLoads) { renderJobs(rows); } });
+    }).then(renderJobs).then(function () { jobsRead = null; }, function (e) { jobsRead = null; throw e; });
+    return jobsRead;
   }
   function fmtWindow(j) {
     var s = new Date(j.window_start), e = new Date(j.window_end), opts = { weekday: "short", month: "short", day: "numeric" }, day;

@@ -482,9 +482,7 @@
   // reread reads the whole state again and shows it. Reads overlap (a
   // status, then the next, each reads it) and their answers can come back
   // out of order: only the newest read's answer is shown, or an older one
-  // would take the page back ("arrived" again after "completed"). Whether
-  // the address is verified decides what the live streams carry, so a
-  // change of it (or of the pin) takes a new map and new streams.
+  // would take the page back ("arrived" again after "completed").
   var reads = 0, readRetry = 0;
   function reread() {
     var n = ++reads;
@@ -493,18 +491,10 @@
       if (!r.ok) { throw new Error(r.status); }
       return r.json();
     }).then(function (s) {
-      if (!s || n !== reads) { return; }
+      if (n !== reads) { return; }
       readRetry = 0;
-      var a = state.destination, b = s.destination;
-      var moved = a.verified !== b.verified || a.lat !== b.lat || a.lng !== b.lng;
-      state = s;
-      if (moved) {
-        if (map) { map.remove(); map = null; techMarker = null; eachCrew(function (c) { c.marker = null; }); }
-        eachCrew(function (c) { c.m.position = null; if (c.ws) { c.retry = 0; c.ws.close(); } }); // onclose reads the state again
-      }
-      render();
-      if (moved && ws) { retry = 0; ws.close(); } // onclose connects again
-    }).catch(function () {
+      if (s) { showState(s); }
+    }, function () {
       // The newest read failed, and the page would keep what it has for
       // good (a finished visit reads nothing more): read again, later
       // each time.
@@ -512,6 +502,21 @@
       readRetry = Math.min(readRetry + 1, 6);
       setTimeout(reread, 500 * Math.pow(2, readRetry));
     });
+  }
+
+  // showState shows a state read. Whether the address is verified decides
+  // what the live streams carry, so a change of it (or of the pin) takes a
+  // new map and new streams.
+  function showState(s) {
+    var a = state.destination, b = s.destination;
+    var moved = a.verified !== b.verified || a.lat !== b.lat || a.lng !== b.lng;
+    state = s;
+    if (moved) {
+      if (map) { map.remove(); map = null; techMarker = null; eachCrew(function (c) { c.marker = null; }); }
+      eachCrew(function (c) { c.m.position = null; if (c.ws) { c.retry = 0; c.ws.close(); } }); // onclose reads the state again
+    }
+    render();
+    if (moved && ws) { retry = 0; ws.close(); } // onclose connects again
   }
 
   // Feedback, once the visit is done: 1 to 5 stars (radio buttons,
