@@ -225,10 +225,7 @@ func TestTrackingPageReconnects(t *testing.T) {
 	tech, _, token := st.device("Ana Silva")
 	_, link := st.trackingLink(tech)
 	st.fixAt(token, 41.1420, -8.6080)
-	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
-		t.Fatal(err)
-	}
+	openOnMap(t, ctx, st, link)
 	addr := st.m.Addr()
 	if err := st.m.Close(); err != nil {
 		t.Fatal(err)
@@ -259,10 +256,7 @@ func TestTrackingPageReadsInOrder(t *testing.T) {
 	tech, _, token := st.device("Ana Silva")
 	a, link := st.trackingLink(tech)
 	st.fixAt(token, 41.1420, -8.6080)
-	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
-		t.Fatal(err)
-	}
+	openOnMap(t, ctx, st, link)
 	st.fixAt(token, 41.1424, -8.6079)
 	pollJS(t, ctx, "the live stream", `document.querySelector("#map").dataset.lat === "41.1424"`)
 
@@ -292,4 +286,14 @@ func TestTrackingPageReadsAgainAfterAFailure(t *testing.T) {
 	failNextRead(t, ctx, "/state")
 	st.move(a, "complete")
 	pollJS(t, ctx, "completed, after a failed read", `document.querySelector("#status").textContent.startsWith("Completed at ") && !document.querySelector("#feedback").hidden`)
+}
+
+// openOnMap opens the tracking page of link, its technician's position
+// known, and waits for its map.
+func openOnMap(t *testing.T, ctx context.Context, st *stack, link string) {
+	t.Helper()
+	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
+		t.Fatal(err)
+	}
 }
