@@ -172,13 +172,12 @@ func TestBoardDispatches(t *testing.T) {
 			t.Fatalf("assignment %d is %s, want %s", a, got, want)
 		}
 	}
-	click := func(label string) { t.Helper(); clickButton(t, ctx, label) }
-	click("Dispatch Ana Silva to " + num1)
+	clickButton(t, ctx, "Dispatch Ana Silva to "+num1)
 	result("Ana Silva is on the way to "+num1+".", "Text to the customer")
 	status(a1, "dispatched")
 	screenshot(t, ctx, "dispatch-board-dispatched")
 	// Ana is on the way to the same site: the limit rule holds Bruno's text.
-	click("Dispatch Bruno Reis to " + num2)
+	clickButton(t, ctx, "Dispatch Bruno Reis to "+num2)
 	result("Bruno Reis is on the way to "+num2+".", "Text to the customer not sent")
 	status(a2, "dispatched")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#jobs li").length === 0 && !document.querySelector("#jobs-none").hidden`,
@@ -186,10 +185,10 @@ func TestBoardDispatches(t *testing.T) {
 		t.Fatalf("%d jobs still listed to dispatch: %v", eval[int](t, ctx, `document.querySelectorAll("#jobs li").length`), err)
 	}
 	// Ana's row: Arrived, then Done.
-	click("Arrived: Ana Silva")
+	clickButton(t, ctx, "Arrived: Ana Silva")
 	result("Ana Silva: working at the site.")
 	status(a1, "working")
-	click("Done: Ana Silva")
+	clickButton(t, ctx, "Done: Ana Silva")
 	result("Ana Silva: job done.")
 	status(a1, "done")
 	// The row follows the live stream's update, which may come after the
@@ -274,11 +273,10 @@ func TestBoardShowsDeliveryReceipts(t *testing.T) {
 			t.Fatalf("result = %q, want %q: %v", eval[string](t, ctx, `document.querySelector("#jobs-result").textContent`), want, err)
 		}
 	}
-	click := func(label string) { t.Helper(); clickButton(t, ctx, label) }
-	click("Dispatch Ana Silva to " + num1)
+	clickButton(t, ctx, "Dispatch Ana Silva to "+num1)
 	result("Ana Silva is on the way to " + num1 + ". Text to the customer delivered.")
 	screenshot(t, ctx, "dispatch-board-delivered")
-	click("Dispatch Bruno Reis to " + num2)
+	clickButton(t, ctx, "Dispatch Bruno Reis to "+num2)
 	result("Bruno Reis is on the way to " + num2 + ". Text to the customer not delivered: a landline, or a carrier that cannot take texts (carrier error 30006).")
 	if class := eval[string](t, ctx, `document.querySelector("#jobs-result").className`); class != "error" {
 		t.Fatalf("an undelivered text's notice has class %q, want it shown as an error", class)

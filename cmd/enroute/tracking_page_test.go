@@ -224,8 +224,7 @@ func TestTrackingPageReconnects(t *testing.T) {
 	ctx := browser(t)
 	tech, _, token := st.device("Ana Silva")
 	_, link := st.trackingLink(tech)
-	st.fixAt(token, 41.1420, -8.6080)
-	openOnMap(t, ctx, st, link)
+	openOnMap(t, ctx, st, token, link)
 	addr := st.m.Addr()
 	if err := st.m.Close(); err != nil {
 		t.Fatal(err)
@@ -255,8 +254,7 @@ func TestTrackingPageReadsInOrder(t *testing.T) {
 	ctx := browser(t)
 	tech, _, token := st.device("Ana Silva")
 	a, link := st.trackingLink(tech)
-	st.fixAt(token, 41.1420, -8.6080)
-	openOnMap(t, ctx, st, link)
+	openOnMap(t, ctx, st, token, link)
 	st.fixAt(token, 41.1424, -8.6079)
 	pollJS(t, ctx, "the live stream", `document.querySelector("#map").dataset.lat === "41.1424"`)
 
@@ -288,10 +286,11 @@ func TestTrackingPageReadsAgainAfterAFailure(t *testing.T) {
 	pollJS(t, ctx, "completed, after a failed read", `document.querySelector("#status").textContent.startsWith("Completed at ") && !document.querySelector("#feedback").hidden`)
 }
 
-// openOnMap opens the tracking page of link, its technician's position
-// known, and waits for its map.
-func openOnMap(t *testing.T, ctx context.Context, st *stack, link string) {
+// openOnMap sends a first fix from the phone with token and opens the
+// tracking page of link, and waits for its map.
+func openOnMap(t *testing.T, ctx context.Context, st *stack, token, link string) {
 	t.Helper()
+	st.fixAt(token, 41.1420, -8.6080)
 	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
 		t.Fatal(err)
