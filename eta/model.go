@@ -1,12 +1,12 @@
 // Package eta estimates distance and time of arrival from what Enroute's
-// own fleet has driven: a travel pace learned per H3 cell and hour of the
-// week, shrunk toward coarser cells, the fleet's slowdown at that hour and
-// a global prior where data is thin, the detour ratio between driven and
-// straight-line distance, and the final approach (the last few hundred
-// metres: parking, the door) learned per site and area from arrivals. An
-// estimate comes with a range from the model's own errors, and a Drive
-// keeps what a customer is shown steady and deaf to glitches. It needs no
-// map and no third-party service.
+// own fleet has driven: a travel pace learned per H3 cell, heading and
+// hour of the week, shrunk toward coarser cells, the fleet's slowdown at
+// that hour and a global prior where data is thin, the detour ratio
+// between driven and straight-line distance, and the final approach (the
+// last few hundred metres: parking, the door) learned per site and area
+// from arrivals. An estimate comes with a range from the model's own
+// errors, and a Drive keeps what a customer is shown steady and deaf to
+// glitches. It needs no map and no third-party service.
 //
 // Concurrency: a Model is safe for concurrent use; learning takes a write
 // lock (without queueing ahead of estimates: Model.lock), estimates a read
@@ -34,6 +34,11 @@ type Config struct {
 	MaxSpeedMPS   float64 // faster segments are GPS glitches, not driving; default 55 (200 km/h)
 	MaxGap        time.Duration
 	StepM         float64 // route sampling step; default 100 m
+	// Headings is how many directions of travel a fine cell's pace is
+	// learned apart for (a one-way street, the morning's queue into town
+	// beside the free way out); default 8, at most 64; 1: one pace for
+	// every heading.
+	Headings int
 	// RecentHalfLife weights today's traffic: how much longer recent
 	// driving took than the model expected of those streets at that hour
 	// scales every estimate. Default 30 min.
@@ -52,6 +57,10 @@ func (c *Config) defaults() {
 	if c.CoarseRes <= 0 {
 		c.CoarseRes = 7
 	}
+	if c.Headings <= 0 {
+		c.Headings = 8
+	}
+	c.Headings = min(c.Headings, 64)
 	def(&c.PriorSpeedMPS, 8.3)
 	def(&c.PriorM, 2000)
 	def(&c.MaxSpeedMPS, 55)
@@ -99,6 +108,22 @@ type key struct {
 	bucket int
 }
 
+// headedKey is a cell driven in a heading (Config.Headings sectors,
+// the first centred on north).
+type headedKey struct {
+	cell    geo.Cell
+	heading int
+}
+
+// heading is the sector of the bearing from one point to another.
+func (m *Model) heading(lat1, lng1, lat2, lng2 float64) int {
+	if m.cfg.Headings == 1 {
+		return 0
+	}
+	w := 360 / float64(m.cfg.Headings)
+	return int(math.Mod(geo.BearingDeg(lat1, lng1, lat2, lng2)+w/2, 360)/w) % m.cfg.Headings
+}
+
 // Detour bands by straight-line distance to the destination, in metres.
 var detourBands = []float64{250, 500, 1000, 2000, 4000, 8000, math.Inf(1)}
 
@@ -112,8 +137,9 @@ type Model struct {
 	recentAt time.Time // the data time recent is decayed to
 	coarse   map[geo.Cell]*stat
 	fine     map[key]*stat
-	detour   [][]float64 // per band: samples of driven/straight (bounded)
-	calib    [][]float64 // per band: samples of true/predicted remaining time (bounded)
+	headed   map[headedKey]*stat // with more than one heading
+	detour   [][]float64         // per band: samples of driven/straight (bounded)
+	calib    [][]float64         // per band: samples of true/predicted remaining time (bounded)
 	// Medians of the above, refreshed when a trip is learned: estimates
 	// only read them (BenchmarkEstimate: sorting per estimate cost 10x).
 	detourMed, calibMed []float64
@@ -196,7 +222,7 @@ func (c *shapeCache) locate(near *geo.Shape, lat, lng float64, res int) *geo.Sha
 // New returns an empty model: it estimates from the prior alone.
 func New(cfg Config) *Model {
 	cfg.defaults()
-	return &Model{cfg: cfg, coarse: map[geo.Cell]*stat{}, fine: map[key]*stat{}, detour: make([][]float64, len(detourBands)), calib: make([][]float64, len(detourBands)),
+	return &Model{cfg: cfg, coarse: map[geo.Cell]*stat{}, fine: map[key]*stat{}, headed: map[headedKey]*stat{}, detour: make([][]float64, len(detourBands)), calib: make([][]float64, len(detourBands)),
 		detourMed: make([]float64, len(detourBands)), calibMed: make([]float64, len(detourBands)), appr: newApproach(cfg.CoarseRes), spread: newSpreads()}
 }
 
@@ -235,6 +261,7 @@ func (s *Segments) Len() int { return len(s.s) }
 type segment struct {
 	fine, coarse geo.Cell
 	bucket       int
+	heading      int
 	m, sec       float64
 	end          time.Time
 }
@@ -280,7 +307,8 @@ func (m *Model) segmentOf(a, b Point, near *geo.Shape, follow bool) (g segment, 
 	if follow && near == nil {
 		near = m.shapes.of(mid)
 	}
-	return segment{fine: mid, coarse: mid.Parent(m.cfg.CoarseRes), bucket: HourOfWeek(a.Time), m: d, sec: sec, end: b.Time}, near, true
+	return segment{fine: mid, coarse: mid.Parent(m.cfg.CoarseRes), bucket: HourOfWeek(a.Time), heading: m.heading(a.Lat, a.Lng, b.Lat, b.Lng),
+		m: d, sec: sec, end: b.Time}, near, true
 }
 
 // Learn learns the segments of s and empties it.
@@ -301,8 +329,16 @@ func (m *Model) Learn(s *Segments) {
 func (m *Model) learn(g *segment) {
 	// A stat just made is empty: its pace is its parent's, as none.
 	coarse, fine, hour := m.stat(m.coarse, g.coarse), m.statKey(key{g.fine, -1}), m.statKey(key{g.fine, g.bucket})
-	usual := g.m * m.paceFrom(coarse, fine, nil, 1) // at any hour
-	expected := g.m * m.paceFrom(coarse, fine, hour, m.hourFactor(g.bucket))
+	var headed *stat
+	if m.cfg.Headings > 1 {
+		headed = m.headed[headedKey{g.fine, g.heading}]
+		if headed == nil {
+			headed = &stat{}
+			m.headed[headedKey{g.fine, g.heading}] = headed
+		}
+	}
+	usual := g.m * m.paceFrom(coarse, fine, headed, nil, 1) // at any hour
+	expected := g.m * m.paceFrom(coarse, fine, headed, hour, m.hourFactor(g.bucket))
 	m.global.add(g.m, g.sec)
 	if g.end.After(m.recentAt) {
 		m.recent, m.recentAt = m.decayed(g.end), g.end
@@ -310,6 +346,9 @@ func (m *Model) learn(g *segment) {
 	m.recent.add(expected, g.sec)
 	coarse.add(g.m, g.sec)
 	fine.add(g.m, g.sec)
+	if headed != nil {
+		headed.add(g.m, g.sec)
+	}
 	hour.add(g.m, g.sec)
 	m.hourly[g.bucket].add(usual, g.sec)
 }
@@ -502,15 +541,18 @@ func median(xs []float64) float64 {
 	return cp[len(cp)/2]
 }
 
-// paceAt is the learned pace (s/m) in a fine cell and hour bucket, whose
-// hourFactor is given (the same for every cell of an estimate).
-func (m *Model) paceAt(fine geo.Cell, bucket int, hourFactor float64) float64 {
-	return m.paceFrom(m.coarse[fine.Parent(m.cfg.CoarseRes)], m.fine[key{fine, -1}], m.fine[key{fine, bucket}], hourFactor)
+// paceAt is the learned pace (s/m) in a fine cell, heading and hour
+// bucket, whose hourFactor is given (the same for every cell of an
+// estimate).
+func (m *Model) paceAt(fine geo.Cell, heading, bucket int, hourFactor float64) float64 {
+	return m.paceFrom(m.coarse[fine.Parent(m.cfg.CoarseRes)], m.fine[key{fine, -1}], m.headed[headedKey{fine, heading}],
+		m.fine[key{fine, bucket}], hourFactor)
 }
 
-// paceFrom is the pace from a fine cell's stats, all hours' and its hour's,
-// and its parent's (nil: no driving there).
-func (m *Model) paceFrom(coarse, fine, hour *stat, hourFactor float64) float64 {
+// paceFrom is the pace from a fine cell's stats, all hours' (in every
+// heading, then in its own) and its hour's, and its parent's (nil: no
+// driving there).
+func (m *Model) paceFrom(coarse, fine, headed, hour *stat, hourFactor float64) float64 {
 	k := m.cfg.PriorM
 	p := m.global.pace(1/m.cfg.PriorSpeedMPS, k)
 	if coarse != nil {
@@ -518,6 +560,9 @@ func (m *Model) paceFrom(coarse, fine, hour *stat, hourFactor float64) float64 {
 	}
 	if fine != nil {
 		p = fine.pace(p, k)
+	}
+	if headed != nil {
+		p = headed.pace(p, k)
 	}
 	p *= hourFactor
 	if hour != nil {
@@ -615,6 +660,9 @@ func (m *Model) parts(from Point, to *Destination, near *geo.Shape, speedMPS flo
 	traffic := m.trafficFactor(from.Time)
 	hour := m.hourFactor(bucket)
 	driveM := max(0, straight-approachJoinM)
+	// The drive's heading is the straight line's: streets wind, but a
+	// drive into town is one into town.
+	heading := m.heading(from.Lat, from.Lng, to.Lat, to.Lng)
 	var (
 		sec   float64
 		shape *geo.Shape // the last step's cell
@@ -641,7 +689,7 @@ func (m *Model) parts(from Point, to *Destination, near *geo.Shape, speedMPS flo
 			}
 			next := m.shapes.locate(from, lat, lng, m.cfg.FineRes)
 			if next != shape {
-				pace = m.paceAt(next.Cell, bucket, hour)
+				pace = m.paceAt(next.Cell, heading, bucket, hour)
 			}
 			if shape == nil {
 				first = next

@@ -56,6 +56,44 @@ func TestLearnsSpeed(t *testing.T) {
 	}
 }
 
+// TestLearnsHeadings: a street driven fast one way and slowly the other
+// (the morning's queue into town beside the free way out) is estimated
+// apart by heading, and alike with one heading for all.
+func TestLearnsHeadings(t *testing.T) {
+	// 3 km each way, eastbound at 15 m/s, westbound at 5.
+	east := drive(41.15, -8.65, 15, 21, t0)
+	slow := drive(41.15, -8.65, 5, 61, t0)
+	west := make([]Point, len(slow))
+	for i, p := range slow {
+		back := slow[len(slow)-1-i]
+		west[i] = Point{Lat: back.Lat, Lng: back.Lng, Time: p.Time}
+	}
+	learn := func(cfg Config) *Model {
+		m := New(cfg)
+		for k := range 20 {
+			for _, ps := range [][]Point{east, west} {
+				shift := time.Duration(k) * time.Hour
+				for i := 1; i < len(ps); i++ {
+					m.AddSegment(Point{ps[i-1].Lat, ps[i-1].Lng, ps[i-1].Time.Add(shift)}, Point{ps[i].Lat, ps[i].Lng, ps[i].Time.Add(shift)})
+				}
+			}
+		}
+		return m
+	}
+	a, b := east[0], east[len(east)-1]
+	at := t0.Add(48 * time.Hour)
+	times := func(m *Model) (eastS, westS float64) {
+		return m.Estimate(Point{a.Lat, a.Lng, at}, -1, b.Lat, b.Lng).Duration.Seconds(),
+			m.Estimate(Point{b.Lat, b.Lng, at}, -1, a.Lat, a.Lng).Duration.Seconds()
+	}
+	if e, w := times(learn(Config{})); w < 1.8*e {
+		t.Fatalf("eastbound (15 m/s) %.0f s, westbound (5 m/s) %.0f s: want the westbound at least 1.8 times as long", e, w)
+	}
+	if e, w := times(learn(Config{Headings: 1})); math.Abs(w-e) > 0.05*e {
+		t.Fatalf("one heading: eastbound %.0f s, westbound %.0f s: want alike", e, w)
+	}
+}
+
 func TestIgnoresGlitchesAndStops(t *testing.T) {
 	m := New(Config{})
 	a := Point{Lat: 41.15, Lng: -8.61, Time: t0}

@@ -31,6 +31,12 @@ import (
 //	n:uvarint, n × area approach {cell u64, bin varint, n,sum,sq f64}, then the same (sites)
 //	keys:uvarint, per key n:uvarint and n × f64 (errors, for ranges)
 //
+// Version 4 adds, last:
+//
+//	headings:u8 n:uvarint, n × headed {cell u64, heading u8, m f64, s f64}
+//
+// (an older snapshot's, and one's of another number of headings, are
+// learned again: a cell's pace in a heading leans on its pace in all).
 // A version 1 snapshot still loads: its driving and detour ratios, with no
 // approaches, hours or errors (they are learned from the arrivals after
 // it); its calibration is dropped, being of whole estimates where version
@@ -40,7 +46,7 @@ import (
 // hours' metres become the seconds the fleet's pace takes over them.
 const (
 	snapshotMagic   = "ENRETA"
-	snapshotVersion = 3
+	snapshotVersion = 4
 )
 
 // ErrSnapshotResolution is returned for a snapshot learned in cells of
@@ -62,9 +68,9 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// encode is MarshalBinary's encoding (versions 1 and 2: the older
-// layouts, for tests) and
-// the end of the newest driving it holds, read under the same lock.
+// encode is MarshalBinary's encoding (versions 1 to 3: the older
+// layouts, for tests) and the end of the newest driving it holds, read
+// under the same lock.
 func (m *Model) encode(version byte) ([]byte, time.Time) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -113,7 +119,18 @@ func (m *Model) encode(version byte) ([]byte, time.Time) {
 			b = appendLogStat(b, *st)
 		}
 	}
-	return appendSamples(b, m.spread.samples), m.recentAt
+	b = appendSamples(b, m.spread.samples)
+	if version < 4 {
+		return b, m.recentAt
+	}
+	b = append(b, byte(m.cfg.Headings))
+	b = binary.AppendUvarint(b, uint64(len(m.headed)))
+	for k, st := range m.headed {
+		b = binary.LittleEndian.AppendUint64(b, uint64(k.cell))
+		b = append(b, byte(k.heading))
+		b = appendStat(b, *st)
+	}
+	return b, m.recentAt
 }
 
 func appendSamples(b []byte, samples [][]float64) []byte {
@@ -233,6 +250,22 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 		}
 		spread.samples = samples(len(spread.samples), spreadMax)
 	}
+	headed := map[headedKey]*stat{}
+	if version >= 4 {
+		headings := int(r.byte())
+		for n := r.count(25); n > 0; n-- {
+			c := geo.Cell(r.u64())
+			h := int(r.byte())
+			st := r.stat()
+			if r.err == nil && (c.Resolution() != fineRes || !c.Valid() || h >= headings) {
+				r.fail("a headed cell of the wrong resolution, or a heading past the last")
+			}
+			headed[headedKey{c, h}] = &st
+		}
+		if headings != m.cfg.Headings {
+			clear(headed) // other sectors: learned again
+		}
+	}
 	if r.err == nil && len(r.b) > 0 {
 		r.fail("bytes after the end")
 	}
@@ -253,7 +286,7 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 		}
 	}
 	m.global, m.recent, m.recentAt = global, recent, recentAt
-	m.coarse, m.fine, m.detour, m.calib = coarse, fine, detour, calib
+	m.coarse, m.fine, m.headed, m.detour, m.calib = coarse, fine, headed, detour, calib
 	for b := range detourBands {
 		m.detourMed[b], m.calibMed[b] = median(m.detour[b]), median(m.calib[b])
 	}

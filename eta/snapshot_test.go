@@ -68,6 +68,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if km != km2 || cells != cells2 || d != d2 || c != c2 || d == 0 || c == 0 {
 		t.Fatalf("restored %.3f km in %d cells, %d detour and %d calibration samples; the original %.3f, %d, %d, %d", km2, cells2, d2, c2, km, cells, d, c)
 	}
+	if len(restored.headed) != len(m.headed) || len(m.headed) == 0 {
+		t.Fatalf("restored %d headed cells of %d", len(restored.headed), len(m.headed))
+	}
 	if last := drive[len(drive)-1].Time.Add(24 * time.Hour); !restored.LearnedUntil().Equal(last) {
 		t.Fatalf("learned until %v, want the last fix's %v", restored.LearnedUntil(), last)
 	}
@@ -85,6 +88,34 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	must(t, empty.UnmarshalBinary(data))
 	if km, cells := empty.Stats(); km != 0 || cells != 0 || !empty.LearnedUntil().IsZero() {
 		t.Fatalf("an empty snapshot restored %.1f km, %d cells, until %v", km, cells, empty.LearnedUntil())
+	}
+}
+
+// TestSnapshotHeadings: a version 3 snapshot (no headings) loads all it
+// holds, and a cell's pace in a heading is learned again; so is one saved
+// with another number of headings. Either saves and loads again alike.
+func TestSnapshotHeadings(t *testing.T) {
+	m, drive := learnedModel(t)
+	v3, _ := m.encode(3)
+	v4, err := m.MarshalBinary()
+	must(t, err)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		cfg  Config
+	}{{"version 3", v3, Config{}}, {"4 headings from 8", v4, Config{Headings: 4}}, {"1 heading from 8", v4, Config{Headings: 1}}} {
+		old := New(tc.cfg)
+		must(t, old.UnmarshalBinary(tc.data))
+		km, cells := m.Stats()
+		km2, cells2 := old.Stats()
+		if km2 != km || cells2 != cells || len(old.headed) != 0 {
+			t.Fatalf("%s: loaded %.3f km, %d cells, %d headed; want %.3f, %d, 0", tc.name, km2, cells2, len(old.headed), km, cells)
+		}
+		data, err := old.MarshalBinary()
+		must(t, err)
+		again := New(tc.cfg)
+		must(t, again.UnmarshalBinary(data))
+		sameEstimates(t, old, again, drive)
 	}
 }
 

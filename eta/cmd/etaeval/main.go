@@ -83,8 +83,8 @@ func main() {
 		// on the scored ones; then learn from the whole training share.
 		var verr float64
 		cfg, verr = choose(fit.kept, val.kept)
-		fmt.Printf("settings chosen on %d validation trips: fine res %d, prior %.0f m, recent half-life %v (validation MdAPE, mean of the three: %.1f%%)\n",
-			len(val.kept), cfg.FineRes, cfg.PriorM, cfg.RecentHalfLife, 100*verr)
+		fmt.Printf("settings chosen on %d validation trips: fine res %d, %d headings, prior %.0f m, recent half-life %v (validation MdAPE, mean of the three: %.1f%%)\n",
+			len(val.kept), cfg.FineRes, cfg.Headings, cfg.PriorM, cfg.RecentHalfLife, 100*verr)
 	}
 	fmt.Printf("%d trips of %d+ fixes: training on %d (starting %s to %s), scoring %d (starting %s to %s)\n",
 		len(trips), *minFixes, len(learn), learn[0].ps[0].Time.Format("15:04"), learn[len(learn)-1].ps[0].Time.Format("15:04"),
@@ -260,28 +260,30 @@ func choose(train, val []trip) (eta.Config, float64) {
 	for _, res := range []int{8, 9} {
 		for _, prior := range []float64{500, 2000, 8000} {
 			for _, hl := range []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 6 * time.Hour} {
-				cfg := eta.Config{FineRes: res, CoarseRes: res - 2, PriorM: prior, RecentHalfLife: hl}
-				m := eta.New(cfg)
-				for _, t := range train {
-					m.AddTripTo(t.ps, t.to.Lat, t.to.Lng)
-				}
-				e := 0.0
-				for _, frac := range fracs {
-					var apes []float64
-					for _, t := range val {
-						i := int(math.Round(frac * float64(len(t.ps)-1)))
-						cur, end := t.ps[i], t.ps[len(t.ps)-1]
-						truth := end.Time.Sub(cur.Time).Seconds()
-						if truth <= 0 {
-							continue
-						}
-						pred := m.Estimate(cur, currentSpeed(t.ps, i), t.to.Lat, t.to.Lng).Duration.Seconds()
-						apes = append(apes, math.Abs(pred-truth)/truth)
+				for _, headings := range []int{1, 4, 8} {
+					cfg := eta.Config{FineRes: res, CoarseRes: res - 2, Headings: headings, PriorM: prior, RecentHalfLife: hl}
+					m := eta.New(cfg)
+					for _, t := range train {
+						m.AddTripTo(t.ps, t.to.Lat, t.to.Lng)
 					}
-					e += med(apes) / 3
-				}
-				if e < bestErr {
-					best, bestErr = cfg, e
+					e := 0.0
+					for _, frac := range fracs {
+						var apes []float64
+						for _, t := range val {
+							i := int(math.Round(frac * float64(len(t.ps)-1)))
+							cur, end := t.ps[i], t.ps[len(t.ps)-1]
+							truth := end.Time.Sub(cur.Time).Seconds()
+							if truth <= 0 {
+								continue
+							}
+							pred := m.Estimate(cur, currentSpeed(t.ps, i), t.to.Lat, t.to.Lng).Duration.Seconds()
+							apes = append(apes, math.Abs(pred-truth)/truth)
+						}
+						e += med(apes) / 3
+					}
+					if e < bestErr {
+						best, bestErr = cfg, e
+					}
 				}
 			}
 		}
