@@ -106,10 +106,10 @@ type Watcher struct {
 	busy    bool               // a round is under way
 	wake    chan struct{}
 
-	// byTech maps a technician's ID to the []*watch followed for them.
-	// Read without a lock; only Run's goroutine stores, and a stored
-	// slice is never changed (a change stores a new one).
-	byTech sync.Map
+	// byTech holds the watches followed for each technician. Read
+	// without a lock; only Run's goroutine stores, and a stored slice is
+	// never changed (a change stores a new one).
+	byTech followed
 
 	pmu      sync.Mutex
 	progress map[int64]*enroute.Progress
@@ -177,9 +177,7 @@ func (w *Watcher) PublishPosition(p *enroute.Position) {
 // watches are the assignments followed for a technician; the caller must
 // not change the slice.
 func (w *Watcher) watches(technicianID int64) []*watch {
-	ws, _ := w.byTech.Load(technicianID)
-	xs, _ := ws.([]*watch)
-	return xs
+	return w.byTech.get(technicianID)
 }
 
 // maxQueuedFixes bounds the fixes waiting for Run; past it, a request's
@@ -424,11 +422,7 @@ func (w *Watcher) follow(ctx context.Context, a *enroute.Assignment) {
 // setWatches stores a technician's watches (a new slice: readers may hold
 // the old one). Run's goroutine only.
 func (w *Watcher) setWatches(technicianID int64, ws []*watch) {
-	if len(ws) == 0 {
-		w.byTech.Delete(technicianID)
-		return
-	}
-	w.byTech.Store(technicianID, ws)
+	w.byTech.set(technicianID, ws)
 }
 
 // learnArrival teaches the model the drive of an assignment that arrived at

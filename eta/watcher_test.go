@@ -393,10 +393,8 @@ func TestLoadFollowsEveryAssignmentEnRoute(t *testing.T) {
 	assignmentPage = 2
 	w := NewWatcher(WatcherConfig{}, store, New(Config{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.load(ctx)
-	followed := 0
-	w.byTech.Range(func(_, _ any) bool { followed++; return true })
-	if followed != 5 {
-		t.Fatalf("following %d technicians' assignments, want 5", followed)
+	if n := w.byTech.len(); n != 5 {
+		t.Fatalf("following %d technicians' assignments, want 5", n)
 	}
 }
 

@@ -1,0 +1,67 @@
+package eta
+
+import (
+	"sync"
+	"testing"
+)
+
+// TestFollowed: set, replace and forget technicians' watches, across
+// shards, and readers see each write whole.
+func TestFollowed(t *testing.T) {
+	var f followed
+	a, b := &watch{}, &watch{}
+	for id := int64(1); id <= 1000; id++ {
+		f.set(id, []*watch{a})
+	}
+	f.set(7, []*watch{a, b})
+	f.set(8, nil)
+	if n := f.len(); n != 999 {
+		t.Fatalf("following %d technicians, want 999", n)
+	}
+	if ws := f.get(7); len(ws) != 2 || ws[1] != b {
+		t.Fatalf("technician 7's watches = %v", ws)
+	}
+	if ws := f.get(8); ws != nil {
+		t.Fatalf("a forgotten technician has watches %v", ws)
+	}
+	if ws := f.get(1 + followedShards); len(ws) != 1 || ws[0] != a {
+		t.Fatalf("technician %d's watches = %v", 1+followedShards, ws)
+	}
+	if ws := f.get(-5); ws != nil {
+		t.Fatalf("an unknown technician has watches %v", ws)
+	}
+}
+
+// BenchmarkFollowed: a read of 10,000 technicians' watches, from every
+// core at once, against the sync.Map it replaced.
+func BenchmarkFollowed(b *testing.B) {
+	const techs = 10_000
+	ws := []*watch{{}}
+	b.Run("sharded", func(b *testing.B) {
+		var f followed
+		for id := range int64(techs) {
+			f.set(id*3, ws)
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			id := int64(0)
+			for pb.Next() {
+				id = (id + 7919) % (3 * techs)
+				_ = f.get(id)
+			}
+		})
+	})
+	b.Run("sync.Map", func(b *testing.B) {
+		var m sync.Map
+		for id := range int64(techs) {
+			m.Store(id*3, ws)
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			id := int64(0)
+			for pb.Next() {
+				id = (id + 7919) % (3 * techs)
+				v, _ := m.Load(id)
+				_, _ = v.([]*watch)
+			}
+		})
+	})
+}
