@@ -5,8 +5,56 @@ import (
 	"testing"
 )
 
+// TestFollowedConcurrentReads: readers, beside the one writer, see for a
+// technician one of the slices stored for it, whole, or none (go test
+// -race: no read races a write).
+func TestFollowedConcurrentReads(t *testing.T) {
+	var f followed
+	stored := make([][]*watch, 50)
+	for i := range stored {
+		stored[i] = []*watch{{}, {}}
+	}
+	known := map[*watch]bool{}
+	for _, ws := range stored {
+		known[ws[0]], known[ws[1]] = true, true
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for id := int64(0); id < 2*followedShards; id++ {
+					if ws := f.get(id); ws != nil && (len(ws) != 2 || !known[ws[0]] || !known[ws[1]]) {
+						t.Errorf("technician %d: a slice never stored: %v", id, ws)
+						return
+					}
+				}
+			}
+		})
+	}
+	for round := range 200 {
+		for id := int64(0); id < 2*followedShards; id++ {
+			if (id+int64(round))%3 == 0 {
+				f.set(id, nil)
+			} else {
+				f.set(id, stored[(int(id)+round)%len(stored)])
+			}
+		}
+	}
+	close(done)
+	wg.Wait()
+	if n := f.len(); n == 0 || n == 2*followedShards {
+		t.Fatalf("following %d technicians after the last round, want some forgotten", n)
+	}
+}
+
 // TestFollowed: set, replace and forget technicians' watches, across
-// shards, and readers see each write whole.
+// shards.
 func TestFollowed(t *testing.T) {
 	var f followed
 	a, b := &watch{}, &watch{}

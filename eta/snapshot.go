@@ -35,8 +35,10 @@ import (
 //
 //	headings:u8 n:uvarint, n × headed {cell u64, heading u8, m f64, s f64}
 //
-// (an older snapshot's, and one's of another number of headings, are
-// learned again: a cell's pace in a heading leans on its pace in all).
+// An older snapshot, or one of another number of headings, loads with no
+// heading's paces: they learn from the driving after it, and until then
+// each cell's pace in a heading is its pace in all.
+//
 // A version 1 snapshot still loads: its driving and detour ratios, with no
 // approaches, hours or errors (they are learned from the arrivals after
 // it); its calibration is dropped, being of whole estimates where version
@@ -74,7 +76,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 func (m *Model) encode(version byte) ([]byte, time.Time) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	b := make([]byte, 0, 64+len(m.coarse)*24+len(m.fine)*26)
+	b := make([]byte, 0, 64+len(m.coarse)*24+len(m.fine)*26+len(m.headed)*25)
 	b = append(b, snapshotMagic...)
 	b = append(b, version, byte(m.cfg.FineRes), byte(m.cfg.CoarseRes))
 	b = appendStat(b, m.global)
@@ -262,8 +264,8 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 			}
 			headed[headedKey{c, h}] = &st
 		}
-		if headings != m.cfg.Headings {
-			clear(headed) // other sectors: learned again
+		if headings != m.cfg.Headings || headings < 2 {
+			headed = map[headedKey]*stat{} // other sectors, or none learned
 		}
 	}
 	if r.err == nil && len(r.b) > 0 {

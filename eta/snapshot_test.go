@@ -2,6 +2,7 @@ package eta
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
@@ -116,6 +117,37 @@ func TestSnapshotHeadings(t *testing.T) {
 		again := New(tc.cfg)
 		must(t, again.UnmarshalBinary(data))
 		sameEstimates(t, old, again, drive)
+		// The driving after it teaches the headings again.
+		for i := 1; i < 30; i++ {
+			old.AddSegment(drive[i-1], drive[i])
+		}
+		if learned := len(old.headed) > 0; learned != (tc.cfg.Headings != 1) {
+			t.Fatalf("%s: %d headed cells learned after loading", tc.name, len(old.headed))
+		}
+	}
+
+	// A snapshot that says 1 heading and yet holds headed paces (no model
+	// writes one) loads without them: nothing learns them.
+	north := New(Config{})
+	for k := range 20 {
+		at := t0.Add(time.Duration(k) * time.Minute)
+		north.AddSegment(Point{41.15 + float64(k)*0.001, -8.61, at}, Point{41.1505 + float64(k)*0.001, -8.61, at.Add(10 * time.Second)})
+	}
+	if len(north.headed) == 0 {
+		t.Fatal("driving north learned no heading")
+	}
+	data, err := north.MarshalBinary()
+	must(t, err)
+	n := len(north.headed)
+	headings := len(data) - 25*n - len(binary.AppendUvarint(nil, uint64(n))) - 1
+	if data[headings] != 8 {
+		t.Fatalf("byte %d is %d, not the 8 headings", headings, data[headings])
+	}
+	data[headings] = 1
+	one := New(Config{Headings: 1})
+	must(t, one.UnmarshalBinary(data))
+	if len(one.headed) != 0 {
+		t.Fatalf("a one-heading model loaded %d headed cells", len(one.headed))
 	}
 }
 
@@ -277,7 +309,7 @@ func TestSnapshotThenHistory(t *testing.T) {
 }
 
 // bigModel has learned driving all over a 20 km square at every hour of
-// the week: ~100,000 cell-hours, a large fleet's weeks.
+// the week, every way: ~170,000 cell-hours, a large fleet's weeks.
 func bigModel(b *testing.B) *Model {
 	b.Helper()
 	m := New(Config{})
@@ -289,7 +321,9 @@ func bigModel(b *testing.B) *Model {
 			i := (k*7919 + h*104729) % 1000
 			lat, lng := 41.06+float64(i/32)*0.0058, -8.72+float64(i%32)*0.0077
 			at := t0.Add(time.Duration(h)*time.Hour + time.Duration(k)*time.Second)
-			m.PrepareSegment(&segs, Point{lat, lng, at}, Point{lat + 0.0009, lng, at.Add(10 * time.Second)}, nil, false)
+			// 100 m in one of 8 headings: a cell is driven every way.
+			a := float64((k+h)%8) * math.Pi / 4
+			m.PrepareSegment(&segs, Point{lat, lng, at}, Point{lat + 0.0009*math.Cos(a), lng + 0.0012*math.Sin(a), at.Add(10 * time.Second)}, nil, false)
 		}
 		m.Learn(&segs)
 	}
