@@ -1,6 +1,9 @@
 package eta
 
-import "sync/atomic"
+import (
+	"maps"
+	"sync/atomic"
+)
 
 // followed maps a technician's ID to the watches followed for them. Every
 // published and every learned fix reads it (two or three reads a fix:
@@ -30,10 +33,9 @@ func (f *followed) get(technicianID int64) []*watch {
 // only: writes are not serialized otherwise.
 func (f *followed) set(technicianID int64, ws []*watch) {
 	shard := &f.shards[uint64(technicianID)%followedShards]
-	old := shard.Load()
-	next := make(map[int64][]*watch, len(ptrMap(old))+1)
-	for k, v := range ptrMap(old) {
-		next[k] = v
+	next := maps.Clone(ptrMap(shard.Load()))
+	if next == nil {
+		next = map[int64][]*watch{}
 	}
 	if len(ws) == 0 {
 		delete(next, technicianID)
