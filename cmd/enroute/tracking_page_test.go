@@ -220,11 +220,7 @@ func TestTrackingPageInactiveLink(t *testing.T) {
 // TestTrackingPageReconnects: the server restarts under an open page; the
 // page reconnects and the marker moves again without a reload.
 func TestTrackingPageReconnects(t *testing.T) {
-	st := newPageStack(t)
-	ctx := browser(t)
-	tech, _, token := st.device("Ana Silva")
-	_, link := st.trackingLink(tech)
-	openOnMap(t, ctx, st, token, link)
+	st, ctx, token, _ := openOnMap(t)
 	addr := st.m.Addr()
 	if err := st.m.Close(); err != nil {
 		t.Fatal(err)
@@ -250,11 +246,7 @@ func TestTrackingPageReconnects(t *testing.T) {
 // arrival is held back until after the visit is completed: its answer,
 // older than the completion, leaves the page showing the completion.
 func TestTrackingPageReadsInOrder(t *testing.T) {
-	st := newPageStack(t)
-	ctx := browser(t)
-	tech, _, token := st.device("Ana Silva")
-	a, link := st.trackingLink(tech)
-	openOnMap(t, ctx, st, token, link)
+	st, ctx, token, a := openOnMap(t)
 	st.fixAt(token, 41.1424, -8.6079)
 	pollJS(t, ctx, "the live stream", `document.querySelector("#map").dataset.lat === "41.1424"`)
 
@@ -286,13 +278,18 @@ func TestTrackingPageReadsAgainAfterAFailure(t *testing.T) {
 	pollJS(t, ctx, "completed, after a failed read", `document.querySelector("#status").textContent.startsWith("Completed at ") && !document.querySelector("#feedback").hidden`)
 }
 
-// openOnMap sends a first fix from the phone with token and opens the
-// tracking page of link, and waits for its map.
-func openOnMap(t *testing.T, ctx context.Context, st *stack, token, link string) {
+// openOnMap starts a stack and a browser, makes a technician with a
+// phone (its token) and an assignment a with a tracking link, sends a
+// first fix and opens the link's page, and waits for its map.
+func openOnMap(t *testing.T) (st *stack, ctx context.Context, token string, a int64) {
 	t.Helper()
+	st, ctx = newPageStack(t), browser(t)
+	tech, _, token := st.device("Ana Silva")
+	a, link := st.trackingLink(tech)
 	st.fixAt(token, 41.1420, -8.6080)
 	navigate(t, ctx, "http://"+st.m.Addr()+"/t/"+link)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#map.leaflet-container"))); err != nil {
 		t.Fatal(err)
 	}
+	return st, ctx, token, a
 }
