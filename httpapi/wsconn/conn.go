@@ -48,6 +48,7 @@ type Conn struct {
 	lastSrc  time.Time     // the writer's: when the source was last written
 	gap      time.Duration // the writer's: the spacing its source's writes keep now (adaptGap)
 	flow     float64       // the writer's: the source's bytes a second, smoothed (adaptGap)
+	load     *busyGauge    // with a gap: the machine's load (busy); nil: the flow alone
 
 	mu      sync.Mutex
 	queue   [][]byte    // messages, in order, before the source's updates
@@ -78,8 +79,8 @@ type Options struct {
 	// updates: what comes meanwhile joins the next message (a
 	// dispatcher's board, which would otherwise take a write per
 	// position). The spacing kept adapts to the source's flow, from
-	// MinGap for a quiet one to Gap for a heavy one (adaptiveGap). Zero:
-	// none.
+	// MinGap for a quiet one to Gap for a heavy one, and widens toward
+	// Gap on a machine whose cores are all taken (adaptGap). Zero: none.
 	Gap time.Duration
 	// Delays, if not nil, times each source message from its oldest
 	// update's acceptance to its write.
@@ -90,6 +91,7 @@ func newConn(r *Registry, ws *websocket.Conn, br *bufio.Reader, opts Options) *C
 	c := &Conn{reg: r, ws: ws, br: br, raw: rawConnOf(ws.NetConn()), done: make(chan struct{}), opts: opts, gap: MinGap}
 	if opts.Gap > 0 {
 		c.woken = make(chan struct{})
+		c.load = &busy
 	}
 	ws.SetReadLimit(r.cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(r.cfg.PongWait))
@@ -492,8 +494,9 @@ const (
 )
 
 // adaptGap records a write of n bytes of the source's and sets the
-// spacing the next keeps from the flow: the bytes a second, an average
-// of each write's over the time it covered, decaying over flowTau.
+// spacing the next keeps from the flow (the bytes a second, an average
+// of each write's over the time it covered, decaying over flowTau) and
+// from the process's load (busy).
 func (c *Conn) adaptGap(n int) {
 	now := time.Now()
 	if c.opts.Gap > 0 && !c.lastSrc.IsZero() {
@@ -506,7 +509,13 @@ func (c *Conn) adaptGap(n int) {
 		if r < 1 {
 			g *= r
 		}
-		c.gap = min(max(time.Duration(g), MinGap), c.opts.Gap)
+		// A busy machine widens it further: the writes a board saves
+		// are CPU its customers' updates wait for (busy.go).
+		var b time.Duration
+		if c.load != nil {
+			b = busyGap(c.load.load(now), c.opts.Gap)
+		}
+		c.gap = min(max(time.Duration(g), MinGap, b), c.opts.Gap)
 	}
 	c.lastSrc = now
 }
