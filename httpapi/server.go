@@ -68,11 +68,12 @@ type Config struct {
 	// WSWriteTimeout bounds one WebSocket write: a peer that does not read
 	// for this long is dropped. Default 5 s.
 	WSWriteTimeout time.Duration
-	// BoardFlush is the shortest time between two writes to a dispatcher
-	// board: a busy board gets everything of that time in one frame,
-	// instead of a system call per position (a board watching 10,000
-	// technicians otherwise took a write per fix). Default 25 ms, 40 frames
-	// a second, quicker than a map redraws; negative: none.
+	// BoardFlush is the longest spacing between two writes to a
+	// dispatcher board (wsconn.Options.Gap): a busy board gets everything
+	// of that time in one frame, instead of a system call per position
+	// (a board watching 10,000 technicians otherwise took a write per
+	// fix). Default 25 ms, 40 frames a second, quicker than a map
+	// redraws; negative: none.
 	BoardFlush time.Duration
 	// VerifySMSWebhook checks the signature of the SMS provider's webhooks
 	// (texts to the company's number, delivery receipts); nil turns them

@@ -9,12 +9,13 @@ import (
 )
 
 // The process's CPU load, as a board's spacing needs it: the share of
-// goroutines that waited busyWait or more to run once they were ready
-// (runtime/metrics' /sched/latencies:seconds, which the runtime samples
-// on its own). Quiet, it is about 0; with both cores of a 2-core machine
-// taken it is 10-25%. Unlike the CPU's use, it says what matters here:
-// whether the writes a board saves would leave a customer's update
-// waiting for a core.
+// goroutines' waits to run, once ready, that lasted about busyWait or
+// more (runtime/metrics' /sched/latencies:seconds: the runtime samples
+// one move in eight from runnable to running, into buckets whose edge
+// next above 1 ms is 1.05 ms). Quiet, it is about 0; with both cores of
+// a 2-core machine taken it is 10-25%. Unlike the CPU's use, it says
+// what matters here: whether the writes a board saves would leave a
+// customer's update waiting for a core.
 //
 // It is read by boards' writers, and refreshed by whichever reads it
 // first after busyEvery: no goroutine of its own, and nothing read while
@@ -37,14 +38,19 @@ const (
 	busyLow  = 0.05
 	busyHigh = 0.15
 	// busyMinSamples: a window with fewer scheduling samples says too
-	// little; it goes on into the next refresh's, up to busyLongest,
-	// after which it counts as quiet (0).
+	// little; it goes on into the next refresh's. A window of busyLongest
+	// or more (thin all along, or no board read the gauge for a while)
+	// says nothing of now: it counts as quiet (0).
 	busyMinSamples = 50
 	busyLongest    = time.Second
 )
 
+// busyEpoch anchors the refresh schedule to the monotonic clock: a step
+// of the wall clock must not hold the gauge still.
+var busyEpoch = time.Now()
+
 type busyGauge struct {
-	next  atomic.Int64  // Unix nanoseconds of the next refresh
+	next  atomic.Int64  // the next refresh, in nanoseconds since busyEpoch
 	share atomic.Uint64 // math.Float64bits of the smoothed share
 
 	mu     sync.Mutex // the refresher's, taken with TryLock: sample, prev, at
@@ -56,7 +62,7 @@ type busyGauge struct {
 // load returns the smoothed share at now, refreshing it first if it is
 // due and no other caller is.
 func (g *busyGauge) load(now time.Time) float64 {
-	if n := now.UnixNano(); n >= g.next.Load() && g.mu.TryLock() {
+	if n := int64(now.Sub(busyEpoch)); n >= g.next.Load() && g.mu.TryLock() {
 		if n >= g.next.Load() {
 			g.refresh(now)
 			g.next.Store(n + int64(busyEvery))
@@ -67,7 +73,7 @@ func (g *busyGauge) load(now time.Time) float64 {
 }
 
 // refresh reads the scheduler's histogram and folds the window since the
-// last read into the share. Under g.mu.
+// last one closed (g.at) into the share, or lets it go on. Under g.mu.
 func (g *busyGauge) refresh(now time.Time) {
 	if g.sample == nil {
 		g.sample = []metrics.Sample{{Name: "/sched/latencies:seconds"}}
@@ -80,11 +86,12 @@ func (g *busyGauge) refresh(now time.Time) {
 	first := g.prev == nil
 	s, n := waitedShare(g.prev, h.Counts, h.Buckets, busyWait.Seconds())
 	dt := now.Sub(g.at)
-	if !first && n < busyMinSamples {
-		if dt < busyLongest {
-			return // too few yet: the window goes on
-		}
-		s = 0
+	switch {
+	case first:
+	case dt >= busyLongest:
+		s = 0 // stale, or thin to the end: quiet
+	case n < busyMinSamples:
+		return // too few yet: the window goes on
 	}
 	g.prev = append(g.prev[:0], h.Counts...)
 	g.at = now
