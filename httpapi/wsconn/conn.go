@@ -80,7 +80,7 @@ type Options struct {
 	// dispatcher's board, which would otherwise take a write per
 	// position). The spacing kept adapts to the source's flow, from
 	// MinGap for a quiet one to Gap for a heavy one, and widens toward
-	// Gap on a machine whose cores are all taken (adaptGap). Zero: none.
+	// Gap as the machine's cores fill up (adaptGap). Zero: none.
 	Gap time.Duration
 	// Delays, if not nil, times each source message from its oldest
 	// update's acceptance to its write.
