@@ -5,7 +5,8 @@
 # as a ratio to the first server's. This
 # machine's noise moves p99 by 2x from one run to the next, so builds are
 # only ever compared this way: alternating, medians, ratios.
-# BUILDS lists the servers: "floor" (bench/floor) or the path of an Enroute
+# BUILDS lists the servers: "floor" (bench/floor; floor:PATH another build
+# of it, or a script that execs it with other settings) or the path of an Enroute
 # binary (one node on a fresh SQLite store each run, via bench/nodes.sh),
 # or pg:PATH for that binary on a fresh PostgreSQL database.
 # Default: BUILDS="floor bin/enroute". Build first: make build &&
@@ -21,6 +22,8 @@ for r in $(seq 1 "$rounds"); do
   for b in "${builds[@]}"; do
     if [ "$b" = floor ]; then
       out=$(SERVER=floor bench/nodes.sh 1 "$@" 2>&1)
+    elif [[ $b == floor:* ]]; then
+      out=$(SERVER=floor FLOOR_BIN=${b#floor:} bench/nodes.sh 1 "$@" 2>&1)
     elif [[ $b == pg:* ]]; then
       out=$(ENROUTE_BIN=${b#pg:} bench/nodes.sh 1 "$@" 2>&1)
     else

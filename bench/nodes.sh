@@ -11,8 +11,11 @@
 # measures (the restart storm).
 # SERVER=floor runs bench/floor instead of Enroute (go build -o bin/floor
 # ./bench/floor): what the machine allows the same load with no server
-# work behind it (its OsmAnd listener too, on 127.0.0.1:15055). ENROUTE_BIN runs another build of Enroute than
-# ./bin/enroute (bench/alternate.sh compares builds that way).
+# work behind it (its OsmAnd listener too, on 127.0.0.1:15055; FLOOR_BIN:
+# another build of it). ENROUTE_BIN runs another build of Enroute than
+# ./bin/enroute (bench/alternate.sh compares builds that way). Either may
+# be a script that sets the environment and execs the binary with "$@":
+# the load reads the CPU and memory of the process it started.
 set -euo pipefail
 n=$1; shift
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
@@ -25,7 +28,7 @@ bin=${ENROUTE_BIN:-./bin/enroute}
 if [ "${SERVER:-}" = floor ]; then
   # The floor: bench/floor, the endpoints with nothing behind them, in
   # Enroute's place (FLOOR_FLAGS, e.g. -inline, are its flags).
-  ./bin/floor --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 ${FLOOR_FLAGS:-} &
+  "${FLOOR_BIN:-./bin/floor}" --addr 127.0.0.1:18081 --osmand-addr 127.0.0.1:15055 ${FLOOR_FLAGS:-} &
   pid=$!
   trap 'kill $pid 2>/dev/null; wait' EXIT
   until curl -sf http://127.0.0.1:18081/readyz >/dev/null; do sleep 0.1; done

@@ -36,7 +36,8 @@ type Latencies struct {
 // took over 10 ms, and the largest: a tail that comes in bursts shows
 // when.
 func (l *Latencies) timeline(w io.Writer, name string) {
-	fmt.Fprintf(w, "%s per second: samples, over 10 ms, max\n", name)
+	// The start's wall time lines the seconds up with a server's log.
+	fmt.Fprintf(w, "%s per second from %s: samples, over 10 ms, max\n", name, l.start.Format("15:04:05.000"))
 	for i := range l.secN {
 		if n := l.secN[i].Load(); n > 0 {
 			fmt.Fprintf(w, "  %4ds %7d %7d %10v\n", i, n, l.secSlow[i].Load(), time.Duration(l.secMax[i].Load()).Round(100*time.Microsecond))
