@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=$1; shift
 read -ra builds <<< "${BUILDS:-floor bin/enroute}"
-declare -A p99s p50s cores bp50s bp99s usfix
+declare -A p99s p50s cores bp50s bp99s usfix rsss
 for r in $(seq 1 "$rounds"); do
   for b in "${builds[@]}"; do
     if [ "$b" = floor ]; then
@@ -43,14 +43,17 @@ for r in $(seq 1 "$rounds"); do
     bp99=$(toms "$(awk '/^boards/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i+1) }' <<< "$out")")
     # Throughput modes: server CPU a fix, from "... accepted (N/s)" and the cores.
     rate=$(sed -n 's/.* accepted (\([0-9]*\)\/s).*/\1/p' <<< "$out")
+    # The server's peak RSS ("server RSS peak N KiB"), in MiB.
+    rss=$(awk '/server RSS peak/ { for (i = 1; i <= NF; i++) if ($i == "peak") printf "%.0f", $(i+1) / 1024 }' <<< "$out")
     us=$(awk -v c="${cpu:-0}" -v r="${rate:-0}" 'BEGIN { if (r > 0) printf "%.1f", c / r * 1e6; else print "nan" }')
-    echo "round $r  $b  p50 ${p50} ms  p99 ${ms} ms  boards p50 ${bp50} p99 ${bp99} ms  server ${cpu:-?} cores  ${rate:-?} fixes/s, ${us} µs CPU a fix${own}  ${stored}"
+    echo "round $r  $b  p50 ${p50} ms  p99 ${ms} ms  boards p50 ${bp50} p99 ${bp99} ms  server ${cpu:-?} cores  ${rate:-?} fixes/s, ${us} µs CPU a fix  RSS ${rss:-?} MiB${own}  ${stored}"
     usfix[$b]+="$us "
     p99s[$b]+="$ms "
     p50s[$b]+="$p50 "
     bp50s[$b]+="$bp50 "
     bp99s[$b]+="$bp99 "
     cores[$b]+="${cpu:-0} "
+    rsss[$b]+="${rss:-nan} "
   done
 done
 # The median of the figures given, those missing ("nan") left out; "nan" when none.
@@ -61,5 +64,5 @@ for b in "${builds[@]}"; do
   c=$(median <<< "${cores[$b]}")
   u=$(median <<< "${usfix[$b]}")
   [ -n "$first" ] || first=$m firstus=$u
-  echo "median  $b  p50 $(median <<< "${p50s[$b]}") ms  p99 $m ms  boards p50 $(median <<< "${bp50s[$b]}") p99 $(median <<< "${bp99s[$b]}") ms  server $c cores  $u µs CPU a fix  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')  CPU a fix ratio $(awk -v a="$u" -v b="$firstus" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')"
+  echo "median  $b  p50 $(median <<< "${p50s[$b]}") ms  p99 $m ms  boards p50 $(median <<< "${bp50s[$b]}") p99 $(median <<< "${bp99s[$b]}") ms  server $c cores  $u µs CPU a fix  RSS $(median <<< "${rsss[$b]}") MiB  p99 ratio to ${builds[0]} $(awk -v a="$m" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')  CPU a fix ratio $(awk -v a="$u" -v b="$firstus" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')"
 done
