@@ -39,6 +39,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "enroute:", err)
 		os.Exit(1)
 	}
+	defer m.paceGC()()
 	<-ctx.Done()
 	stop() // A second signal kills at once.
 	if err := m.Close(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,6 +189,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--geocode-wait", "1m"}, nil, "--geocode-wait"},
 		{nil, map[string]string{"ENROUTE_GEOCODE_BACKOFF": "soon"}, "--geocode-backoff"},
 		{nil, map[string]string{"ENROUTE_SECRET_KEY": "c2hvcnQ="}, "ENROUTE_SECRET_KEY"},
+		{[]string{"--gc-spacing", "-1s"}, nil, "--gc-spacing"},
+		{nil, map[string]string{"ENROUTE_GC_CEILING_MB": "lots"}, "--gc-ceiling-mb"},
+		{[]string{"--gc-ceiling-mb", "17592186044416"}, nil, "--gc-ceiling-mb"},
 	} {
 		m := NewMain()
 		m.Getenv = func(k string) string { return tc.env[k] }
@@ -230,6 +234,60 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// TestPaceGC: GOGC set leaves Go's pacing alone; unset, collections are
+// spaced within the ceiling asked for, or a quarter of the memory.
+func TestPaceGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"GOGC": "300"}, nil, "paced by GOGC"},
+		{nil, []string{"--gc-ceiling-mb", "64"}, "heap_ceiling_mb=64"},
+		{map[string]string{"ENROUTE_GC_SPACING": "5s"}, nil, "spacing=5s"},
+	} {
+		m := NewMain()
+		m.Getenv = func(k string) string { return tc.env[k] }
+		if err := m.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		m.Logger = m.Config.newLogger(&logs)
+		m.paceGC()()
+		if !strings.Contains(logs.String(), tc.want) {
+			t.Errorf("env %v, args %v: log %q, want %q", tc.env, tc.args, logs.String(), tc.want)
+		}
+	}
+	m := NewMain()
+	m.Getenv = func(string) string { return "" }
+	if err := m.ParseFlags([]string{"--gc-spacing", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	m.Logger = m.Config.newLogger(&logs)
+	m.paceGC()()
+	if logs.Len() != 0 {
+		t.Errorf("--gc-spacing 0 logged %q, want nothing", logs.String())
+	}
+	if c := defaultGCCeiling(); c < 1<<20 || c > 1<<30 {
+		t.Errorf("default ceiling %d bytes, want between 1 MiB and 1 GiB", c)
+	}
+	// GOMEMLIMIT bounds all of Go's memory: the heap goal gets half of it.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
+	m = NewMain()
+	m.Getenv = func(string) string { return "" }
+	if err := m.ParseFlags([]string{"--gc-ceiling-mb", "512"}); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	m.Logger = m.Config.newLogger(&logs)
+	m.paceGC()()
+	if !strings.Contains(logs.String(), "heap_ceiling_mb=32") {
+		t.Errorf("with GOMEMLIMIT 64 MiB: log %q, want heap_ceiling_mb=32", logs.String())
+	}
+}
+
 func TestPortTaken(t *testing.T) {
 	m, _ := start(t, map[string]string{"ENROUTE_DATA_DIR": t.TempDir()})
 	m2 := NewMain()
@@ -257,13 +315,16 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--osmand-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json")
-	cmd.Env = append(os.Environ(), "ENROUTE_DATABASE_URL=")
+	// GOGC unset: collections spaced, logged after the start.
+	cmd.Env = append(os.Environ(), "ENROUTE_DATABASE_URL=", "GOGC=")
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if !poll(20*time.Second, func() bool { return strings.Contains(stderr.String(), "enroute started") }) {
+	if !poll(20*time.Second, func() bool {
+		return strings.Contains(stderr.String(), "enroute started") && strings.Contains(stderr.String(), "garbage collections spaced")
+	}) {
 		cmd.Process.Kill()
 		t.Fatalf("no start-up line: %s", stderr.String())
 	}
