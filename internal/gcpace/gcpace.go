@@ -1,14 +1,15 @@
 // Package gcpace spaces the Go collector's cycles out in time.
 //
 // A cycle's marking takes a quarter of the cores for as long as the live
-// heap takes to scan (60–200 ms at 5,000–10,000 technicians on two
+// heap takes to scan (45–200 ms at 5,000–10,000 technicians on two
 // cores), and pushes due meanwhile wait for it. With Go's default
 // (GOGC=100: a cycle each time the heap doubles) a busy server marks every
 // 2–3 s, 4–7% of the time, and its slowest pushes are the ones that fall
 // there. After each cycle the pacer sets the next one's goal to the bytes
 // the server allocates in Spacing at its recent rate, within Ceiling: a
 // quiet server keeps Go's default, a busy one trades memory (up to
-// Ceiling) for markings that come at most every Spacing.
+// Ceiling) for markings at most once a Spacing. While it lets the heap
+// grow past Go's default, a memory limit a quarter past Ceiling holds it.
 //
 // Concurrency: Start is called once; the stop it returns may be called
 // from any goroutine.
@@ -57,7 +58,8 @@ type pacer struct {
 }
 
 // Start paces the collector after each of its cycles until stop is
-// called, which puts the GOGC in effect before Start back.
+// called, which puts the GOGC and the memory limit in effect before Start
+// back.
 func Start(cfg Config) (stop func()) {
 	if cfg.Spacing <= 0 {
 		return func() {}
